@@ -1,0 +1,86 @@
+# drvhost: the two commands are `make demo` and `make test` (see README.md).
+#
+# The guest kernel is Debian's linux-image-amd64; its version is the newest
+# one under /lib/modules that has headers. The host's own kernel never loads
+# drvproxy.ko: it is only loaded inside the QEMU guest.
+
+BUILD   := build
+CC      ?= cc
+CLANG   ?= clang
+FUZZ_SECONDS ?= 60
+
+# Evaluated lazily: `make test` installs the kernel before anything asks.
+KVER = $(or $(shell ls -d /lib/modules/*/build 2>/dev/null | sort -V | tail -n1 | cut -d/ -f4),$(error no kernel headers under /lib/modules: run scripts/install-deps.sh))
+KDIR = /lib/modules/$(KVER)/build
+
+HOST_CFLAGS := -O2 -g -Wall -Wextra -Werror -IKernel -IKernel/include/uapi
+
+.PHONY: all deps kernel unit fuzz vm-payload test test-vm bench clean
+
+all: kernel unit-build vm-payload
+
+deps:
+	@scripts/install-deps.sh
+
+test: deps
+	@scripts/run-suites.sh unit fuzz test-vm
+
+# ---- kernel module ----------------------------------------------------------
+
+kernel: $(BUILD)/kernel/drvproxy.ko
+
+$(BUILD)/kernel/drvproxy.ko: $(wildcard Kernel/*.c Kernel/*.h Kernel/include/uapi/*.h Kernel/Kbuild Kernel/Makefile)
+	$(MAKE) -C Kernel KDIR=$(KDIR)
+	@mkdir -p $(@D)
+	cp Kernel/drvproxy.ko $@
+
+# ---- register programs in user space: unit tests and fuzzer -------------------
+
+REGPROG := Kernel/regprog.c Kernel/regprog.h Kernel/include/uapi/drvproxy.h
+
+$(BUILD)/unit/test_regprog: Tests/regprog/test_regprog.c $(REGPROG)
+	@mkdir -p $(@D)
+	$(CC) $(HOST_CFLAGS) -fsanitize=address,undefined -o $@ Tests/regprog/test_regprog.c Kernel/regprog.c
+
+$(BUILD)/unit/fuzz_regprog: Tests/regprog/fuzz_regprog.c $(REGPROG)
+	@mkdir -p $(@D)
+	$(CLANG) $(HOST_CFLAGS) -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+		-o $@ Tests/regprog/fuzz_regprog.c Kernel/regprog.c
+
+unit-build: $(BUILD)/unit/test_regprog
+
+unit: unit-build
+	$(BUILD)/unit/test_regprog
+
+# Bounded in time; any crash or assertion the fuzzer finds fails the run.
+fuzz: $(BUILD)/unit/fuzz_regprog
+	@mkdir -p $(BUILD)/fuzz-corpus
+	$(BUILD)/unit/fuzz_regprog -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 -artifact_prefix=$(BUILD)/unit/ \
+		$(BUILD)/fuzz-corpus Tests/regprog/corpus 2>$(BUILD)/unit/fuzz.log; \
+	status=$$?; tail -n 15 $(BUILD)/unit/fuzz.log; \
+	if [ $$status -eq 0 ]; then echo "fuzz: 1 passed, 0 failed"; else echo "fuzz: 0 passed, 1 failed"; exit 1; fi
+
+# ---- the VM: payload, tests, benchmarks -----------------------------------------
+
+# Every Tests/VM/src/*.c with a main() is a guest program; the others are
+# helpers linked into each of them. Static, so the guest needs no libc.
+VM_SRC      := $(wildcard Tests/VM/src/*.c)
+VM_MAINS    := $(shell grep -l '^int main' $(VM_SRC) /dev/null 2>/dev/null)
+VM_HELPERS  := $(filter-out $(VM_MAINS),$(VM_SRC))
+VM_BINS     := $(patsubst Tests/VM/src/%.c,$(BUILD)/vm/payload/bin/%,$(VM_MAINS))
+
+$(BUILD)/vm/payload/bin/%: Tests/VM/src/%.c $(VM_HELPERS) $(wildcard Tests/VM/src/*.h) $(REGPROG)
+	@mkdir -p $(@D)
+	$(CC) -static $(HOST_CFLAGS) -o $@ $< $(VM_HELPERS) Kernel/regprog.c
+
+vm-payload: $(VM_BINS)
+
+test-vm: kernel vm-payload
+	KVER=$(KVER) BUILD=$(abspath $(BUILD)) Tests/VM/vm.sh test
+
+bench: kernel vm-payload
+	KVER=$(KVER) BUILD=$(abspath $(BUILD)) Tests/VM/vm.sh bench
+
+clean:
+	-$(MAKE) -C Kernel clean KDIR=$(KDIR)
+	rm -rf $(BUILD)

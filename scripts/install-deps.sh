@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Installs the Debian packages drvhost needs to build and test, and only the
+# missing ones, so a second run costs a second. Needs root (CI runs as root).
+set -euo pipefail
+
+packages=(
+	build-essential pkg-config cpio xz-utils kmod pciutils
+	libpci-dev libffi-dev
+	busybox-static qemu-system-x86 linux-image-amd64 linux-headers-amd64
+)
+
+missing=()
+for p in "${packages[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "install-deps: installing ${missing[*]}"
+[ "$(id -u)" -eq 0 ] || { echo "install-deps: run as root, or install: ${missing[*]}" >&2; exit 1; }
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
