@@ -1,0 +1,161 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Test plugins for driverhost's host-side tests, one per DESCRIPTOR_* macro
+ * (see Makefile). `good.so` is a complete plugin for a simulated edu-like
+ * device (driverhost's eventfd source): its interrupt() counts events and
+ * re-raises by writing BAR0+0x60, which the simulated device turns into the
+ * next event, so it also drives the dispatch benchmark. The other variants
+ * each break exactly one rule that driverhost must catch before it opens a
+ * device (or, for out-of-range, once it knows the BAR sizes).
+ */
+#include "edu_programs.h"
+
+struct counter {
+	const struct dh_host *host;
+	dh_instance *inst;
+	uint64_t events;
+	uint64_t limit;		/* stop re-raising after this many */
+	uint64_t last_snap;
+	uint32_t timer_fired;
+};
+
+static struct counter the_counter;
+
+static __attribute__((unused)) int32_t attach(const struct dh_host *host, dh_instance *inst, void **context)
+{
+	the_counter.host = host;
+	the_counter.inst = inst;
+	*context = &the_counter;
+	return DH_OK;
+}
+
+static void detach(void *context)
+{
+	(void)context;
+}
+
+static __attribute__((unused)) void interrupt(void *context, const struct dh_event *ev)
+{
+	struct counter *c = context;
+
+	c->events++;
+	c->last_snap = ev->nsnap ? ev->snap[0] : 0;
+	if (c->events < c->limit)
+		c->host->write32(c->inst, 0, EDU_REG_IRQ_RAISE, 1);
+}
+
+static void timer(void *context, uint32_t timer_id)
+{
+	struct counter *c = context;
+
+	c->timer_fired = timer_id + 1;
+}
+
+/* Raise and keep re-raising until `n` events have been seen; returns the count. */
+static uint64_t run(void *context, uint64_t n)
+{
+	struct counter *c = context;
+
+	c->limit = c->events + n;
+	c->host->write32(c->inst, 0, EDU_REG_IRQ_RAISE, 1);
+	while (c->events < c->limit)
+		if (c->host->wait_events(c->inst, 1000000000ull) != DH_OK)
+			break;
+	return c->events;
+}
+
+static int64_t add(void *context, int64_t a, int32_t b)
+{
+	(void)context;
+	return a + b;
+}
+
+static double half(void *context, double x)
+{
+	(void)context;
+	return x / 2;
+}
+
+static void nothing(void *context)
+{
+	(void)context;
+}
+
+static uint32_t fire_timer(void *context, uint32_t id)
+{
+	struct counter *c = context;
+
+	c->timer_fired = 0;
+	if (c->host->timer_start(c->inst, id, 1000000, 0) != DH_OK)
+		return 0;
+	while (!c->timer_fired)
+		if (c->host->wait_events(c->inst, 1000000000ull) != DH_OK)
+			return 0;
+	return c->timer_fired;
+}
+
+static uint64_t count(void *context)
+{
+	return ((struct counter *)context)->events;
+}
+
+static const struct dh_command commands[] = {
+	{ "run", "u64(u64)", (dh_command_fn)run, "n raise/interrupt rounds" },
+	{ "count", "u64()", (dh_command_fn)count, "events seen" },
+	{ "add", "i64(i64,i32)", (dh_command_fn)add, NULL },
+	{ "half", "f64(f64)", (dh_command_fn)half, NULL },
+	{ "nothing", "void()", (dh_command_fn)nothing, NULL },
+	{ "fire_timer", "u32(u32)", (dh_command_fn)fire_timer, "one-shot timer, waits for it" },
+#if defined(DESCRIPTOR_BAD_SIGNATURE)
+	{ "bad", "u64(u33)", (dh_command_fn)count, NULL },
+#endif
+#if defined(DESCRIPTOR_DUPLICATE_COMMAND)
+	{ "count", "u64()", (dh_command_fn)count, NULL },
+#endif
+};
+
+#if defined(DESCRIPTOR_BAD_ACK_OP)
+static const struct dh_insn bad_ack[] = { { 99, 0, 0, 0, 0, 0, 0, 0, 0 } };
+#elif defined(DESCRIPTOR_RELEASE_SNAPSHOT)
+static const struct dh_insn bad_release[] = { DH_INSN_SNAPSHOT() };
+#elif defined(DESCRIPTOR_ACK_OUT_OF_RANGE)
+static const struct dh_insn bad_ack[] = { DH_INSN_READ(4, 0, 0x100000) };
+#endif
+
+const struct dh_plugin dh_plugin_entry = {
+	.abi_major = DH_ABI_MAJOR,
+#if defined(DESCRIPTOR_NEWER_MINOR)
+	.abi_minor = DH_ABI_MINOR + 1,
+#else
+	.abi_minor = DH_ABI_MINOR,
+#endif
+#if defined(DESCRIPTOR_SHORT_STRUCT)
+	.struct_size = 8,
+#else
+	.struct_size = sizeof(struct dh_plugin),
+#endif
+	.name = "test-counter",
+	.version = "0",
+	EDU_DESCRIPTOR_FIELDS,
+#if defined(DESCRIPTOR_BAD_ACK_OP) || defined(DESCRIPTOR_ACK_OUT_OF_RANGE)
+	.ack_program = bad_ack,
+	.ack_len = COUNT_OF(bad_ack),
+#elif defined(DESCRIPTOR_NO_ACK)
+	.ack_program = NULL,
+	.ack_len = 0,
+#endif
+#if defined(DESCRIPTOR_RELEASE_SNAPSHOT)
+	.release_program = bad_release,
+	.release_len = COUNT_OF(bad_release),
+#endif
+#if !defined(DESCRIPTOR_NO_ATTACH)
+	.attach = attach,
+#endif
+	.detach = detach,
+#if !defined(DESCRIPTOR_NO_INTERRUPT)
+	.interrupt = interrupt,
+#endif
+	.timer = timer,
+	.commands = commands,
+	.command_count = COUNT_OF(commands),
+};
