@@ -35,14 +35,14 @@ static uint32_t uio_event_count(const char *uio_dev)
 }
 
 /* The child: a uio_pci_generic driver that handles its own interrupts. */
-static void drive_sibling(const char *bdf, const char *uio_dev, struct vt_latch *ready)
+static void drive_sibling(const char *bdf, const char *uio_dev)
 {
 	struct vt_uio uio;
 	uint32_t base, i;
 
 	vt_uio_open(&uio, bdf, uio_dev);
 	base = uio_event_count(uio_dev);
-	vt_latch_open(ready);
+	vt_child_ready();
 	for (i = 1; i <= SIBLING_ROUNDS; i++) {
 		uint32_t value = 0x5000000u | i, count, status;
 
@@ -94,7 +94,6 @@ int main(int argc, char **argv)
 {
 	uint64_t not_mine_before, not_mine_moved;
 	struct drvproxy_event extra;
-	struct vt_latch ready;
 	struct vt_child sibling;
 	struct vt_dev dev;
 
@@ -109,10 +108,9 @@ int main(int argc, char **argv)
 	vt_set_irq(dev.fd, DRVPROXY_IRQ_INTX_SHARED);
 	not_mine_before = vt_counter(dev.bdf, "not_mine");
 
-	vt_latch_init(&ready);
 	if (vt_fork(&sibling))
-		drive_sibling(argv[2], argv[3], &ready);
-	vt_latch_wait(&ready, 5000, "uio sibling set-up");
+		drive_sibling(argv[2], argv[3]);
+	vt_wait_child_ready(&sibling, 5000, "uio sibling");
 	run_our_rounds(&dev);
 	vt_join(&sibling, "uio sibling");
 

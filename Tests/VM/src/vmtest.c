@@ -25,6 +25,7 @@
 static const char *test_name = "unnamed";
 static char timeout_line[256];
 static int child_report_fd = -1;
+static int child_ready_fd = -1;
 
 static void write_all(int fd, const char *buf, size_t len)
 {
@@ -93,25 +94,56 @@ void vt_note(const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
+static void make_pipe(int fds[2])
+{
+	vt_check(pipe2(fds, O_CLOEXEC) == 0, "pipe: %m");
+}
+
 bool vt_fork(struct vt_child *child)
 {
-	int pipefd[2];
+	int report[2], ready[2];
 
-	vt_check(pipe(pipefd) == 0, "pipe: %m");
+	make_pipe(report);
+	make_pipe(ready);
 	fflush(NULL);
 	child->pid = fork();
 	vt_check(child->pid >= 0, "fork: %m");
 	if (child->pid == 0) {
-		close(pipefd[0]);
-		child_report_fd = pipefd[1];
+		close(report[0]);
+		close(ready[0]);
+		child_report_fd = report[1];
+		child_ready_fd = ready[1];
 		/* A failed or timed-out parent must not leave a device owner behind. */
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		alarm(0);
 		return true;
 	}
-	close(pipefd[1]);
-	child->report_fd = pipefd[0];
+	close(report[1]);
+	close(ready[1]);
+	child->report_fd = report[0];
+	child->ready_fd = ready[0];
 	return false;
+}
+
+void vt_child_ready(void)
+{
+	vt_check(write(child_ready_fd, "!", 1) == 1, "signal readiness: %m");
+}
+
+void vt_wait_child_ready(struct vt_child *child, int timeout_ms, const char *what)
+{
+	struct pollfd pfd = { .fd = child->ready_fd, .events = POLLIN };
+	char c;
+	int n;
+
+	n = poll(&pfd, 1, timeout_ms);
+	vt_check(n >= 0, "poll for %s: %m", what);
+	vt_check(n == 1, "%s: not ready within %d ms", what, timeout_ms);
+	if (read(child->ready_fd, &c, 1) == 1)
+		return;
+	/* The child exited before it was ready: say why. */
+	vt_join(child, what);
+	vt_fail("%s: exited before it was ready", what);
 }
 
 void vt_join(struct vt_child *child, const char *what)
@@ -122,7 +154,6 @@ void vt_join(struct vt_child *child, const char *what)
 
 	n = read(child->report_fd, reason, sizeof(reason) - 1);
 	reason[n > 0 ? n : 0] = '\0';
-	close(child->report_fd);
 	while (waitpid(child->pid, &status, 0) < 0)
 		vt_check(errno == EINTR, "waitpid %s: %m", what);
 	if (WIFSIGNALED(status))
@@ -130,32 +161,6 @@ void vt_join(struct vt_child *child, const char *what)
 			strsignal(WTERMSIG(status)));
 	vt_check(WEXITSTATUS(status) == 0, "%s: %s", what,
 		 reason[0] ? reason : "exited non-zero without a reason");
-}
-
-void vt_latch_init(struct vt_latch *latch)
-{
-	int fds[2];
-
-	vt_check(pipe(fds) == 0, "pipe: %m");
-	latch->rd = fds[0];
-	latch->wr = fds[1];
-}
-
-void vt_latch_open(struct vt_latch *latch)
-{
-	vt_check(write(latch->wr, "!", 1) == 1, "latch write: %m");
-}
-
-void vt_latch_wait(struct vt_latch *latch, int timeout_ms, const char *what)
-{
-	struct pollfd pfd = { .fd = latch->rd, .events = POLLIN };
-	char c;
-	int n;
-
-	n = poll(&pfd, 1, timeout_ms);
-	vt_check(n >= 0, "poll for %s: %m", what);
-	vt_check(n == 1, "no %s within %d ms", what, timeout_ms);
-	vt_check(read(latch->rd, &c, 1) == 1, "%s: helper exited early", what);
 }
 
 /* ---- edu ------------------------------------------------------------------- */

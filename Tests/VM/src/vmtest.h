@@ -69,20 +69,19 @@ __attribute__((format(printf, 1, 2))) void vt_note(const char *fmt, ...);
 /*
  * Fork a helper process. In the child, vt_fail() sends its reason to the
  * parent instead of printing a verdict, and the child dies with the parent.
- * vt_join() waits for the child and fails the test, quoting the child's
- * reason, unless the child exited 0.
+ * The child calls vt_child_ready() once set up; the parent waits for that
+ * with vt_wait_child_ready(). vt_join() reaps the child and fails the test,
+ * quoting the child's reason, unless the child exited 0.
  */
 struct vt_child {
 	pid_t pid;
 	int report_fd;	/* parent's end of the reason pipe */
+	int ready_fd;	/* parent's end of the "set up" pipe */
 };
 bool vt_fork(struct vt_child *child);	/* true in the child */
+void vt_child_ready(void);
+void vt_wait_child_ready(struct vt_child *child, int timeout_ms, const char *what);
 void vt_join(struct vt_child *child, const char *what);
-/* Child-to-parent one-byte signals over a pipe ("I am ready"). */
-struct vt_latch { int rd, wr; };
-void vt_latch_init(struct vt_latch *latch);
-void vt_latch_open(struct vt_latch *latch);
-void vt_latch_wait(struct vt_latch *latch, int timeout_ms, const char *what);
 
 /* ---- drvproxy ------------------------------------------------------------ */
 
