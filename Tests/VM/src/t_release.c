@@ -44,14 +44,16 @@ static void become_busy_owner(struct vt_dev *dev, const char *bdf)
 	edu_write(dev->bar0, EDU_LIVENESS, 0);
 }
 
+/* drvproxy names its handler "drvproxy[<bdf>]". */
 static bool irq_handler_listed(const char *bdf)
 {
 	unsigned int irq = vt_irq_of(bdf);
+	char text[1024], name[64];
 	long long count;
-	char text[1024];
 
+	snprintf(name, sizeof(name), "drvproxy[%s]", bdf);
 	return vt_irq_line(irq, &count, text, sizeof(text)) &&
-	       strstr(text, "drvproxy") != NULL;
+	       strstr(text, name) != NULL;
 }
 
 static bool bus_master_on(const char *bdf)

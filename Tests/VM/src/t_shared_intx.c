@@ -92,7 +92,7 @@ static void run_our_rounds(struct vt_dev *dev)
 
 int main(int argc, char **argv)
 {
-	uint64_t not_mine_before, not_mine_moved;
+	uint64_t not_mine_before, not_mine_moved, claimed_before, claimed;
 	struct drvproxy_event extra;
 	struct vt_child sibling;
 	struct vt_dev dev;
@@ -107,6 +107,7 @@ int main(int argc, char **argv)
 	vt_set_edu_ack_prog(dev.fd);
 	vt_set_irq(dev.fd, DRVPROXY_IRQ_INTX_SHARED);
 	not_mine_before = vt_counter(dev.bdf, "not_mine");
+	claimed_before = vt_counter(dev.bdf, "interrupts");
 
 	if (vt_fork(&sibling))
 		drive_sibling(argv[2], argv[3]);
@@ -118,6 +119,9 @@ int main(int argc, char **argv)
 	vt_check(vt_read_events(dev.fd, &extra, 1, 0) == 0,
 		 "an event beyond our %u raises: seq %llu snap 0x%llx", OUR_ROUNDS,
 		 (unsigned long long)extra.seq, (unsigned long long)extra.snap[0]);
+	claimed = vt_counter(dev.bdf, "interrupts") - claimed_before;
+	vt_check(claimed == OUR_ROUNDS, "interrupts counter moved by %llu for %u raises",
+		 (unsigned long long)claimed, OUR_ROUNDS);
 	not_mine_moved = vt_counter(dev.bdf, "not_mine") - not_mine_before;
 	vt_check(not_mine_moved > 0,
 		 "not_mine counter did not move while the sibling fired %u times",
