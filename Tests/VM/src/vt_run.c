@@ -83,13 +83,15 @@ static bool drain(struct verdicts *v, int fd, uint64_t deadline_ns)
 		uint64_t now = vt_now_ns();
 		struct pollfd pfd = { .fd = fd, .events = POLLIN };
 		ssize_t n;
+		int ready;
 
 		if (now >= deadline_ns)
 			return false;
-		if (poll(&pfd, 1, (int)((deadline_ns - now) / 1000000u) + 1) < 0) {
+		ready = poll(&pfd, 1, (int)((deadline_ns - now) / 1000000u) + 1);
+		if (ready < 0)
 			vt_check(errno == EINTR, "poll: %m");
-			continue;
-		}
+		if (ready <= 0)
+			continue;	/* the deadline check decides */
 		n = read(fd, buf, sizeof(buf));
 		if (n < 0 && errno == EINTR)
 			continue;
