@@ -10,6 +10,8 @@
  */
 #include "edu_programs.h"
 
+#include <stdlib.h>
+
 struct counter {
 	const struct dh_host *host;
 	dh_instance *inst;
@@ -19,19 +21,21 @@ struct counter {
 	uint32_t timer_fired;
 };
 
-static struct counter the_counter;
-
 static __attribute__((unused)) int32_t attach(const struct dh_host *host, dh_instance *inst, void **context)
 {
-	the_counter.host = host;
-	the_counter.inst = inst;
-	*context = &the_counter;
+	struct counter *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return DH_ERR_NO_MEMORY;
+	c->host = host;
+	c->inst = inst;
+	*context = c;
 	return DH_OK;
 }
 
 static void detach(void *context)
 {
-	(void)context;
+	free(context);
 }
 
 static __attribute__((unused)) void interrupt(void *context, const struct dh_event *ev)
@@ -62,6 +66,16 @@ static uint64_t run(void *context, uint64_t n)
 		if (c->host->wait_events(c->inst, 1000000000ull) != DH_OK)
 			break;
 	return c->events;
+}
+
+/* Start `n` re-raising rounds without waiting: the caller runs the loop. */
+static uint64_t arm(void *context, uint64_t n)
+{
+	struct counter *c = context;
+
+	c->limit = c->events + n;
+	c->host->write32(c->inst, 0, EDU_REG_IRQ_RAISE, 1);
+	return c->limit;
 }
 
 static int64_t add(void *context, int64_t a, int32_t b)
@@ -102,6 +116,7 @@ static uint64_t count(void *context)
 static const struct dh_command commands[] = {
 	{ "run", "u64(u64)", (dh_command_fn)run, "n raise/interrupt rounds" },
 	{ "count", "u64()", (dh_command_fn)count, "events seen" },
+	{ "arm", "u64(u64)", (dh_command_fn)arm, "start n rounds, return at once" },
 	{ "add", "i64(i64,i32)", (dh_command_fn)add, NULL },
 	{ "half", "f64(f64)", (dh_command_fn)half, NULL },
 	{ "nothing", "void()", (dh_command_fn)nothing, NULL },

@@ -1,0 +1,99 @@
+/*
+ * C shims for driverhost: what Swift cannot call directly (variadic ioctl,
+ * packed epoll_event, volatile MMIO, libffi calls) and the watchdog thread.
+ * Every function is prefixed cdh_. The kernel contract and the plugin ABI
+ * are included from the repository so Swift sees exactly those layouts.
+ */
+#ifndef CDRVHOST_H
+#define CDRVHOST_H
+
+#include <stdint.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "../../../Kernel/include/uapi/drvproxy.h"
+#include "../../../Kernel/regprog.h"
+#include "../../../SDK/include/drvhost/plugin.h"
+
+/* ---- drvproxy ioctls: 0 or -1 with errno, like ioctl(2) ---- */
+int cdh_proxy_info(int fd, struct drvproxy_info *info);
+int cdh_proxy_set_prog(int fd, struct drvproxy_prog *prog);
+int cdh_proxy_set_irq(int fd, const struct drvproxy_irq *irq);
+int cdh_proxy_unmask(int fd);
+int cdh_proxy_dma_mask(int fd, const struct drvproxy_dma_mask *mask);
+int cdh_proxy_dma_alloc(int fd, struct drvproxy_dma_alloc *alloc);
+int cdh_proxy_dma_free(int fd, const struct drvproxy_dma_free *release);
+
+/* ---- epoll: the kernel's struct is packed on x86-64, so it stays in C ---- */
+struct cdh_ready {
+	uint64_t token;
+	uint32_t events;
+	uint32_t reserved;
+};
+int cdh_epoll_create(void);
+int cdh_epoll_add(int epfd, int fd, uint32_t events, uint64_t token);
+int cdh_epoll_del(int epfd, int fd);
+/* Like epoll_wait(2), but reports (token, events) pairs. At most 64. */
+int cdh_epoll_wait(int epfd, struct cdh_ready *ready, int max, int timeout_ms);
+uint32_t cdh_epollin(void);
+
+/* ---- signals: block SIGTERM/SIGINT/SIGHUP and read them from a signalfd ---- */
+int cdh_signalfd_for_termination(void);
+/* Read one signal from the signalfd: its number, 0 if none, -1 on error. */
+int cdh_signalfd_read(int fd);
+
+/* ---- timers and eventfds (non-blocking, close-on-exec) ---- */
+int cdh_eventfd_create(void);
+int cdh_timerfd_create(void);
+int cdh_timerfd_set(int fd, uint64_t first_ns, uint64_t period_ns);
+uint64_t cdh_monotonic_ns(void);
+
+/* ---- MMIO: volatile, exactly one access of the given width ---- */
+static inline uint8_t cdh_mmio_read8(const volatile void *base, uint64_t off)
+{ return *(const volatile uint8_t *)((const volatile char *)base + off); }
+static inline uint16_t cdh_mmio_read16(const volatile void *base, uint64_t off)
+{ return *(const volatile uint16_t *)((const volatile char *)base + off); }
+static inline uint32_t cdh_mmio_read32(const volatile void *base, uint64_t off)
+{ return *(const volatile uint32_t *)((const volatile char *)base + off); }
+static inline uint64_t cdh_mmio_read64(const volatile void *base, uint64_t off)
+{ return *(const volatile uint64_t *)((const volatile char *)base + off); }
+static inline void cdh_mmio_write8(volatile void *base, uint64_t off, uint8_t v)
+{ *(volatile uint8_t *)((volatile char *)base + off) = v; }
+static inline void cdh_mmio_write16(volatile void *base, uint64_t off, uint16_t v)
+{ *(volatile uint16_t *)((volatile char *)base + off) = v; }
+static inline void cdh_mmio_write32(volatile void *base, uint64_t off, uint32_t v)
+{ *(volatile uint32_t *)((volatile char *)base + off) = v; }
+static inline void cdh_mmio_write64(volatile void *base, uint64_t off, uint64_t v)
+{ *(volatile uint64_t *)((volatile char *)base + off) = v; }
+
+/* ---- plugin calls ---- */
+/*
+ * Call a command through libffi. Argument and return types are
+ * enum cdh_ffi_type; integer arguments are passed in args[] as their bit
+ * pattern (sign-extended for signed types), f64 as its IEEE bits. The plugin
+ * context is prepended. The result is returned the same way in *result.
+ * Returns 0, or -1 if libffi refused the signature.
+ */
+enum cdh_ffi_type {
+	CDH_FFI_VOID, CDH_FFI_U8, CDH_FFI_U16, CDH_FFI_U32, CDH_FFI_U64,
+	CDH_FFI_I8, CDH_FFI_I16, CDH_FFI_I32, CDH_FFI_I64, CDH_FFI_F64,
+};
+int cdh_call_command(dh_command_fn fn, void *context, uint32_t ret_type,
+		     const uint32_t *arg_types, const uint64_t *args, uint32_t nargs,
+		     uint64_t *result);
+
+/* ---- watchdog ---- */
+/*
+ * A thread that ends the process with `exit_code` when a plugin callback runs
+ * longer than its bound. The loop thread only does atomic stores: arm before
+ * calling into the plugin, disarm when it returns. what: a static string
+ * naming the callback, for the message.
+ */
+int cdh_watchdog_start(int exit_code);
+void cdh_watchdog_arm(uint64_t bound_ns, const char *what);
+void cdh_watchdog_disarm(void);
+
+/* ---- dynamic loading: RTLD_NOW | RTLD_LOCAL ---- */
+void *cdh_dlopen_now_local(const char *path);
+
+#endif /* CDRVHOST_H */

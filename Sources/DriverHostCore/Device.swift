@@ -1,0 +1,75 @@
+import CDrvHost
+
+/// What the device reports about itself (the proxy's INFO), in Swift terms.
+public struct DeviceInfo: Sendable, Equatable {
+    public struct BAR: Sendable, Equatable {
+        public var size: UInt64
+        public var isMemory: Bool
+        public init(size: UInt64, isMemory: Bool) {
+            self.size = size
+            self.isMemory = isMemory
+        }
+    }
+
+    public var vendor: UInt16
+    public var device: UInt16
+    public var subvendor: UInt16
+    public var subdevice: UInt16
+    public var classCode: UInt32
+    public var bars: [BAR]
+    public var irqKinds: UInt32
+    public var dmaMaskBits: UInt32
+
+    public init(vendor: UInt16, device: UInt16, subvendor: UInt16 = 0, subdevice: UInt16 = 0,
+                classCode: UInt32 = 0, bars: [BAR], irqKinds: UInt32, dmaMaskBits: UInt32 = 32) {
+        self.vendor = vendor
+        self.device = device
+        self.subvendor = subvendor
+        self.subdevice = subdevice
+        self.classCode = classCode
+        self.bars = bars + Array(repeating: BAR(size: 0, isMemory: true), count: max(0, Int(DRVPROXY_NUM_BARS) - bars.count))
+        self.irqKinds = irqKinds
+        self.dmaMaskBits = dmaMaskBits
+    }
+
+    /// The BAR table in the form regprog_validate wants.
+    var regprogBars: [regprog_bar] {
+        bars.map { regprog_bar(size: $0.size, is_io: !$0.isMemory) }
+    }
+}
+
+public struct DMAAllocation {
+    public var id: UInt32
+    public var cpu: UnsafeMutableRawPointer
+    public var busAddress: UInt64
+    public var size: UInt64
+}
+
+public enum ProgramKind: UInt32, Sendable {
+    case ack = 1      // DRVPROXY_PROG_ACK
+    case release = 2  // DRVPROXY_PROG_RELEASE
+}
+
+/// The kernel side of one device instance: the real proxy, or a simulation
+/// for tests and benchmarks. Everything but the register accessors runs on
+/// the loop thread.
+public protocol DeviceBackend: AnyObject {
+    var info: DeviceInfo { get }
+    /// Readable (epoll) when events are pending.
+    var eventDescriptor: Int32 { get }
+    /// Reads pending events into `buffer`; returns how many (0: none).
+    func readEvents(into buffer: UnsafeMutablePointer<dh_event>, capacity: Int) throws(Errno) -> Int
+    func install(_ kind: ProgramKind, _ program: UnsafeBufferPointer<dh_insn>, flags: UInt32) throws(HostFailure)
+    func setInterruptMode(_ mode: UInt32, vectors: UInt32) throws(Errno)
+    func unmask() throws(Errno)
+    /// The BAR mapped into this process, or nil (I/O BAR, simulation).
+    func mapBAR(_ index: Int) throws(Errno) -> UnsafeMutableRawPointer?
+    /// Register access for BARs that mapBAR did not map.
+    func readRegister(bar: Int, offset: UInt64, width: Int) -> UInt64
+    func writeRegister(bar: Int, offset: UInt64, width: Int, value: UInt64)
+    func setDMAMask(bits: UInt32) throws(Errno)
+    func allocateDMA(size: UInt64) throws(Errno) -> DMAAllocation
+    func freeDMA(_ allocation: DMAAllocation) throws(Errno)
+    /// Gives the device up; for the proxy this runs the release program.
+    func close()
+}

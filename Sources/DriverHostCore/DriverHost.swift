@@ -1,0 +1,83 @@
+import CDrvHost
+import Glibc
+
+/// One driverhost run, start to exit: the order of steps is the point.
+///
+/// 1. block termination signals (before dlopen: plugin constructors may
+///    start threads, which must inherit the mask), start the watchdog;
+/// 2. load the plugin and validate its whole descriptor: an ABI mismatch or
+///    a bad descriptor never gets as far as opening the device;
+/// 3. open the device, check the match table and the programs against INFO;
+/// 4. install programs and IRQ mode, map BARs, attach;
+/// 5. run --call commands, or the loop until SIGTERM / control "stop";
+/// 6. detach, close the handle (the kernel runs the release program), exit 0.
+public enum DriverHost {
+    public static func run(_ options: Options, output: (String) -> Void) -> ExitCode {
+        let log = Log(prefix: "driverhost[\(options.bdf ?? "simulated")]", threshold: options.logLevel)
+        do {
+            try runChecked(options, log: log, output: output)
+            return .success
+        } catch {
+            log(.error, error.message)
+            return error.exitCode
+        }
+    }
+
+    static func runChecked(_ options: Options, log: Log, output: (String) -> Void) throws(HostFailure) {
+        let signalFD = cdh_signalfd_for_termination()
+        guard signalFD >= 0 else { throw HostFailure(.internalError, "\(Errno(errno, call: "signalfd"))") }
+        let signals = Descriptor(taking: signalFD)
+        try CallbackWatchdog.start()
+
+        let library = try PluginLibrary(path: options.plugin!)
+        let descriptor = try PluginDescriptor(entry: library.entry, path: library.path)
+        for call in options.calls where descriptor.command(named: call.name) == nil {
+            throw HostFailure(.commandFailed, "plugin \(descriptor.name) has no command \"\(call.name)\"")
+        }
+        log(.debug, "plugin \(descriptor.name) \(descriptor.version) validated")
+
+        let device: DeviceBackend
+        if options.simulate {
+            do { device = try SimulatedDevice() } catch { throw HostFailure(.internalError, "\(error)") }
+        } else {
+            device = try ProxyDevice(path: options.deviceNode ?? ProxyDevice.nodePath(forBDF: options.bdf!))
+        }
+        defer { device.close() }
+        let info = device.info
+        guard descriptor.matches(info) else {
+            throw HostFailure(.deviceNotMatched, "plugin \(descriptor.name) does not drive device \(hex(info.vendor)):\(hex(info.device)) (subsystem \(hex(info.subvendor)):\(hex(info.subdevice)), class \(String(info.classCode, radix: 16)))")
+        }
+        try descriptor.validatePrograms(for: info)
+
+        let control = options.controlFD.map { Descriptor(taking: $0) }
+        var identity = options.bdf.flatMap { InstanceIdentity(bdf: $0) } ?? InstanceIdentity()
+        identity.restartCount = options.restartCount
+        let instance = try Instance(descriptor: descriptor, device: device, identity: identity,
+                                    log: log, state: StateStore(path: options.stateFile),
+                                    signals: signals, control: control)
+        try instance.setUpDevice()
+        try instance.attach()
+        log(.info, "plugin \(descriptor.name) \(descriptor.version) attached")
+        defer { instance.detach() }
+
+        if !options.calls.isEmpty {
+            for call in options.calls {
+                if let stop = instance.pendingStop {
+                    log(.info, "stopping before \(call.name): \(stop)")
+                    return
+                }
+                let result = try instance.call(call.name, arguments: call.arguments)
+                output("\(call.name)(\(call.arguments.joined(separator: ","))) = \(result)")
+            }
+            return
+        }
+        instance.announceAttached()
+        let reason = try instance.runLoop()
+        log(.info, "stopping: \(reason.map { "\($0)" } ?? "done")")
+    }
+
+    private static func hex(_ value: UInt16) -> String {
+        let digits = String(value, radix: 16)
+        return String(repeating: "0", count: max(0, 4 - digits.count)) + digits
+    }
+}

@@ -1,0 +1,134 @@
+import CDrvHost
+import Glibc
+
+/// Why the loop stopped.
+public enum StopReason: Equatable, Sendable {
+    case signal(Int32)
+    case controlStop
+    case controlClosed
+}
+
+/// The interrupt loop: one epoll over the device's event descriptor, the
+/// signalfd, the supervisor's control descriptor and the plugin's timerfds.
+/// Device events are read in batches and handed to interrupt() one by one,
+/// in order. epoll_wait is the only place it blocks.
+///
+/// wait_events (a plugin waiting inside attach or a command) blocks on the
+/// same epoll set. A signal or control message that arrives then is read and
+/// remembered; the loop stops once the plugin is back. (A second epoll set
+/// holding the device too would double the kernel's wake-up work for every
+/// interrupt: each set the descriptor is in gets a callback.)
+final class EventLoop {
+    private enum Token {
+        static let device: UInt64 = 1
+        static let signals: UInt64 = 2
+        static let control: UInt64 = 3
+        static let firstTimer: UInt64 = 16
+    }
+
+    static let batch = 64
+    // The instance owns the loop and outlives it.
+    private unowned(unsafe) let instance: Instance
+    private let epoll: Epoll
+    private unowned(unsafe) let device: DeviceBackend
+    private let signals: Descriptor?
+    private let control: ControlChannel?
+    private let ready: UnsafeMutablePointer<cdh_ready>
+    private let nestedReady: UnsafeMutablePointer<cdh_ready>
+    private let events: UnsafeMutablePointer<dh_event>
+    private var stopReason: StopReason?
+
+    init(instance: Instance, signals: Descriptor?, control: Descriptor?) throws(Errno) {
+        self.instance = instance
+        self.signals = signals
+        self.control = control.map(ControlChannel.init)
+        device = instance.device
+        epoll = try Epoll()
+        ready = .allocate(capacity: Epoll.maxReady)
+        nestedReady = .allocate(capacity: Epoll.maxReady)
+        events = .allocate(capacity: EventLoop.batch)
+        let deviceFD = instance.device.eventDescriptor
+        try epoll.add(deviceFD, token: Token.device)
+        if let signals { try epoll.add(signals.raw, token: Token.signals) }
+        if let control { try epoll.add(control.raw, token: Token.control) }
+    }
+
+    deinit {
+        ready.deallocate()
+        nestedReady.deallocate()
+        events.deallocate()
+    }
+
+    func addTimer(_ timer: Descriptor, id: UInt32) throws(Errno) {
+        try epoll.add(timer.raw, token: Token.firstTimer + UInt64(id))
+    }
+
+    /// Tells the supervisor the instance is up (no-op without a control fd).
+    func announceAttached() {
+        control?.send("attached \(instance.identity.restartCount)")
+    }
+
+    /// Runs until a termination signal, a control "stop", or the control
+    /// channel closing; `limit` (tests, benchmarks) also stops it after that
+    /// many device events.
+    func run(stopAfterEvents limit: UInt64 = .max) throws(Errno) -> StopReason? {
+        var delivered: UInt64 = 0
+        while stopReason == nil && delivered < limit {
+            let count = try epoll.wait(into: ready, timeoutMs: -1)
+            for i in 0..<count {
+                delivered += try dispatch(ready[i].token)
+            }
+        }
+        return stopReason
+    }
+
+    /// Why the loop should stop, once the plugin is back in the main loop.
+    var pendingStop: StopReason? { stopReason }
+
+    /// One batch for wait_events: blocks at most timeoutNs; returns the
+    /// number of plugin callbacks made.
+    func waitNested(timeoutNs: UInt64) throws(Errno) -> Int {
+        let timeoutMs = Int32(clamping: (timeoutNs + 999_999) / 1_000_000)
+        let count = try instance.watchdog.paused { () throws(Errno) in
+            try epoll.wait(into: nestedReady, timeoutMs: timeoutMs)
+        }
+        var delivered = 0
+        for i in 0..<count {
+            delivered += Int(try dispatch(nestedReady[i].token))
+        }
+        return delivered
+    }
+
+    @inline(__always)
+    private func dispatch(_ token: UInt64) throws(Errno) -> UInt64 {
+        switch token {
+        case Token.device:
+            let n = try device.readEvents(into: events, capacity: EventLoop.batch)
+            for i in 0..<n {
+                instance.deliver(events + i)
+            }
+            return UInt64(n)
+        case Token.signals:
+            if let signals {
+                let signal = cdh_signalfd_read(signals.raw)
+                if signal > 0 { stopReason = .signal(signal) }
+            }
+            return 0
+        case Token.control:
+            switch control?.receive() {
+            case .stop?: stopReason = .controlStop
+            case .closed?:
+                stopReason = .controlClosed
+                // End of file stays readable: stop watching it.
+                if let control { try? epoll.remove(control.descriptorNumber) }
+            default: break
+            }
+            return 0
+        default:
+            let id = UInt32(token - Token.firstTimer)
+            guard let timer = instance.timers[Int(id)], try timer.readCounter() > 0 else { return 0 }
+            instance.timerFired(id)
+            return 1
+        }
+    }
+}

@@ -1,0 +1,49 @@
+/// driverhost's exit codes: the one place they are defined. The supervisor
+/// (hostd) decides on restarts from these; scripts and tests compare them.
+///
+/// | code | meaning |
+/// | ---: | --- |
+/// |  0 | orderly exit: SIGTERM, control "stop", or every --call done |
+/// |  1 | internal error (a bug in driverhost) |
+/// |  2 | usage: bad command line |
+/// | 10 | the plugin cannot be loaded (dlopen/dlsym failed) |
+/// | 11 | the plugin was built for another ABI major (or a newer minor) |
+/// | 12 | the plugin's descriptor is invalid (callbacks, programs, commands) |
+/// | 20 | the device cannot be opened (absent, busy, no permission) |
+/// | 21 | the device refused setup (INFO, programs, IRQ mode, BAR mapping) |
+/// | 22 | the device is not one the plugin's match table names |
+/// | 30 | the plugin's attach() failed |
+/// | 31 | a --call failed (unknown command, bad argument) |
+/// | 40 | watchdog: a plugin callback overran its bound |
+/// | 41 | the event loop failed (an unexpected error from the kernel) |
+///
+/// A crash inside the plugin ends the process by that signal (e.g. SIGSEGV)
+/// rather than by an exit code.
+public enum ExitCode: Int32, Sendable {
+    case success = 0
+    case internalError = 1
+    case usage = 2
+    case pluginNotLoadable = 10
+    case abiMismatch = 11
+    case descriptorInvalid = 12
+    case deviceUnavailable = 20
+    case deviceSetupFailed = 21
+    case deviceNotMatched = 22
+    case attachFailed = 30
+    case commandFailed = 31
+    case watchdog = 40
+    case loopFailed = 41
+}
+
+/// A failure that ends driverhost: the exit code and a message for stderr.
+public struct HostFailure: Error, CustomStringConvertible, Sendable {
+    public let exitCode: ExitCode
+    public let message: String
+
+    public init(_ exitCode: ExitCode, _ message: String) {
+        self.exitCode = exitCode
+        self.message = message
+    }
+
+    public var description: String { message }
+}

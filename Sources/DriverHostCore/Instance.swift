@@ -1,0 +1,395 @@
+import CDrvHost
+import Glibc
+
+/// Who this instance is, as the plugin sees it in dh_instance_info.
+public struct InstanceIdentity: Sendable {
+    public var domain: UInt16 = 0
+    public var bus: UInt8 = 0
+    public var slot: UInt8 = 0
+    public var function: UInt8 = 0
+    public var restartCount: UInt32 = 0
+
+    public init() {}
+
+    /// Parses "dddd:bb:ss.f" (hexadecimal, as in sysfs).
+    public init?(bdf: String, restartCount: UInt32 = 0) {
+        let parts = bdf.split(whereSeparator: { $0 == ":" || $0 == "." })
+        guard parts.count == 4,
+              let domain = UInt16(parts[0], radix: 16), let bus = UInt8(parts[1], radix: 16),
+              let slot = UInt8(parts[2], radix: 16), slot < 32,
+              let function = UInt8(parts[3], radix: 16), function < 8 else { return nil }
+        self.domain = domain
+        self.bus = bus
+        self.slot = slot
+        self.function = function
+        self.restartCount = restartCount
+    }
+}
+
+/// One device driven by one plugin: owns the device backend, the plugin's
+/// context, its DMA buffers and timers, and implements the host table.
+/// Everything runs on the loop thread.
+public final class Instance {
+    public let descriptor: PluginDescriptor
+    public let device: DeviceBackend
+    public let identity: InstanceIdentity
+    let log: Log
+    let state: StateStore
+    let watchdog = CallbackWatchdog()
+    let attachBound: CallbackWatchdog.Bound
+    let callbackBound: CallbackWatchdog.Bound
+    let commandBound: CallbackWatchdog.Bound
+    let timerBound: CallbackWatchdog.Bound
+    let detachBound: CallbackWatchdog.Bound
+
+    private(set) var context: UnsafeMutableRawPointer?
+    private var barBases: [UnsafeMutableRawPointer?] = Array(repeating: nil, count: Int(DH_NUM_BARS))
+    private var barSizes: [UInt64]
+    private var dmaBuffers: [UInt32: DMAAllocation] = [:]
+    var timers: [Descriptor?] = Array(repeating: nil, count: Int(DH_MAX_TIMERS))
+    private var reportedBadAccess = false
+    /// interrupt() or timer() is running: wait_events is not allowed there.
+    var inEventCallback = false
+    private(set) var isAttached = false
+    private(set) var loop: EventLoop!
+    private let hostTable: UnsafeMutablePointer<dh_host>
+    private let interruptCallback: (@convention(c) (UnsafeMutableRawPointer?, UnsafePointer<dh_event>?) -> Void)?
+
+    public static let defaultAttachBoundMs: UInt32 = 10_000
+    public static let defaultCallbackBoundMs: UInt32 = 2_000
+
+    public init(descriptor: PluginDescriptor, device: DeviceBackend, identity: InstanceIdentity,
+                log: Log, state: StateStore, signals: Descriptor? = nil, control: Descriptor? = nil) throws(HostFailure) {
+        self.descriptor = descriptor
+        self.device = device
+        self.identity = identity
+        self.log = log
+        self.state = state
+        func bound(_ ms: UInt32, _ fallback: UInt32, _ what: StaticString) -> CallbackWatchdog.Bound {
+            .init(nanoseconds: UInt64(ms == 0 ? fallback : ms) * 1_000_000, what: what)
+        }
+        let raw = descriptor.raw
+        attachBound = bound(raw.attach_timeout_ms, Instance.defaultAttachBoundMs, "attach()")
+        callbackBound = bound(raw.callback_timeout_ms, Instance.defaultCallbackBoundMs, "interrupt()")
+        timerBound = bound(raw.callback_timeout_ms, Instance.defaultCallbackBoundMs, "timer()")
+        commandBound = bound(raw.callback_timeout_ms, Instance.defaultCallbackBoundMs, "command")
+        detachBound = bound(raw.callback_timeout_ms, Instance.defaultCallbackBoundMs, "detach()")
+        interruptCallback = raw.interrupt
+        barSizes = device.info.bars.map(\.size)
+        hostTable = .allocate(capacity: 1)
+        hostTable.initialize(to: HostTable.make())
+        do {
+            loop = try EventLoop(instance: self, signals: signals, control: control)
+        } catch {
+            throw HostFailure(.internalError, "cannot set up the event loop: \(error)")
+        }
+    }
+
+    deinit {
+        hostTable.deallocate()
+    }
+
+    /// The opaque handle the plugin gets: this object, unretained.
+    var handle: OpaquePointer { OpaquePointer(Unmanaged.passUnretained(self).toOpaque()) }
+
+    static func from(_ handle: OpaquePointer?) -> Instance {
+        Unmanaged<Instance>.fromOpaque(UnsafeRawPointer(handle!)).takeUnretainedValue()
+    }
+
+    /// The instance behind a handle, without reference counting: the plugin
+    /// can only hold a handle while the instance exists.
+    @inline(__always)
+    static func with<R>(_ handle: OpaquePointer?, _ body: (Instance) -> R) -> R {
+        Unmanaged<Instance>.fromOpaque(UnsafeRawPointer(handle!))._withUnsafeGuaranteedRef(body)
+    }
+
+    // MARK: Device setup
+
+    /// Programs, IRQ mode and BAR mappings, in that order: the ACK program must
+    /// be in place before the first interrupt can arrive.
+    public func setUpDevice() throws(HostFailure) {
+        let raw = descriptor.raw
+        func setupFailed(_ what: String, _ error: Errno) -> HostFailure {
+            HostFailure(.deviceSetupFailed, "\(what): \(error)")
+        }
+        if !descriptor.releaseProgram.isEmpty {
+            try descriptor.releaseProgram.withUnsafeBufferPointer { program throws(HostFailure) in
+                try device.install(.release, program, flags: raw.release_flags)
+            }
+        }
+        if !descriptor.ackProgram.isEmpty {
+            try descriptor.ackProgram.withUnsafeBufferPointer { program throws(HostFailure) in
+                try device.install(.ack, program, flags: 0)
+            }
+        }
+        do {
+            try device.setInterruptMode(raw.irq_mode, vectors: raw.msix_vectors)
+        } catch {
+            throw setupFailed("cannot set interrupt mode \(raw.irq_mode)", error)
+        }
+        for index in 0..<Int(DH_NUM_BARS) where barSizes[index] > 0 {
+            do {
+                barBases[index] = try device.mapBAR(index)
+            } catch {
+                throw setupFailed("cannot map BAR\(index)", error)
+            }
+        }
+    }
+
+    // MARK: Calls into the plugin
+
+    public func attach() throws(HostFailure) {
+        var context: UnsafeMutableRawPointer?
+        let attach = descriptor.raw.attach!
+        let host = UnsafePointer(hostTable)
+        let result = watchdog.guarding(attachBound) { attach(host, handle, &context) }
+        guard result == DH_OK else {
+            freeAllDMA()
+            throw HostFailure(.attachFailed, "plugin \(descriptor.name): attach failed (\(HostTable.errorName(result)))")
+        }
+        self.context = context
+        isAttached = true
+    }
+
+    public func detach() {
+        guard isAttached else { return }
+        isAttached = false
+        let detach = descriptor.raw.detach!
+        let context = self.context
+        watchdog.guarding(detachBound) { detach(context) }
+        for id in 0..<timers.count { stopTimer(UInt32(id)) }
+        freeAllDMA()
+    }
+
+    @inline(__always)
+    func deliver(_ event: UnsafePointer<dh_event>) {
+        guard let interrupt = interruptCallback else { return }
+        let context = self.context
+        inEventCallback = true
+        watchdog.guarding(callbackBound) { interrupt(context, event) }
+        inEventCallback = false
+    }
+
+    func timerFired(_ id: UInt32) {
+        guard let timer = descriptor.raw.timer else { return }
+        let context = self.context
+        inEventCallback = true
+        watchdog.guarding(timerBound) { timer(context, id) }
+        inEventCallback = false
+    }
+
+    /// Invokes a command with arguments given as text; returns the result as text.
+    public func call(_ name: String, arguments: [String]) throws(HostFailure) -> String {
+        guard let command = descriptor.command(named: name) else {
+            let known = descriptor.commands.map { "\($0.name) \($0.signature)" }.joined(separator: ", ")
+            throw HostFailure(.commandFailed, "plugin \(descriptor.name) has no command \"\(name)\" (it has: \(known.isEmpty ? "none" : known))")
+        }
+        let signature = command.signature
+        guard arguments.count == signature.arguments.count else {
+            throw HostFailure(.commandFailed, "command \(name) is \(signature): it takes \(signature.arguments.count) argument(s), \(arguments.count) given")
+        }
+        var bits: [UInt64] = []
+        for (text, type) in zip(arguments, signature.arguments) {
+            do {
+                bits.append(try CommandSignature.encode(text, as: type))
+            } catch {
+                throw HostFailure(.commandFailed, "command \(name): \(error.description)")
+            }
+        }
+        let types = signature.arguments.map(\.ffi)
+        var result: UInt64 = 0
+        let context = self.context
+        let status = watchdog.guarding(commandBound) {
+            cdh_call_command(command.function, context, signature.result.ffi, types, bits, UInt32(bits.count), &result)
+        }
+        guard status == 0 else { throw HostFailure(.commandFailed, "libffi cannot call \(name) as \(signature)") }
+        return CommandSignature.format(result, as: signature.result)
+    }
+
+    /// Runs the event loop (see EventLoop.run).
+    public func runLoop(stopAfterEvents limit: UInt64 = .max) throws(HostFailure) -> StopReason? {
+        do {
+            return try loop.run(stopAfterEvents: limit)
+        } catch {
+            throw HostFailure(.loopFailed, "event loop: \(error)")
+        }
+    }
+
+    /// A termination signal or control "stop" that came during a command.
+    public var pendingStop: StopReason? { loop.pendingStop }
+
+    public func announceAttached() {
+        loop.announceAttached()
+    }
+
+    // MARK: Host functions (called by the plugin through HostTable)
+
+    @inline(__always)
+    private func registerBase(_ bar: UInt32, _ offset: UInt64, _ width: UInt64) -> (UnsafeMutableRawPointer?, Bool) {
+        guard bar < UInt32(DH_NUM_BARS), offset % width == 0, offset < barSizes[Int(bar)],
+              barSizes[Int(bar)] - offset >= width else {
+            if !reportedBadAccess {
+                reportedBadAccess = true
+                log(.error, "plugin \(descriptor.name): bad register access: BAR\(bar) offset 0x\(String(offset, radix: 16)) width \(width) (reported once)")
+            }
+            return (nil, false)
+        }
+        return (barBases[Int(bar)], true)
+    }
+
+    @inline(__always)
+    func readRegister(_ bar: UInt32, _ offset: UInt64, width: UInt64) -> UInt64 {
+        let (base, valid) = registerBase(bar, offset, width)
+        guard valid else { return ~0 }
+        guard let base else { return device.readRegister(bar: Int(bar), offset: offset, width: Int(width)) }
+        switch width {
+        case 1: return UInt64(cdh_mmio_read8(base, offset))
+        case 2: return UInt64(cdh_mmio_read16(base, offset))
+        case 4: return UInt64(cdh_mmio_read32(base, offset))
+        default: return cdh_mmio_read64(base, offset)
+        }
+    }
+
+    @inline(__always)
+    func writeRegister(_ bar: UInt32, _ offset: UInt64, width: UInt64, value: UInt64) {
+        let (base, valid) = registerBase(bar, offset, width)
+        guard valid else { return }
+        guard let base else {
+            device.writeRegister(bar: Int(bar), offset: offset, width: Int(width), value: value)
+            return
+        }
+        switch width {
+        case 1: cdh_mmio_write8(base, offset, UInt8(truncatingIfNeeded: value))
+        case 2: cdh_mmio_write16(base, offset, UInt16(truncatingIfNeeded: value))
+        case 4: cdh_mmio_write32(base, offset, UInt32(truncatingIfNeeded: value))
+        default: cdh_mmio_write64(base, offset, value)
+        }
+    }
+
+    func barPointer(_ bar: UInt32) -> (Int32, UnsafeMutableRawPointer?, UInt64) {
+        guard bar < UInt32(DH_NUM_BARS), barSizes[Int(bar)] > 0 else { return (DH_ERR_INVALID, nil, 0) }
+        guard let base = barBases[Int(bar)] else { return (DH_ERR_NOT_SUPPORTED, nil, 0) }
+        return (DH_OK, base, barSizes[Int(bar)])
+    }
+
+    func setDMAMask(_ bits: UInt32) -> Int32 {
+        guard (12...64).contains(bits) else { return DH_ERR_INVALID }
+        do {
+            try device.setDMAMask(bits: bits)
+            return DH_OK
+        } catch {
+            log(.warning, "plugin \(descriptor.name): \(error)")
+            return DH_ERR_IO
+        }
+    }
+
+    func allocateDMA(_ size: UInt64, _ out: UnsafeMutablePointer<dh_dma_buffer>?) -> Int32 {
+        guard let out, size > 0, size <= UInt64(DRVPROXY_MAX_DMA_SIZE) else { return DH_ERR_INVALID }
+        guard dmaBuffers.count < Int(DRVPROXY_MAX_DMA_BUFFERS) else { return DH_ERR_NO_MEMORY }
+        do {
+            let buffer = try device.allocateDMA(size: size)
+            dmaBuffers[buffer.id] = buffer
+            // The handle is the buffer id + 1, so that it is never NULL.
+            out.pointee = dh_dma_buffer(handle: OpaquePointer(bitPattern: UInt(buffer.id) + 1), cpu: buffer.cpu,
+                                        bus_addr: buffer.busAddress, size: buffer.size)
+            return DH_OK
+        } catch {
+            log(.warning, "plugin \(descriptor.name): \(error)")
+            return error.code == ENOMEM ? DH_ERR_NO_MEMORY : DH_ERR_IO
+        }
+    }
+
+    func freeDMA(_ handle: OpaquePointer?) -> Int32 {
+        guard let handle else { return DH_ERR_NOT_FOUND }
+        let id = UInt32(truncatingIfNeeded: UInt(bitPattern: handle) - 1)
+        guard let buffer = dmaBuffers.removeValue(forKey: id) else { return DH_ERR_NOT_FOUND }
+        do {
+            try device.freeDMA(buffer)
+            return DH_OK
+        } catch {
+            return DH_ERR_IO
+        }
+    }
+
+    private func freeAllDMA() {
+        for buffer in dmaBuffers.values { try? device.freeDMA(buffer) }
+        dmaBuffers.removeAll()
+    }
+
+    func unmask() -> Int32 {
+        do {
+            try device.unmask()
+            return DH_OK
+        } catch {
+            return DH_ERR_IO
+        }
+    }
+
+    func startTimer(_ id: UInt32, first: UInt64, period: UInt64) -> Int32 {
+        guard id < UInt32(DH_MAX_TIMERS), first > 0 else { return DH_ERR_INVALID }
+        guard descriptor.raw.timer != nil else { return DH_ERR_NOT_SUPPORTED }
+        do {
+            if timers[Int(id)] == nil {
+                let timer = Descriptor(taking: try systemCall("timerfd_create") { cdh_timerfd_create() })
+                try loop.addTimer(timer, id: id)
+                timers[Int(id)] = timer
+            }
+            _ = try systemCall("timerfd_settime") { cdh_timerfd_set(timers[Int(id)]!.raw, first, period) }
+            return DH_OK
+        } catch {
+            log(.warning, "plugin \(descriptor.name): timer \(id): \(error)")
+            return DH_ERR_IO
+        }
+    }
+
+    @discardableResult
+    func stopTimer(_ id: UInt32) -> Int32 {
+        guard id < UInt32(DH_MAX_TIMERS) else { return DH_ERR_INVALID }
+        if let timer = timers[Int(id)] {
+            // Disarming also clears expirations not yet read.
+            _ = cdh_timerfd_set(timer.raw, 0, 0)
+        }
+        return DH_OK
+    }
+
+    func fillInfo(_ out: UnsafeMutablePointer<dh_instance_info>?) -> Int32 {
+        guard let out else { return DH_ERR_INVALID }
+        let wanted = Int(out.pointee.struct_size)
+        guard wanted >= MemoryLayout<UInt32>.size else { return DH_ERR_INVALID }
+        var info = dh_instance_info()
+        let device = self.device.info
+        info.struct_size = UInt32(min(wanted, MemoryLayout<dh_instance_info>.size))
+        info.pci_domain = identity.domain
+        info.pci_bus = identity.bus
+        info.pci_slot = identity.slot
+        info.pci_function = identity.function
+        info.restart_count = identity.restartCount
+        info.vendor = device.vendor
+        info.device = device.device
+        info.subvendor = device.subvendor
+        info.subdevice = device.subdevice
+        info.class_code = device.classCode
+        info.irq_mode = descriptor.raw.irq_mode
+        info.dma_mask_bits = device.dmaMaskBits
+        withUnsafeMutableBytes(of: &info.bar_size) { bytes in
+            for (i, size) in barSizes.prefix(Int(DH_NUM_BARS)).enumerated() {
+                bytes.storeBytes(of: size, toByteOffset: i * 8, as: UInt64.self)
+            }
+        }
+        let filled = Int(info.struct_size)
+        withUnsafeBytes(of: &info) { source in
+            UnsafeMutableRawPointer(out).copyMemory(from: source.baseAddress!, byteCount: filled)
+        }
+        return DH_OK
+    }
+
+    func waitEvents(timeoutNs: UInt64) -> Int32 {
+        guard !inEventCallback else { return DH_ERR_STATE }
+        do {
+            return try loop.waitNested(timeoutNs: timeoutNs) > 0 ? DH_OK : DH_ERR_TIMEOUT
+        } catch {
+            log(.error, "wait_events: \(error)")
+            return DH_ERR_IO
+        }
+    }
+}

@@ -1,0 +1,46 @@
+import CDrvHost
+import Glibc
+
+/// driverhost's log: one line per message on stderr, prefixed with the
+/// device, so that the supervisor can collect it as it is.
+public struct Log: Sendable {
+    public enum Level: Int32, Sendable, Comparable {
+        case error = 0, warning, info, debug
+        public static func < (a: Level, b: Level) -> Bool { a.rawValue < b.rawValue }
+
+        var label: String {
+            switch self {
+            case .error: "error"
+            case .warning: "warning"
+            case .info: "info"
+            case .debug: "debug"
+            }
+        }
+
+        public init?(name: String) {
+            switch name {
+            case "error": self = .error
+            case "warning": self = .warning
+            case "info": self = .info
+            case "debug": self = .debug
+            default: return nil
+            }
+        }
+    }
+
+    public var prefix: String
+    public var threshold: Level
+
+    public init(prefix: String, threshold: Level = .info) {
+        self.prefix = prefix
+        self.threshold = threshold
+    }
+
+    public func callAsFunction(_ level: Level, _ message: String) {
+        guard level <= threshold else { return }
+        let line = "\(prefix): \(level.label): \(message)\n"
+        // stderr is unbuffered in spirit: one write per line, never lost in a crash.
+        var bytes = Array(line.utf8)
+        _ = bytes.withUnsafeMutableBytes { Glibc.write(STDERR_FILENO, $0.baseAddress, $0.count) }
+    }
+}

@@ -1,0 +1,96 @@
+/// driverhost's command line. Parsed by hand: driverhost uses no packages.
+public struct Options: Equatable, Sendable {
+    public struct Call: Equatable, Sendable {
+        public var name: String
+        public var arguments: [String]
+    }
+
+    public var bdf: String?
+    public var plugin: String?
+    public var deviceNode: String?
+    public var simulate = false
+    public var controlFD: Int32?
+    public var stateFile: String?
+    public var restartCount: UInt32 = 0
+    public var logLevel: Log.Level = .info
+    public var calls: [Call] = []
+    public var showHelp = false
+
+    public static let help = """
+        usage: driverhost --device BDF --plugin PATH [options]
+
+        Drives one PCI device, bound to drvproxy, with one plugin: loads and
+        validates the plugin, opens /dev/drvproxy/BDF, installs the plugin's
+        ACK and RELEASE programs, calls attach() and runs the interrupt loop
+        until SIGTERM. Exit codes: see ExitCode.swift.
+
+        options:
+          --device BDF          the device, e.g. 0000:00:05.0
+          --plugin PATH         the plugin shared object
+          --call NAME [ARG...]  after attach, run the plugin command NAME with
+                                its arguments (count from its signature), print
+                                "NAME(ARGS) = RESULT", and exit after the last
+                                --call instead of running the loop; repeatable
+          --control-fd N        the supervisor's socketpair end (line protocol)
+          --state-file PATH     where the plugin's saved state survives restarts
+          --restart-count N     reported to the plugin (set by the supervisor)
+          --device-node PATH    open PATH instead of /dev/drvproxy/BDF
+          --simulate            no kernel: an eventfd-backed edu-like device
+                                (for tests and benchmarks)
+          --log-level LEVEL     error, warning, info (default) or debug
+          --help                this text
+        """
+
+    public struct UsageError: Error, CustomStringConvertible, Equatable {
+        public let description: String
+    }
+
+    public init() {}
+
+    public init(parsing arguments: [String]) throws(UsageError) {
+        var rest = arguments[...]
+        func value(_ flag: String) throws(UsageError) -> String {
+            guard let v = rest.popFirst(), !v.hasPrefix("--") else { throw UsageError(description: "\(flag) needs a value") }
+            return v
+        }
+        while let flag = rest.popFirst() {
+            switch flag {
+            case "--device": bdf = try value(flag)
+            case "--plugin": plugin = try value(flag)
+            case "--device-node": deviceNode = try value(flag)
+            case "--simulate": simulate = true
+            case "--state-file": stateFile = try value(flag)
+            case "--control-fd":
+                guard let fd = Int32(try value(flag)), fd >= 0 else { throw UsageError(description: "--control-fd needs a descriptor number") }
+                controlFD = fd
+            case "--restart-count":
+                guard let n = UInt32(try value(flag)) else { throw UsageError(description: "--restart-count needs a number") }
+                restartCount = n
+            case "--log-level":
+                let name = try value(flag)
+                guard let level = Log.Level(name: name) else { throw UsageError(description: "unknown log level \(name)") }
+                logLevel = level
+            case "--call":
+                let name = try value(flag)
+                var args: [String] = []
+                while let next = rest.first, !next.hasPrefix("--") {
+                    args.append(next)
+                    rest = rest.dropFirst()
+                }
+                calls.append(Call(name: name, arguments: args))
+            case "--help", "-h": showHelp = true
+            default: throw UsageError(description: "unknown option \(flag)")
+            }
+        }
+        try validate()
+    }
+
+    func validate() throws(UsageError) {
+        if showHelp { return }
+        guard plugin != nil else { throw UsageError(description: "--plugin is required") }
+        guard bdf != nil || simulate else { throw UsageError(description: "--device is required (or --simulate)") }
+        if let bdf, InstanceIdentity(bdf: bdf) == nil {
+            throw UsageError(description: "--device \(bdf) is not a PCI address like 0000:00:05.0")
+        }
+    }
+}

@@ -1,0 +1,125 @@
+import CDrvHost
+import Glibc
+
+/// /dev/drvproxy/<BDF>: the drvproxy kernel module's handle for one device.
+public final class ProxyDevice: DeviceBackend {
+    public let path: String
+    public let info: DeviceInfo
+    private let handle: Descriptor
+    private var mappings: [(UnsafeMutableRawPointer, Int)] = []
+
+    public static func nodePath(forBDF bdf: String) -> String { "/dev/drvproxy/\(bdf)" }
+
+    /// Opens the device (one owner at a time: EBUSY otherwise) and reads INFO.
+    public init(path: String) throws(HostFailure) {
+        self.path = path
+        do {
+            handle = try Descriptor.open(path, flags: O_RDWR | O_NONBLOCK)
+        } catch {
+            throw HostFailure(.deviceUnavailable, "cannot open \(path): \(String(cString: strerror(error.code)))")
+        }
+        var raw = drvproxy_info()
+        let fd = handle.raw
+        do {
+            _ = try systemCall("ioctl INFO") { cdh_proxy_info(fd, &raw) }
+        } catch {
+            throw HostFailure(.deviceSetupFailed, "\(path): \(error)")
+        }
+        guard raw.abi_version == UInt32(DRVPROXY_ABI_VERSION) else {
+            throw HostFailure(.deviceSetupFailed,
+                              "\(path): kernel proxy speaks ABI \(raw.abi_version), driverhost speaks \(DRVPROXY_ABI_VERSION)")
+        }
+        let bars = withUnsafeBytes(of: raw.bars) { bytes in
+            bytes.bindMemory(to: drvproxy_bar_info.self).map {
+                DeviceInfo.BAR(size: ($0.flags & UInt32(DRVPROXY_BAR_PRESENT)) != 0 ? $0.size : 0,
+                               isMemory: ($0.flags & UInt32(DRVPROXY_BAR_MEM)) != 0)
+            }
+        }
+        info = DeviceInfo(vendor: raw.vendor, device: raw.device, subvendor: raw.subvendor,
+                          subdevice: raw.subdevice, classCode: raw.class_code, bars: bars,
+                          irqKinds: raw.irq_kinds, dmaMaskBits: raw.dma_mask_bits)
+    }
+
+    public var eventDescriptor: Int32 { handle.raw }
+
+    public func readEvents(into buffer: UnsafeMutablePointer<dh_event>, capacity: Int) throws(Errno) -> Int {
+        let bytes = UnsafeMutableRawBufferPointer(start: buffer, count: capacity * MemoryLayout<dh_event>.stride)
+        guard let n = try handle.read(into: bytes) else { return 0 }
+        return n / MemoryLayout<dh_event>.stride
+    }
+
+    public func install(_ kind: ProgramKind, _ program: UnsafeBufferPointer<dh_insn>, flags: UInt32) throws(HostFailure) {
+        var prog = drvproxy_prog()
+        prog.abi_version = UInt32(DRVPROXY_ABI_VERSION)
+        prog.kind = kind.rawValue
+        prog.flags = flags
+        prog.len = UInt32(program.count)
+        prog.insns = UInt64(UInt(bitPattern: program.baseAddress))
+        if cdh_proxy_set_prog(handle.raw, &prog) != 0 {
+            let code = errno
+            let reason = code == EINVAL
+                ? ": \(String(cString: regprog_error_name(prog.error))) at instruction \(prog.error_index)" : ""
+            throw HostFailure(.deviceSetupFailed,
+                              "\(path): kernel refused the \(kind) program: \(String(cString: strerror(code)))\(reason)")
+        }
+    }
+
+    public func setInterruptMode(_ mode: UInt32, vectors: UInt32) throws(Errno) {
+        var irq = drvproxy_irq()
+        irq.abi_version = UInt32(DRVPROXY_ABI_VERSION)
+        irq.mode = mode
+        irq.nvec = max(vectors, 1)
+        _ = try systemCall("ioctl SET_IRQ") { cdh_proxy_set_irq(handle.raw, &irq) }
+    }
+
+    public func unmask() throws(Errno) {
+        _ = try systemCall("ioctl UNMASK") { cdh_proxy_unmask(handle.raw) }
+    }
+
+    public func mapBAR(_ index: Int) throws(Errno) -> UnsafeMutableRawPointer? {
+        let bar = info.bars[index]
+        guard bar.size > 0, bar.isMemory else { return nil }
+        let base = try map(size: Int(bar.size), offset: UInt64(index) << UInt64(DRVPROXY_MMAP_SHIFT), what: "mmap BAR\(index)")
+        return base
+    }
+
+    private func map(size: Int, offset: UInt64, what: String) throws(Errno) -> UnsafeMutableRawPointer {
+        let base = mmap(nil, size, PROT_READ | PROT_WRITE, MAP_SHARED, handle.raw, Int(bitPattern: UInt(offset)))
+        guard let base, base != MAP_FAILED else { throw Errno(errno, call: what) }
+        mappings.append((base, size))
+        return base
+    }
+
+    public func readRegister(bar: Int, offset: UInt64, width: Int) -> UInt64 { ~0 }  // I/O BARs: not yet
+    public func writeRegister(bar: Int, offset: UInt64, width: Int, value: UInt64) {}
+
+    public func setDMAMask(bits: UInt32) throws(Errno) {
+        var mask = drvproxy_dma_mask(abi_version: UInt32(DRVPROXY_ABI_VERSION), bits: bits)
+        _ = try systemCall("ioctl DMA_MASK") { cdh_proxy_dma_mask(handle.raw, &mask) }
+    }
+
+    public func allocateDMA(size: UInt64) throws(Errno) -> DMAAllocation {
+        var alloc = drvproxy_dma_alloc()
+        alloc.abi_version = UInt32(DRVPROXY_ABI_VERSION)
+        alloc.size = size
+        _ = try systemCall("ioctl DMA_ALLOC") { cdh_proxy_dma_alloc(handle.raw, &alloc) }
+        let pageRounded = (size + 4095) & ~4095
+        let cpu = try map(size: Int(pageRounded), offset: alloc.mmap_offset, what: "mmap DMA buffer")
+        return DMAAllocation(id: alloc.id, cpu: cpu, busAddress: alloc.bus_addr, size: pageRounded)
+    }
+
+    public func freeDMA(_ allocation: DMAAllocation) throws(Errno) {
+        if let i = mappings.firstIndex(where: { $0.0 == allocation.cpu }) {
+            munmap(mappings[i].0, mappings[i].1)
+            mappings.remove(at: i)
+        }
+        var release = drvproxy_dma_free(abi_version: UInt32(DRVPROXY_ABI_VERSION), id: allocation.id)
+        _ = try systemCall("ioctl DMA_FREE") { cdh_proxy_dma_free(handle.raw, &release) }
+    }
+
+    public func close() {
+        for (base, size) in mappings { munmap(base, size) }
+        mappings.removeAll()
+        handle.close()
+    }
+}
