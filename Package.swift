@@ -53,7 +53,9 @@ let package = Package(
         ),
         .testTarget(
             name: "DriverHostTests",
-            dependencies: ["DriverHostCore"],
+            // driverhost itself too: exit codes and messages are tested on
+            // the real binary. Test plugins: `make -C Tests/Plugins` first.
+            dependencies: ["DriverHostCore", "driverhost"],
             path: "Tests/DriverHostTests"
         ),
     ]

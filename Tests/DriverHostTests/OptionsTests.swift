@@ -1,0 +1,38 @@
+@testable import DriverHostCore
+import Testing
+
+@Suite struct OptionsTests {
+    @Test func collectsCallsWithTheirArguments() throws {
+        let options = try Options(parsing: ["--device", "0000:00:05.0", "--plugin", "edu.so",
+                                            "--call", "factorial", "10", "--call", "add", "-5", "3", "--log-level", "debug"])
+        #expect(options.bdf == "0000:00:05.0")
+        #expect(options.calls == [.init(name: "factorial", arguments: ["10"]), .init(name: "add", arguments: ["-5", "3"])])
+        #expect(options.logLevel == .debug)
+    }
+
+    @Test(arguments: [
+        ["--device", "0000:00:05.0"],
+        ["--plugin", "x.so"],
+        ["--plugin", "x.so", "--device", "5"],
+        ["--plugin", "x.so", "--simulate", "--frobnicate"],
+        ["--plugin", "x.so", "--simulate", "--control-fd", "-1"],
+        ["--plugin"],
+    ])
+    func refusesBadCommandLines(_ arguments: [String]) {
+        #expect(throws: Options.UsageError.self) { try Options(parsing: arguments) }
+    }
+
+    @Test func helpNamesEveryOption() {
+        for flag in ["--device", "--plugin", "--call", "--control-fd", "--state-file", "--restart-count",
+                     "--device-node", "--simulate", "--log-level", "--help"] {
+            #expect(Options.help.contains(flag), "help text lacks \(flag)")
+        }
+    }
+
+    @Test func parsesPCIAddresses() {
+        let id = InstanceIdentity(bdf: "0001:1a:1f.7")
+        #expect(id?.domain == 1 && id?.bus == 0x1a && id?.slot == 0x1f && id?.function == 7)
+        #expect(InstanceIdentity(bdf: "0000:00:20.0") == nil)
+        #expect(InstanceIdentity(bdf: "00:05.0") == nil)
+    }
+}
