@@ -97,6 +97,21 @@ static long long msi_line_count(unsigned int irq)
 	return count;
 }
 
+/* An MSI is a memory write: without bus mastering it never leaves the device. */
+__attribute__((noreturn))
+static void explain_missing_msi(struct vt_dev *dev, uint32_t round,
+				unsigned int msi_irq, long long msi_before)
+{
+	int cfg = vt_config_open(dev->bdf);
+	uint16_t cmd = vt_config_read16(cfg, PCI_COMMAND);
+
+	vt_fail("round %u: no event within %d ms (MSI IRQ %u counted %lld; command "
+		"register 0x%04x, bus mastering %s; edu status 0x%x)", round,
+		WAIT_MS, msi_irq, msi_line_count(msi_irq) - msi_before, cmd,
+		cmd & PCI_COMMAND_MASTER ? "on" : "off",
+		edu_read(dev->bar0, EDU_IRQ_STATUS));
+}
+
 static void test_msi(struct vt_dev *dev)
 {
 	long long msi_before, msi_moved, intx_before, intx_after;
@@ -116,7 +131,8 @@ static void test_msi(struct vt_dev *dev)
 	msi_before = msi_line_count(msi_irq);
 	for (i = 1; i <= ROUNDS; i++) {
 		edu_write(dev->bar0, EDU_IRQ_RAISE, i);
-		vt_wait_event(dev->fd, &ev, WAIT_MS, "an MSI");
+		if (vt_read_events(dev->fd, &ev, 1, WAIT_MS) != 1)
+			explain_missing_msi(dev, i, msi_irq, msi_before);
 		check_plain_event(&ev, i);
 		edu_write(dev->bar0, EDU_IRQ_ACK, i);
 	}
