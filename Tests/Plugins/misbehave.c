@@ -8,9 +8,12 @@
  *   attach-fails.so      attach returns DH_ERR_DEVICE
  *   crash-interrupt.so   interrupt() writes through a NULL pointer
  *   hang-interrupt.so    interrupt() never returns (watchdog bound 300 ms)
+ *   peek.so              behaves: attach touches nothing, so tests can read
+ *                        what the release program left in the registers
  *
- * Each has the command `raise u32(u32)`: write the value to the edu raise
- * register and wait for the interrupt, which is where the last two misbehave.
+ * Each has the commands `raise u32(u32)`: write the value to the edu raise
+ * register and wait for the interrupt, which is where two of them misbehave;
+ * and `peek u32(u32)`: read the 32-bit register at that BAR0 offset.
  */
 #include "edu_programs.h"
 
@@ -70,8 +73,16 @@ static uint32_t raise_irq(void *context, uint32_t value)
 	return c->seen;
 }
 
+static uint32_t peek(void *context, uint32_t offset)
+{
+	struct ctx *c = context;
+
+	return c->host->read32(c->inst, 0, offset);
+}
+
 static const struct dh_command commands[] = {
 	{ "raise", "u32(u32)", (dh_command_fn)raise_irq, "raise an edu interrupt, wait for it" },
+	{ "peek", "u32(u32)", (dh_command_fn)peek, "read a BAR0 register" },
 };
 
 const struct dh_plugin dh_plugin_entry = {
