@@ -20,11 +20,27 @@ vt_run drvproxy_dma            90 t_dma $dev
 vt_run drvproxy_storm          90 t_storm $dev
 unbind $dev
 
-pair=$(shared_pair) || { echo "FAIL: drvproxy_shared_intx: no two edu devices share an IRQ"; exit 1; }
-set -- $pair
-ours=$1 sibling=$2
-bind_drvproxy $ours || { echo "FAIL: drvproxy_shared_intx: cannot bind $ours to drvproxy"; exit 1; }
-uio=$(bind_uio $sibling) || { echo "FAIL: drvproxy_shared_intx: cannot bind $sibling to uio_pci_generic"; exit 1; }
-vt_run drvproxy_shared_intx 330 t_shared_intx $ours $sibling $uio
-unbind $sibling
-unbind $ours
+# An INTx line's IRQ is chosen when the device is enabled (ACPI PCI links
+# take the least loaded IRQ), so whether two devices share a line is only
+# known once both are bound: try pairs until one does.
+bind_shared_pair() {
+	for a in $EDU_BDFS; do
+		for b in $EDU_BDFS; do
+			[ $a = $b ] && continue
+			bind_drvproxy $a || continue
+			uio=$(bind_uio $b) || { unbind $a; continue; }
+			[ "$(irq_of $a)" = "$(irq_of $b)" ] && { ours=$a sibling=$b; return 0; }
+			unbind $b
+			unbind $a
+		done
+	done
+	return 1
+}
+
+if bind_shared_pair; then
+	vt_run drvproxy_shared_intx 330 t_shared_intx $ours $sibling $uio
+	unbind $sibling
+	unbind $ours
+else
+	echo "FAIL: drvproxy_shared_intx: no two edu devices share an IRQ once bound"
+fi
