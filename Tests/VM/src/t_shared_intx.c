@@ -5,13 +5,16 @@
  * OURS (bound to drvproxy) and SIBLING (bound to uio_pci_generic) share one
  * INTx line. OURS runs the edu ack program in the top half and does 10,000
  * raise/event round trips; meanwhile a child drives SIBLING the uio way. Each
- * side must see exactly its own interrupts: contiguous sequence numbers and
- * the raised value in every snapshot on ours, one uio count per raise on the
- * sibling, no event of ours caused by the sibling, and drvproxy's NOT_MINE
- * counter moving because the sibling fired.
+ * side must see its own interrupts: contiguous sequence numbers and the
+ * raised value in every snapshot on ours, exactly as many claimed interrupts
+ * as raises, no event of ours caused by the sibling, drvproxy's NOT_MINE
+ * counter moving because the sibling fired; on the sibling, every raise
+ * reaches uio_pci_generic's handler, and nobody else acknowledges it.
  */
 #include "vmtest.h"
 
+#include <linux/pci_regs.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,29 +37,53 @@ static uint32_t uio_event_count(const char *uio_dev)
 	return (uint32_t)strtoul(buf, NULL, 10);
 }
 
+/*
+ * uio_pci_generic's handler claims whatever fires on the line while its
+ * device's INTx status bit is set, even once it has masked the device; so
+ * between its mask and the re-enable it counts the other device's
+ * interrupts too, and its count only bounds ours from below. That the
+ * sibling's own interrupt reached the handler shows in the INTx-disable bit,
+ * which the handler sets.
+ */
+static void wait_masked_by_uio(struct vt_uio *uio, uint32_t round)
+{
+	uint64_t deadline = vt_now_ns() + (uint64_t)WAIT_MS * 1000000u;
+
+	while (!(vt_config_read16(uio->cfg, PCI_COMMAND) & PCI_COMMAND_INTX_DISABLE)) {
+		vt_check(vt_now_ns() < deadline, "sibling raise %u: uio_pci_generic "
+			 "did not mask the device within %d ms", round, WAIT_MS);
+		sched_yield();
+	}
+}
+
 /* The child: a uio_pci_generic driver that handles its own interrupts. */
 static void drive_sibling(const char *bdf, const char *uio_dev)
 {
+	uint32_t prev, i, extra = 0;
 	struct vt_uio uio;
-	uint32_t base, i;
 
 	vt_uio_open(&uio, bdf, uio_dev);
-	base = uio_event_count(uio_dev);
+	prev = uio_event_count(uio_dev);
 	vt_child_ready();
 	for (i = 1; i <= SIBLING_ROUNDS; i++) {
 		uint32_t value = 0x5000000u | i, count, status;
 
 		edu_write(uio.bar0, EDU_IRQ_RAISE, value);
 		count = vt_uio_wait(&uio, WAIT_MS);
-		vt_check(count == base + i, "sibling raise %u: uio count %u, want %u",
-			 i, count, base + i);
+		vt_check(count > prev, "sibling raise %u: uio count %u after %u",
+			 i, count, prev);
+		wait_masked_by_uio(&uio, i);
 		/* Nobody but us may have acknowledged the sibling's interrupt. */
 		status = edu_read(uio.bar0, EDU_IRQ_STATUS);
 		vt_check(status == value, "sibling raise %u: status 0x%x, want 0x%x",
 			 i, status, value);
+		extra += count - prev - 1;
+		prev = count;
 		edu_write(uio.bar0, EDU_IRQ_ACK, value);
 		vt_uio_reenable(&uio);
 	}
+	vt_note("uio_pci_generic also counted %u interrupts of the other device "
+		"while its own was pending", extra);
 	exit(0);
 }
 
