@@ -1,0 +1,563 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * drvproxy: interrupts and the event ring.
+ *
+ * The top half runs the device's ACK program under ring_lock, which decides
+ * on a shared line whether the interrupt is ours and quiets the device, and
+ * queues one record per claimed interrupt. It never sleeps and never takes
+ * the device mutex.
+ */
+#include <linux/interrupt.h>
+#include <linux/kernel.h>
+#include <linux/ktime.h>
+#include <linux/mm.h>
+#include <linux/poll.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+
+#include "drvproxy_priv.h"
+
+#define RING_MASK	(DRVPROXY_RING_ENTRIES - 1)
+/* Records copied out per trip through ring_lock in read(). */
+#define READ_BATCH	8
+
+static_assert(DRVPROXY_RING_ENTRIES >= 2 &&
+	      (DRVPROXY_RING_ENTRIES & RING_MASK) == 0);
+
+int drvproxy_ring_alloc(struct drvproxy_dev *dp)
+{
+	dp->ring = kvcalloc(DRVPROXY_RING_ENTRIES, sizeof(*dp->ring),
+			    GFP_KERNEL);
+	return dp->ring ? 0 : -ENOMEM;
+}
+
+void drvproxy_ring_free(struct drvproxy_dev *dp)
+{
+	kvfree(dp->ring);
+}
+
+/* A new owner starts with an empty ring and sequence number 1. */
+void drvproxy_ring_reset(struct drvproxy_dev *dp)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(&dp->ring_lock, flags);
+	dp->head = 0;
+	dp->tail = 0;
+	dp->next_seq = 0;
+	dp->pending_drops = 0;
+	dp->drops_since_read = false;
+	dp->storm_count = 0;
+	spin_unlock_irqrestore(&dp->ring_lock, flags);
+}
+
+static void ring_fill(struct drvproxy_event *ev, u64 seq, u32 vector,
+		      u32 flags, u64 dropped, const struct regprog_result *res)
+{
+	u32 i;
+
+	ev->seq = seq;
+	ev->timestamp_ns = ktime_get_ns();
+	ev->vector = vector;
+	ev->flags = flags | (dropped ? DRVPROXY_EVENT_DROPPED : 0);
+	ev->dropped = min_t(u64, dropped, U32_MAX);
+	ev->nsnap = res->nsnap;
+	for (i = 0; i < DRVPROXY_MAX_SNAPSHOTS; i++)
+		ev->snap[i] = i < res->nsnap ? res->snap[i] : 0;
+}
+
+/* Queue the record of one claimed interrupt; ring_lock held. */
+static void ring_push(struct drvproxy_dev *dp, u32 vector, u32 flags,
+		      const struct regprog_result *res)
+{
+	u64 seq = ++dp->next_seq;
+	struct drvproxy_event *ev;
+	u64 dropped;
+
+	if (dp->head - dp->tail < DRVPROXY_RING_ENTRIES) {
+		ev = &dp->ring[dp->head++ & RING_MASK];
+		dropped = dp->pending_drops;
+	} else if (flags & DRVPROXY_EVENT_STORM) {
+		/*
+		 * The source is masked from now on, so no later record would
+		 * carry the news: the storm record takes the newest slot, and
+		 * the record it displaces counts as dropped.
+		 */
+		ev = &dp->ring[(dp->head - 1) & RING_MASK];
+		dropped = seq - dp->ring[(dp->head - 2) & RING_MASK].seq - 1;
+		atomic64_inc(&dp->dropped);
+		dp->drops_since_read = true;
+	} else {
+		dp->pending_drops++;
+		dp->drops_since_read = true;
+		atomic64_inc(&dp->dropped);
+		return;
+	}
+	dp->pending_drops = 0;
+	ring_fill(ev, seq, vector, flags, dropped, res);
+}
+
+/*
+ * Mask a storming source until UNMASK; ring_lock held, any context. The
+ * INTx-disable bit silences just our device; without it the whole line (or
+ * the MSI vector) is disabled.
+ */
+static void storm_mask(struct drvproxy_dev *dp, struct drvproxy_vec *vec)
+{
+	switch (dp->irq_mode) {
+	case DRVPROXY_IRQ_INTX_DISABLE:
+		return;		/* the handler has masked it already */
+	case DRVPROXY_IRQ_INTX_SHARED:
+		if (dp->intx_masked)
+			return;
+		if (dp->intx_mask_ok && pci_check_and_mask_intx(dp->pdev)) {
+			dp->intx_masked = true;
+			return;
+		}
+		break;
+	default:
+		break;
+	}
+	if (!vec->line_disabled) {
+		disable_irq_nosync(vec->irq);
+		vec->line_disabled = true;
+	}
+}
+
+/*
+ * Run the ACK program and queue the event; ring_lock held. Only on a shared
+ * line may the program answer NOT_MINE: elsewhere the interrupt is known to
+ * be ours and the program runs for its side effects and snapshots.
+ */
+static bool claim(struct drvproxy_dev *dp, struct drvproxy_vec *vec,
+		  bool ack_decides)
+{
+	struct regprog_result res = { .nsnap = 0 };
+	u32 flags = 0;
+
+	if (dp->ack_len) {
+		regprog_run(dp->ack_prog, dp->ack_len, &drvproxy_regprog_io,
+			    dp, &res);
+		if (ack_decides && res.verdict == REGPROG_NOT_MINE) {
+			atomic64_inc(&dp->not_mine);
+			return false;
+		}
+	}
+	atomic64_inc(&dp->interrupts);
+	if (dp->storm_count < DRVPROXY_STORM_THRESHOLD)
+		dp->storm_count++;
+	if (dp->storm_count >= DRVPROXY_STORM_THRESHOLD) {
+		storm_mask(dp, vec);
+		atomic64_inc(&dp->storms);
+		flags |= DRVPROXY_EVENT_STORM;
+	}
+	ring_push(dp, vec->index, flags, &res);
+	return true;
+}
+
+static irqreturn_t intx_shared_handler(int irq, void *arg)
+{
+	struct drvproxy_vec *vec = arg;
+	struct drvproxy_dev *dp = vec->dp;
+	bool mine = false;
+
+	spin_lock(&dp->ring_lock);
+	/* With its INTx-disable bit set our device is not the one asserting. */
+	if (!dp->intx_masked)
+		mine = claim(dp, vec, true);
+	spin_unlock(&dp->ring_lock);
+	if (!mine)
+		return IRQ_NONE;
+	wake_up_interruptible(&dp->wait);
+	return IRQ_HANDLED;
+}
+
+static irqreturn_t intx_disable_handler(int irq, void *arg)
+{
+	struct drvproxy_vec *vec = arg;
+	struct drvproxy_dev *dp = vec->dp;
+	bool mine;
+
+	spin_lock(&dp->ring_lock);
+	/* Masks the device only if its status says it is asserting. */
+	mine = pci_check_and_mask_intx(dp->pdev);
+	if (mine) {
+		dp->intx_masked = true;
+		claim(dp, vec, false);
+	}
+	spin_unlock(&dp->ring_lock);
+	if (!mine)
+		return IRQ_NONE;
+	wake_up_interruptible(&dp->wait);
+	return IRQ_HANDLED;
+}
+
+static irqreturn_t msi_handler(int irq, void *arg)
+{
+	struct drvproxy_vec *vec = arg;
+	struct drvproxy_dev *dp = vec->dp;
+
+	spin_lock(&dp->ring_lock);
+	claim(dp, vec, false);
+	spin_unlock(&dp->ring_lock);
+	wake_up_interruptible(&dp->wait);
+	return IRQ_HANDLED;
+}
+
+/* Set the INTx-disable bit so that the device cannot assert its line. */
+void drvproxy_intx_mask(struct drvproxy_dev *dp)
+{
+	unsigned long flags;
+
+	if (!dp->intx_mask_ok)
+		return;
+	spin_lock_irqsave(&dp->ring_lock, flags);
+	pci_intx(dp->pdev, 0);
+	dp->intx_masked = true;
+	spin_unlock_irqrestore(&dp->ring_lock, flags);
+}
+
+/* Clear the bit even without mask support: another driver may have set it. */
+static void intx_unmask(struct drvproxy_dev *dp)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(&dp->ring_lock, flags);
+	pci_intx(dp->pdev, 1);
+	dp->intx_masked = false;
+	spin_unlock_irqrestore(&dp->ring_lock, flags);
+}
+
+static struct drvproxy_vec *alloc_vecs(struct drvproxy_dev *dp, u32 n)
+{
+	struct drvproxy_vec *vecs;
+	u32 i;
+
+	vecs = kcalloc(n, sizeof(*vecs), GFP_KERNEL);
+	if (!vecs)
+		return NULL;
+	for (i = 0; i < n; i++) {
+		vecs[i].dp = dp;
+		vecs[i].index = i;
+		if (n == 1)
+			snprintf(vecs[i].name, sizeof(vecs[i].name),
+				 DRVPROXY_NAME "[%s]", pci_name(dp->pdev));
+		else
+			snprintf(vecs[i].name, sizeof(vecs[i].name),
+				 DRVPROXY_NAME "[%s]-%u", pci_name(dp->pdev), i);
+	}
+	return vecs;
+}
+
+static void install_vecs(struct drvproxy_dev *dp, u32 mode,
+			 struct drvproxy_vec *vecs, u32 nvec)
+{
+	dp->irq_mode = mode;
+	dp->vecs = vecs;
+	dp->nvec = nvec;
+}
+
+static int setup_intx(struct drvproxy_dev *dp, u32 mode)
+{
+	irq_handler_t handler = mode == DRVPROXY_IRQ_INTX_SHARED ?
+				intx_shared_handler : intx_disable_handler;
+	struct drvproxy_vec *vecs;
+	int err;
+
+	vecs = alloc_vecs(dp, 1);
+	if (!vecs)
+		return -ENOMEM;
+	vecs[0].irq = dp->intx_irq;
+	/* The mode must be in place before the handler can run. */
+	install_vecs(dp, mode, vecs, 1);
+	err = request_irq(dp->intx_irq, handler, IRQF_SHARED, vecs[0].name,
+			  &vecs[0]);
+	if (err)
+		goto uninstall_vecs;
+	/* Only now that somebody answers for it may the device assert. */
+	intx_unmask(dp);
+	return 0;
+
+uninstall_vecs:
+	install_vecs(dp, DRVPROXY_IRQ_NONE, NULL, 0);
+	kfree(vecs);
+	return err;
+}
+
+static int setup_msi(struct drvproxy_dev *dp, u32 mode, u32 nvec)
+{
+	unsigned int type = mode == DRVPROXY_IRQ_MSI ? PCI_IRQ_MSI : PCI_IRQ_MSIX;
+	struct drvproxy_vec *vecs;
+	int err;
+	u32 i;
+
+	vecs = alloc_vecs(dp, nvec);
+	if (!vecs)
+		return -ENOMEM;
+	err = pci_alloc_irq_vectors(dp->pdev, nvec, nvec, type);
+	if (err < 0)
+		goto free_vecs;
+	/* An MSI is a memory write by the device: it needs bus mastering. */
+	pci_set_master(dp->pdev);
+	install_vecs(dp, mode, vecs, nvec);
+	for (i = 0; i < nvec; i++) {
+		vecs[i].irq = pci_irq_vector(dp->pdev, i);
+		err = request_irq(vecs[i].irq, msi_handler, 0, vecs[i].name,
+				  &vecs[i]);
+		if (err)
+			goto free_irqs;
+	}
+	return 0;
+
+free_irqs:
+	while (i--)
+		free_irq(vecs[i].irq, &vecs[i]);
+	install_vecs(dp, DRVPROXY_IRQ_NONE, NULL, 0);
+	pci_free_irq_vectors(dp->pdev);
+	/* Turning MSI off re-enabled INTx. */
+	drvproxy_intx_mask(dp);
+free_vecs:
+	kfree(vecs);
+	return err;
+}
+
+/* Free whatever interrupt is set up; the device is left INTx-masked. */
+void drvproxy_irq_teardown(struct drvproxy_dev *dp)
+{
+	struct drvproxy_vec *vecs = dp->vecs;
+	u32 i;
+
+	switch (dp->irq_mode) {
+	case DRVPROXY_IRQ_NONE:
+		return;
+	case DRVPROXY_IRQ_INTX_SHARED:
+	case DRVPROXY_IRQ_INTX_DISABLE:
+		/* Quiet the device first: nobody will answer for it. */
+		drvproxy_intx_mask(dp);
+		free_irq(dp->intx_irq, &vecs[0]);
+		/*
+		 * A storm may have disabled the whole line: give it back to
+		 * the other devices on it. If we were its last user, freeing
+		 * shut the line down, which resets the disable depth.
+		 */
+		if (vecs[0].line_disabled && irq_has_action(dp->intx_irq))
+			enable_irq(dp->intx_irq);
+		break;
+	default:
+		for (i = 0; i < dp->nvec; i++)
+			free_irq(vecs[i].irq, &vecs[i]);
+		pci_free_irq_vectors(dp->pdev);
+		/* Turning MSI off re-enabled INTx. */
+		drvproxy_intx_mask(dp);
+		break;
+	}
+	install_vecs(dp, DRVPROXY_IRQ_NONE, NULL, 0);
+	kfree(vecs);
+}
+
+static int check_irq_request(struct drvproxy_dev *dp,
+			     const struct drvproxy_irq *req)
+{
+	bool one = req->nvec <= 1;	/* 0 is taken as 1 */
+
+	switch (req->mode) {
+	case DRVPROXY_IRQ_NONE:
+		return one ? 0 : -EINVAL;
+	case DRVPROXY_IRQ_INTX_SHARED:
+		if (!dp->intx_irq)
+			return -EOPNOTSUPP;
+		/* Without an ACK program nothing could tell whose it is. */
+		return one && dp->ack_len ? 0 : -EINVAL;
+	case DRVPROXY_IRQ_INTX_DISABLE:
+		if (!dp->intx_irq || !dp->intx_mask_ok)
+			return -EOPNOTSUPP;
+		return one ? 0 : -EINVAL;
+	case DRVPROXY_IRQ_MSI:
+		if (!dp->has_msi)
+			return -EOPNOTSUPP;
+		return one ? 0 : -EINVAL;
+	case DRVPROXY_IRQ_MSIX:
+		if (!dp->msix_vectors)
+			return -EOPNOTSUPP;
+		return req->nvec >= 1 && req->nvec <= dp->msix_vectors ?
+		       0 : -EINVAL;
+	default:
+		return -EINVAL;
+	}
+}
+
+/* SET_IRQ; dp->lock held. A refused request leaves the old mode alone. */
+int drvproxy_set_irq(struct drvproxy_dev *dp, const struct drvproxy_irq *req)
+{
+	unsigned long flags;
+	int err;
+
+	err = check_irq_request(dp, req);
+	if (err)
+		return err;
+	drvproxy_irq_teardown(dp);
+	spin_lock_irqsave(&dp->ring_lock, flags);
+	dp->storm_count = 0;
+	spin_unlock_irqrestore(&dp->ring_lock, flags);
+
+	switch (req->mode) {
+	case DRVPROXY_IRQ_INTX_SHARED:
+	case DRVPROXY_IRQ_INTX_DISABLE:
+		return setup_intx(dp, req->mode);
+	case DRVPROXY_IRQ_MSI:
+		return setup_msi(dp, req->mode, 1);
+	case DRVPROXY_IRQ_MSIX:
+		return setup_msi(dp, req->mode, req->nvec);
+	default:
+		return 0;
+	}
+}
+
+/*
+ * UNMASK; dp->lock held. Clears a storm mask or, in INTX_DISABLE mode, the
+ * INTx-disable bit the handler set; counts as user space having consumed.
+ */
+int drvproxy_unmask(struct drvproxy_dev *dp)
+{
+	struct drvproxy_vec *vec;
+	unsigned long flags;
+	bool queued = false;
+	u32 i;
+
+	if (dp->irq_mode == DRVPROXY_IRQ_NONE)
+		return -EINVAL;
+	spin_lock_irqsave(&dp->ring_lock, flags);
+	dp->storm_count = 0;
+	if (dp->intx_masked && dp->irq_mode == DRVPROXY_IRQ_INTX_DISABLE) {
+		/*
+		 * If the device still asserts, unmasking would only take the
+		 * interrupt again at once: deliver it now and stay masked.
+		 */
+		if (pci_check_and_unmask_intx(dp->pdev))
+			dp->intx_masked = false;
+		else
+			queued = claim(dp, &dp->vecs[0], false);
+	} else if (dp->intx_masked &&
+		   dp->irq_mode == DRVPROXY_IRQ_INTX_SHARED) {
+		pci_intx(dp->pdev, 1);
+		dp->intx_masked = false;
+	}
+	for (i = 0; i < dp->nvec; i++) {
+		vec = &dp->vecs[i];
+		if (vec->line_disabled) {
+			vec->line_disabled = false;
+			enable_irq(vec->irq);
+		}
+	}
+	spin_unlock_irqrestore(&dp->ring_lock, flags);
+	if (queued)
+		wake_up_interruptible(&dp->wait);
+	return 0;
+}
+
+/* Swap the ACK program under the lock the top half runs it under. */
+int drvproxy_set_ack_prog(struct drvproxy_dev *dp,
+			  const struct drvproxy_insn *insns, u32 len)
+{
+	unsigned long flags;
+
+	if (!len && dp->irq_mode == DRVPROXY_IRQ_INTX_SHARED)
+		return -EBUSY;
+	spin_lock_irqsave(&dp->ring_lock, flags);
+	if (len)
+		memcpy(dp->ack_prog, insns, len * sizeof(*insns));
+	dp->ack_len = len;
+	spin_unlock_irqrestore(&dp->ring_lock, flags);
+	return 0;
+}
+
+static bool ring_ready(struct drvproxy_dev *dp)
+{
+	unsigned long flags;
+	bool ready;
+
+	spin_lock_irqsave(&dp->ring_lock, flags);
+	ready = dp->dead || dp->head != dp->tail;
+	spin_unlock_irqrestore(&dp->ring_lock, flags);
+	return ready;
+}
+
+/*
+ * Take up to max records off the ring. The first take of a read() is user
+ * space consuming: it restarts storm counting, unless the ring overflowed
+ * since the previous read, i.e. the reader is not keeping up.
+ */
+static int ring_take(struct drvproxy_dev *dp, struct drvproxy_event *out,
+		     u32 max, bool first)
+{
+	unsigned long flags;
+	u32 n = 0;
+
+	spin_lock_irqsave(&dp->ring_lock, flags);
+	if (dp->dead) {
+		spin_unlock_irqrestore(&dp->ring_lock, flags);
+		return -ENODEV;
+	}
+	while (n < max && dp->tail != dp->head)
+		out[n++] = dp->ring[dp->tail++ & RING_MASK];
+	if (n && first) {
+		if (!dp->drops_since_read)
+			dp->storm_count = 0;
+		dp->drops_since_read = false;
+	}
+	spin_unlock_irqrestore(&dp->ring_lock, flags);
+	return n;
+}
+
+ssize_t drvproxy_ring_read(struct drvproxy_dev *dp, struct file *filp,
+			   char __user *buf, size_t count)
+{
+	struct drvproxy_event batch[READ_BATCH];
+	const size_t rec = sizeof(batch[0]);
+	size_t copied = 0;
+	int n, err;
+
+	if (count < rec)
+		return -EINVAL;
+	for (;;) {
+		n = ring_take(dp, batch, min_t(size_t, READ_BATCH,
+					       (count - copied) / rec),
+			      copied == 0);
+		if (n < 0)
+			return copied ? copied : n;
+		if (n == 0) {
+			if (copied)
+				break;
+			if (filp->f_flags & O_NONBLOCK)
+				return -EAGAIN;
+			err = wait_event_interruptible(dp->wait,
+						       ring_ready(dp));
+			if (err)
+				return err;
+			continue;
+		}
+		/* Records taken are gone: a bad buffer loses them. */
+		if (copy_to_user(buf + copied, batch, n * rec))
+			return copied ? copied : -EFAULT;
+		copied += n * rec;
+		if (count - copied < rec)
+			break;
+	}
+	return copied;
+}
+
+__poll_t drvproxy_ring_poll(struct drvproxy_dev *dp, struct file *filp,
+			    poll_table *wait)
+{
+	unsigned long flags;
+	__poll_t mask = 0;
+
+	poll_wait(filp, &dp->wait, wait);
+	spin_lock_irqsave(&dp->ring_lock, flags);
+	if (dp->dead)
+		mask = EPOLLHUP | EPOLLERR;
+	else if (dp->head != dp->tail)
+		mask = EPOLLIN | EPOLLRDNORM;
+	spin_unlock_irqrestore(&dp->ring_lock, flags);
+	return mask;
+}
