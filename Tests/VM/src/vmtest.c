@@ -471,23 +471,6 @@ bool vt_irq_line(unsigned int irq, long long *count, char *text, size_t size)
 	return found;
 }
 
-long long vt_irq_count(const char *needle)
-{
-	char line[1024];
-	long long total = -1;
-	FILE *f;
-
-	f = fopen("/proc/interrupts", "re");
-	vt_check(f != NULL, "open /proc/interrupts: %m");
-	while (fgets(line, sizeof(line), f)) {
-		if (!strstr(line, needle))
-			continue;
-		total = (total < 0 ? 0 : total) + sum_counts(line);
-	}
-	fclose(f);
-	return total;
-}
-
 volatile uint8_t *vt_map_resource0(const char *bdf)
 {
 	char path[160];

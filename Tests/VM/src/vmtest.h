@@ -24,7 +24,6 @@
 
 #define EDU_ID			0x00
 #define EDU_LIVENESS		0x04	/* reads back the inverse of what was written */
-#define EDU_FACTORIAL		0x08
 #define EDU_IRQ_STATUS		0x24
 #define EDU_IRQ_RAISE		0x60	/* status |= value, interrupt */
 #define EDU_IRQ_ACK		0x64	/* status &= ~value */
@@ -138,11 +137,6 @@ uint64_t vt_counter(const char *bdf, const char *name);
 int vt_config_open(const char *bdf);
 uint16_t vt_config_read16(int cfg, off_t offset);
 void vt_config_write8(int cfg, off_t offset, uint8_t value);
-/*
- * Sum of the per-CPU counts of the /proc/interrupts lines that contain
- * `needle`, or -1 when no line does.
- */
-long long vt_irq_count(const char *needle);
 /*
  * The /proc/interrupts line of IRQ number `irq`: false when there is none,
  * else its summed per-CPU count and its text.
