@@ -9,6 +9,12 @@ let package = Package(
     products: [
         .executable(name: "driverhost", targets: ["driverhost"]),
     ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.3"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+    ],
     targets: [
         .systemLibrary(
             name: "CLibFFI",
@@ -39,6 +45,19 @@ let package = Package(
             name: "driverhost",
             dependencies: ["DriverHostCore"],
             path: "Sources/driverhost"
+        ),
+        // The control socket: wire protocol, server (run by hostd), client
+        // (used by hostctl). SwiftNIO for framing, backpressure and peer
+        // credentials (SO_PEERCRED through SocketOptionProvider).
+        .target(
+            name: "DrvHostControl",
+            dependencies: [
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Sources/DrvHostControl"
         ),
         // Host-side benchmark: events/s through driverhost's loop against
         // a bare C epoll loop on the same eventfd source.
