@@ -99,15 +99,32 @@ final class EventLoop {
         return delivered
     }
 
+    /// Reads and delivers until the device has nothing more, at most
+    /// `drainRounds` reads. An interrupt that interrupt() itself provoked is
+    /// usually queued by the time it returns; reading it now saves the
+    /// epoll_wait that would only report it. The bound keeps signals, the
+    /// control channel and timers from starving behind a busy device.
+    static let drainRounds = 16
+
+    @inline(__always)
+    private func drainDevice() throws(Errno) -> UInt64 {
+        var delivered: UInt64 = 0
+        for _ in 0..<EventLoop.drainRounds {
+            let n = try device.readEvents(into: events, capacity: EventLoop.batch)
+            if n == 0 { break }
+            for i in 0..<n {
+                instance.deliver(events + i)
+            }
+            delivered += UInt64(n)
+        }
+        return delivered
+    }
+
     @inline(__always)
     private func dispatch(_ token: UInt64) throws(Errno) -> UInt64 {
         switch token {
         case Token.device:
-            let n = try device.readEvents(into: events, capacity: EventLoop.batch)
-            for i in 0..<n {
-                instance.deliver(events + i)
-            }
-            return UInt64(n)
+            return try drainDevice()
         case Token.signals:
             if let signals {
                 let signal = cdh_signalfd_read(signals.raw)
