@@ -1,0 +1,54 @@
+/// Answers one request line for one peer: decodes it, checks the peer may
+/// do it, asks the supervisor, encodes the answer. Knows nothing of sockets,
+/// so the whole protocol can be tested without one.
+public struct RequestHandler: Sendable {
+    public let supervisor: any SupervisorAPI
+    public let policy: AccessPolicy
+
+    public init(supervisor: any SupervisorAPI, policy: AccessPolicy) {
+        self.supervisor = supervisor
+        self.policy = policy
+    }
+
+    /// The answer line, newline included.
+    public func answer(_ line: some Collection<UInt8>, from peer: PeerCredentials) async -> [UInt8] {
+        let request: ControlRequest
+        do {
+            request = try WireCodec.decodeRequest(line)
+        } catch {
+            return WireCodec.encodeFailure(id: error.id, error.error)
+        }
+        guard !request.command.changesState || policy.mayChange(peer) else {
+            return WireCodec.encodeFailure(id: request.id, ControlError(
+                .permissionDenied, "\"\(request.command.op)\" needs root or membership in the drvhost group"))
+        }
+        do {
+            return try await perform(request)
+        } catch {
+            return WireCodec.encodeFailure(id: request.id, error)
+        }
+    }
+
+    private func perform(_ request: ControlRequest) async throws(ControlError) -> [UInt8] {
+        let id = request.id
+        switch request.command {
+        case .load(let plugin, let device):
+            return WireCodec.encodeSuccess(id: id, try await supervisor.load(plugin: plugin, device: device))
+        case .unload(let target):
+            return WireCodec.encodeSuccess(id: id, try await supervisor.unload(target))
+        case .plugins:
+            return WireCodec.encodeSuccess(id: id, await supervisor.plugins())
+        case .devices:
+            return WireCodec.encodeSuccess(id: id, await supervisor.devices())
+        case .instances:
+            return WireCodec.encodeSuccess(id: id, await supervisor.instances())
+        case .status(let instance):
+            return WireCodec.encodeSuccess(id: id, try await supervisor.status(instance))
+        case .restart(let instance):
+            return WireCodec.encodeSuccess(id: id, try await supervisor.restart(instance))
+        case .call(let instance, let command, let arguments):
+            return WireCodec.encodeSuccess(
+                id: id, try await supervisor.call(instance, command: command, arguments: arguments))
+        }
+    }
+}
