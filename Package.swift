@@ -8,6 +8,7 @@ let package = Package(
     name: "drvhost",
     products: [
         .executable(name: "driverhost", targets: ["driverhost"]),
+        .executable(name: "hostctl", targets: ["hostctl"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
@@ -58,6 +59,14 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "Sources/DrvHostControl"
+        ),
+        .executableTarget(
+            name: "hostctl",
+            dependencies: [
+                "DrvHostControl",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Sources/hostctl"
         ),
         // Host-side benchmark: events/s through driverhost's loop against
         // a bare C epoll loop on the same eventfd source.

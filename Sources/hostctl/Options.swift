@@ -1,0 +1,48 @@
+import ArgumentParser
+import DrvHostControl
+import Foundation
+
+let defaultSocketPath = ControlClient.defaultSocketPath
+
+/// Where hostd listens; every subcommand that talks to it has this.
+struct ConnectionOptions: ParsableArguments {
+    @Option(help: ArgumentHelp(
+        "hostd's control socket (default: $DRVHOST_SOCKET, else \(defaultSocketPath)).",
+        valueName: "path"))
+    var socket: String?
+
+    var socketPath: String {
+        if let socket { return socket }
+        if let fromEnvironment = getenv("DRVHOST_SOCKET"), fromEnvironment.pointee != 0 {
+            return String(cString: fromEnvironment)
+        }
+        return defaultSocketPath
+    }
+
+    func validate() throws {
+        if let socket, socket.isEmpty {
+            throw ValidationError("--socket needs a path")
+        }
+    }
+
+    /// Connects, runs `body`, and turns a failure into a message on stderr
+    /// and hostctl's exit code for it.
+    func withClient(_ body: (ControlClient) throws(ControlClientError) -> Void) throws {
+        do {
+            let client = try ControlClient(socketPath: socketPath)
+            try body(client)
+        } catch {
+            printError(error.description)
+            throw ExitStatus.of(error)
+        }
+    }
+}
+
+struct OutputOptions: ParsableArguments {
+    @Flag(help: "Print the result as JSON, as hostd sent it.")
+    var json = false
+}
+
+func printError(_ message: String) {
+    FileHandle.standardError.write(Data("hostctl: \(message)\n".utf8))
+}

@@ -1,0 +1,84 @@
+import DrvHostControl
+import Foundation
+
+/// Prints `value` as JSON (--json) or as `text` for people.
+func emit<Value: Encodable>(_ value: Value, json: Bool, text: (Value) -> String) {
+    if json {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        // Values decoded from JSON a moment ago always encode again.
+        let data = try! encoder.encode(value)
+        print(String(decoding: data, as: UTF8.self))
+    } else {
+        let rendered = text(value)
+        if !rendered.isEmpty { print(rendered) }
+    }
+}
+
+/// Columns padded to their widest cell, two spaces apart.
+func table(_ header: [String], _ rows: [[String]]) -> String {
+    let all = [header] + rows
+    let widths = header.indices.map { column in all.map { $0[column].count }.max() ?? 0 }
+    return all.map { row in
+        row.indices.map { column in
+            column == row.count - 1 ? row[column]
+                : row[column].padding(toLength: widths[column], withPad: " ", startingAt: 0)
+        }.joined(separator: "  ")
+    }.joined(separator: "\n")
+}
+
+func hex(_ value: some BinaryInteger, digits: Int) -> String {
+    let text = String(value, radix: 16)
+    return String(repeating: "0", count: max(0, digits - text.count)) + text
+}
+
+/// One line per device in lspci -nn's form, with its owner:
+/// "0000:00:05.0 Unclassified device [00ff]: Device [1234:11e8]  owner: edu@0000:00:05.0 (drvproxy)"
+func deviceLine(_ device: DeviceRow) -> String {
+    let classID = hex(device.classCode >> 8, digits: 4)
+    let className = device.className ?? "Class \(classID)"
+    let name = [device.vendorName, device.deviceName ?? "Device"].compactMap { $0 }.joined(separator: " ")
+    let ids = "\(hex(device.vendor, digits: 4)):\(hex(device.device, digits: 4))"
+    let owner: String
+    switch (device.instance, device.kernelDriver) {
+    case (let instance?, let driver?): owner = "\(instance) (\(driver))"
+    case (let instance?, nil): owner = instance
+    case (nil, let driver?): owner = "kernel driver \(driver)"
+    case (nil, nil): owner = "none"
+    }
+    return "\(device.bdf) \(className) [\(classID)]: \(name) [\(ids)]  owner: \(owner)"
+}
+
+func pluginTable(_ plugins: [PluginRow]) -> String {
+    table(["FILE", "NAME", "VERSION", "STATE", "INSTANCES"], plugins.map { plugin in
+        [plugin.file, plugin.name ?? "-", plugin.version ?? "-", plugin.state.rawValue,
+         plugin.state == .refused ? (plugin.refusal ?? "refused")
+             : plugin.instances.isEmpty ? "-" : plugin.instances.joined(separator: ", ")]
+    })
+}
+
+func instanceTable(_ instances: [InstanceStatus]) -> String {
+    table(["INSTANCE", "STATE", "PID", "RESTARTS", "LAST EXIT"], instances.map { instance in
+        [instance.name, instance.state.rawValue, instance.pid.map(String.init) ?? "-",
+         String(instance.restarts), instance.lastExit ?? "-"]
+    })
+}
+
+func statusText(_ status: InstanceStatus) -> String {
+    func count(_ value: UInt64?) -> String { value.map(String.init) ?? "-" }
+    let fields: [(String, String)] = [
+        ("state", status.state.rawValue),
+        ("plugin", status.plugin),
+        ("device", status.device),
+        ("pid", status.pid.map(String.init) ?? "-"),
+        ("restarts", String(status.restarts)),
+        ("last exit", status.lastExit ?? "-"),
+        ("failure", status.failure ?? "-"),
+        ("interrupts", count(status.interrupts)),
+        ("not mine", count(status.notMine)),
+        ("dropped", count(status.dropped)),
+        ("releases", count(status.releases)),
+    ]
+    return ([status.name] + fields.map { "  \(($0.0 + ":").padding(toLength: 12, withPad: " ", startingAt: 0))\($0.1)" })
+        .joined(separator: "\n")
+}

@@ -1,0 +1,33 @@
+import Foundation
+import ArgumentParser
+
+/// A device address as hostd names devices: a full PCI address
+/// "dddd:bb:dd.f" (hex) or a simulated device "sim:NAME".
+func validateDevice(_ device: String) throws {
+    if device.hasPrefix("sim:"), device.count > 4 { return }
+    let hexDigits = Set("0123456789abcdefABCDEF")
+    let parts = device.split(separator: ":", omittingEmptySubsequences: false)
+    let slotFunction = parts.count == 3 ? parts[2].split(separator: ".", omittingEmptySubsequences: false) : []
+    let fields = parts.count == 3 && slotFunction.count == 2
+        ? [parts[0], parts[1], slotFunction[0], slotFunction[1]] : []
+    guard fields.count == 4,
+          zip(fields, [4, 2, 2, 1]).allSatisfy({ $0.count == $1 && $0.allSatisfy(hexDigits.contains) }),
+          let function = Int(fields[3]), function <= 7,
+          let slot = Int(fields[2], radix: 16), slot <= 0x1f else {
+        throw ValidationError("\"\(device)\" is not a PCI address like 0000:00:05.0 (or sim:NAME)")
+    }
+}
+
+/// An instance name: "<plugin>@<device>".
+func validateInstance(_ instance: String) throws {
+    let parts = instance.split(separator: "@", omittingEmptySubsequences: false)
+    guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
+        throw ValidationError("\"\(instance)\" is not an instance name like edu@0000:00:05.0")
+    }
+}
+
+func validateNotEmpty(_ value: String, _ what: String) throws {
+    if value.trimmingCharacters(in: .whitespaces).isEmpty {
+        throw ValidationError("\(what) must not be empty")
+    }
+}
