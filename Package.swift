@@ -9,6 +9,7 @@ let package = Package(
     products: [
         .executable(name: "driverhost", targets: ["driverhost"]),
         .executable(name: "hostctl", targets: ["hostctl"]),
+        .executable(name: "devsim", targets: ["devsim"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
@@ -33,7 +34,7 @@ let package = Package(
         // can drive it.
         .target(
             name: "DriverHostCore",
-            dependencies: ["CDrvHost"],
+            dependencies: ["CDrvHost", "CDevSim"],
             path: "Sources/DriverHostCore",
             swiftSettings: [
                 // The loop thread is the only thread that touches these
@@ -46,6 +47,24 @@ let package = Package(
             name: "driverhost",
             dependencies: ["DriverHostCore"],
             path: "Sources/driverhost"
+        ),
+        // devsim: simulated PCI devices behind the drvproxy contract, in
+        // their own process so that an owner's crash closes its connection
+        // and devsim runs the release sequence, as the kernel does.
+        // CDevSim: the wire protocol (SCM_RIGHTS etc.), shared with driverhost.
+        .target(
+            name: "CDevSim",
+            path: "Sources/CDevSim"
+        ),
+        .target(
+            name: "DevSimCore",
+            dependencies: ["DriverHostCore", "CDrvHost", "CDevSim"],
+            path: "Sources/DevSimCore"
+        ),
+        .executableTarget(
+            name: "devsim",
+            dependencies: ["DevSimCore"],
+            path: "Sources/devsim"
         ),
         // The control socket: wire protocol, server (run by hostd), client
         // (used by hostctl). SwiftNIO for framing, backpressure and peer

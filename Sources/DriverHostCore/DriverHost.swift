@@ -39,6 +39,8 @@ public enum DriverHost {
         let device: DeviceBackend
         if options.simulate {
             do { device = try SimulatedDevice() } catch { throw HostFailure(.internalError, "\(error)") }
+        } else if let name = options.bdf.flatMap(SimDevice.name(fromDevice:)) {
+            device = try SimDevice(name: name, log: log)
         } else {
             device = try ProxyDevice(path: options.deviceNode ?? ProxyDevice.nodePath(forBDF: options.bdf!))
         }

@@ -25,7 +25,9 @@ public struct Options: Equatable, Sendable {
         until SIGTERM. Exit codes: see ExitCode.swift.
 
         options:
-          --device BDF          the device, e.g. 0000:00:05.0
+          --device BDF          the device, e.g. 0000:00:05.0, or sim:NAME for
+                                a device simulated by devsim (its sockets are in
+                                $DRVHOST_SIM_DIR, else $XDG_RUNTIME_DIR/drvhost-sim)
           --plugin PATH         the plugin shared object
           --call NAME [ARG...]  after attach, run the plugin command NAME with
                                 its arguments (count from its signature), print
@@ -89,8 +91,12 @@ public struct Options: Equatable, Sendable {
         if showHelp { return }
         guard plugin != nil else { throw UsageError(description: "--plugin is required") }
         guard bdf != nil || simulate else { throw UsageError(description: "--device is required (or --simulate)") }
-        if let bdf, InstanceIdentity(bdf: bdf) == nil {
-            throw UsageError(description: "--device \(bdf) is not a PCI address like 0000:00:05.0")
+        if let bdf, bdf.hasPrefix(SimDevice.prefix) {
+            guard SimDevice.name(fromDevice: bdf) != nil else {
+                throw UsageError(description: "--device \(bdf): a simulated device is sim:NAME, NAME of letters, digits, - and _")
+            }
+        } else if let bdf, InstanceIdentity(bdf: bdf) == nil {
+            throw UsageError(description: "--device \(bdf) is not a PCI address like 0000:00:05.0 nor a simulated device like sim:edu0")
         }
     }
 }

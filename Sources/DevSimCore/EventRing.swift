@@ -1,0 +1,77 @@
+import CDrvHost
+
+/// The owner's event ring, with drvproxy's semantics (drvproxy_irq.c):
+/// seq counts every claimed interrupt from 1; a full ring drops and counts,
+/// and the next record that fits carries DRVPROXY_EVENT_DROPPED and the
+/// count; a storm record takes the newest slot so the news is not lost.
+struct EventRing {
+    static let capacity = 1024   // DRVPROXY_RING_ENTRIES
+    private var records: [drvproxy_event]
+    private var head = 0         // records pushed, ever (mod capacity: next slot)
+    private var tail = 0         // records read, ever
+    private var nextSeq: UInt64 = 0
+    private var pendingDrops: UInt64 = 0
+    private(set) var dropped: UInt64 = 0
+
+    init() {
+        records = Array(repeating: drvproxy_event(), count: EventRing.capacity)
+    }
+
+    var isEmpty: Bool { head == tail }
+
+    mutating func reset() {
+        head = 0
+        tail = 0
+        nextSeq = 0
+        pendingDrops = 0
+    }
+
+    mutating func push(vector: UInt32, flags: UInt32, result: regprog_result) {
+        nextSeq += 1
+        let seq = nextSeq
+        let slot: Int
+        var lost: UInt64
+        if head - tail < EventRing.capacity {
+            slot = head % EventRing.capacity
+            head += 1
+            lost = pendingDrops
+        } else if flags & UInt32(DRVPROXY_EVENT_STORM) != 0 {
+            slot = (head - 1) % EventRing.capacity
+            lost = seq - records[(head - 2) % EventRing.capacity].seq - 1
+            dropped += 1
+        } else {
+            pendingDrops += 1
+            dropped += 1
+            return
+        }
+        pendingDrops = 0
+        var event = drvproxy_event()
+        event.seq = seq
+        event.timestamp_ns = cdh_monotonic_ns()
+        event.vector = vector
+        event.flags = flags | (lost != 0 ? UInt32(DRVPROXY_EVENT_DROPPED) : 0)
+        event.dropped = UInt32(clamping: lost)
+        event.nsnap = result.nsnap
+        event.snap = result.snap
+        if result.nsnap < UInt32(DRVPROXY_MAX_SNAPSHOTS) {
+            withUnsafeMutableBytes(of: &event.snap) { bytes in
+                for i in Int(result.nsnap)..<Int(DRVPROXY_MAX_SNAPSHOTS) {
+                    bytes.storeBytes(of: 0, toByteOffset: i * 8, as: UInt64.self)
+                }
+            }
+        }
+        records[slot] = event
+    }
+
+    /// Moves up to `max` records out, oldest first.
+    mutating func pop(max: Int) -> [drvproxy_event] {
+        let count = min(max, head - tail)
+        var out: [drvproxy_event] = []
+        out.reserveCapacity(count)
+        for _ in 0..<count {
+            out.append(records[tail % EventRing.capacity])
+            tail += 1
+        }
+        return out
+    }
+}
