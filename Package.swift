@@ -98,6 +98,13 @@ let package = Package(
             dependencies: ["DriverHostCore", "CDispatchBaseline"],
             path: "Benchmarks/driverhost-dispatch-bench"
         ),
+        // devsim and driverhost as processes: release on crash, errors, and
+        // the shared plugin suite (Tests/PluginSuite). Needs `make plugins`.
+        .testTarget(
+            name: "DevSimTests",
+            dependencies: ["devsim", "driverhost"],
+            path: "Tests/DevSimTests"
+        ),
         .testTarget(
             name: "DriverHostTests",
             // driverhost itself too: exit codes and messages are tested on

@@ -4,6 +4,7 @@
 #include "CDevSim.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -149,6 +150,13 @@ uint32_t cds_peer_pid(int sock)
 	if (getsockopt(sock, SOL_SOCKET, SO_PEERCRED, &cred, &len))
 		return 0;
 	return (uint32_t)cred.pid;
+}
+
+int cds_peer_hung_up(int sock)
+{
+	struct pollfd pfd = { .fd = sock, .events = POLLRDHUP };
+
+	return poll(&pfd, 1, 0) == 1 && (pfd.revents & (POLLRDHUP | POLLHUP));
 }
 
 int cds_memfd(const char *name, uint64_t size)

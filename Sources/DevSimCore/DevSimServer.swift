@@ -92,10 +92,22 @@ public final class DevSimServer {
         var passed: Int32 = -1
         let length = buffer.withUnsafeMutableBytes { cds_recv(fd, $0.baseAddress, $0.count, &passed) }
         if passed >= 0 { Glibc.close(passed) }  // clients send no descriptors
+        if !connection.isOwner { reapDeadOwner(of: connection.function) }
         let keep = length > 0 && buffer.withUnsafeBytes {
             connection.serve(UnsafeRawBufferPointer(rebasing: $0[..<length]))
         }
         if !keep { drop(fd, connection) }
+    }
+
+    /// The kernel runs the release sequence inside the dying owner's exit,
+    /// before its parent can see it gone; devsim hears of it through the
+    /// connection instead. So before answering anyone else about a
+    /// function (a new owner, an observer), finish an owner that has hung
+    /// up: whoever saw the owner exit then sees the release done.
+    private func reapDeadOwner(of function: SimulatedFunction) {
+        for (fd, connection) in connections where connection.isOwner && connection.function === function {
+            if cds_peer_hung_up(fd) == 1 { drop(fd, connection) }
+        }
     }
 
     private func drop(_ fd: Int32, _ connection: Connection) {

@@ -119,6 +119,9 @@ int cds_accept(int listener);
 /* The peer's pid (SO_PEERCRED), or 0. */
 uint32_t cds_peer_pid(int sock);
 
+/* 1 if the peer has closed its end (without reading anything), else 0. */
+int cds_peer_hung_up(int sock);
+
 /* An anonymous shared memory file of `size` bytes (the DMA buffer's pages). */
 int cds_memfd(const char *name, uint64_t size);
 

@@ -1,0 +1,129 @@
+import Foundation
+
+/// Paths of what the tests run, from this file's location.
+enum Paths {
+    static let root = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static func binary(_ name: String) -> String { root.appendingPathComponent(".build/debug/\(name)").path }
+    static func inRoot(_ path: String) -> String { root.appendingPathComponent(path).path }
+
+    /// A built plugin; `make plugins` (C) and `swift build` (Swift) make them.
+    static func plugin(_ path: String) -> String {
+        let full = inRoot(path)
+        precondition(FileManager.default.fileExists(atPath: full), "\(full) is missing: run `make plugins` first")
+        return full
+    }
+}
+
+struct Run {
+    var status: Int32
+    var stdout: String
+    var stderr: String
+}
+
+/// Runs a program to completion with extra environment.
+func run(_ program: String, _ arguments: [String], environment: [String: String] = [:]) throws -> Run {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: program)
+    process.arguments = arguments
+    process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        .merging(["SWIFT_BACKTRACE": "enable=no"]) { $1 }
+    let out = Pipe(), err = Pipe()
+    process.standardOutput = out
+    process.standardError = err
+    try process.run()
+    // Read both to the end before waiting: a full pipe would block the child.
+    nonisolated(unsafe) var stderr = Data()
+    let group = DispatchGroup()
+    group.enter()
+    DispatchQueue.global().async {
+        stderr = err.fileHandleForReading.readDataToEndOfFile()
+        group.leave()
+    }
+    let stdout = out.fileHandleForReading.readDataToEndOfFile()
+    group.wait()
+    process.waitUntilExit()
+    return Run(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
+               stderr: String(decoding: stderr, as: UTF8.self))
+}
+
+/// A devsim process serving `devices` in a fresh runtime directory, up
+/// once it has printed "ready"; SIGTERM on stop().
+final class DevSim {
+    let directory: String
+    private let process = Process()
+    private let output = Pipe()
+
+    init(_ devices: [String] = ["edu0=edu"]) throws {
+        directory = FileManager.default.temporaryDirectory
+            .appendingPathComponent("devsim-test-\(getpid())-\(UUID().uuidString.prefix(8))").path
+        process.executableURL = URL(fileURLWithPath: Paths.binary("devsim"))
+        process.arguments = devices.flatMap { ["--device", $0] } + ["--runtime-dir", directory]
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        var seen = ""
+        while !seen.hasSuffix("ready\n") {
+            let chunk = output.fileHandleForReading.availableData
+            guard !chunk.isEmpty else { throw DevSimDied(output: seen) }
+            seen += String(decoding: chunk, as: UTF8.self)
+        }
+    }
+
+    struct DevSimDied: Error { let output: String }
+
+    var environment: [String: String] { ["DRVHOST_SIM_DIR": directory] }
+
+    func driverhost(_ arguments: [String]) throws -> Run {
+        try run(Paths.binary("driverhost"), arguments, environment: environment)
+    }
+
+    /// `devsim status NAME` as a dictionary of counters.
+    func status(_ name: String = "edu0") throws -> [String: Int] {
+        let result = try run(Paths.binary("devsim"), ["status", name, "--runtime-dir", directory])
+        var counters: [String: Int] = [:]
+        for line in result.stdout.split(separator: "\n") {
+            let parts = line.split(separator: " ")
+            if parts.count == 2, let value = Int(parts[1]) { counters[String(parts[0])] = value }
+        }
+        return counters
+    }
+
+    func stop() -> Int32 {
+        process.terminate()
+        process.waitUntilExit()
+        try? FileManager.default.removeItem(atPath: directory)
+        return process.terminationStatus
+    }
+
+    deinit {
+        if process.isRunning { _ = stop() }
+    }
+}
+
+/// A driverhost running its loop on a device, up once it logged "attached".
+final class AttachedDriverhost {
+    let process = Process()
+    private let errors = Pipe()
+
+    init(device: String, plugin: String, environment: [String: String]) throws {
+        process.executableURL = URL(fileURLWithPath: Paths.binary("driverhost"))
+        process.arguments = ["--device", device, "--plugin", plugin]
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        process.standardError = errors
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        var seen = ""
+        while !seen.contains("attached") {
+            let chunk = errors.fileHandleForReading.availableData
+            guard !chunk.isEmpty else { break }
+            seen += String(decoding: chunk, as: UTF8.self)
+        }
+    }
+
+    /// SIGKILL, then wait: the process and its descriptors are gone after this.
+    func kill() {
+        Foundation.kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+    }
+}

@@ -1,0 +1,82 @@
+import Foundation
+import Testing
+
+/// devsim and driverhost as separate processes, as they run for real.
+@Suite(.serialized) struct DevSimProcessTests {
+    static let edu = "build/plugins/edu.so"
+    static let peek = "build/test-plugins/peek.so"
+    static let releaseMarkerReadback = "782326290"  // ~0xD15EA5ED, edu_regs.h
+
+    @Test func crashOfTheOwnerRunsTheReleaseSequence() throws {
+        let devsim = try DevSim()
+        defer { _ = devsim.stop() }
+        let before = try devsim.status()
+        let owner = try AttachedDriverhost(device: "sim:edu0", plugin: Paths.plugin(Self.edu), environment: devsim.environment)
+        let attached = try devsim.status()
+        #expect(attached["owner_pid"] == Int(owner.process.processIdentifier))
+        #expect(attached["bus_master"] == 1)     // edu's attach allocates DMA memory
+        #expect(attached["dma_buffers"] == 1)
+        #expect(attached["irq_mode"] == 1)       // DRVPROXY_IRQ_INTX_SHARED
+        owner.kill()
+        // No waiting: devsim finishes a hung-up owner before it answers anyone.
+        let after = try devsim.status()
+        #expect(after["releases"] == before["releases"]! + 1)
+        #expect(after["owner_pid"] == 0)
+        #expect(after["bus_master"] == 0)
+        #expect(after["dma_buffers"] == 0)
+        #expect(after["irq_mode"] == 0)
+        let peek = try devsim.driverhost(["--device", "sim:edu0", "--plugin", Paths.plugin(Self.peek), "--call", "peek", "4"])
+        #expect(peek.stdout == "peek(4) = \(Self.releaseMarkerReadback)\n")
+    }
+
+    @Test func aSecondOwnerIsTurnedAwayWithThePidOfTheFirst() throws {
+        let devsim = try DevSim()
+        defer { _ = devsim.stop() }
+        let owner = try AttachedDriverhost(device: "sim:edu0", plugin: Paths.plugin(Self.edu), environment: devsim.environment)
+        defer { owner.kill() }
+        let second = try devsim.driverhost(["--device", "sim:edu0", "--plugin", Paths.plugin(Self.edu), "--call", "liveness", "1"])
+        #expect(second.status == 20)  // ExitCode.deviceUnavailable
+        #expect(second.stderr.contains("sim:edu0: busy (owned by pid \(owner.process.processIdentifier))"))
+    }
+
+    @Test func anUnknownSimulatedDeviceNamesTheOnesThatExist() throws {
+        let devsim = try DevSim(["edu0=edu", "edu1=edu"])
+        defer { _ = devsim.stop() }
+        let result = try devsim.driverhost(["--device", "sim:edu7", "--plugin", Paths.plugin(Self.edu), "--call", "liveness", "1"])
+        #expect(result.status == 20)
+        #expect(result.stderr.contains("sim:edu7: no such simulated device; devsim in \(devsim.directory) has: sim:edu0, sim:edu1"))
+    }
+
+    @Test func withoutDevsimTheErrorSaysHowToStartIt() throws {
+        let empty = FileManager.default.temporaryDirectory.appendingPathComponent("devsim-none-\(getpid())").path
+        let result = try run(Paths.binary("driverhost"), ["--device", "sim:edu0", "--plugin", Paths.plugin(Self.edu)],
+                             environment: ["DRVHOST_SIM_DIR": empty])
+        #expect(result.status == 20)
+        #expect(result.stderr.contains("no devsim is serving \(empty) (start one: devsim --device edu0=edu)"))
+    }
+
+    @Test func aMalformedSimulatedNameIsAUsageError() throws {
+        for device in ["sim:", "sim:a/b", "sim:../x"] {
+            let result = try run(Paths.binary("driverhost"), ["--device", device, "--plugin", Paths.plugin(Self.edu)])
+            #expect(result.status == 2)
+            #expect(result.stderr.contains("--device \(device): a simulated device is sim:NAME"))
+        }
+    }
+
+    @Test func devsimRefusesAnUnknownModelAndNamesTheKnownOnes() throws {
+        let result = try run(Paths.binary("devsim"), ["--device", "x0=e1000", "--runtime-dir", "/nonexistent"])
+        #expect(result.status == 2)
+        #expect(result.stderr.contains("--device x0=e1000: unknown model \"e1000\" (known: edu)"))
+        let twice = try run(Paths.binary("devsim"), ["--device", "a=edu", "--device", "a=edu"])
+        #expect(twice.status == 2)
+        #expect(twice.stderr.contains("device name a given twice"))
+    }
+
+    @Test func sigtermStopsDevsimAndRemovesItsSockets() throws {
+        let devsim = try DevSim()
+        let socket = "\(devsim.directory)/edu0.sock"
+        #expect(FileManager.default.fileExists(atPath: socket))
+        #expect(devsim.stop() == 0)
+        #expect(!FileManager.default.fileExists(atPath: socket))
+    }
+}

@@ -1,0 +1,28 @@
+import Foundation
+import Testing
+
+/// Tests/PluginSuite on devsim: the same script and expectations the VM
+/// suite 50-plugin-suite.sh runs against QEMU's real edu device.
+@Suite(.serialized) struct PluginSuiteTests {
+    static let plugins = [
+        ("plugin_edu", "build/plugins/edu.so"),
+    ]
+
+    @Test(arguments: plugins) func pluginSuiteOnDevsim(label: String, plugin: String) throws {
+        let devsim = try DevSim()
+        defer { _ = devsim.stop() }
+        let result = try run("/bin/sh", [Paths.inRoot("Tests/PluginSuite/plugin-suite.sh"), "sim:edu0", Paths.plugin(plugin),
+                                         Paths.plugin("build/test-plugins/peek.so"),
+                                         Paths.inRoot("Tests/PluginSuite/expectations"), label],
+                             environment: devsim.environment.merging([
+                                "DRIVERHOST": Paths.binary("driverhost"), "DEVSIM": Paths.binary("devsim"),
+                             ]) { $1 })
+        let lines = result.stdout.split(separator: "\n")
+        let failures = lines.filter { $0.hasPrefix("FAIL") }
+        #expect(failures.isEmpty, "\(failures.joined(separator: "\n"))")
+        // Every expectation line, plus the four crash checks, passed.
+        let expectations = try String(contentsOfFile: Paths.inRoot("Tests/PluginSuite/expectations"), encoding: .utf8)
+            .split(separator: "\n").filter { !$0.hasPrefix("#") && !$0.isEmpty }
+        #expect(lines.filter { $0.hasPrefix("PASS: \(label)_") }.count == expectations.count + 4)
+    }
+}
