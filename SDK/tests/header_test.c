@@ -60,3 +60,10 @@ const struct dh_plugin dh_plugin_entry = {
 	test_attach, test_detach, test_interrupt, NULL,
 	test_commands, 1, 0,
 };
+
+/* ABI 1.1: the getter's type, as a plugin in another language exports it. */
+static const struct dh_plugin *test_get(void)
+{
+	return &dh_plugin_entry;
+}
+const dh_plugin_get_fn test_getter = test_get;

@@ -7,7 +7,8 @@ import Glibc
 /// ends with it.
 public struct PluginLibrary {
     public let path: String
-    /// The plugin's exported descriptor, as the plugin laid it out.
+    /// The plugin's descriptor, as the plugin laid it out: its exported
+    /// dh_plugin_entry, or what its dh_plugin_get returned.
     public let entry: UnsafeRawPointer
 
     public init(path: String) throws(HostFailure) {
@@ -15,11 +16,19 @@ public struct PluginLibrary {
         guard let handle = cdh_dlopen_now_local(path) else {
             throw HostFailure(.pluginNotLoadable, "cannot load plugin \(path): \(PluginLibrary.dlerrorText())")
         }
-        guard let symbol = dlsym(handle, DH_PLUGIN_SYMBOL) else {
+        if let symbol = dlsym(handle, DH_PLUGIN_SYMBOL) {
+            entry = UnsafeRawPointer(symbol)
+        } else if let getter = dlsym(handle, DH_PLUGIN_GETTER_SYMBOL) {
+            // ABI 1.1: plugins in languages without const C data (Swift).
+            let get = unsafeBitCast(getter, to: dh_plugin_get_fn.self)
+            guard let descriptor = get() else {
+                throw HostFailure(.pluginNotLoadable, "\(path): \(DH_PLUGIN_GETTER_SYMBOL)() returned no descriptor")
+            }
+            entry = UnsafeRawPointer(descriptor)
+        } else {
             throw HostFailure(.pluginNotLoadable,
-                              "\(path) is not a drvhost plugin: it exports no \(DH_PLUGIN_SYMBOL) symbol")
+                              "\(path) is not a drvhost plugin: it exports neither \(DH_PLUGIN_SYMBOL) nor \(DH_PLUGIN_GETTER_SYMBOL)")
         }
-        entry = UnsafeRawPointer(symbol)
     }
 
     private static func dlerrorText() -> String {

@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * drvhost plugin ABI, version 1.
+ * drvhost plugin ABI, version 1.1.
  *
  * A plugin is a shared object that exports exactly one symbol,
- * DH_PLUGIN_SYMBOL ("dh_plugin_entry"): a const struct dh_plugin. The
+ * DH_PLUGIN_SYMBOL ("dh_plugin_entry"): a const struct dh_plugin, or, since
+ * 1.1, DH_PLUGIN_GETTER_SYMBOL ("dh_plugin_get"): a function returning one
+ * (for languages that cannot define a const C struct, such as Swift). The
  * driverhost dlopen()s the plugin, reads that descriptor, checks the ABI
  * version, validates every field, and only then opens the device. From then on
  * it calls the plugin's callbacks and passes it a table of host functions
@@ -39,10 +41,19 @@ extern "C" {
 #endif
 
 #define DH_ABI_MAJOR 1
-#define DH_ABI_MINOR 0
+#define DH_ABI_MINOR 1
 
 /* The one symbol a plugin exports: `const struct dh_plugin dh_plugin_entry`. */
 #define DH_PLUGIN_SYMBOL "dh_plugin_entry"
+/*
+ * ABI 1.1: or instead `const struct dh_plugin *dh_plugin_get(void)`. The host
+ * looks for dh_plugin_entry first; it calls dh_plugin_get once, right after
+ * loading, on the loop thread; the descriptor it returns (and everything it
+ * points to) must stay valid and unchanged while the plugin is loaded. Hosts
+ * of ABI 1.0 know only dh_plugin_entry.
+ */
+#define DH_PLUGIN_GETTER_SYMBOL "dh_plugin_get"
+typedef const struct dh_plugin *(*dh_plugin_get_fn)(void);
 
 #if defined(__GNUC__) || defined(__clang__)
 #define DH_EXPORT __attribute__((visibility("default")))
