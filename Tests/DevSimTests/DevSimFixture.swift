@@ -7,10 +7,11 @@ enum Paths {
     static func binary(_ name: String) -> String { root.appendingPathComponent(".build/debug/\(name)").path }
     static func inRoot(_ path: String) -> String { root.appendingPathComponent(path).path }
 
-    /// A built plugin; `make plugins` (C) and `swift build` (Swift) make them.
+    /// A built plugin: `make plugins` builds the C ones, `swift build
+    /// --package-path Plugins/edu-swift` the Swift one.
     static func plugin(_ path: String) -> String {
         let full = inRoot(path)
-        precondition(FileManager.default.fileExists(atPath: full), "\(full) is missing: run `make plugins` first")
+        precondition(FileManager.default.fileExists(atPath: full), "\(full) is missing: build the plugins first")
         return full
     }
 }

@@ -2,10 +2,13 @@ import Foundation
 import Testing
 
 /// Tests/PluginSuite on devsim: the same script and expectations the VM
-/// suite 50-plugin-suite.sh runs against QEMU's real edu device.
+/// suite 50-plugin-suite.sh runs against QEMU's real edu device. The C and
+/// the Swift edu plugin pass the same checks: that is their parity.
 @Suite(.serialized) struct PluginSuiteTests {
     static let plugins = [
         ("plugin_edu", "build/plugins/edu.so"),
+        // swift build --package-path Plugins/edu-swift
+        ("plugin_edu_swift", "Plugins/edu-swift/.build/debug/libedu-swift.so"),
     ]
 
     @Test(arguments: plugins) func pluginSuiteOnDevsim(label: String, plugin: String) throws {

@@ -1,0 +1,19 @@
+// swift-tools-version:6.0
+//
+// The drvhost Swift SDK: write a drvhost plugin in Swift. A plugin is its own
+// package that depends on this one and builds a dynamic library (see
+// SDK/README.md and SDK/template/). No dependencies, no Foundation: a plugin
+// runs inside driverhost's interrupt loop.
+import PackageDescription
+
+let package = Package(
+    name: "DrvHostSDK",
+    products: [
+        .library(name: "DrvHostSDK", targets: ["DrvHostSDK"]),
+    ],
+    targets: [
+        // The C plugin ABI (SDK/include/drvhost/plugin.h), as a Swift module.
+        .target(name: "CDrvHostSDK", path: "Sources/CDrvHostSDK"),
+        .target(name: "DrvHostSDK", dependencies: ["CDrvHostSDK"], path: "Sources/DrvHostSDK"),
+    ]
+)
