@@ -23,6 +23,21 @@ public enum DriverHost {
         }
     }
 
+    /// --describe: steps 1-2 only. A refusal exits with the same code a
+    /// real start would have (ExitCode), its message on stderr.
+    public static func describe(_ options: Options, output: (String) -> Void) -> ExitCode {
+        let log = Log(prefix: "driverhost[describe]", threshold: options.logLevel)
+        do {
+            let library = try PluginLibrary(path: options.plugin!)
+            let descriptor = try PluginDescriptor(entry: library.entry, path: library.path)
+            output(descriptor.json)
+            return .success
+        } catch {
+            log(.error, error.message)
+            return error.exitCode
+        }
+    }
+
     static func runChecked(_ options: Options, log: Log, output: (String) -> Void) throws(HostFailure) {
         let signalFD = cdh_signalfd_for_termination()
         guard signalFD >= 0 else { throw HostFailure(.internalError, "\(Errno(errno, call: "signalfd"))") }

@@ -37,6 +37,9 @@ final class EventLoop {
     private let nestedReady: UnsafeMutablePointer<cdh_ready>
     private let events: UnsafeMutablePointer<dh_event>
     private var stopReason: StopReason?
+    /// Calls from the supervisor, run by run() between events, never from
+    /// inside a nested wait (a command waiting for its interrupt).
+    private var queuedCalls: [ControlChannel.CallRequest] = []
 
     init(instance: Instance, signals: Descriptor?, control: Descriptor?) throws(Errno) {
         self.instance = instance
@@ -78,8 +81,22 @@ final class EventLoop {
             for i in 0..<count {
                 delivered += try dispatch(ready[i].token)
             }
+            runQueuedCalls()
         }
         return stopReason
+    }
+
+    private func runQueuedCalls() {
+        guard let control else { return }
+        while stopReason == nil, !queuedCalls.isEmpty {
+            let request = queuedCalls.removeFirst()
+            do {
+                let result = try instance.call(request.command, arguments: request.arguments)
+                control.answer(request.id, result: result)
+            } catch {
+                control.answer(request.id, error: error.message)
+            }
+        }
     }
 
     /// Why the loop should stop, once the plugin is back in the main loop.
@@ -132,13 +149,16 @@ final class EventLoop {
             }
             return 0
         case Token.control:
-            switch control?.receive() {
-            case .stop?: stopReason = .controlStop
-            case .closed?:
-                stopReason = .controlClosed
-                // End of file stays readable: stop watching it.
-                if let control { try? epoll.remove(control.descriptorNumber) }
-            default: break
+            guard let control else { return 0 }
+            for message in control.receive() {
+                switch message {
+                case .stop: stopReason = .controlStop
+                case .call(let request): queuedCalls.append(request)
+                case .closed:
+                    stopReason = .controlClosed
+                    // End of file stays readable: stop watching it.
+                    try? epoll.remove(control.descriptorNumber)
+                }
             }
             return 0
         default:

@@ -15,6 +15,7 @@ public struct Options: Equatable, Sendable {
     public var logLevel: Log.Level = .info
     public var calls: [Call] = []
     public var showHelp = false
+    public var describe = false
 
     public static let help = """
         usage: driverhost --device BDF --plugin PATH [options]
@@ -40,6 +41,9 @@ public struct Options: Equatable, Sendable {
           --simulate            no kernel: an eventfd-backed edu-like device
                                 (for tests and benchmarks)
           --log-level LEVEL     error, warning, info (default) or debug
+          --describe            load and validate the plugin only, print its
+                                descriptor as one JSON line, exit (no device;
+                                the supervisor reads plugins this way)
           --help                this text
         """
 
@@ -80,6 +84,7 @@ public struct Options: Equatable, Sendable {
                     rest = rest.dropFirst()
                 }
                 calls.append(Call(name: name, arguments: args))
+            case "--describe": describe = true
             case "--help", "-h": showHelp = true
             default: throw UsageError(description: "unknown option \(flag)")
             }
@@ -90,6 +95,7 @@ public struct Options: Equatable, Sendable {
     func validate() throws(UsageError) {
         if showHelp { return }
         guard plugin != nil else { throw UsageError(description: "--plugin is required") }
+        if describe { return }
         guard bdf != nil || simulate else { throw UsageError(description: "--device is required (or --simulate)") }
         if let bdf, bdf.hasPrefix(SimDevice.prefix) {
             guard SimDevice.name(fromDevice: bdf) != nil else {

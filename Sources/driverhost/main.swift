@@ -20,6 +20,9 @@ if options.showHelp {
     writeAll(STDOUT_FILENO, Options.help + "\n")
     exit(ExitCode.success.rawValue)
 }
+if options.describe {
+    exit(DriverHost.describe(options) { writeAll(STDOUT_FILENO, $0 + "\n") }.rawValue)
+}
 let code = DriverHost.run(options) { line in
     // Unbuffered: results must be out before a later command can crash us.
     writeAll(STDOUT_FILENO, line + "\n")
