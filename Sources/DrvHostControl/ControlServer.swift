@@ -5,7 +5,6 @@ import Logging
 import NIOCore
 import NIOPosix
 import ServiceLifecycle
-import Synchronization
 
 /// hostd's control socket: accepts connections on a Unix socket, answers
 /// one JSON request per line through a SupervisorAPI (see Protocol.swift).
@@ -42,7 +41,7 @@ public final class ControlServer: Service {
     private let handler: RequestHandler
     private let logger: Logger
     private let listening = ListeningSignal()
-    private let openConnections = Atomic<Int>(0)
+    private let connections = OpenConnections()
 
     public convenience init(socketPath: String, group: String, supervisor: any SupervisorAPI, logger: Logger) {
         self.init(configuration: Configuration(socketPath: socketPath, group: group),
@@ -78,9 +77,23 @@ public final class ControlServer: Service {
         logger.info("control socket listening", metadata: ["socket": "\(configuration.socketPath)"])
         listening.finish(throwing: nil)
 
-        // Cancelling the accept loop ends every connection's loop as well:
-        // idle clients must not hold shutdown up.
-        try await cancelWhenGracefulShutdown {
+        // The accept loop must never be cancelled: NIO drops connections
+        // still queued in a cancelled server stream, and an accepted
+        // connection dropped that way traps (swift-nio #2813). So it runs
+        // in a task of its own, and shutdown (or our cancellation) closes
+        // the listener and every connection instead; the loop then serves
+        // what was queued, which ends at once, and returns.
+        let acceptLoop = Task { await self.acceptConnections(server) }
+        await withTaskCancellationOrGracefulShutdownHandler {
+            await acceptLoop.value
+        } onCancelOrGracefulShutdown: {
+            self.connections.closeAll(listener: server.channel)
+        }
+        logger.info("control socket closed", metadata: ["socket": "\(configuration.socketPath)"])
+    }
+
+    private func acceptConnections(_ server: NIOAsyncChannel<Connection, Never>) async {
+        do {
             try await server.executeThenClose { connections in
                 await withDiscardingTaskGroup { group in
                     do {
@@ -92,8 +105,9 @@ public final class ControlServer: Service {
                     }
                 }
             }
+        } catch {
+            logger.debug("listener closed: \(error)")
         }
-        logger.info("control socket closed", metadata: ["socket": "\(configuration.socketPath)"])
     }
 
     // MARK: - Connections
@@ -117,6 +131,9 @@ public final class ControlServer: Service {
         let idleTimeout = configuration.idleTimeout
         return try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.backlog, value: 128)
+            // A client that sends its request and then shuts down its side
+            // (`... | socat - UNIX-CONNECT:...`) still gets its answers.
+            .childChannelOption(.allowRemoteHalfClosure, value: true)
             .bind(unixDomainSocketPath: configuration.socketPath) { channel in
                 Self.peerCredentials(of: channel).flatMapThrowing { peer in
                     try channel.pipeline.syncOperations.addHandlers([
@@ -141,14 +158,15 @@ public final class ControlServer: Service {
     }
 
     private func serve(_ connection: Connection) async {
-        let open = openConnections.wrappingAdd(1, ordering: .relaxed).newValue
-        defer { openConnections.wrappingSubtract(1, ordering: .relaxed) }
+        let open = connections.add(connection.channel.channel)
+        defer { connections.remove(connection.channel.channel) }
         let peer = connection.peer.map { PeerCredentials(pid: $0.pid, uid: $0.uid, gid: $0.gid) }
             ?? PeerCredentials(pid: 0, uid: uid_t.max, gid: gid_t.max, supplementaryGroups: [])
         var logger = self.logger
         logger[metadataKey: "peer"] = "\(peer)"
         do {
             try await connection.channel.executeThenClose { inbound, outbound in
+                guard let open else { return }  // shutting down
                 guard open <= configuration.maximumConnections else {
                     logger.warning("too many control connections (\(open - 1) open): refusing one")
                     try await outbound.write(ByteBuffer(bytes: WireCodec.encodeFailure(
@@ -164,7 +182,9 @@ public final class ControlServer: Service {
                         logger.notice("control request over \(configuration.maximumLineLength) bytes: disconnecting")
                         try await outbound.write(ByteBuffer(bytes: WireCodec.encodeFailure(id: nil, ControlError(
                             .badRequest, "request longer than \(configuration.maximumLineLength) bytes"))))
-                        return
+                        // End of file after the answer; the decoder drains
+                        // (bounded) what the peer still sends, then closes.
+                        try await connection.channel.channel.close(mode: .output)
                     }
                 }
             }

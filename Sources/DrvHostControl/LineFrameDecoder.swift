@@ -11,21 +11,30 @@ enum LineFrame: Equatable, Sendable {
 /// are skipped). Holds at most `maximumLength` bytes of an unfinished line:
 /// past that it emits `.oversized` once and discards everything after, so
 /// a peer cannot make the server buffer without bound.
+///
+/// After `.oversized` it keeps reading and discarding up to `drainLimit`
+/// bytes before closing: closing a Unix socket with unread input resets the
+/// connection, and the peer would lose the error answer sent just before.
 struct LineFrameDecoder: ByteToMessageDecoder {
     typealias InboundOut = LineFrame
 
     let maximumLength: Int
+    let drainLimit: Int
     /// Bytes of the unfinished line already searched for a newline.
     private var searched = 0
     private var overflowed = false
+    private var drained = 0
 
-    init(maximumLength: Int) {
+    init(maximumLength: Int, drainLimit: Int = 1 << 20) {
         self.maximumLength = maximumLength
+        self.drainLimit = drainLimit
     }
 
     mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
         if overflowed {
+            drained += buffer.readableBytes
             buffer.moveReaderIndex(to: buffer.writerIndex)
+            if drained > drainLimit { context.close(promise: nil) }
             return .needMoreData
         }
         let bytes = buffer.readableBytesView

@@ -7,6 +7,10 @@ import Logging
 /// when one of these is thrown (a stale socket may have been removed).
 public struct SocketFileError: Error, Equatable, Sendable, CustomStringConvertible {
     public var description: String
+
+    public init(description: String) {
+        self.description = description
+    }
 }
 
 /// The control socket's path on disk: its directory, a stale socket left by

@@ -88,6 +88,16 @@ public final class UnixStreamSocket {
         }
     }
 
+    /// Waits until the peer closes the connection, without reading
+    /// anything; false if `milliseconds` pass first.
+    public func waitForHangUp(milliseconds: Int32) throws(SocketError) -> Bool {
+        // No events asked for: poll reports only POLLHUP and POLLERR.
+        var entry = pollfd(fd: fd, events: 0, revents: 0)
+        let ready = retryingOnInterrupt { poll(&entry, 1, milliseconds) }
+        guard ready >= 0 else { throw SocketError(operation: "poll", code: errno) }
+        return ready > 0
+    }
+
     /// Ends our sending side; the peer reads end of file.
     public func shutdownSending() {
         shutdown(fd, Int32(SHUT_WR))

@@ -11,6 +11,11 @@ public enum WireCodec {
     public struct Rejection: Error, Equatable, Sendable {
         public var id: Int?
         public var error: ControlError
+
+        public init(id: Int?, error: ControlError) {
+            self.id = id
+            self.error = error
+        }
     }
 
     public static func decodeRequest(_ line: some Collection<UInt8>) throws(Rejection) -> ControlRequest {
