@@ -112,5 +112,15 @@ let package = Package(
             dependencies: ["DriverHostCore", "driverhost"],
             path: "Tests/DriverHostTests"
         ),
+        .testTarget(
+            name: "ControlTests",
+            // hostctl too: its exit codes and output are tested on the binary.
+            dependencies: [
+                "DrvHostControl", "hostctl",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Tests/ControlTests"
+        ),
     ]
 )

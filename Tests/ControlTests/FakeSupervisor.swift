@@ -1,0 +1,69 @@
+import DrvHostControl
+
+/// A supervisor with two devices and one running edu instance. Records every
+/// changing call, so tests can tell a refused request changed nothing.
+actor FakeSupervisor: SupervisorAPI {
+    static let edu = DeviceRow(
+        bdf: "0000:00:05.0", vendor: 0x1234, device: 0x11e8, subvendor: 0x1af4, subdevice: 0x1100,
+        classCode: 0x00ff00, className: "Unclassified device", kernelDriver: "drvproxy",
+        instance: "edu@0000:00:05.0")
+    static let nic = DeviceRow(
+        bdf: "0000:00:03.0", vendor: 0x8086, device: 0x100e, subvendor: 0x1af4, subdevice: 0x1100,
+        classCode: 0x020000, vendorName: "Intel Corporation",
+        deviceName: "82540EM Gigabit Ethernet Controller", className: "Ethernet controller",
+        kernelDriver: "e1000")
+    static let running = InstanceStatus(
+        name: "edu@0000:00:05.0", plugin: "edu", device: "0000:00:05.0", state: .running, pid: 4242,
+        restarts: 2, lastExit: "signal 11 (SIGSEGV)", interrupts: 17, notMine: 3, dropped: 0, releases: 2)
+    static let plugins = [
+        PluginRow(file: "edu.so", name: "edu", version: "1.0", state: .loaded, instances: ["edu@0000:00:05.0"]),
+        PluginRow(file: "broken.so", name: nil, version: nil, state: .refused, refusal: "ABI major 2, host has 1"),
+    ]
+
+    private(set) var changes: [String] = []
+
+    func load(plugin: String, device: String?) throws(ControlError) -> [InstanceStatus] {
+        guard plugin == "edu.so" || plugin == "edu" else {
+            throw ControlError(.notFound, "no plugin \(plugin) in the plugin directory")
+        }
+        changes.append("load \(plugin) \(device ?? "*")")
+        return [Self.running]
+    }
+
+    func unload(_ target: String) throws(ControlError) -> [String] {
+        guard target == "edu" || target == Self.running.name else {
+            throw ControlError(.notFound, "nothing named \(target) is loaded")
+        }
+        changes.append("unload \(target)")
+        return [Self.running.name]
+    }
+
+    func plugins() -> [PluginRow] { Self.plugins }
+    func devices() -> [DeviceRow] { [Self.nic, Self.edu] }
+    func instances() -> [InstanceStatus] { [Self.running] }
+
+    func status(_ instance: String) throws(ControlError) -> InstanceStatus {
+        guard instance == Self.running.name else { throw ControlError(.notFound, "no instance \(instance)") }
+        return Self.running
+    }
+
+    func restart(_ instance: String) throws(ControlError) -> InstanceStatus {
+        guard instance == Self.running.name else { throw ControlError(.notFound, "no instance \(instance)") }
+        changes.append("restart \(instance)")
+        return Self.running
+    }
+
+    /// factorial has the signature u64(u32), like the edu plugin's.
+    func call(_ instance: String, command: String, arguments: [String]) throws(ControlError) -> String {
+        guard instance == Self.running.name else { throw ControlError(.notFound, "no instance \(instance)") }
+        guard command == "factorial" else { throw ControlError(.notFound, "edu has no command \(command)") }
+        guard arguments.count == 1 else {
+            throw ControlError(.badRequest, "factorial u64(u32) takes 1 argument, got \(arguments.count)")
+        }
+        guard let n = UInt32(arguments[0]), n <= 20 else {
+            throw ControlError(.badRequest, "argument 1 of factorial u64(u32): \"\(arguments[0])\" is not a u32 up to 20")
+        }
+        changes.append("call \(command) \(n)")
+        return String((1...max(n, 1)).reduce(UInt64(1)) { $0 * UInt64($1) })
+    }
+}

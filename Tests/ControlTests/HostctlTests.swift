@@ -1,0 +1,157 @@
+import DrvHostControl
+import Foundation
+import Testing
+
+/// hostctl's binary against a real ControlServer with a fake supervisor.
+@Suite struct HostctlTests {
+    @Test func helpListsCommandsAndExitCodes() async throws {
+        let run = try await runHostctl(["--help"])
+        #expect(run.status == 0)
+        for word in ["load", "unload", "list", "devices", "status", "restart", "call", "completions",
+                     "69  hostd is not running", "77  permission denied", "1   hostd refused",
+                     "64  usage error", "DRVHOST_SOCKET"] {
+            #expect(run.stdout.contains(word), "\(word)")
+        }
+        let call = try await runHostctl(["call", "--help"])
+        #expect(call.stdout.contains("USAGE: hostctl call <instance> <command> [<arguments> ...]"))
+        #expect(call.stdout.contains("--json"))
+    }
+
+    @Test(arguments: [
+        ["load", "edu.so", "--device", "00:05.0"],
+        ["load", "edu.so", "--device", "0000:00:20.0"],
+        ["load", ""],
+        ["status", "edu"],
+        ["restart", "@0000:00:05.0"],
+        ["call", "edu@0000:00:05.0"],
+        ["devices", "--socket", ""],
+        ["frobnicate"],
+        ["completions", "install", "--shell", "tcsh"],
+    ])
+    func badArgumentsAreUsageErrors(_ arguments: [String]) async throws {
+        let run = try await runHostctl(arguments + ["--socket", "/nonexistent/control.sock"].suffix(
+            arguments.contains("--socket") || arguments.first == "completions" ? 0 : 2))
+        #expect(run.status == 64, "\(arguments): \(run.stderr)")
+        #expect(run.stderr.contains("Error:"))
+    }
+
+    @Test func noHostdIsExit69() async throws {
+        let run = try await runHostctl(["devices"], environment: ["DRVHOST_SOCKET": "/nonexistent/control.sock"])
+        #expect(run.status == 69)
+        #expect(run.stderr.contains("hostd is not running: cannot connect to /nonexistent/control.sock"))
+    }
+
+    @Test func devicesLookLikeLspci() async throws {
+        try await withServer { path in
+            let run = try await runHostctl(["devices", "--socket", path])
+            #expect(run.status == 0)
+            #expect(run.stdout == """
+                0000:00:03.0 Ethernet controller [0200]: Intel Corporation 82540EM Gigabit Ethernet Controller [8086:100e]  owner: kernel driver e1000
+                0000:00:05.0 Unclassified device [00ff]: Device [1234:11e8]  owner: edu@0000:00:05.0 (drvproxy)
+
+                """)
+        }
+    }
+
+    @Test func jsonOutputIsTheProtocolsValues() async throws {
+        try await withServer { path in
+            let devices = try await runHostctl(["devices", "--json", "--socket", path])
+            #expect(try JSONDecoder().decode([DeviceRow].self, from: Data(devices.stdout.utf8))
+                    == [FakeSupervisor.nic, FakeSupervisor.edu])
+            let status = try await runHostctl(["status", "edu@0000:00:05.0", "--json", "--socket", path])
+            #expect(try JSONDecoder().decode(InstanceStatus.self, from: Data(status.stdout.utf8))
+                    == FakeSupervisor.running)
+            let list = try await runHostctl(["list", "--json", "--socket", path])
+            let object = try JSONSerialization.jsonObject(with: Data(list.stdout.utf8)) as? [String: Any]
+            #expect(Set(object?.keys.map { $0 } ?? []) == ["plugins", "instances"])
+            let call = try await runHostctl(["call", "edu@0000:00:05.0", "factorial", "5", "--json", "--socket", path])
+            #expect(call.stdout == "\"120\"\n")
+        }
+    }
+
+    @Test func humanStatusShowsEverything() async throws {
+        try await withServer { path in
+            let run = try await runHostctl(["status", "edu@0000:00:05.0", "--socket", path])
+            #expect(run.status == 0)
+            for line in ["state:      running", "pid:        4242", "restarts:   2",
+                         "last exit:  signal 11 (SIGSEGV)", "failure:    -", "interrupts: 17", "not mine:   3"] {
+                #expect(run.stdout.contains(line), "\(line)")
+            }
+        }
+    }
+
+    @Test func callPrintsTheResultOrTheRefusal() async throws {
+        let supervisor = FakeSupervisor()
+        try await withServer(supervisor) { path in
+            let ok = try await runHostctl(["call", "edu@0000:00:05.0", "factorial", "10", "--socket", path])
+            #expect(ok.status == 0 && ok.stdout == "3628800\n")
+            let wrongCount = try await runHostctl(["call", "edu@0000:00:05.0", "factorial", "1", "2", "--socket", path])
+            #expect(wrongCount.status == 1)
+            #expect(wrongCount.stderr == "hostctl: badRequest: factorial u64(u32) takes 1 argument, got 2\n")
+            let wrongType = try await runHostctl(["call", "edu@0000:00:05.0", "factorial", "ten", "--socket", path])
+            #expect(wrongType.status == 1 && wrongType.stderr.contains("\"ten\" is not a u32"))
+            let missing = try await runHostctl(["load", "nope.so", "--socket", path])
+            #expect(missing.status == 1 && missing.stderr.contains("notFound: no plugin nope.so"))
+        }
+        #expect(await supervisor.changes == ["call factorial 10"])
+    }
+
+    @Test func completionScriptsInstallUnderDestdir() async throws {
+        let directory = makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let run = try await runHostctl(["completions", "install", "--destdir", directory, "--prefix", "/usr"])
+        #expect(run.status == 0, "\(run.stderr)")
+        let bash = try String(contentsOfFile: directory + "/usr/share/bash-completion/completions/hostctl", encoding: .utf8)
+        #expect(bash.contains("hostctl") && bash.contains("devices"))
+        #expect(FileManager.default.fileExists(atPath: directory + "/usr/share/zsh/site-functions/_hostctl"))
+        #expect(FileManager.default.fileExists(atPath: directory + "/usr/share/fish/vendor_completions.d/hostctl.fish"))
+    }
+}
+
+/// Real unprivileged peers: hostctl run by setpriv as uid 65534 with a
+/// primary group that is not the socket's, against a server whose group is
+/// nogroup (65534).
+@Suite(.enabled(if: getuid() == 0 && FileManager.default.isExecutableFile(atPath: "/usr/bin/setpriv")))
+struct UnprivilegedPeerTests {
+    static let outsider = ["/usr/bin/setpriv", "--reuid=65534", "--regid=4242", "--clear-groups"]
+    static let member = ["/usr/bin/setpriv", "--reuid=65534", "--regid=4242", "--groups=65534"]
+
+    func openSocket(_ configuration: inout ControlServer.Configuration) {
+        configuration.group = "nogroup"
+        configuration.socketMode = 0o666
+    }
+
+    @Test func anOutsiderMayReadButNotChange() async throws {
+        let supervisor = FakeSupervisor()
+        try await withServer(supervisor, configure: openSocket) { path in
+            let devices = try await runHostctl(["devices", "--socket", path], prefix: Self.outsider)
+            #expect(devices.status == 0, "\(devices.stderr)")
+            let status = try await runHostctl(["status", "edu@0000:00:05.0", "--socket", path], prefix: Self.outsider)
+            #expect(status.status == 0)
+            for change in [["load", "edu.so"], ["unload", "edu"], ["restart", "edu@0000:00:05.0"],
+                           ["call", "edu@0000:00:05.0", "factorial", "3"]] {
+                let run = try await runHostctl(change + ["--socket", path], prefix: Self.outsider)
+                #expect(run.status == 77, "\(change)")
+                #expect(run.stderr.contains("permissionDenied: \"\(change[0])\" needs root or membership"))
+            }
+        }
+        #expect(await supervisor.changes.isEmpty)
+    }
+
+    @Test func aSupplementaryMemberMayChange() async throws {
+        let supervisor = FakeSupervisor()
+        try await withServer(supervisor, configure: openSocket) { path in
+            let run = try await runHostctl(["load", "edu.so", "--socket", path], prefix: Self.member)
+            #expect(run.status == 0, "\(run.stderr)")
+        }
+        #expect(await supervisor.changes == ["load edu.so *"])
+    }
+
+    @Test func theSocketModeKeepsOutsidersOut() async throws {
+        try await withServer(configure: { $0.group = "nogroup" }) { path in
+            let run = try await runHostctl(["devices", "--socket", path], prefix: Self.outsider)
+            #expect(run.status == 77)
+            #expect(run.stderr.contains("permission denied"))
+        }
+    }
+}
