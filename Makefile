@@ -94,9 +94,16 @@ guest-swift:
 	$(SWIFT) build -c release --static-swift-stdlib --product driverhost
 	install -D .build/release/driverhost $(BUILD)/vm/payload/bin/driverhost
 
+# edu-swift needs the Swift runtime's .so files: vm.sh copies what ldd lists
+# (the plugin's RUNPATH names the toolchain's directory). The plugin suite
+# runs in the guest as it runs on the host against devsim.
 guest-plugins:
 	$(MAKE) -C Plugins/edu OUT=$(abspath $(BUILD))/vm/payload/plugins
 	$(MAKE) -C Tests/Plugins OUT=$(abspath $(BUILD))/vm/payload/plugins
+	$(SWIFT) build -c release --package-path Plugins/edu-swift
+	install -D Plugins/edu-swift/.build/release/libedu-swift.so $(BUILD)/vm/payload/plugins/edu-swift.so
+	install -D -m 0755 Tests/PluginSuite/plugin-suite.sh $(BUILD)/vm/payload/plugin-suite/plugin-suite.sh
+	install -D -m 0644 Tests/PluginSuite/expectations $(BUILD)/vm/payload/plugin-suite/expectations
 
 vm-payload: $(VM_BINS) guest-swift guest-plugins
 
