@@ -93,6 +93,8 @@ $(BUILD)/vm/payload/bin/%: Tests/VM/src/%.c $(VM_HELPERS) $(wildcard Tests/VM/sr
 guest-swift:
 	$(SWIFT) build -c release --static-swift-stdlib --product driverhost
 	install -D .build/release/driverhost $(BUILD)/vm/payload/bin/driverhost
+	$(SWIFT) build -c release --static-swift-stdlib --product hostctl
+	install -D .build/release/hostctl $(BUILD)/vm/payload/bin/hostctl
 
 # edu-swift needs the Swift runtime's .so files: vm.sh copies what ldd lists
 # (the plugin's RUNPATH names the toolchain's directory). The plugin suite
