@@ -22,14 +22,6 @@ bind_uio() {
 	echo /dev/$(ls $(sysdev $1)/uio)
 }
 
+# The IRQ of an enabled device: ACPI picks a line's IRQ when the device is
+# enabled (bound), so compare IRQs only after binding.
 irq_of() { cat $(sysdev $1)/irq; }
-
-# Prints two edu BDFs whose INTx lines are the same IRQ.
-shared_pair() {
-	for a in $EDU_BDFS; do
-		for b in $EDU_BDFS; do
-			[ $a != $b ] && [ $(irq_of $a) = $(irq_of $b) ] && { echo $a $b; return 0; }
-		done
-	done
-	return 1
-}
