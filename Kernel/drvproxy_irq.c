@@ -204,6 +204,25 @@ static irqreturn_t msi_handler(int irq, void *arg)
 	return IRQ_HANDLED;
 }
 
+/*
+ * Set or clear the INTx-disable bit; ring_lock held, so the read-modify-
+ * write cannot interleave with the top half's. Not pci_intx(): in newer
+ * kernels it may allocate, and so sleep, for a managed device.
+ */
+static void intx_write(struct drvproxy_dev *dp, bool disable)
+{
+	u16 cmd, want;
+
+	pci_read_config_word(dp->pdev, PCI_COMMAND, &cmd);
+	if (disable)
+		want = cmd | PCI_COMMAND_INTX_DISABLE;
+	else
+		want = cmd & ~PCI_COMMAND_INTX_DISABLE;
+	if (want != cmd)
+		pci_write_config_word(dp->pdev, PCI_COMMAND, want);
+	dp->intx_masked = disable;
+}
+
 /* Set the INTx-disable bit so that the device cannot assert its line. */
 void drvproxy_intx_mask(struct drvproxy_dev *dp)
 {
@@ -212,19 +231,20 @@ void drvproxy_intx_mask(struct drvproxy_dev *dp)
 	if (!dp->intx_mask_ok)
 		return;
 	spin_lock_irqsave(&dp->ring_lock, flags);
-	pci_intx(dp->pdev, 0);
-	dp->intx_masked = true;
+	intx_write(dp, true);
 	spin_unlock_irqrestore(&dp->ring_lock, flags);
 }
 
-/* Clear the bit even without mask support: another driver may have set it. */
-static void intx_unmask(struct drvproxy_dev *dp)
+/*
+ * Set the bit either way, with or without mask support: clearing it undoes
+ * what another driver may have left, and remove puts back what we found.
+ */
+void drvproxy_intx_set(struct drvproxy_dev *dp, bool disable)
 {
 	unsigned long flags;
 
 	spin_lock_irqsave(&dp->ring_lock, flags);
-	pci_intx(dp->pdev, 1);
-	dp->intx_masked = false;
+	intx_write(dp, disable);
 	spin_unlock_irqrestore(&dp->ring_lock, flags);
 }
 
@@ -275,7 +295,7 @@ static int setup_intx(struct drvproxy_dev *dp, u32 mode)
 	if (err)
 		goto uninstall_vecs;
 	/* Only now that somebody answers for it may the device assert. */
-	intx_unmask(dp);
+	drvproxy_intx_set(dp, false);
 	return 0;
 
 uninstall_vecs:
@@ -286,7 +306,8 @@ uninstall_vecs:
 
 static int setup_msi(struct drvproxy_dev *dp, u32 mode, u32 nvec)
 {
-	unsigned int type = mode == DRVPROXY_IRQ_MSI ? PCI_IRQ_MSI : PCI_IRQ_MSIX;
+	unsigned int type = mode == DRVPROXY_IRQ_MSI ? PCI_IRQ_MSI :
+							 PCI_IRQ_MSIX;
 	struct drvproxy_vec *vecs;
 	int err;
 	u32 i;
@@ -439,8 +460,7 @@ int drvproxy_unmask(struct drvproxy_dev *dp)
 			queued = claim(dp, &dp->vecs[0], false);
 	} else if (dp->intx_masked &&
 		   dp->irq_mode == DRVPROXY_IRQ_INTX_SHARED) {
-		pci_intx(dp->pdev, 1);
-		dp->intx_masked = false;
+		intx_write(dp, false);
 	}
 	for (i = 0; i < dp->nvec; i++) {
 		vec = &dp->vecs[i];

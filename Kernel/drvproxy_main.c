@@ -32,13 +32,13 @@
 static bool nointxmask;
 module_param(nointxmask, bool, 0444);
 MODULE_PARM_DESC(nointxmask,
-		 "Never use the PCI 2.3 INTx-disable bit, as if no device had it (for testing)");
+		 "Never use the PCI 2.3 INTx-disable bit (for testing)");
 
 static dev_t drvproxy_devt;
 static struct class *drvproxy_class;
 static DEFINE_IDA(drvproxy_minors);
 
-/* ---- Register access for the programs ---------------------------------- */
+/* ---- Register access for the programs ------------------------------------ */
 
 static u64 drvproxy_io_read(void *ctx, u8 bar, u32 offset, u8 width)
 {
@@ -94,7 +94,7 @@ const struct regprog_io drvproxy_regprog_io = {
 	.delay_us = drvproxy_io_delay,
 };
 
-/* ---- Release --------------------------------------------------------------- */
+/* ---- Release ------------------------------------------------------------- */
 
 /*
  * Leave the device quiet and harmless; dp->lock held. The order matters:
@@ -141,7 +141,7 @@ static void drvproxy_forget_owner(struct drvproxy_dev *dp)
 		dp->dma_mask_bits = DRVPROXY_DEFAULT_DMA_BITS;
 }
 
-/* ---- ioctls ------------------------------------------------------------------ */
+/* ---- ioctls -------------------------------------------------------------- */
 
 static u32 drvproxy_bar_flags(struct drvproxy_dev *dp, int bar)
 {
@@ -343,7 +343,7 @@ static long drvproxy_dispatch(struct drvproxy_dev *dp, unsigned int cmd,
 	}
 }
 
-/* ---- File operations ------------------------------------------------------- */
+/* ---- File operations ----------------------------------------------------- */
 
 static long drvproxy_ioctl(struct file *filp, unsigned int cmd,
 			   unsigned long arg)
@@ -474,7 +474,7 @@ static const struct attribute_group *drvproxy_attr_groups[] = {
 	NULL,
 };
 
-/* ---- PCI driver ------------------------------------------------------------ */
+/* ---- PCI driver ---------------------------------------------------------- */
 
 static void drvproxy_dev_release(struct device *dev)
 {
@@ -517,7 +517,7 @@ static void drvproxy_map_bars(struct drvproxy_dev *dp)
 	for (i = 0; i < DRVPROXY_NUM_BARS; i++) {
 		if (!pci_resource_len(pdev, i))
 			continue;
-		/* One at a time: a BAR we cannot claim is left out, not fatal. */
+		/* One by one: a BAR we cannot claim is left out, not fatal. */
 		if (pcim_iomap_regions(pdev, BIT(i), DRVPROXY_NAME)) {
 			pci_warn(pdev, "BAR %d unavailable, left out\n", i);
 			continue;
@@ -531,7 +531,11 @@ static void drvproxy_map_bars(struct drvproxy_dev *dp)
 static void drvproxy_probe_irqs(struct drvproxy_dev *dp)
 {
 	struct pci_dev *pdev = dp->pdev;
+	u16 cmd;
 	int n;
+
+	pci_read_config_word(pdev, PCI_COMMAND, &cmd);
+	dp->intx_was_disabled = cmd & PCI_COMMAND_INTX_DISABLE;
 
 	if (pdev->pin && pdev->irq && pdev->irq != IRQ_NOTCONNECTED)
 		dp->intx_irq = pdev->irq;
@@ -611,6 +615,8 @@ static void drvproxy_remove(struct pci_dev *pdev)
 		unmap_mapping_range(dp->mapping, 0, 0, 1);
 		drvproxy_release_sequence(dp, true);
 	}
+	/* The next driver finds INTx as we found it. */
+	drvproxy_intx_set(dp, dp->intx_was_disabled);
 	mutex_unlock(&dp->lock);
 	wake_up_interruptible_all(&dp->wait);
 	/* An open file keeps dp (not the device) until its last close. */
@@ -625,7 +631,7 @@ static struct pci_driver drvproxy_driver = {
 	.dev_groups	= drvproxy_attr_groups,
 };
 
-/* ---- Module ----------------------------------------------------------------- */
+/* ---- Module -------------------------------------------------------------- */
 
 #if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 2, 0)
 static char *drvproxy_devnode(const struct device *dev, umode_t *mode)

@@ -46,7 +46,7 @@ struct drvproxy_vec {
 /* A coherent DMA buffer; lives until the proxy and every mapping let go. */
 struct drvproxy_dma {
 	struct kref ref;
-	struct device *dev;	/* holds a reference for dma_free_coherent() */
+	struct device *dev;	/* referenced, for dma_free_coherent() */
 	void *cpu;
 	dma_addr_t bus;
 	size_t size;
@@ -63,6 +63,7 @@ struct drvproxy_dev {
 	struct regprog_bar rbars[DRVPROXY_NUM_BARS];
 	unsigned int intx_irq;	/* 0: no usable INTx */
 	bool intx_mask_ok;	/* PCI 2.3 INTx-disable bit usable */
+	bool intx_was_disabled;	/* the bit as we found it, put back on remove */
 	bool has_msi;
 	u32 msix_vectors;
 
@@ -72,9 +73,9 @@ struct drvproxy_dev {
 	 * mmap_lock, which ioctls may take while holding lock).
 	 */
 	struct mutex lock;
-	bool dead;		/* removed; also under zap_sem and ring_lock */
+	bool dead;		/* removed; set under zap_sem, ring_lock too */
 	struct file *owner;	/* the one open file, or NULL */
-	struct address_space *mapping;	/* its mappings, zapped on remove */
+	struct address_space *mapping;	/* zapped on remove */
 	u32 dma_mask_bits;
 	u32 irq_mode;		/* enum drvproxy_irq_mode */
 	struct drvproxy_vec *vecs;
@@ -83,7 +84,7 @@ struct drvproxy_dev {
 	u32 release_len;
 	u32 release_flags;
 
-	/* Faults and mmap check dead under zap_sem, remove sets it for write. */
+	/* mmap and faults test dead under zap_sem; remove holds it to write. */
 	struct rw_semaphore zap_sem;
 
 	/* The DMA buffer table; mmap looks buffers up without lock. */
@@ -132,6 +133,7 @@ int drvproxy_unmask(struct drvproxy_dev *dp);
 int drvproxy_set_ack_prog(struct drvproxy_dev *dp,
 			  const struct drvproxy_insn *insns, u32 len);
 void drvproxy_intx_mask(struct drvproxy_dev *dp);
+void drvproxy_intx_set(struct drvproxy_dev *dp, bool disable);
 
 /* drvproxy_dma.c */
 int drvproxy_dma_alloc(struct drvproxy_dev *dp, struct drvproxy_dma_alloc *req);
