@@ -102,7 +102,7 @@ let package = Package(
         // the shared plugin suite (Tests/PluginSuite). Needs `make plugins`.
         .testTarget(
             name: "DevSimTests",
-            dependencies: ["devsim", "driverhost"],
+            dependencies: ["devsim", "driverhost", "DevSimCore", "CDrvHost"],
             path: "Tests/DevSimTests"
         ),
         .testTarget(

@@ -1,0 +1,100 @@
+import CDrvHost
+@testable import DevSimCore
+import Glibc
+import Testing
+
+/// drvproxy's rules, checked on devsim's SimulatedFunction in-process:
+/// the event ring, NOT_MINE, MSI, and the release sequence.
+@Suite struct SimulatedFunctionTests {
+    static let irqStatus: UInt32 = 0x24, raise: UInt64 = 0x60, ack: UInt32 = 0x64, liveness: UInt32 = 0x04
+
+    func insn(_ op: drvproxy_op, width: UInt8 = 0, offset: UInt32 = 0, imm: UInt64 = 0) -> drvproxy_insn {
+        drvproxy_insn(op: UInt8(op.rawValue), width: width, bar: 0, reserved0: 0, offset: offset, imm: imm,
+                      expect: 0, timeout_us: 0, reserved1: 0)
+    }
+
+    var eduAck: [drvproxy_insn] {
+        [insn(DRVPROXY_OP_READ, width: 4, offset: Self.irqStatus), insn(DRVPROXY_OP_NOT_MINE_IF_ZERO),
+         insn(DRVPROXY_OP_SNAPSHOT), insn(DRVPROXY_OP_WRITE, width: 4, offset: Self.ack)]
+    }
+
+    /// An edu function with an owner, the edu ACK program and `mode`.
+    func owned(mode: drvproxy_irq_mode = DRVPROXY_IRQ_INTX_SHARED, ack: [drvproxy_insn]? = nil) throws -> SimulatedFunction {
+        let function = SimulatedFunction(name: "t", modelName: "edu", model: EduModel(), log: { _ in })
+        _ = try function.open(owner: 1)
+        #expect(function.setProgram(kind: UInt32(DRVPROXY_PROG_ACK.rawValue), flags: 0, instructions: ack ?? eduAck).status == 0)
+        try function.setIRQ(mode: mode.rawValue, vectors: 1)
+        return function
+    }
+
+    @Test func aFullRingCountsWhatItDropsAndSaysSoInTheNextRecord() throws {
+        let function = try owned()
+        let capacity = EventRing.capacity
+        for i in 0..<(capacity + 6) { try function.writeRegister(bar: 0, offset: Self.raise, width: 4, value: UInt64(i + 1)) }
+        var seen: [drvproxy_event] = []
+        while case let batch = function.readEvents(max: 64), !batch.isEmpty { seen += batch }
+        #expect(seen.count == capacity)
+        #expect(seen.map(\.seq) == (1...UInt64(capacity)).map { $0 })
+        #expect(seen.allSatisfy { $0.flags == 0 && $0.nsnap == 1 })
+        try function.writeRegister(bar: 0, offset: Self.raise, width: 4, value: 7)
+        let next = function.readEvents(max: 64)
+        #expect(next.count == 1)
+        #expect(next.first?.seq == UInt64(capacity + 7))
+        #expect(next.first?.flags == UInt32(DRVPROXY_EVENT_DROPPED))
+        #expect(next.first?.dropped == 6)
+        #expect(function.counters.dropped == 6)
+    }
+
+    @Test func aSharedLineAsksTheAckProgramWhoseInterruptItIs() throws {
+        // An ACK program that reads the liveness register's inverse of 0xffffffff:
+        // 0, so every interrupt is someone else's.
+        let notOurs = [insn(DRVPROXY_OP_READ, width: 4, offset: Self.liveness), insn(DRVPROXY_OP_XOR, imm: 0xffff_ffff),
+                       insn(DRVPROXY_OP_NOT_MINE_IF_ZERO), insn(DRVPROXY_OP_SNAPSHOT)]
+        let function = try owned(ack: notOurs)
+        try function.writeRegister(bar: 0, offset: 0x04, width: 4, value: 0)  // liveness reads 0xffffffff
+        try function.writeRegister(bar: 0, offset: Self.raise, width: 4, value: 1)
+        #expect(function.readEvents(max: 64).isEmpty)
+        #expect(function.counters.not_mine == 1)
+        #expect(function.counters.interrupts == 0)
+    }
+
+    @Test func everyMSIIsOneEventAndLeavesTheStatusToTheDriver() throws {
+        let function = try owned(mode: DRVPROXY_IRQ_MSI, ack: [insn(DRVPROXY_OP_READ, width: 4, offset: Self.irqStatus), insn(DRVPROXY_OP_SNAPSHOT)])
+        #expect(function.counters.bus_master == 1)  // an MSI is a memory write
+        try function.writeRegister(bar: 0, offset: Self.raise, width: 4, value: 0x10)
+        try function.writeRegister(bar: 0, offset: Self.raise, width: 4, value: 0x20)
+        let events = function.readEvents(max: 64)
+        #expect(events.map { $0.snap.0 } == [0x10, 0x30])  // nobody acknowledged: edu's status accumulates
+    }
+
+    @Test func closingRunsTheReleaseSequenceInTheKernelsOrder() throws {
+        let function = try owned()
+        let release = [insn(DRVPROXY_OP_WRITE_IMM, width: 4, offset: Self.liveness, imm: 0xD15E_A5ED)]
+        #expect(function.setProgram(kind: UInt32(DRVPROXY_PROG_RELEASE.rawValue), flags: 0, instructions: release).status == 0)
+        let (buffer, fd) = try function.allocateDMA(size: 4096)
+        close(fd)
+        #expect(buffer.busAddress >= DMAMemory.firstBusAddress)
+        #expect(function.counters.bus_master == 1)
+        function.close()
+        let counters = function.counters
+        #expect(counters.releases == 1)
+        #expect(counters.owner_pid == 0)
+        #expect(counters.bus_master == 0)
+        #expect(counters.dma_buffers == 0)
+        #expect(counters.irq_mode == 0)
+        #expect(try function.readRegister(bar: 0, offset: 0x04, width: 4) == 0x2EA1_5A12)
+        // The next owner starts afresh.
+        _ = try function.open(owner: 2)
+        #expect(function.counters.owner_pid == 2)
+    }
+
+    @Test func aSecondOwnerIsBusyAndProgramsAreValidatedByRegprog() throws {
+        let function = try owned()
+        #expect(throws: DevSimError.self) { _ = try function.open(owner: 2) }
+        let outside = [insn(DRVPROXY_OP_READ, width: 4, offset: 1 << 20)]
+        let refused = function.setProgram(kind: UInt32(DRVPROXY_PROG_ACK.rawValue), flags: 0, instructions: outside)
+        #expect(refused.status == -EINVAL)
+        #expect(refused.error == UInt32(DRVPROXY_EPROG_OUT_OF_RANGE.rawValue))
+        #expect(refused.index == 0)
+    }
+}
