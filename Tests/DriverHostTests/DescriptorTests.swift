@@ -15,8 +15,8 @@ import Testing
     }
 
     @Test(arguments: [
-        ("abi2", ExitCode.abiMismatch, "was built for drvhost plugin ABI 2.0; this driverhost implements ABI 1.1"),
-        ("newer-minor", .abiMismatch, "needs drvhost plugin ABI 1.1"),
+        ("abi2", ExitCode.abiMismatch, "was built for drvhost plugin ABI 2.1; this driverhost implements ABI 1.1"),
+        ("newer-minor", .abiMismatch, "needs drvhost plugin ABI 1.2; this driverhost implements ABI 1.1"),
         ("short-struct", .descriptorInvalid, "struct_size 8 is smaller"),
         ("no-attach", .descriptorInvalid, "no attach callback"),
         ("no-interrupt", .descriptorInvalid, "no interrupt callback"),

@@ -10,7 +10,7 @@ import Testing
         let run = try runDriverhost(["--device", "0000:00:05.0", "--device-node", "/nonexistent/drvproxy",
                                      "--plugin", Paths.plugin("abi2")])
         #expect(run.status == ExitCode.abiMismatch.rawValue)
-        #expect(run.stderr.contains("was built for drvhost plugin ABI 2.0; this driverhost implements ABI 1.1"))
+        #expect(run.stderr.contains("was built for drvhost plugin ABI 2.1; this driverhost implements ABI 1.1"))
         #expect(!run.stderr.contains("cannot open"))
     }
 
