@@ -127,3 +127,37 @@ public final class DevSimConnection {
         socket.close()
     }
 }
+
+/// One device a devsim serves, as a supervisor lists it next to real PCI
+/// devices (its address is "sim:NAME").
+public struct SimulatedDeviceDescription: Sendable, Equatable {
+    public var name: String
+    public var address: String { SimDevice.prefix + name }
+    public var vendor: UInt16
+    public var device: UInt16
+    public var subvendor: UInt16
+    public var subdevice: UInt16
+    public var classCode: UInt32
+    /// 0 when nobody drives it.
+    public var ownerPID: UInt32
+    /// Release sequences run so far: a supervisor confirms a crashed
+    /// instance's release by seeing this move (drvproxy's sysfs `releases`).
+    public var releases: UInt64
+}
+
+extension DevSimConnection {
+    /// Every device the devsim in `directory` serves, asked as an observer
+    /// (never taking a device). A socket nobody answers on is left out.
+    public static func describeDevices(in directory: String = defaultDirectory) -> [SimulatedDeviceDescription] {
+        deviceNames(in: directory).compactMap { name in
+            guard let connection = try? DevSimConnection(name: name, directory: directory, role: .observer) else { return nil }
+            defer { connection.close() }
+            guard let counters = try? connection.counters() else { return nil }
+            let info = connection.info
+            return SimulatedDeviceDescription(name: name, vendor: info.vendor, device: info.device,
+                                              subvendor: info.subvendor, subdevice: info.subdevice,
+                                              classCode: info.class_code, ownerPID: counters.owner_pid,
+                                              releases: counters.releases)
+        }
+    }
+}

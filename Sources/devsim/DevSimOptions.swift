@@ -11,6 +11,7 @@ struct DevSimOptions {
     enum Command: Equatable {
         case serve([Device])
         case status(String)
+        case list
         case listModels
         case help
     }
@@ -21,6 +22,7 @@ struct DevSimOptions {
     static let help = """
         usage: devsim --device NAME=MODEL [--device NAME=MODEL ...] [--runtime-dir DIR]
                devsim status NAME [--runtime-dir DIR]
+               devsim list [--runtime-dir DIR]
                devsim --list-models
 
         Simulates PCI devices behind the drvproxy contract, so that driverhost
@@ -30,7 +32,9 @@ struct DevSimOptions {
         still attached get their release sequence run first).
 
         `status NAME` prints the device's counters (interrupts, releases, owner,
-        bus mastering, ...), like drvproxy's sysfs files.
+        bus mastering, ...), like drvproxy's sysfs files. `list` prints one line
+        per device served in DIR: address, vendor:device, subsystem, class,
+        owner pid (0: free), releases.
 
         options:
           --device NAME=MODEL   a device NAME ([A-Za-z0-9_-]+) of model MODEL
@@ -49,12 +53,16 @@ struct DevSimOptions {
         var rest = arguments[...]
         var devices: [Device] = []
         var status: String?
+        var list = false
         var listModels = false
         var help = arguments.isEmpty
         if rest.first == "status" {
             rest = rest.dropFirst()
             guard let name = rest.popFirst(), !name.hasPrefix("--") else { throw UsageError(description: "status needs a device NAME") }
             status = name.hasPrefix(SimDevice.prefix) ? String(name.dropFirst(SimDevice.prefix.count)) : name
+        } else if rest.first == "list" {
+            rest = rest.dropFirst()
+            list = true
         }
         while let flag = rest.popFirst() {
             switch flag {
@@ -75,6 +83,8 @@ struct DevSimOptions {
             command = .listModels
         } else if let status {
             command = .status(status)
+        } else if list {
+            command = .list
         } else {
             guard !devices.isEmpty else { throw UsageError(description: "no --device given") }
             var seen = Set<String>()

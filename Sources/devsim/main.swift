@@ -49,6 +49,10 @@ case .status(let name):
     } catch {
         fail(3, "sim:\(name): \(error)")
     }
+case .list:
+    for d in DevSimConnection.describeDevices(in: options.directory) {
+        writeAll(STDOUT_FILENO, "\(d.address) \(hex4(d.vendor)):\(hex4(d.device)) \(hex4(d.subvendor)):\(hex4(d.subdevice)) \(String(d.classCode, radix: 16)) \(d.ownerPID) \(d.releases)\n")
+    }
 case .serve(let devices):
     // Block the termination signals before anything else: they are read
     // from a signalfd by the loop, so SIGTERM stops devsim cleanly.

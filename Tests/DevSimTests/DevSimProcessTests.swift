@@ -72,6 +72,19 @@ import Testing
         #expect(twice.stderr.contains("device name a given twice"))
     }
 
+    @Test func listShowsEveryDeviceWithItsIdsOwnerAndReleases() throws {
+        let devsim = try DevSim(["edu0=edu", "edu1=edu"])
+        defer { _ = devsim.stop() }
+        let owner = try AttachedDriverhost(device: "sim:edu1", plugin: Paths.plugin(Self.edu), environment: devsim.environment)
+        defer { owner.kill() }
+        let list = try run(Paths.binary("devsim"), ["list", "--runtime-dir", devsim.directory])
+        #expect(list.stdout == """
+            sim:edu0 1234:11e8 1af4:1100 ff0000 0 0
+            sim:edu1 1234:11e8 1af4:1100 ff0000 \(owner.process.processIdentifier) 0
+
+            """)
+    }
+
     @Test func sigtermStopsDevsimAndRemovesItsSockets() throws {
         let devsim = try DevSim()
         let socket = "\(devsim.directory)/edu0.sock"
