@@ -1,0 +1,56 @@
+/* hostd's C shims: process spawning with a parent-death signal, pidfds, and
+ * libpci enumeration (whose error hook must not return and whose name lookup
+ * is variadic, neither of which Swift can express). Prefix chd_. */
+#ifndef CHOSTD_H
+#define CHOSTD_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* ---- processes ---------------------------------------------------------- */
+
+struct chd_spawn_request {
+	const char *path;
+	char *const *argv;        /* NULL-terminated */
+	char *const *envp;        /* NULL-terminated */
+	int control_fd;           /* becomes fd 3 in the child; -1: none */
+	int stdout_fd;            /* -1: inherit */
+	int stderr_fd;            /* -1: inherit */
+};
+
+/* Forks and execs on hostd's one spawner thread. The child gets SIGKILL when
+ * that thread (so: hostd) dies, an empty signal mask, default dispositions,
+ * and only fds 0-3. Returns the pid and a pidfd in *pidfd, or -errno (also
+ * when exec failed, with the child's errno). */
+pid_t chd_spawn(const struct chd_spawn_request *request, int *pidfd);
+
+/* Reaps the process behind a pidfd once it has exited (never blocks when
+ * called after the pidfd polled readable). *exited: 1 for an exit code in
+ * *code, 0 for a signal in *code. Returns 0 or -errno. */
+int chd_pidfd_reap(int pidfd, int *exited, int *code);
+
+int chd_pidfd_send_signal(int pidfd, int signal);
+
+/* pipe2(O_CLOEXEC) and eventfd(EFD_CLOEXEC): GNU names Swift's Glibc lacks. */
+int chd_pipe_cloexec(int fds[2]);
+int chd_eventfd_cloexec(void);
+
+/* ---- PCI ------------------------------------------------------------------ */
+
+struct chd_pci_device {
+	char bdf[16];                     /* dddd:bb:ss.f */
+	uint16_t vendor, device, subvendor, subdevice;
+	uint32_t class_code;              /* base << 16 | sub << 8 | prog-if */
+	char vendor_name[128];            /* "" when pci.ids does not know it */
+	char device_name[192];
+	char class_name[128];
+};
+
+/* Scans the PCI bus through libpci: the system's (dump_file NULL) or an
+ * `lspci -x` dump file. ids_file NULL: libpci's default pci.ids. Returns the
+ * number of devices (at most cap are stored) or -1 with a message in error. */
+int chd_pci_scan(const char *dump_file, const char *ids_file,
+		 struct chd_pci_device *out, int cap, char *error, size_t error_len);
+
+#endif

@@ -1,0 +1,114 @@
+import CHostd
+import Foundation
+import Glibc
+
+/// A child process hostd started, known by its pidfd: no pid reuse races,
+/// and exits are learnt by polling the pidfd, never by SIGCHLD or waitpid(-1).
+/// The child dies with hostd (PR_SET_PDEATHSIG, see CHostd/spawn.c).
+public final class ChildProcess: @unchecked Sendable {
+    public let pid: Int32
+    let pidfd: Int32
+    private var reaped: ExitStatus?
+    private let lock = NSLock()
+
+    public struct SpawnError: Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    /// Children get the environment hostd has, minus the backtracer:
+    /// Swift's backtracer turns a plugin crash into a slow exit.
+    static var childEnvironment: [String] {
+        var environment = ProcessInfo.processInfo.environment
+        environment["SWIFT_BACKTRACE"] = "enable=no"
+        environment["NOTIFY_SOCKET"] = nil
+        return environment.map { "\($0.key)=\($0.value)" }
+    }
+
+    public init(path: String, arguments: [String], controlFD: Int32 = -1,
+                stdoutFD: Int32 = -1, stderrFD: Int32 = -1) throws(SpawnError) {
+        let argv = ([path] + arguments).map { strdup($0) } + [nil]
+        let envp = ChildProcess.childEnvironment.map { strdup($0) } + [nil]
+        defer {
+            argv.forEach { free($0) }
+            envp.forEach { free($0) }
+        }
+        var fd: Int32 = -1
+        let result = argv.withUnsafeBufferPointer { argvBuffer in
+            envp.withUnsafeBufferPointer { envpBuffer in
+                path.withCString { cPath in
+                    var request = chd_spawn_request(path: cPath, argv: argvBuffer.baseAddress, envp: envpBuffer.baseAddress,
+                                                    control_fd: controlFD, stdout_fd: stdoutFD, stderr_fd: stderrFD)
+                    return chd_spawn(&request, &fd)
+                }
+            }
+        }
+        guard result > 0 else {
+            throw SpawnError(description: "cannot start \(path): \(String(cString: strerror(-result)))")
+        }
+        pid = result
+        pidfd = fd
+    }
+
+    deinit {
+        close(pidfd)
+    }
+
+    public func signal(_ signal: Int32) {
+        _ = chd_pidfd_send_signal(pidfd, signal)
+    }
+
+    /// Blocks until the process exits (or the deadline passes: nil), while
+    /// handing whatever arrives on `watched` descriptors to `onData`. A
+    /// watched descriptor is dropped at its end of file. Returns once the
+    /// process has exited and every watched descriptor reached its end
+    /// (a grandchild holding a pipe open cannot stall it past the exit:
+    /// after the exit, the remaining data is drained without waiting).
+    public func wait(watching watched: [Int32] = [], deadline: ContinuousClock.Instant? = nil,
+                     onData: (Int32, ArraySlice<UInt8>) -> Void = { _, _ in }) -> ExitStatus? {
+        var open = watched
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        var exited = false
+        while true {
+            var fds = open.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
+            if !exited { fds.append(pollfd(fd: pidfd, events: Int16(POLLIN), revents: 0)) }
+            if fds.isEmpty { break }
+            var timeout: Int32 = exited ? 0 : -1
+            if let deadline, !exited {
+                let left = deadline - .now
+                if left <= .zero { return nil }
+                let ms = left.components.seconds * 1000 + left.components.attoseconds / 1_000_000_000_000_000
+                timeout = Int32(clamping: ms + 1)
+            }
+            let n = poll(&fds, nfds_t(fds.count), timeout)
+            if n < 0 && errno == EINTR { continue }
+            if n == 0 && exited { break }
+            for entry in fds where entry.revents != 0 {
+                if entry.fd == pidfd {
+                    exited = true
+                    continue
+                }
+                let count = buffer.withUnsafeMutableBytes { read(entry.fd, $0.baseAddress, $0.count) }
+                if count > 0 {
+                    onData(entry.fd, buffer[..<count])
+                } else if count == 0 || errno != EINTR && errno != EAGAIN {
+                    open.removeAll { $0 == entry.fd }
+                }
+            }
+        }
+        return reap()
+    }
+
+    /// Reaps the exited process once; later calls return the same status.
+    @discardableResult
+    public func reap() -> ExitStatus {
+        lock.lock()
+        defer { lock.unlock() }
+        if let reaped { return reaped }
+        var exited: Int32 = 0
+        var code: Int32 = 0
+        let result = chd_pidfd_reap(pidfd, &exited, &code)
+        let status: ExitStatus = result != 0 ? .exited(-1) : exited != 0 ? .exited(code) : .signaled(code)
+        reaped = status
+        return status
+    }
+}

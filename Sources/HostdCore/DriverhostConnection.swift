@@ -1,0 +1,92 @@
+import DriverHostCore
+import Foundation
+import Glibc
+
+/// One running driverhost as the supervisor sees it: the process (pidfd),
+/// its end of the control socketpair, and a thread that turns what happens
+/// into an ordered stream of events: lines from driverhost, then its exit.
+final class DriverhostConnection: @unchecked Sendable {
+    enum Event: Sendable {
+        case attached
+        case result(id: String, text: String)
+        case error(id: String, message: String)
+        case exited(ExitStatus)
+    }
+
+    let process: ChildProcess
+    let events: AsyncStream<Event>
+    private let control: Int32
+
+    init(driverhost: String, arguments: [String]) throws(ChildProcess.SpawnError) {
+        var pair: [Int32] = [-1, -1]
+        guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &pair) == 0 else {
+            throw ChildProcess.SpawnError(description: "socketpair: \(String(cString: strerror(errno)))")
+        }
+        do {
+            process = try ChildProcess(path: driverhost, arguments: arguments + ["--control-fd", "3"], controlFD: pair[1])
+        } catch {
+            close(pair[0]); close(pair[1])
+            throw error
+        }
+        close(pair[1])
+        control = pair[0]
+        let (stream, continuation) = AsyncStream.makeStream(of: Event.self)
+        events = stream
+        let thread = Thread { [process, control] in
+            var pending: [UInt8] = []
+            let status = process.wait(watching: [control]) { _, bytes in
+                pending += bytes
+                while let newline = pending.firstIndex(of: UInt8(ascii: "\n")) {
+                    let line = String(decoding: pending[..<newline], as: UTF8.self)
+                    pending.removeSubrange(...newline)
+                    if let event = DriverhostConnection.parse(line) { continuation.yield(event) }
+                }
+            }
+            continuation.yield(.exited(status ?? process.reap()))
+            continuation.finish()
+        }
+        thread.name = "driverhost-\(process.pid)"
+        thread.start()
+    }
+
+    deinit {
+        close(control)
+    }
+
+    static func parse(_ line: String) -> Event? {
+        let fields = line.split(separator: " ", maxSplits: 2, omittingEmptySubsequences: false)
+        switch fields.first {
+        case "attached"?: return .attached
+        case "result"? where fields.count == 3:
+            guard let id = LineEscaping.unescape(fields[1]), let text = LineEscaping.unescape(fields[2]) else { return nil }
+            return .result(id: id, text: text)
+        case "error"? where fields.count == 3:
+            guard let id = LineEscaping.unescape(fields[1]), let text = LineEscaping.unescape(fields[2]) else { return nil }
+            return .error(id: id, message: text)
+        default: return nil
+        }
+    }
+
+    /// Asks for an orderly stop (detach, close, exit 0).
+    func requestStop() {
+        send("stop")
+    }
+
+    func requestCall(id: String, command: String, arguments: [String]) -> Bool {
+        let fields = ["call", LineEscaping.escape(id), LineEscaping.escape(command)] + arguments.map(LineEscaping.escape)
+        return send(fields.joined(separator: " "))
+    }
+
+    @discardableResult
+    private func send(_ line: String) -> Bool {
+        var bytes = Array((line + "\n").utf8)
+        var offset = 0
+        while offset < bytes.count {
+            let n = bytes.withUnsafeMutableBytes { Glibc.send(control, $0.baseAddress! + offset, $0.count - offset, Int32(MSG_NOSIGNAL)) }
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else { return false }
+            offset += n
+        }
+        return true
+    }
+}

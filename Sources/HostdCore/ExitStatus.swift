@@ -1,0 +1,54 @@
+import DriverHostCore
+import Glibc
+
+/// How a driverhost (or a --describe child) ended, in the words hostctl
+/// status shows: "exit 40 (watchdog)", "signal 11 (SIGSEGV)".
+public enum ExitStatus: Equatable, Sendable, CustomStringConvertible {
+    case exited(Int32)
+    case signaled(Int32)
+
+    public var description: String {
+        switch self {
+        case .exited(let code):
+            let meaning = ExitCode(rawValue: code).map(ExitStatus.meaning) ?? "unknown exit code"
+            return "exit \(code) (\(meaning))"
+        case .signaled(let signal):
+            return "signal \(signal) (\(ExitStatus.signalName(signal)))"
+        }
+    }
+
+    /// Exits that a restart cannot cure: the same plugin file and device
+    /// would fail the same way again.
+    public var isPermanent: Bool {
+        guard case .exited(let code) = self, let known = ExitCode(rawValue: code) else { return false }
+        switch known {
+        case .usage, .pluginNotLoadable, .abiMismatch, .descriptorInvalid, .deviceNotMatched: return true
+        default: return false
+        }
+    }
+
+    static func meaning(_ code: ExitCode) -> String {
+        switch code {
+        case .success: "orderly exit"
+        case .internalError: "internal error"
+        case .usage: "usage error"
+        case .pluginNotLoadable: "plugin cannot be loaded"
+        case .abiMismatch: "ABI refused"
+        case .descriptorInvalid: "invalid descriptor"
+        case .deviceUnavailable: "device unavailable"
+        case .deviceSetupFailed: "device setup failed"
+        case .deviceNotMatched: "device not in the match table"
+        case .attachFailed: "attach failed"
+        case .commandFailed: "command failed"
+        case .watchdog: "watchdog"
+        case .loopFailed: "event loop failed"
+        }
+    }
+
+    static func signalName(_ signal: Int32) -> String {
+        let names: [Int32: String] = [SIGSEGV: "SIGSEGV", SIGBUS: "SIGBUS", SIGABRT: "SIGABRT", SIGILL: "SIGILL",
+                                      SIGFPE: "SIGFPE", SIGKILL: "SIGKILL", SIGTERM: "SIGTERM", SIGTRAP: "SIGTRAP",
+                                      SIGINT: "SIGINT", SIGHUP: "SIGHUP", SIGPIPE: "SIGPIPE"]
+        return names[signal] ?? "SIG\(signal)"
+    }
+}

@@ -1,0 +1,37 @@
+import DrvHostControl
+
+/// Everything the supervisor keeps about one (device, plugin) instance.
+/// Only the Supervisor actor touches it.
+final class InstanceRecord {
+    let name: String
+    let pluginFile: String
+    let pluginName: String
+    let device: String
+    var state: InstanceStatus.State = .starting
+    var connection: DriverhostConnection?
+    /// Bumped for every driverhost started, so that late events of an
+    /// earlier process are recognised and ignored.
+    var generation = 0
+    var restarts: UInt32 = 0
+    var lastExit: String?
+    var failure: String?
+    var policy: RestartPolicy
+    /// drvproxy's releases counter when the current driverhost started.
+    var releasesAtStart: UInt64?
+    var pendingCalls: [String: CheckedContinuation<String, any Error>] = [:]
+    var nextCallID = 0
+    /// Woken when the current driverhost has exited.
+    var exitWaiters: [CheckedContinuation<Void, Never>] = []
+    /// Woken when the driverhost reports attached, or when it exits first.
+    var attachWaiters: [CheckedContinuation<Void, Never>] = []
+
+    init(name: String, pluginFile: String, pluginName: String, device: String, limits: RestartPolicy.Limits) {
+        self.name = name
+        self.pluginFile = pluginFile
+        self.pluginName = pluginName
+        self.device = device
+        self.policy = RestartPolicy(limits)
+    }
+
+    static func name(plugin: String, device: String) -> String { "\(plugin)@\(device)" }
+}

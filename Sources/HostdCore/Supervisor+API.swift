@@ -1,0 +1,141 @@
+import DrvHostControl
+import Foundation
+import Glibc
+
+/// What the control socket (and hostctl through it) can ask.
+extension Supervisor: SupervisorAPI {
+    public func load(plugin: String, device: String?) async throws(ControlError) -> [InstanceStatus] {
+        let entry = try findPlugin(plugin)
+        guard let description = entry.description else {
+            throw ControlError(.conflict, "plugin \(entry.file) was refused: \(refusal(entry) ?? "unknown reason")")
+        }
+        let devices: [DeviceRow]
+        do {
+            devices = try scanner.scan()
+        } catch {
+            throw ControlError(.failed, "cannot enumerate PCI devices: \(error)")
+        }
+        let targets: [DeviceRow]
+        if let device {
+            guard let bdf = PCIAddress.normalized(device), let row = devices.first(where: { $0.bdf == bdf }) else {
+                throw ControlError(.notFound, "no PCI device \(device)")
+            }
+            guard description.drives(row) else {
+                throw ControlError(.conflict, "plugin \(description.name) does not drive \(bdf) (\(hex(row.vendor)):\(hex(row.device)))")
+            }
+            if claimPolicy.ignore.contains(bdf) { throw ControlError(.conflict, "\(bdf) is in devices.ignore") }
+            if let other = instances.values.first(where: { $0.device == bdf }) {
+                throw ControlError(.conflict, "\(bdf) is already driven by \(other.name)")
+            }
+            targets = [row]  // named explicitly: taken even from another kernel driver
+        } else {
+            targets = devices.filter { description.drives($0) && isFreeForAutoload($0) }
+            guard !targets.isEmpty else {
+                throw ControlError(.notFound, "no free device matches plugin \(description.name)")
+            }
+        }
+        plugins[entry.file]?.loaded = true
+        return await start(entry.file, description, on: targets)
+    }
+
+    public func unload(_ target: String) async throws(ControlError) -> [String] {
+        let records: [InstanceRecord]
+        if let record = instances[target] {
+            records = [record]
+        } else {
+            let entry = try findPlugin(target)
+            plugins[entry.file]?.loaded = false
+            records = instances.values.filter { $0.pluginFile == entry.file }
+        }
+        for record in records {
+            await unload(record)
+        }
+        return records.map(\.name).sorted()
+    }
+
+    public func plugins() async -> [PluginRow] {
+        plugins.values.sorted { $0.file < $1.file }.map { entry in
+            let names = instances.values.filter { $0.pluginFile == entry.file }.map(\.name).sorted()
+            let state: PluginRow.State = entry.description == nil ? .refused : names.isEmpty ? .available : .loaded
+            return PluginRow(file: entry.file, name: entry.description?.name, version: entry.description?.version,
+                             state: state, refusal: refusal(entry), instances: names)
+        }
+    }
+
+    public func devices() async -> [DeviceRow] {
+        let rows = (try? scanner.scan()) ?? []
+        return rows.map { row in
+            var row = row
+            row.instance = instances.values.first { $0.device == row.bdf }?.name
+            return row
+        }
+    }
+
+    public func instances() async -> [InstanceStatus] {
+        instances.values.sorted { $0.name < $1.name }.map(status)
+    }
+
+    public func status(_ instance: String) async throws(ControlError) -> InstanceStatus {
+        status(try findInstance(instance))
+    }
+
+    /// Stops the current driverhost (if any) and starts a fresh one with
+    /// the crash history cleared: also the way out of `failed`.
+    public func restart(_ instance: String) async throws(ControlError) -> InstanceStatus {
+        let record = try findInstance(instance)
+        await stopDriverhost(record)
+        guard instances[record.name] === record else { throw ControlError(.notFound, "\(instance) was unloaded meanwhile") }
+        record.policy.reset()
+        record.failure = nil
+        record.restarts += 1
+        launch(record)
+        if record.state == .starting {
+            await withCheckedContinuation { record.attachWaiters.append($0) }
+        }
+        return status(record)
+    }
+
+    public func call(_ instance: String, command: String, arguments: [String]) async throws(ControlError) -> String {
+        let record = try findInstance(instance)
+        guard record.state == .running, let connection = record.connection else {
+            throw ControlError(.conflict, "\(record.name) is \(record.state.rawValue), not running")
+        }
+        record.nextCallID += 1
+        let id = String(record.nextCallID)
+        do {
+            return try await withCheckedThrowingContinuation { continuation in
+                record.pendingCalls[id] = continuation
+                if !connection.requestCall(id: id, command: command, arguments: arguments) {
+                    record.pendingCalls.removeValue(forKey: id)
+                    continuation.resume(throwing: ControlError(.failed, "\(record.name): driverhost is not listening"))
+                }
+            }
+        } catch let error as ControlError {
+            throw error
+        } catch {
+            throw ControlError(.failed, "\(error)")
+        }
+    }
+
+    // MARK: Lookups
+
+    func findPlugin(_ name: String) throws(ControlError) -> PluginEntry {
+        if let entry = plugins[name] ?? plugins[name + ".so"] { return entry }
+        if let entry = plugins.values.first(where: { $0.description?.name == name }) { return entry }
+        throw ControlError(.notFound, "no plugin \(name) in \(config.pluginDirectory)")
+    }
+
+    func findInstance(_ name: String) throws(ControlError) -> InstanceRecord {
+        guard let record = instances[name] else {
+            throw ControlError(.notFound, "no instance \(name)")
+        }
+        return record
+    }
+
+    func refusal(_ entry: PluginEntry) -> String? {
+        if case .refused(let why) = entry.outcome { return why }
+        return nil
+    }
+
+    private func hex(_ value: UInt16) -> String { PCIAddress.hex(UInt64(value), 4) }
+}

@@ -1,0 +1,196 @@
+import DrvHostControl
+import Foundation
+import Glibc
+import Logging
+
+/// Instances: start, watch, restart after the kernel's release, stop.
+extension Supervisor {
+    /// Binds each device to drvproxy and starts one driverhost on it;
+    /// returns once each has attached or ended.
+    func start(_ file: String, _ plugin: PluginDescription, on devices: [DeviceRow]) async -> [InstanceStatus] {
+        var started: [InstanceRecord] = []
+        for device in devices {
+            let name = InstanceRecord.name(plugin: plugin.name, device: device.bdf)
+            guard instances[name] == nil else { continue }
+            let record = InstanceRecord(name: name, pluginFile: file, pluginName: plugin.name,
+                                        device: device.bdf, limits: config.restart)
+            do {
+                try claimDevice(device.bdf)
+            } catch {
+                record.state = .failed
+                record.failure = error.message
+                instances[name] = record
+                logger.error("instance failed", metadata: ["instance": "\(name)", "reason": "\(error.message)"])
+                continue
+            }
+            instances[name] = record
+            launch(record)
+            started.append(record)
+        }
+        for record in started where record.state == .starting {
+            await withCheckedContinuation { record.attachWaiters.append($0) }
+        }
+        return started.map(status)
+    }
+
+    /// Starts the next driverhost of an instance.
+    func launch(_ record: InstanceRecord) {
+        record.generation += 1
+        let generation = record.generation
+        record.releasesAtStart = sysfs.drvproxyCounter(record.device, "releases")
+        let arguments = ["--device", record.device, "--plugin", pluginPath(record.pluginFile),
+                         "--restart-count", "\(record.restarts)",
+                         "--state-file", "\(config.stateDirectory)/\(record.name)"]
+        let connection: DriverhostConnection
+        do {
+            connection = try DriverhostConnection(driverhost: config.driverhostPath, arguments: arguments)
+        } catch {
+            fail(record, "cannot start driverhost: \(error)")
+            return
+        }
+        record.connection = connection
+        record.state = .starting
+        logger.info("driverhost started", metadata: ["instance": "\(record.name)", "pid": "\(connection.process.pid)",
+                                                     "restart": "\(record.restarts)"])
+        Task {
+            for await event in connection.events {
+                self.handle(event, of: record, generation: generation)
+            }
+        }
+    }
+
+    func handle(_ event: DriverhostConnection.Event, of record: InstanceRecord, generation: Int) {
+        guard record.generation == generation else { return }
+        switch event {
+        case .attached:
+            if record.state == .starting { record.state = .running }
+            logger.info("instance attached", metadata: ["instance": "\(record.name)", "restart": "\(record.restarts)"])
+            wakeAll(&record.attachWaiters)
+        case .result(let id, let text):
+            record.pendingCalls.removeValue(forKey: id)?.resume(returning: text)
+        case .error(let id, let message):
+            record.pendingCalls.removeValue(forKey: id)?.resume(throwing: ControlError(.failed, message))
+        case .exited(let status):
+            record.connection = nil
+            for (_, call) in record.pendingCalls {
+                call.resume(throwing: ControlError(.failed, "\(record.name): driverhost ended during the call: \(status)"))
+            }
+            record.pendingCalls.removeAll()
+            let stopping = record.state == .stopping
+            if !stopping && instances[record.name] === record {
+                crashed(record, status)
+            }
+            wakeAll(&record.exitWaiters)
+            wakeAll(&record.attachWaiters)
+        }
+    }
+
+    private func wakeAll(_ waiters: inout [CheckedContinuation<Void, Never>]) {
+        let woken = waiters
+        waiters.removeAll()
+        for waiter in woken { waiter.resume() }
+    }
+
+    func crashed(_ record: InstanceRecord, _ status: ExitStatus) {
+        record.lastExit = status.description
+        logger.warning("driverhost ended", metadata: ["instance": "\(record.name)", "status": "\(status)"])
+        if status.isPermanent {
+            fail(record, "\(status): restarting cannot help")
+            return
+        }
+        switch record.policy.crashed(atMs: nowMs) {
+        case .giveUp(let crashes, let window):
+            fail(record, "crashed \(crashes) times within \(window) ms; last: \(status)")
+        case .restart(let delay):
+            record.state = .restarting
+            let generation = record.generation
+            Task { await self.restartAfterRelease(record, generation: generation, delayMs: delay) }
+        }
+    }
+
+    func fail(_ record: InstanceRecord, _ reason: String) {
+        record.state = .failed
+        record.failure = reason
+        logger.error("instance failed", metadata: ["instance": "\(record.name)", "reason": "\(reason)"])
+    }
+
+    private func stillRestarting(_ record: InstanceRecord, _ generation: Int) -> Bool {
+        record.generation == generation && record.state == .restarting && instances[record.name] === record
+    }
+
+    /// The kernel must have finished the release (release program, IRQ
+    /// freed, bus mastering off) before a new driverhost may open the device.
+    func restartAfterRelease(_ record: InstanceRecord, generation: Int, delayMs: Int) async {
+        let confirmed = await confirmRelease(record)
+        guard stillRestarting(record, generation) else { return }
+        guard confirmed else {
+            fail(record, "the kernel did not confirm the release of \(record.device) within \(config.releaseWaitMs) ms after \(record.lastExit ?? "the exit")")
+            return
+        }
+        if delayMs > 0 {
+            try? await Task.sleep(for: .milliseconds(delayMs))
+            guard stillRestarting(record, generation) else { return }
+        }
+        record.restarts += 1
+        launch(record)
+    }
+
+    /// True once drvproxy's releases counter moved past its value at start,
+    /// or the device node opens (closed at once). Bounded by release_wait_ms.
+    func confirmRelease(_ record: InstanceRecord) async -> Bool {
+        let deadline = clock.now + .milliseconds(config.releaseWaitMs)
+        var pause = Duration.microseconds(200)
+        while true {
+            if let before = record.releasesAtStart, let now = sysfs.drvproxyCounter(record.device, "releases"), now > before {
+                return true
+            }
+            let node = "\(config.deviceDirectory)/\(record.device)"
+            let fd = open(node, O_RDWR | O_CLOEXEC)
+            if fd >= 0 {
+                close(fd)
+                return true
+            }
+            guard clock.now + pause < deadline else { return false }
+            try? await Task.sleep(for: pause)
+            pause = min(pause * 2, .milliseconds(20))
+        }
+    }
+
+    /// Orderly stop of the current driverhost: "stop" on its control
+    /// socket, SIGKILL if it has not exited within the bound.
+    func stopDriverhost(_ record: InstanceRecord) async {
+        record.state = .stopping
+        guard let connection = record.connection else { return }
+        connection.requestStop()
+        let generation = record.generation
+        let killer = Task {
+            try? await Task.sleep(for: .seconds(5))
+            if !Task.isCancelled, record.generation == generation, record.connection != nil {
+                self.logger.warning("driverhost did not stop; killing it", metadata: ["instance": "\(record.name)"])
+                connection.process.signal(SIGKILL)
+            }
+        }
+        await withCheckedContinuation { record.exitWaiters.append($0) }
+        killer.cancel()
+    }
+
+    /// Stops the instance and forgets it; puts the device back on its
+    /// previous driver unless `restoring` is false (a plugin being replaced).
+    func unload(_ record: InstanceRecord, restoring: Bool = true) async {
+        await stopDriverhost(record)
+        if instances[record.name] === record { instances.removeValue(forKey: record.name) }
+        logger.info("instance unloaded", metadata: ["instance": "\(record.name)"])
+        if restoring && !instances.values.contains(where: { $0.device == record.device }) {
+            restoreBinding(record.device)
+        }
+    }
+
+    func status(_ record: InstanceRecord) -> InstanceStatus {
+        let counter = { (name: String) in self.sysfs.drvproxyCounter(record.device, name) }
+        return InstanceStatus(name: record.name, plugin: record.pluginName, device: record.device, state: record.state,
+                              pid: record.connection?.process.pid, restarts: record.restarts,
+                              lastExit: record.lastExit, failure: record.failure,
+                              interrupts: counter("interrupts"), notMine: counter("not_mine"),
+                              dropped: counter("dropped"), releases: counter("releases"))
+    }
+}

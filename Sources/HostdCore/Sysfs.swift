@@ -1,0 +1,113 @@
+import Foundation
+import Glibc
+
+/// The sysfs files hostd reads and writes, under a root that is "/sys" on a
+/// real system and a plain directory tree in unit tests.
+public struct Sysfs: Sendable {
+    public var root: String
+
+    public init(root: String) {
+        self.root = root
+    }
+
+    public struct WriteError: Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    public func devicePath(_ bdf: String) -> String { "\(root)/bus/pci/devices/\(bdf)" }
+    public func driverPath(_ driver: String) -> String { "\(root)/bus/pci/drivers/\(driver)" }
+
+    /// The kernel driver bound now, from the `driver` link's last component.
+    public func boundDriver(_ bdf: String) -> String? {
+        guard let target = try? FileManager.default.destinationOfSymbolicLink(atPath: devicePath(bdf) + "/driver") else {
+            return nil
+        }
+        return target.split(separator: "/").last.map(String.init)
+    }
+
+    /// driver_override, nil when unset (the kernel shows "(null)").
+    public func driverOverride(_ bdf: String) -> String? {
+        guard let text = read(devicePath(bdf) + "/driver_override"), text != "(null)", !text.isEmpty else { return nil }
+        return text
+    }
+
+    /// One of drvproxy's counters (drvproxy.h): interrupts, not_mine,
+    /// dropped, releases, storms, owner_pid.
+    public func drvproxyCounter(_ bdf: String, _ name: String) -> UInt64? {
+        read(devicePath(bdf) + "/drvproxy/\(name)").flatMap { UInt64($0) }
+    }
+
+    public func read(_ path: String) -> String? {
+        guard let data = FileManager.default.contents(atPath: path) else { return nil }
+        return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// One write(2) of the whole text, as sysfs attributes want it.
+    public func write(_ text: String, to path: String) throws(WriteError) {
+        let fd = open(path, O_WRONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw WriteError(description: "cannot open \(path): \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        var bytes = Array(text.utf8)
+        let n = bytes.withUnsafeMutableBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+        guard n == bytes.count else {
+            throw WriteError(description: "cannot write \"\(text.trimmingCharacters(in: .whitespacesAndNewlines))\" to \(path): \(n < 0 ? String(cString: strerror(errno)) : "short write")")
+        }
+    }
+}
+
+/// Moves a device to drvproxy and back, remembering what it had before.
+public struct DeviceBinder: Sendable {
+    public let sysfs: Sysfs
+
+    public init(sysfs: Sysfs) {
+        self.sysfs = sysfs
+    }
+
+    /// What to put back on unload.
+    public struct Previous: Equatable, Sendable {
+        public var driver: String?
+        public var driverOverride: String?
+    }
+
+    /// Unbinds the current driver, sets driver_override and binds drvproxy.
+    /// A device already on drvproxy is left as it is.
+    public func bindToDrvproxy(_ bdf: String) throws(Sysfs.WriteError) -> Previous {
+        let previous = Previous(driver: sysfs.boundDriver(bdf), driverOverride: sysfs.driverOverride(bdf))
+        if previous.driver == "drvproxy" { return previous }
+        if previous.driver != nil {
+            try sysfs.write(bdf, to: sysfs.devicePath(bdf) + "/driver/unbind")
+        }
+        try sysfs.write("drvproxy", to: sysfs.devicePath(bdf) + "/driver_override")
+        do {
+            try sysfs.write(bdf, to: sysfs.driverPath("drvproxy") + "/bind")
+        } catch {
+            // Leave the device as it was found, as far as possible.
+            restore(bdf, previous)
+            throw error
+        }
+        return previous
+    }
+
+    /// Unbinds drvproxy and re-binds the previous driver (driver_override
+    /// then bind, which works for drivers that match by id and for those
+    /// like uio_pci_generic that only take overridden devices), then puts
+    /// the previous driver_override back. Returns what went wrong, if anything.
+    @discardableResult
+    public func restore(_ bdf: String, _ previous: Previous) -> [String] {
+        var problems: [String] = []
+        func attempt(_ text: String, _ path: String) {
+            do { try sysfs.write(text, to: path) } catch { problems.append(error.description) }
+        }
+        if previous.driver == "drvproxy" { return problems }
+        if sysfs.boundDriver(bdf) == "drvproxy" {
+            attempt(bdf, sysfs.driverPath("drvproxy") + "/unbind")
+        }
+        if let driver = previous.driver {
+            attempt(driver, sysfs.devicePath(bdf) + "/driver_override")
+            attempt(bdf, sysfs.driverPath(driver) + "/bind")
+        }
+        // "\n" clears an override.
+        attempt(previous.driverOverride ?? "\n", sysfs.devicePath(bdf) + "/driver_override")
+        return problems
+    }
+}
