@@ -10,14 +10,27 @@
  *   hang-interrupt.so    interrupt() never returns (watchdog bound 300 ms)
  *   peek.so              behaves: attach touches nothing, so tests can read
  *                        what the release program left in the registers
+ *   ctor-crash.so        its ELF constructor writes through NULL: whoever
+ *                        loads it dies (hostd must read descriptors in a child)
+ *   ctor-hang.so         its ELF constructor never returns
+ *   crash-magic.so       interrupt() crashes on the status value 0xdead only;
+ *                        `crash u32(u32)` saves the time and raises 0xdead;
+ *                        after a restart, attach raises an interrupt itself and
+ *                        interrupt() logs "recovered_ns=N": crash to the first
+ *                        interrupt handled by the next driverhost (benchmark)
  *
  * Each has the commands `raise u32(u32)`: write the value to the edu raise
  * register and wait for the interrupt, which is where two of them misbehave;
  * and `peek u32(u32)`: read the 32-bit register at that BAR0 offset.
  */
+/* clock_gettime and pause under -std=c11 */
+#define _POSIX_C_SOURCE 200809L
 #include "edu_programs.h"
 
 #include <stddef.h>
+#include <stdio.h>
+#include <time.h>
+#include <unistd.h>
 
 struct ctx {
 	const struct dh_host *host;
@@ -26,8 +39,34 @@ struct ctx {
 };
 
 static struct ctx the_ctx;
-#if defined(MISBEHAVE_CRASH_INTERRUPT)
+#if defined(MISBEHAVE_CRASH_INTERRUPT) || defined(MISBEHAVE_CRASH_MAGIC) || defined(MISBEHAVE_CTOR_CRASH)
 static uint32_t *volatile nowhere; /* NULL, but the compiler cannot tell */
+#endif
+
+#if defined(MISBEHAVE_CTOR_CRASH)
+__attribute__((constructor)) static void crash_on_load(void)
+{
+	*nowhere = 1;
+}
+#elif defined(MISBEHAVE_CTOR_HANG)
+__attribute__((constructor)) static void hang_on_load(void)
+{
+	for (;;)
+		pause();
+}
+#endif
+
+#if defined(MISBEHAVE_CRASH_MAGIC)
+#define CRASH_MAGIC 0xdeadu
+/* CLOCK_MONOTONIC is system-wide, so a time saved by one driverhost means
+ * the same to the next. */
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+static uint64_t crashed_at; /* from the saved state; 0: none pending */
 #endif
 
 static int32_t attach(const struct dh_host *host, dh_instance *inst, void **context)
@@ -35,6 +74,13 @@ static int32_t attach(const struct dh_host *host, dh_instance *inst, void **cont
 	the_ctx.host = host;
 	the_ctx.inst = inst;
 	*context = &the_ctx;
+#if defined(MISBEHAVE_CRASH_MAGIC)
+	uint32_t size = 0;
+	if (host->state_load(inst, &crashed_at, sizeof(crashed_at), &size) != DH_OK || size != sizeof(crashed_at))
+		crashed_at = 0;
+	if (crashed_at)
+		host->write32(inst, 0, EDU_REG_IRQ_RAISE, 1);
+#endif
 #if defined(MISBEHAVE_ATTACH_FAILS)
 	host->log(inst, DH_LOG_ERROR, "attach fails on purpose");
 	return DH_ERR_DEVICE;
@@ -55,6 +101,17 @@ static void interrupt(void *context, const struct dh_event *ev)
 	c->seen = (uint32_t)ev->snap[0];
 #if defined(MISBEHAVE_CRASH_INTERRUPT)
 	*nowhere = c->seen;
+#elif defined(MISBEHAVE_CRASH_MAGIC)
+	if (c->seen == CRASH_MAGIC)
+		*nowhere = c->seen;
+	if (crashed_at) {
+		char line[64];
+		uint64_t zero = 0;
+		snprintf(line, sizeof(line), "recovered_ns=%llu", (unsigned long long)(now_ns() - crashed_at));
+		c->host->log(c->inst, DH_LOG_INFO, line);
+		crashed_at = 0;
+		c->host->state_save(c->inst, &zero, sizeof(zero));
+	}
 #elif defined(MISBEHAVE_HANG_INTERRUPT)
 	for (;;)
 		*(volatile uint32_t *)&c->seen += 1;
@@ -80,7 +137,21 @@ static uint32_t peek(void *context, uint32_t offset)
 	return c->host->read32(c->inst, 0, offset);
 }
 
+#if defined(MISBEHAVE_CRASH_MAGIC)
+static uint32_t crash(void *context, uint32_t unused)
+{
+	struct ctx *c = context;
+	uint64_t t = now_ns();
+	(void)unused;
+	c->host->state_save(c->inst, &t, sizeof(t));
+	return raise_irq(context, CRASH_MAGIC);
+}
+#endif
+
 static const struct dh_command commands[] = {
+#if defined(MISBEHAVE_CRASH_MAGIC)
+	{ "crash", "u32(u32)", (dh_command_fn)crash, "save the time, crash in interrupt()" },
+#endif
 	{ "raise", "u32(u32)", (dh_command_fn)raise_irq, "raise an edu interrupt, wait for it" },
 	{ "peek", "u32(u32)", (dh_command_fn)peek, "read a BAR0 register" },
 };
