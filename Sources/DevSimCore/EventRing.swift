@@ -12,6 +12,8 @@ struct EventRing {
     private var nextSeq: UInt64 = 0
     private var pendingDrops: UInt64 = 0
     private(set) var dropped: UInt64 = 0
+    /// Records were lost since the owner last read: it is not keeping up.
+    private(set) var dropsSinceRead = false
 
     init() {
         records = Array(repeating: drvproxy_event(), count: EventRing.capacity)
@@ -24,6 +26,7 @@ struct EventRing {
         tail = 0
         nextSeq = 0
         pendingDrops = 0
+        dropsSinceRead = false
     }
 
     mutating func push(vector: UInt32, flags: UInt32, result: regprog_result) {
@@ -39,9 +42,11 @@ struct EventRing {
             slot = (head - 1) % EventRing.capacity
             lost = seq - records[(head - 2) % EventRing.capacity].seq - 1
             dropped += 1
+            dropsSinceRead = true
         } else {
             pendingDrops += 1
             dropped += 1
+            dropsSinceRead = true
             return
         }
         pendingDrops = 0
@@ -63,15 +68,18 @@ struct EventRing {
         records[slot] = event
     }
 
-    /// Moves up to `max` records out, oldest first.
-    mutating func pop(max: Int) -> [drvproxy_event] {
+    /// Moves up to `max` records out, oldest first. Returns whether records
+    /// were lost since the previous read that took any.
+    mutating func pop(max: Int) -> (records: [drvproxy_event], lostSincePreviousRead: Bool) {
         let count = min(max, head - tail)
+        let lost = dropsSinceRead
+        if count > 0 { dropsSinceRead = false }
         var out: [drvproxy_event] = []
         out.reserveCapacity(count)
         for _ in 0..<count {
             out.append(records[tail % EventRing.capacity])
             tail += 1
         }
-        return out
+        return (out, lost)
     }
 }

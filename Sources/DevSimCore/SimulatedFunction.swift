@@ -238,7 +238,10 @@ public final class SimulatedFunction: DeviceBus {
     }
 
     func readEvents(max: Int) -> [drvproxy_event] {
-        let events = ring.pop(max: max)
+        let (events, lost) = ring.pop(max: max)
+        // A read is the owner consuming: storm counting starts again, unless
+        // the ring overflowed since its last read (it is not keeping up).
+        if !events.isEmpty && !lost { stormCount = 0 }
         // The owner drains the eventfd before asking: tell it if more wait.
         if !ring.isEmpty { try? eventFD?.signalEventFD() }
         return events

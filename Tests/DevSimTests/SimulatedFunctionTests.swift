@@ -45,6 +45,36 @@ import Testing
         #expect(function.counters.dropped == 6)
     }
 
+    @Test func aLineNobodyAcknowledgesIsMaskedAsAStormAndSaysSo() throws {
+        // The ACK program claims but never acknowledges: edu keeps its line up.
+        let function = try owned(ack: [insn(DRVPROXY_OP_READ, width: 4, offset: Self.irqStatus), insn(DRVPROXY_OP_SNAPSHOT)])
+        try function.writeRegister(bar: 0, offset: Self.raise, width: 4, value: 1)
+        let counters = function.counters
+        #expect(counters.storms == 1)
+        #expect(counters.interrupts == UInt64(SimulatedFunction.stormThreshold))
+        var seen: [drvproxy_event] = []
+        while case let batch = function.readEvents(max: 64), !batch.isEmpty { seen += batch }
+        #expect(seen.count == EventRing.capacity)
+        let last = try #require(seen.last)
+        #expect(last.seq == UInt64(SimulatedFunction.stormThreshold))
+        #expect(last.flags == UInt32(DRVPROXY_EVENT_STORM | DRVPROXY_EVENT_DROPPED))
+        // The storm record displaced seq 1024; 1025..4095 never fitted.
+        #expect(last.dropped == UInt32(SimulatedFunction.stormThreshold - EventRing.capacity))
+        // Masked until UNMASK, which lets the still-asserted line storm again.
+        try function.unmask()
+        #expect(function.counters.storms == 2)
+    }
+
+    @Test func anOwnerThatKeepsUpNeverSeesAStorm() throws {
+        let function = try owned()
+        for round in 0..<(2 * SimulatedFunction.stormThreshold / 64) {
+            for i in 0..<64 { try function.writeRegister(bar: 0, offset: Self.raise, width: 4, value: UInt64(round * 64 + i + 1)) }
+            #expect(function.readEvents(max: 64).count == 64)
+        }
+        #expect(function.counters.storms == 0)
+        #expect(function.counters.dropped == 0)
+    }
+
     @Test func aSharedLineAsksTheAckProgramWhoseInterruptItIs() throws {
         // An ACK program that reads the liveness register's inverse of 0xffffffff:
         // 0, so every interrupt is someone else's.
