@@ -8,6 +8,7 @@ let package = Package(
     name: "drvhost",
     products: [
         .executable(name: "driverhost", targets: ["driverhost"]),
+        .executable(name: "hostd", targets: ["hostd"]),
         .executable(name: "hostctl", targets: ["hostctl"]),
         .executable(name: "devsim", targets: ["devsim"]),
     ],
@@ -86,6 +87,48 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/hostctl"
+        ),
+        // hostd, the supervisor. libpci (pciutils) enumerates devices and
+        // names them from pci.ids; CHostd holds the C that Swift cannot say
+        // (fork on one long-lived thread for PR_SET_PDEATHSIG, libpci's
+        // non-returning error hook, variadic name lookup).
+        .systemLibrary(
+            name: "CPCI",
+            path: "Sources/CPCI",
+            pkgConfig: "libpci",
+            providers: [.apt(["libpci-dev"])]
+        ),
+        .target(
+            name: "CHostd",
+            dependencies: ["CPCI"],
+            path: "Sources/CHostd"
+        ),
+        .target(
+            name: "HostdCore",
+            dependencies: [
+                "CHostd", "DriverHostCore", "DrvHostControl",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Sources/HostdCore"
+        ),
+        .executableTarget(
+            name: "hostd",
+            dependencies: [
+                "HostdCore", "DrvHostControl",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Sources/hostd"
+        ),
+        // Restart policy, configuration, matching over a libpci dump file, the
+        // descriptor reader and the supervisor on the real driverhost with
+        // --simulate devices. Test plugins: `make plugins` first.
+        .testTarget(
+            name: "HostdTests",
+            dependencies: ["HostdCore", "driverhost"],
+            path: "Tests/HostdTests"
         ),
         // Host-side benchmark: events/s through driverhost's loop against
         // a bare C epoll loop on the same eventfd source.

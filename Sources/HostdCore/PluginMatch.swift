@@ -10,6 +10,15 @@ public struct PluginDescription: Codable, Equatable, Sendable {
         public var subdevice: UInt16, subdeviceMask: UInt16
         public var classCode: UInt32, classMask: UInt32
 
+        public init(vendor: UInt16, vendorMask: UInt16, device: UInt16, deviceMask: UInt16,
+                    subvendor: UInt16, subvendorMask: UInt16, subdevice: UInt16, subdeviceMask: UInt16,
+                    classCode: UInt32, classMask: UInt32) {
+            self.vendor = vendor; self.vendorMask = vendorMask; self.device = device; self.deviceMask = deviceMask
+            self.subvendor = subvendor; self.subvendorMask = subvendorMask
+            self.subdevice = subdevice; self.subdeviceMask = subdeviceMask
+            self.classCode = classCode; self.classMask = classMask
+        }
+
         /// The same rule as driverhost's PluginDescriptor.matches: every
         /// field equal under its mask.
         public func matches(_ d: DeviceRow) -> Bool {
@@ -33,6 +42,11 @@ public struct PluginDescription: Codable, Equatable, Sendable {
     public var irqMode: String
     public var matches: [Match]
     public var commands: [Command]
+
+    public init(name: String, version: String, abi: String, irqMode: String, matches: [Match], commands: [Command]) {
+        self.name = name; self.version = version; self.abi = abi
+        self.irqMode = irqMode; self.matches = matches; self.commands = commands
+    }
 
     public func drives(_ device: DeviceRow) -> Bool {
         matches.contains { $0.matches(device) }

@@ -44,7 +44,7 @@ public struct Sysfs: Sendable {
 
     /// One write(2) of the whole text, as sysfs attributes want it.
     public func write(_ text: String, to path: String) throws(WriteError) {
-        let fd = open(path, O_WRONLY | O_CLOEXEC)
+        let fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC)  // as the shell's ">" does
         guard fd >= 0 else { throw WriteError(description: "cannot open \(path): \(String(cString: strerror(errno)))") }
         defer { close(fd) }
         var bytes = Array(text.utf8)
@@ -67,6 +67,11 @@ public struct DeviceBinder: Sendable {
     public struct Previous: Equatable, Sendable {
         public var driver: String?
         public var driverOverride: String?
+
+        public init(driver: String?, driverOverride: String?) {
+            self.driver = driver
+            self.driverOverride = driverOverride
+        }
     }
 
     /// Unbinds the current driver, sets driver_override and binds drvproxy.

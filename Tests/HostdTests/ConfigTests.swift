@@ -1,0 +1,59 @@
+import HostdCore
+import Testing
+
+@Suite struct ConfigTests {
+    @Test func fileOverridesDefaults() throws {
+        var config = HostdConfig()
+        try config.apply(file: "hostd.toml", text: """
+            # comment
+            plugin_dir = "/srv/plugins"   # trailing comment
+            autoload = false
+
+            [restart]
+            max_crashes = 3
+            window_ms = 10_000
+
+            [devices]
+            claim = ["00:05.0", "0000:00:06.0",]
+            ignore = []
+            """)
+        #expect(config.pluginDirectory == "/srv/plugins")
+        #expect(config.autoload == false)
+        #expect(config.restart.maxCrashes == 3)
+        #expect(config.restart.windowMs == 10_000)
+        #expect(config.restart.initialBackoffMs == 50)
+        #expect(config.claim == ["0000:00:05.0", "0000:00:06.0"])
+        #expect(config.socketPath == HostdConfig().socketPath)
+    }
+
+    func error(_ text: String) -> HostdConfig.Error? {
+        var config = HostdConfig()
+        do {
+            try config.apply(file: "f.toml", text: text)
+            return nil
+        } catch {
+            return error
+        }
+    }
+
+    @Test func errorsNameTheLineAndTheReason() {
+        #expect(error("autoload = true\nsocket = \"relative\"")?.description
+            == "f.toml:2: socket must be an absolute path, not \"relative\"")
+        #expect(error("\n\nplugin_directory = \"/x\"")?.description == "f.toml:3: unknown setting plugin_directory")
+        #expect(error("[restart]\nmax_crashes = \"five\"")?.description
+            == "f.toml:2: restart.max_crashes must be an integer from 1 to 1000")
+        #expect(error("autoload = yes")?.line == 1)
+        #expect(error("socket = \"/a\nb\"")?.description == "f.toml:1: unterminated string")
+        #expect(error("[devices]\nclaim = [\"00:05\"]")?.description
+            == "f.toml:2: devices.claim: string(\"00:05\") is not a PCI address like 0000:00:05.0")
+        #expect(error("autoload = true\nautoload = false")?.description == "f.toml:2: autoload is set twice")
+        #expect(error("[restart]\nbackoff_initial_ms = 100\nbackoff_max_ms = 10")?.line == 3)
+    }
+
+    @Test func pciAddressesAreNormalised() {
+        #expect(PCIAddress.normalized("00:1F.7") == "0000:00:1f.7")
+        #expect(PCIAddress.normalized("0001:02:03.4") == "0001:02:03.4")
+        #expect(PCIAddress.normalized("00:20.0") == nil)
+        #expect(PCIAddress.normalized("sim:edu0") == nil)
+    }
+}

@@ -1,0 +1,50 @@
+import Foundation
+@testable import HostdCore
+import Testing
+
+/// hostd's side of the control line protocol against a real driverhost on
+/// its --simulate device: attach notice, calls with escaped arguments and
+/// results, errors, stop.
+@Suite struct DriverhostConnectionTests {
+    @Test func callsTravelOverTheControlSocket() async throws {
+        let connection = try DriverhostConnection(
+            driverhost: Paths.driverhost, arguments: ["--simulate", "--plugin", Paths.plugin("good")])
+        var events = connection.events.makeAsyncIterator()
+        guard case .attached? = await events.next() else {
+            Issue.record("no attached notice")
+            return
+        }
+        #expect(connection.requestCall(id: "1", command: "add", arguments: ["-5", "3"]))
+        guard case .result(let id, let text)? = await events.next() else {
+            Issue.record("no result")
+            return
+        }
+        #expect(id == "1" && text == "-2")
+        // An argument with a space and a newline arrives whole, and is refused
+        // by the signature, not by the framing.
+        #expect(connection.requestCall(id: "id with space", command: "add", arguments: ["1 2\n", "3"]))
+        guard case .error(let errorID, let message)? = await events.next() else {
+            Issue.record("no error")
+            return
+        }
+        #expect(errorID == "id with space")
+        #expect(message.contains("1 2\n"))
+        connection.requestStop()
+        guard case .exited(let status)? = await events.next() else {
+            Issue.record("no exit")
+            return
+        }
+        #expect(status == .exited(0))
+    }
+
+    @Test func linesAreParsedStrictly() {
+        guard case .result(let id, let text)? = DriverhostConnection.parse("result 7 a%20b%0Ac") else {
+            Issue.record("not parsed")
+            return
+        }
+        #expect(id == "7" && text == "a b\nc")
+        #expect(DriverhostConnection.parse("result 7") == nil)
+        #expect(DriverhostConnection.parse("result 7 bad%2") == nil)
+        #expect(DriverhostConnection.parse("hello") == nil)
+    }
+}
