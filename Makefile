@@ -16,7 +16,7 @@ KDIR = /lib/modules/$(KVER)/build
 
 HOST_CFLAGS := -O2 -g -Wall -Wextra -Werror -IKernel -IKernel/include/uapi
 
-.PHONY: all deps kernel unit unit-build fuzz sdk-test plugins swift-test \
+.PHONY: all deps kernel unit unit-build fuzz sdk-test plugins swift-test tutorial-test \
 	vm-payload guest-swift guest-plugins test test-vm bench bench-host clean
 
 all: kernel unit-build plugins vm-payload
@@ -25,7 +25,7 @@ deps:
 	@scripts/install-deps.sh
 
 test: deps
-	@scripts/run-suites.sh unit fuzz sdk-test swift-test test-vm
+	@scripts/run-suites.sh unit fuzz sdk-test swift-test tutorial-test test-vm
 
 # ---- kernel module ----------------------------------------------------------
 
@@ -71,6 +71,12 @@ sdk-test:
 plugins:
 	$(MAKE) -C Plugins/edu OUT=$(abspath $(BUILD))/plugins
 	$(MAKE) -C Tests/Plugins OUT=$(abspath $(BUILD))/test-plugins
+	$(SWIFT) build --package-path Plugins/edu-swift
+
+# The SDK tutorial's own commands, run against devsim, so it cannot rot.
+tutorial-test: plugins
+	$(SWIFT) build
+	Tests/SDK/tutorial-test.sh
 
 swift-test: plugins
 	$(SWIFT) test

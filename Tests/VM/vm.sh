@@ -78,9 +78,16 @@ boot() {
 		-nographic -no-reboot -nic none -monitor none -serial stdio \
 		-kernel "/boot/vmlinuz-$kver" -initrd "$work/initramfs-$mode.cpio.gz" \
 		-append "console=ttyS0 quiet panic=-1 drvhost.mode=$mode" \
-		"${edu[@]}" </dev/null 2>&1 | tr -d '\r' | tee "$log" |
-		grep --line-buffered -E '^(PASS|FAIL|SKIP|DRVHOST-SHOW|[a-z0-9_]+: -?[0-9.]+$)' |
-		sed -u 's/^DRVHOST-SHOW //' || true
+		"${edu[@]}" </dev/null 2>&1 | tr -d '\r' | tee "$log" | show_progress || true
+}
+
+# Tests and benchmarks show their verdicts and figures; the demo, its story.
+show_progress() {
+	if [ "$mode" = demo ]; then
+		sed -u -n '/^DRVHOST-GUEST-START$/,/^DRVHOST-DMESG-BEGIN$/{/^DRVHOST-/d;p}'
+	else
+		grep --line-buffered -E '^(PASS|FAIL|SKIP|[a-z0-9_]+: -?[0-9.]+$)'
+	fi
 }
 
 # Kernel trouble the guest's dmesg must not contain.
