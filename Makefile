@@ -17,7 +17,8 @@ KDIR = /lib/modules/$(KVER)/build
 HOST_CFLAGS := -O2 -g -Wall -Wextra -Werror -IKernel -IKernel/include/uapi
 
 .PHONY: all deps kernel unit unit-build fuzz sdk-test plugins swift-test tutorial-test \
-	vm-payload guest-swift guest-plugins test test-vm bench bench-host clean
+	vm-payload guest-swift guest-plugins guest-data test test-vm bench bench-host \
+	demo demo-vm clean
 
 all: kernel unit-build plugins vm-payload
 
@@ -101,6 +102,10 @@ guest-swift:
 	install -D .build/release/driverhost $(BUILD)/vm/payload/bin/driverhost
 	$(SWIFT) build -c release --static-swift-stdlib --product hostctl
 	install -D .build/release/hostctl $(BUILD)/vm/payload/bin/hostctl
+	$(SWIFT) build -c release --static-swift-stdlib --product hostd
+	install -D .build/release/hostd $(BUILD)/vm/payload/bin/hostd
+	install -D -m 0644 /usr/share/misc/pci.ids $(BUILD)/vm/payload/usr/share/misc/pci.ids
+	install -D /usr/bin/lspci $(BUILD)/vm/payload/usr/bin/lspci
 
 # edu-swift needs the Swift runtime's .so files: vm.sh copies what ldd lists
 # (the plugin's RUNPATH names the toolchain's directory). The plugin suite
@@ -113,7 +118,19 @@ guest-plugins:
 	install -D -m 0755 Tests/PluginSuite/plugin-suite.sh $(BUILD)/vm/payload/plugin-suite/plugin-suite.sh
 	install -D -m 0644 Tests/PluginSuite/expectations $(BUILD)/vm/payload/plugin-suite/expectations
 
-vm-payload: $(VM_BINS) guest-swift guest-plugins
+# Device names for hostctl devices, as lspci shows them.
+guest-data:
+	install -D -m 0644 /usr/share/misc/pci.ids $(BUILD)/vm/payload/usr/share/misc/pci.ids
+
+vm-payload: $(VM_BINS) guest-swift guest-plugins guest-data
+
+# The demo: README's first command. The sub-make runs after deps, so that
+# KVER sees the kernel deps may just have installed.
+demo: deps
+	@$(MAKE) --no-print-directory demo-vm
+
+demo-vm: kernel vm-payload
+	@KVER=$(KVER) BUILD=$(abspath $(BUILD)) Tests/VM/vm.sh demo
 
 test-vm: kernel vm-payload
 	KVER=$(KVER) BUILD=$(abspath $(BUILD)) Tests/VM/vm.sh test
