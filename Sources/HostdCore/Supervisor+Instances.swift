@@ -51,7 +51,8 @@ extension Supervisor {
         record.connection = connection
         record.state = .starting
         logger.info("driverhost started", metadata: ["instance": "\(record.name)", "pid": "\(connection.process.pid)",
-                                                     "restart": "\(record.restarts)"])
+                                                     "restart": "\(record.restarts)",
+                                                     "releases": "\(record.releasesAtStart.map(String.init) ?? "-")"])
         Task {
             for await event in connection.events {
                 self.handle(event, of: record, generation: generation)
