@@ -103,7 +103,7 @@ guest-swift:
 	$(SWIFT) build -c release --static-swift-stdlib --product hostctl
 	install -D .build/release/hostctl $(BUILD)/vm/payload/bin/hostctl
 	$(SWIFT) build -c release --static-swift-stdlib --product hostd
-	install -D .build/release/hostd $(BUILD)/vm/payload/bin/hostd
+	install -D -s .build/release/hostd $(BUILD)/vm/payload/bin/hostd
 	install -D -m 0644 /usr/share/misc/pci.ids $(BUILD)/vm/payload/usr/share/misc/pci.ids
 	install -D /usr/bin/lspci $(BUILD)/vm/payload/usr/bin/lspci
 

@@ -9,7 +9,9 @@
 #
 # Inputs (environment): KVER (kernel version under /lib/modules), BUILD (build
 # directory, default build), VM_TIMEOUT (seconds, default 900), VM_SMP (vCPUs,
-# default 1, as in DESIGN.md's baseline), VM_EDU (edu devices, default 5).
+# default 1, as in DESIGN.md's baseline), VM_EDU (edu devices, default 5),
+# VM_MEM (guest memory, default 1G: the initramfs holds the whole payload,
+# unpacked, and it no longer fits in 512M).
 # Expects $BUILD/kernel/drvproxy.ko and $BUILD/vm/payload/ (made by `make`).
 set -euo pipefail
 
@@ -74,7 +76,7 @@ boot() {
 	for ((i = 0; i < ${VM_EDU:-5}; i++)); do edu+=(-device edu); done
 	# -M pc routes the edu devices' INTx onto a few shared lines (DESIGN.md).
 	timeout --foreground -k 5 "$timeout_s" \
-		qemu-system-x86_64 -M pc -m 512M -smp "${VM_SMP:-1}" \
+		qemu-system-x86_64 -M pc -m ${VM_MEM:-1G} -smp "${VM_SMP:-1}" \
 		-nographic -no-reboot -nic none -monitor none -serial stdio \
 		-kernel "/boot/vmlinuz-$kver" -initrd "$work/initramfs-$mode.cpio.gz" \
 		-append "console=ttyS0 quiet panic=-1 drvhost.mode=$mode" \
