@@ -128,7 +128,8 @@ let package = Package(
         .testTarget(
             name: "HostdTests",
             dependencies: ["HostdCore", "driverhost"],
-            path: "Tests/HostdTests"
+            path: "Tests/HostdTests",
+            exclude: ["Fixtures"]
         ),
         // Host-side benchmark: events/s through driverhost's loop against
         // a bare C epoll loop on the same eventfd source.

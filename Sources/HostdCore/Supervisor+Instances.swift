@@ -50,6 +50,7 @@ extension Supervisor {
         }
         record.connection = connection
         record.state = .starting
+        publish(record)
         logger.info("driverhost started", metadata: ["instance": "\(record.name)", "pid": "\(connection.process.pid)",
                                                      "restart": "\(record.restarts)",
                                                      "releases": "\(record.releasesAtStart.map(String.init) ?? "-")"])
@@ -65,6 +66,7 @@ extension Supervisor {
         switch event {
         case .attached:
             if record.state == .starting { record.state = .running }
+            publish(record)
             logger.info("instance attached", metadata: ["instance": "\(record.name)", "restart": "\(record.restarts)"])
             wakeAll(&record.attachWaiters)
         case .result(let id, let text):
@@ -104,6 +106,7 @@ extension Supervisor {
             fail(record, "crashed \(crashes) times within \(window) ms; last: \(status)")
         case .restart(let delay):
             record.state = .restarting
+            publish(record)
             let generation = record.generation
             Task { await self.restartAfterRelease(record, generation: generation, delayMs: delay) }
         }
@@ -112,6 +115,7 @@ extension Supervisor {
     func fail(_ record: InstanceRecord, _ reason: String) {
         record.state = .failed
         record.failure = reason
+        publish(record)
         logger.error("instance failed", metadata: ["instance": "\(record.name)", "reason": "\(reason)"])
     }
 
@@ -180,6 +184,7 @@ extension Supervisor {
     func unload(_ record: InstanceRecord, restoring: Bool = true) async {
         await stopDriverhost(record)
         if instances[record.name] === record { instances.removeValue(forKey: record.name) }
+        publish(record)
         logger.info("instance unloaded", metadata: ["instance": "\(record.name)"])
         if restoring && !instances.values.contains(where: { $0.device == record.device }) {
             restoreBinding(record.device)

@@ -36,6 +36,8 @@ public actor Supervisor {
     var bindings: [String: DeviceBinder.Previous] = [:]
     var watcher: PluginDirectoryWatcher?
     var watchTask: Task<Void, Never>?
+    var observers: [Int: AsyncStream<InstanceStatus>.Continuation] = [:]
+    var nextObserver = 0
 
     public init(config: HostdConfig, logger: Logger, reader: DescriptorReader? = nil) {
         self.config = config
@@ -95,6 +97,28 @@ public actor Supervisor {
             restoreBinding(bdf)
         }
         logger.info("stopped: every instance unloaded, bindings restored")
+    }
+
+    /// Every change of an instance's state, from now on, in order: for
+    /// tests and for anything that wants to follow instances without polling.
+    /// (An unloaded instance is last seen in state `stopping`.)
+    public func observe() -> AsyncStream<InstanceStatus> {
+        let (stream, continuation) = AsyncStream.makeStream(of: InstanceStatus.self)
+        let id = nextObserver
+        nextObserver += 1
+        observers[id] = continuation
+        continuation.onTermination = { _ in Task { await self.forget(observer: id) } }
+        return stream
+    }
+
+    private func forget(observer id: Int) {
+        observers.removeValue(forKey: id)
+    }
+
+    func publish(_ record: InstanceRecord) {
+        guard !observers.isEmpty else { return }
+        let now = status(record)
+        for continuation in observers.values { continuation.yield(now) }
     }
 
     var nowMs: Int64 {

@@ -1,0 +1,37 @@
+#!/bin/sh
+# A stand-in for driverhost, for the supervisor's tests: no device, no
+# plugin code. It speaks driverhost's control protocol on fd 3 and does what
+# the file .FILE.mode beside the plugin says ("run" or "crash"); --describe
+# prints the JSON in .FILE.json. Each exit counts a release in the fake sysfs
+# (WORLD/sys, the plugin directory being WORLD/plugins), as drvproxy does
+# when its last handle closes.
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--describe) describe=1 ;;
+	--plugin) plugin=$2; shift ;;
+	--device) device=$2; shift ;;
+	esac
+	shift
+done
+if [ -n "$describe" ]; then
+	cat "$(dirname "$plugin")/.$(basename "$plugin").json"
+	exit
+fi
+world=$(dirname "$(dirname "$plugin")")
+releases=$world/sys/bus/pci/devices/$device/drvproxy/releases
+released() { echo $(($(cat "$releases") + 1)) >"$releases"; }
+case "$(cat "$(dirname "$plugin")/.$(basename "$plugin").mode" 2>/dev/null)" in
+crash)
+	released
+	kill -SEGV $$
+	;;
+esac
+echo attached 0 >&3
+while read -r verb id rest <&3; do
+	case "$verb" in
+	stop) break ;;
+	call) echo "result $id $rest" >&3 ;;
+	esac
+done
+released
+exit 0
