@@ -6,7 +6,7 @@ PLUGINS=$H/plugins
 SOCK=$H/control.sock
 LOG=$H/log
 
-hostctl() { command hostctl --socket $SOCK "$@"; }
+export DRVHOST_SOCKET=$SOCK   # hostctl's socket
 
 releases() { cat $(sysdev $1)/drvproxy/releases 2>/dev/null || echo none; }
 owner_pid() { cat $(sysdev $1)/drvproxy/owner_pid 2>/dev/null || echo none; }
@@ -43,9 +43,17 @@ config() {
 
 # Waits (at most $2 seconds, default 60) for a line of hostd's log that
 # matches the extended regular expression $1, counting from line $3 (default
-# 1) on; event-driven through tail -f, not a polling loop.
+# 1) on; event-driven through tail -f, not a polling loop. tail runs apart
+# from grep so that it can be ended as soon as grep has its line.
 wait_log() {
-	timeout ${2:-60} sh -c "tail -n +${3:-1} -f $LOG | grep -q -E -m1 -e '$1'"
+	rm -f $H/wait.fifo && mkfifo $H/wait.fifo
+	tail -n +${3:-1} -f $LOG >$H/wait.fifo &
+	tail_pid=$!
+	timeout ${2:-60} grep -q -E -m1 -e "$1" <$H/wait.fifo
+	rc=$?
+	kill $tail_pid 2>/dev/null
+	wait $tail_pid 2>/dev/null
+	return $rc
 }
 
 log_lines() { wc -l <$LOG; }
