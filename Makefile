@@ -47,7 +47,7 @@ $(BUILD)/unit/test_regprog: Tests/regprog/test_regprog.c $(REGPROG)
 
 $(BUILD)/unit/fuzz_regprog: Tests/regprog/fuzz_regprog.c $(REGPROG)
 	@mkdir -p $(@D)
-	$(CLANG) $(HOST_CFLAGS) -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+	$(CLANG) $(HOST_CFLAGS) -fuse-ld=lld -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 		-o $@ Tests/regprog/fuzz_regprog.c Kernel/regprog.c
 
 unit-build: $(BUILD)/unit/test_regprog

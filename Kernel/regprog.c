@@ -99,6 +99,10 @@ static __u32 check_insn(enum drvproxy_prog_kind kind,
 	case DRVPROXY_OP_POLL:
 		return (in->expect & ~in->imm) || (in->imm & ~width_mask(in->width)) ?
 		       DRVPROXY_EPROG_BAD_IMM : DRVPROXY_EPROG_OK;
+	case DRVPROXY_OP_DELAY:
+		/* Bounded one by one, so that the program's sum cannot wrap. */
+		return in->imm > DRVPROXY_PROG_MAX_WAIT_US ?
+		       DRVPROXY_EPROG_WAIT_TOO_LONG : DRVPROXY_EPROG_OK;
 	default:
 		return DRVPROXY_EPROG_OK;
 	}

@@ -280,8 +280,16 @@ static void test_rejections_across_instructions(void)
 		INSN(.op = DRVPROXY_OP_POLL, .width = 4, .imm = 1, .expect = 1,
 		     .timeout_us = DRVPROXY_PROG_MAX_WAIT_US / 2 + 1),
 	};
+	/* Found by the fuzzer: a sum that wraps around looked small. */
+	const struct drvproxy_insn wrap[] = {
+		INSN(.op = DRVPROXY_OP_DELAY, .imm = 10),
+		INSN(.op = DRVPROXY_OP_DELAY, .imm = ~0ULL - 4),
+	};
 	__u32 i, index = 0;
 
+	CHECK("reject: delays whose sum wraps around 2^64",
+	      refusal(DRVPROXY_PROG_RELEASE, wrap, LEN(wrap), &index) ==
+	      DRVPROXY_EPROG_WAIT_TOO_LONG && index == 1);
 	for (i = 0; i < LEN(p); i++)
 		p[i] = INSN(.op = DRVPROXY_OP_LOAD_IMM);
 	CHECK("reject: one instruction more than the maximum",
