@@ -104,8 +104,7 @@ guest-swift:
 	install -D .build/release/hostctl $(BUILD)/vm/payload/bin/hostctl
 	$(SWIFT) build -c release --static-swift-stdlib --product hostd
 	install -D -s .build/release/hostd $(BUILD)/vm/payload/bin/hostd
-	install -D -m 0644 /usr/share/misc/pci.ids $(BUILD)/vm/payload/usr/share/misc/pci.ids
-	install -D /usr/bin/lspci $(BUILD)/vm/payload/usr/bin/lspci
+	install -D /usr/bin/lspci $(BUILD)/vm/payload/bin/lspci-pciutils
 
 # edu-swift needs the Swift runtime's .so files: vm.sh copies what ldd lists
 # (the plugin's RUNPATH names the toolchain's directory). The plugin suite

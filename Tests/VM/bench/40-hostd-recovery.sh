@@ -15,8 +15,8 @@ set -- $EDU_BDFS
 A=$1
 shift
 mkdir -p $PLUGINS && cp /plugins/crash-magic.so $PLUGINS/
-config "autoload = true" "[restart]" "max_crashes = 1000" "window_ms = 1" \
-	"[devices]" "ignore = $(toml_list $*)" | start_hostd || { echo "FAIL: bench_recovery: hostd not ready"; exit 0; }
+start_hostd "autoload = true" "[restart]" "max_crashes = 1000" "window_ms = 1" \
+	"[devices]" "ignore = $(toml_list $*)" || { echo "FAIL: bench_recovery: hostd not ready"; exit 0; }
 wait_log "instance=misbehave@$A .*instance attached" 60 || { echo "FAIL: bench_recovery: not attached"; exit 0; }
 crashes=60
 i=0

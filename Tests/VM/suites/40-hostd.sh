@@ -21,8 +21,8 @@ case "$rc:$out" in
 *) fail hostd_bad_config_names_line "exit $rc: $out" ;;
 esac
 
-config "autoload = true" "[restart]" "max_crashes = 3" "window_ms = 20000" "backoff_initial_ms = 20" \
-	"[devices]" "claim = $(toml_list $A $B)" "ignore = $(toml_list $OTHERS)" | start_hostd ||
+start_hostd "autoload = true" "[restart]" "max_crashes = 3" "window_ms = 20000" "backoff_initial_ms = 20" \
+	"[devices]" "claim = $(toml_list $A $B)" "ignore = $(toml_list $OTHERS)" ||
 	{ fail hostd_ready "see above"; exit 0; }
 pass hostd_ready_over_notify_socket
 
@@ -60,7 +60,7 @@ esac
 
 # hostctl devices agrees with lspci -nn: class, ids and names, device by device.
 bad=
-/usr/bin/lspci -D -nn -i /usr/share/misc/pci.ids | sed 's/ (rev [0-9a-f]*)//; s/ (prog-if [^)]*)//' >/tmp/lspci.txt
+lspci-pciutils -D -nn -i /usr/share/misc/pci.ids | sed 's/ (rev [0-9a-f]*)//; s/ (prog-if [^)]*)//' >/tmp/lspci.txt
 hostctl devices >/tmp/hostctl-devices.txt
 while read -r bdf rest; do
 	grep -q -F "$bdf $rest" /tmp/hostctl-devices.txt || bad="$bad $bdf"

@@ -12,10 +12,10 @@ OTHERS="$*"
 for d in $A $B; do bind_uio $d >/dev/null || { fail hostd_kill9_setup "cannot bind $d to uio_pci_generic"; exit 0; }; done
 mkdir -p $PLUGINS && cp /plugins/edu.so $PLUGINS/edu.so
 settings() {
-	config "autoload = true" "[devices]" "claim = $(toml_list $A $B)" "ignore = $(toml_list $OTHERS)"
+	start_hostd "autoload = true" "[devices]" "claim = $(toml_list $A $B)" "ignore = $(toml_list $OTHERS)"
 }
 
-settings | start_hostd || { fail hostd_kill9 "first hostd: see above"; exit 0; }
+settings || { fail hostd_kill9 "first hostd: see above"; exit 0; }
 for d in $A $B; do
 	wait_log "instance=edu@$d .*instance attached" 60 || { fail hostd_kill9 "edu@$d never attached"; exit 0; }
 done
@@ -32,7 +32,7 @@ else
 	fail hostd_kill9_releases_every_device "owners $(owner_pid $A) $(owner_pid $B), releases $rel_a->$(releases $A) $rel_b->$(releases $B)"
 fi
 
-settings | start_hostd || { fail hostd_restart_after_kill9 "second hostd: see above"; exit 0; }
+settings || { fail hostd_restart_after_kill9 "second hostd: see above"; exit 0; }
 got=
 wait_log "instance=edu@$A .*instance attached" 60 && got=$(hostctl call edu@$A factorial 10 2>&1)
 rc=$(stop_hostd)

@@ -12,12 +12,13 @@ releases() { cat $(sysdev $1)/drvproxy/releases 2>/dev/null || echo none; }
 owner_pid() { cat $(sysdev $1)/drvproxy/owner_pid 2>/dev/null || echo none; }
 driver_of() { [ -e $(sysdev $1)/driver ] && basename $(readlink $(sysdev $1)/driver) || echo none; }
 
-# Starts hostd with the configuration on stdin; returns once it told
-# NOTIFY_SOCKET it is ready (sd_ready plays systemd, and stays hostd's
-# parent: `wait $SD_PID` is hostd's exit status). Sets HOSTD_PID, SD_PID.
+# Starts hostd with the shared configuration plus the lines given (see
+# config); returns once it told NOTIFY_SOCKET it is ready (sd_ready plays
+# systemd, and stays hostd's parent: `wait $SD_PID` is hostd's exit status).
+# Sets HOSTD_PID and SD_PID, so it must not run in a pipeline's subshell.
 start_hostd() {
 	mkdir -p $PLUGINS
-	cat >$H/hostd.toml
+	config "$@" >$H/hostd.toml
 	rm -f $H/ready && mkfifo $H/ready
 	sd_ready 120 $LOG -- hostd --config $H/hostd.toml --log-level debug >$H/ready &
 	SD_PID=$!
