@@ -37,6 +37,22 @@ static void copy_name(char *out, size_t len, const char *name)
 	snprintf(out, len, "%s", name ? name : "");
 }
 
+/*
+ * When pci.ids knows a base class but not the subclass, libpci answers
+ * PCI_LOOKUP_CLASS with "Base name [bbss]" even under PCI_LOOKUP_NO_NUMBERS;
+ * the caller adds the number itself, as lspci does, so drop libpci's.
+ */
+static void drop_class_number(char *name, unsigned int cls)
+{
+	char suffix[16];
+	size_t n = strlen(name), m;
+
+	snprintf(suffix, sizeof(suffix), " [%04x]", cls);
+	m = strlen(suffix);
+	if (n >= m && strcmp(name + n - m, suffix) == 0)
+		name[n - m] = 0;
+}
+
 static void describe(struct pci_access *pacc, struct pci_dev *dev, struct chd_pci_device *d)
 {
 	char buf[256];
@@ -59,6 +75,7 @@ static void describe(struct pci_access *pacc, struct pci_dev *dev, struct chd_pc
 	copy_name(d->class_name, sizeof(d->class_name),
 		  pci_lookup_name(pacc, buf, sizeof(buf), PCI_LOOKUP_CLASS | PCI_LOOKUP_NO_NUMBERS,
 				  dev->device_class));
+	drop_class_number(d->class_name, dev->device_class);
 }
 
 int chd_pci_scan(const char *dump_file, const char *ids_file,

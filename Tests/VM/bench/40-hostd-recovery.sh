@@ -26,7 +26,7 @@ while [ $i -lt $crashes ]; do
 	wait_log "recovered_ns=" 30 $mark || { echo "FAIL: bench_recovery: crash $i not recovered"; break; }
 	i=$((i + 1))
 done
-stop_hostd >/dev/null
+stop_hostd
 grep -o 'recovered_ns=[0-9]*' $LOG | cut -d= -f2 | sort -n >/tmp/recovery.txt
 n=$(wc -l </tmp/recovery.txt)
 pick() { sed -n "$(( ($n * $1 + 99) / 100 ))p" /tmp/recovery.txt; }

@@ -66,7 +66,10 @@ while read -r bdf rest; do
 	grep -q -F "$bdf $rest" /tmp/hostctl-devices.txt || bad="$bad $bdf"
 done </tmp/lspci.txt
 if [ -z "$bad" ] && [ $(wc -l </tmp/lspci.txt) -gt 5 ]; then pass hostd_devices_agree_with_lspci
-else fail hostd_devices_agree_with_lspci "differ on:$bad (lspci: $(grep -m1 "${bad# }" /tmp/lspci.txt); hostctl: $(grep -m1 "${bad# }" /tmp/hostctl-devices.txt))"; fi
+else
+	first=$(echo $bad | cut -d' ' -f1)
+	fail hostd_devices_agree_with_lspci "differ on:$bad (lspci: $(grep -m1 "^$first" /tmp/lspci.txt); hostctl: $(grep -m1 "^$first" /tmp/hostctl-devices.txt))"
+fi
 
 # Unload releases both devices and gives them back to uio_pci_generic.
 rel_a=$(releases $A); rel_b=$(releases $B)
@@ -162,7 +165,7 @@ else
 fi
 
 # SIGTERM: everything unloaded, previous drivers back, exit 0.
-rc=$(stop_hostd)
+stop_hostd; rc=$HOSTD_STATUS
 if [ "$rc" = 0 ] && [ "$(driver_of $A) $(driver_of $B)" = "uio_pci_generic uio_pci_generic" ] && ! pidof driverhost >/dev/null; then
 	pass hostd_sigterm_restores_and_exits_0
 else

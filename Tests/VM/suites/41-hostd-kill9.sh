@@ -35,7 +35,7 @@ fi
 settings || { fail hostd_restart_after_kill9 "second hostd: see above"; exit 0; }
 got=
 wait_log "instance=edu@$A .*instance attached" 60 && got=$(hostctl call edu@$A factorial 10 2>&1)
-rc=$(stop_hostd)
+stop_hostd; rc=$HOSTD_STATUS
 if [ "$got" = 3628800 ] && [ "$rc" = 0 ] && [ "$(driver_of $A) $(driver_of $B)" = "uio_pci_generic uio_pci_generic" ]; then
 	pass hostd_starts_cleanly_after_kill9
 else

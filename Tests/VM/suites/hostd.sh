@@ -69,19 +69,21 @@ wait_until() {
 	done
 }
 
-# ISO list of BDFs as a TOML array.
+# A list of BDFs as a TOML array.
 toml_list() {
 	printf '['; sep=
 	for b in "$@"; do printf '%s"%s"' "$sep" $b; sep=', '; done
 	printf ']'
 }
 
-# SIGTERM; prints hostd's exit status.
+# SIGTERM, then waits for hostd to exit; its status is left in HOSTD_STATUS.
+# Not in $(...): only this shell can wait for sd_ready.
 stop_hostd() {
-	[ -n "$HOSTD_PID" ] || { echo none; return 0; }
+	HOSTD_STATUS=none
+	[ -n "$HOSTD_PID" ] || return 0
 	kill -TERM $HOSTD_PID 2>/dev/null
 	wait $SD_PID
-	echo $?
+	HOSTD_STATUS=$?
 	HOSTD_PID=
 }
 
