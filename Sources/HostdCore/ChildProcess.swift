@@ -15,19 +15,20 @@ public final class ChildProcess: @unchecked Sendable {
         public var description: String
     }
 
-    /// Children get the environment hostd has, minus the backtracer:
-    /// Swift's backtracer turns a plugin crash into a slow exit.
-    static var childEnvironment: [String] {
+    /// Children get the environment hostd has, minus the backtracer
+    /// (Swift's backtracer turns a plugin crash into a slow exit), plus `extra`.
+    static func childEnvironment(_ extra: [String: String]) -> [String] {
         var environment = ProcessInfo.processInfo.environment
         environment["SWIFT_BACKTRACE"] = "enable=no"
         environment["NOTIFY_SOCKET"] = nil
+        environment.merge(extra) { $1 }
         return environment.map { "\($0.key)=\($0.value)" }
     }
 
-    public init(path: String, arguments: [String], controlFD: Int32 = -1,
+    public init(path: String, arguments: [String], environment: [String: String] = [:], controlFD: Int32 = -1,
                 stdoutFD: Int32 = -1, stderrFD: Int32 = -1) throws(SpawnError) {
         let argv = ([path] + arguments).map { strdup($0) } + [nil]
-        let envp = ChildProcess.childEnvironment.map { strdup($0) } + [nil]
+        let envp = ChildProcess.childEnvironment(environment).map { strdup($0) } + [nil]
         defer {
             argv.forEach { free($0) }
             envp.forEach { free($0) }

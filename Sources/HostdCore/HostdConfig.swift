@@ -10,6 +10,8 @@
 ///   sysfs      = "/sys"                     # a fake tree in unit tests
 ///   dev_dir    = "/dev/drvproxy"
 ///   pci_ids    = "/usr/share/misc/pci.ids"
+///   pci        = true                       # false: never scan or claim real PCI devices
+///   sim_dir    = "/run/drvhost/sim"         # also drive devsim's devices there (default: off)
 ///
 ///   [restart]
 ///   max_crashes = 5                         # this many within window_ms: failed
@@ -33,6 +35,10 @@ public struct HostdConfig: Equatable, Sendable {
     public var pciIDs: String? = nil
     /// Tests: read PCI devices from an `lspci -x` dump instead of the bus.
     public var pciDump: String? = nil
+    /// Real PCI devices are listed and claimed; off for a devsim-only hostd.
+    public var pciDevices = true
+    /// devsim's runtime directory: its devices are listed as "sim:NAME".
+    public var simDirectory: String? = nil
     public var restart = RestartPolicy.Limits()
     public var releaseWaitMs = 2000
     public var claim: [String] = []
@@ -101,6 +107,10 @@ public struct HostdConfig: Equatable, Sendable {
             case "sysfs": sysfsRoot = try path()
             case "dev_dir": deviceDirectory = try path()
             case "pci_ids": pciIDs = try path()
+            case "sim_dir": simDirectory = try path()
+            case "pci":
+                guard case .boolean(let b) = entry.value else { throw fail("pci must be true or false") }
+                pciDevices = b
             case "autoload":
                 guard case .boolean(let b) = entry.value else { throw fail("autoload must be true or false") }
                 autoload = b

@@ -9,16 +9,23 @@ extension Supervisor: SupervisorAPI {
         guard let description = entry.description else {
             throw ControlError(.conflict, "plugin \(entry.file) was refused: \(refusal(entry) ?? "unknown reason")")
         }
-        let devices: [DeviceRow]
-        do {
-            devices = try scanner.scan()
-        } catch {
-            throw ControlError(.failed, "cannot enumerate PCI devices: \(error)")
-        }
         let targets: [DeviceRow]
         if let device {
-            guard let bdf = PCIAddress.normalized(device), let row = devices.first(where: { $0.bdf == bdf }) else {
-                throw ControlError(.notFound, "no PCI device \(device)")
+            guard let source = source(for: device), let bdf = source.address(device) else {
+                if !config.pciDevices && PCIAddress.normalized(device) != nil {
+                    throw ControlError(.conflict, "\(device) is a PCI device and this hostd drives none (pci = false)")
+                }
+                throw ControlError(.notFound, "no device \(device): not a PCI address like 0000:00:05.0"
+                                   + (config.simDirectory == nil ? "" : " or a simulated device like sim:edu0"))
+            }
+            let devices: [DeviceRow]
+            do {
+                devices = try source.scan()
+            } catch {
+                throw ControlError(.failed, error.description)
+            }
+            guard let row = devices.first(where: { $0.bdf == bdf }) else {
+                throw ControlError(.notFound, "no \(source.kind) \(device)")
             }
             guard description.drives(row) else {
                 throw ControlError(.conflict, "plugin \(description.name) does not drive \(bdf) (\(hex(row.vendor)):\(hex(row.device)))")
@@ -29,7 +36,7 @@ extension Supervisor: SupervisorAPI {
             }
             targets = [row]  // named explicitly: taken even from another kernel driver
         } else {
-            targets = devices.filter { description.drives($0) && isFreeForAutoload($0) }
+            targets = scanAll().filter { description.drives($0) && isFreeForAutoload($0) }
             guard !targets.isEmpty else {
                 throw ControlError(.notFound, "no free device matches plugin \(description.name)")
             }
@@ -63,8 +70,7 @@ extension Supervisor: SupervisorAPI {
     }
 
     public func devices() async -> [DeviceRow] {
-        let rows = (try? scanner.scan()) ?? []
-        return rows.map { row in
+        scanAll().map { row in
             var row = row
             row.instance = instances.values.first { $0.device == row.bdf }?.name
             return row

@@ -37,13 +37,15 @@ extension Supervisor {
     func launch(_ record: InstanceRecord) {
         record.generation += 1
         let generation = record.generation
-        record.releasesAtStart = sysfs.drvproxyCounter(record.device, "releases")
+        let source = self.source(for: record.device)
+        record.releasesAtStart = source?.counters(record.device).releases
         let arguments = ["--device", record.device, "--plugin", pluginPath(record.pluginFile),
                          "--restart-count", "\(record.restarts)",
                          "--state-file", "\(config.stateDirectory)/\(record.name)"]
         let connection: DriverhostConnection
         do {
-            connection = try DriverhostConnection(driverhost: config.driverhostPath, arguments: arguments)
+            connection = try DriverhostConnection(driverhost: config.driverhostPath, arguments: arguments,
+                                                  environment: source?.driverhostEnvironment ?? [:])
         } catch {
             fail(record, "cannot start driverhost: \(error)")
             return
@@ -140,19 +142,17 @@ extension Supervisor {
         launch(record)
     }
 
-    /// True once drvproxy's releases counter moved past its value at start,
-    /// or the device node opens (closed at once). Bounded by release_wait_ms.
+    /// True once the proxy's releases counter moved past its value at
+    /// start, or the device opens again. Bounded by release_wait_ms.
     func confirmRelease(_ record: InstanceRecord) async -> Bool {
+        guard let source = source(for: record.device) else { return false }
         let deadline = clock.now + .milliseconds(config.releaseWaitMs)
         var pause = Duration.microseconds(200)
         while true {
-            if let before = record.releasesAtStart, let now = sysfs.drvproxyCounter(record.device, "releases"), now > before {
+            if let before = record.releasesAtStart, let now = source.counters(record.device).releases, now > before {
                 return true
             }
-            let node = "\(config.deviceDirectory)/\(record.device)"
-            let fd = open(node, O_RDWR | O_CLOEXEC)
-            if fd >= 0 {
-                close(fd)
+            if source.opensAgain(record.device) {
                 return true
             }
             guard clock.now + pause < deadline else { return false }
@@ -192,11 +192,11 @@ extension Supervisor {
     }
 
     func status(_ record: InstanceRecord) -> InstanceStatus {
-        let counter = { (name: String) in self.sysfs.drvproxyCounter(record.device, name) }
+        let counters = source(for: record.device)?.counters(record.device) ?? DeviceCounters()
         return InstanceStatus(name: record.name, plugin: record.pluginName, device: record.device, state: record.state,
                               pid: record.connection?.process.pid, restarts: record.restarts,
                               lastExit: record.lastExit, failure: record.failure,
-                              interrupts: counter("interrupts"), notMine: counter("not_mine"),
-                              dropped: counter("dropped"), releases: counter("releases"))
+                              interrupts: counters.interrupts, notMine: counters.notMine,
+                              dropped: counters.dropped, releases: counters.releases)
     }
 }

@@ -21,9 +21,8 @@ public actor Supervisor {
 
     let config: HostdConfig
     let logger: Logger
-    let sysfs: Sysfs
-    let binder: DeviceBinder
-    let scanner: PCIScanner
+    /// Simulated devices first: their "sim:" addresses are never PCI's.
+    let sources: [any DeviceSource]
     let reader: DescriptorReader
     let claimPolicy: DeviceClaimPolicy
     let bindingStore: BindingStore
@@ -42,9 +41,8 @@ public actor Supervisor {
     public init(config: HostdConfig, logger: Logger, reader: DescriptorReader? = nil) {
         self.config = config
         self.logger = logger
-        sysfs = Sysfs(root: config.sysfsRoot)
-        binder = DeviceBinder(sysfs: sysfs)
-        scanner = PCIScanner(dumpFile: config.pciDump, idsFile: config.pciIDs, sysfs: sysfs)
+        sources = (config.simDirectory.map { [DevSimDeviceSource(directory: $0)] } ?? [])
+            + (config.pciDevices ? [PCIDeviceSource(config: config)] : [])
         self.reader = reader ?? DescriptorReader(driverhostPath: config.driverhostPath)
         claimPolicy = DeviceClaimPolicy(claim: config.claim, ignore: config.ignore)
         bindingStore = BindingStore(directory: config.stateDirectory + "/bindings")
@@ -158,7 +156,7 @@ public actor Supervisor {
         plugins[file] = entry
         if let d = entry.description, entry.loaded || config.autoload {
             plugins[file]?.loaded = true
-            let devices = (try? scanner.scan()) ?? []
+            let devices = scanAll()
             let targets = devices.filter { device in
                 d.drives(device) && (oldDevices.contains(device.bdf) || isFreeForAutoload(device))
             }
@@ -181,23 +179,49 @@ public actor Supervisor {
         claimPolicy.verdict(for: device) == .take && !instances.values.contains { $0.device == device.bdf }
     }
 
-    // MARK: Bindings
+    // MARK: Devices and bindings
+
+    /// The source an address belongs to; nil for text no source accepts.
+    func source(for address: String) -> (any DeviceSource)? {
+        sources.first { $0.address(address) != nil }
+    }
+
+    /// Every device of every source that answers; one that cannot be
+    /// listed is logged and left out, so the others still work.
+    func scanAll() -> [DeviceRow] {
+        sources.flatMap { source in
+            do {
+                return try source.scan()
+            } catch {
+                logger.warning("devices not listed", metadata: ["reason": "\(error)"])
+                return []
+            }
+        }
+    }
 
     func claimDevice(_ bdf: String) throws(ControlError) {
         guard bindings[bdf] == nil else { return }
+        guard let source = source(for: bdf) else { throw ControlError(.notFound, "no device source handles \(bdf)") }
+        let previous: DeviceBinder.Previous?
         do {
-            let previous = try binder.bindToDrvproxy(bdf)
-            bindings[bdf] = previous
-            bindingStore.save(bdf, previous)
-            logger.info("device bound to drvproxy", metadata: ["device": "\(bdf)", "previous": "\(previous.driver ?? "none")"])
+            previous = try source.claim(bdf)
         } catch {
-            throw ControlError(.failed, "cannot bind \(bdf) to drvproxy: \(error)")
+            throw ControlError(.failed, error.description)
         }
+        guard let previous else { return }  // nothing to put back later
+        bindings[bdf] = previous
+        bindingStore.save(bdf, previous)
+        logger.info("device bound to drvproxy", metadata: ["device": "\(bdf)", "previous": "\(previous.driver ?? "none")"])
     }
 
     func restoreBinding(_ bdf: String) {
         guard let previous = bindings.removeValue(forKey: bdf) else { return }
-        let problems = binder.restore(bdf, previous)
+        guard let source = source(for: bdf) else {
+            // Kept in the state directory for a hostd that handles PCI again.
+            logger.error("device not restored: real PCI devices are off (pci = false)", metadata: ["device": "\(bdf)"])
+            return
+        }
+        let problems = source.restore(bdf, previous)
         bindingStore.remove(bdf)
         if problems.isEmpty {
             logger.info("device restored", metadata: ["device": "\(bdf)", "driver": "\(previous.driver ?? "none")"])

@@ -24,6 +24,8 @@ struct Hostd: AsyncParsableCommand {
     @Option(help: "Read PCI devices from an `lspci -x` dump (tests).") var pciDump: String?
     @Option(help: "pci.ids file.") var pciIds: String?
     @Flag(inversion: .prefixedNo, help: "Load new plugins onto every matching device.") var autoload: Bool?
+    @Option(help: "Also drive the devices devsim simulates in this runtime directory (as sim:NAME).") var simDir: String?
+    @Flag(inversion: .prefixedNo, help: "List and claim real PCI devices (--no-pci: simulated devices only).") var pci: Bool?
     @Option(help: "trace, debug, info, notice, warning, error or critical.") var logLevel: String = "info"
 
     static let defaultConfigFile = "/etc/drvhost/hostd.toml"
@@ -50,6 +52,8 @@ struct Hostd: AsyncParsableCommand {
         if let pciDump { result.pciDump = pciDump }
         if let pciIds { result.pciIDs = pciIds }
         if let autoload { result.autoload = autoload }
+        if let simDir { result.simDirectory = simDir }
+        if let pci { result.pciDevices = pci }
         return result
     }
 

@@ -1,0 +1,43 @@
+import DriverHostCore
+import DrvHostControl
+
+/// Devices devsim simulates, as "sim:NAME": listed from the sockets in its
+/// runtime directory, nothing to bind (devsim is the proxy), counters asked
+/// as an observer. driverhost finds the directory through DRVHOST_SIM_DIR.
+struct DevSimDeviceSource: DeviceSource {
+    let directory: String
+
+    var kind: String { "simulated device" }
+
+    func address(_ text: String) -> String? {
+        SimDevice.name(fromDevice: text) == nil ? nil : text
+    }
+
+    func scan() throws(DeviceSourceError) -> [DeviceRow] {
+        // No kernel driver: like an unbound PCI device, free for autoload.
+        DevSimConnection.describeDevices(in: directory).map { d in
+            DeviceRow(bdf: d.address, vendor: d.vendor, device: d.device, subvendor: d.subvendor,
+                      subdevice: d.subdevice, classCode: d.classCode, deviceName: "simulated by devsim")
+        }
+    }
+
+    func claim(_ address: String) throws(DeviceSourceError) -> DeviceBinder.Previous? { nil }
+
+    func restore(_ address: String, _ previous: DeviceBinder.Previous) -> [String] { [] }
+
+    func counters(_ address: String) -> DeviceCounters {
+        guard let name = SimDevice.name(fromDevice: address),
+              let connection = try? DevSimConnection(name: name, directory: directory, role: .observer) else {
+            return DeviceCounters()
+        }
+        defer { connection.close() }
+        guard let c = try? connection.counters() else { return DeviceCounters() }
+        return DeviceCounters(interrupts: c.interrupts, notMine: c.not_mine, dropped: c.dropped, releases: c.releases)
+    }
+
+    /// Opening as the owner would take the device; the releases counter,
+    /// which devsim updates before it answers anyone, is the confirmation.
+    func opensAgain(_ address: String) -> Bool { false }
+
+    var driverhostEnvironment: [String: String] { ["DRVHOST_SIM_DIR": directory] }
+}

@@ -1,0 +1,46 @@
+import DrvHostControl
+
+/// Where the supervisor's devices come from and what taking one involves:
+/// real PCI devices (PCIDeviceSource) or devsim's simulated ones
+/// (DevSimDeviceSource). The supervisor asks the source that owns an
+/// address, so no other code needs to know what kind of device it drives.
+protocol DeviceSource: Sendable {
+    /// How errors name this kind of device: "PCI device", "simulated device".
+    var kind: String { get }
+
+    /// The canonical address for what a user typed ("00:05.0" becomes
+    /// "0000:00:05.0"), or nil when the text is not one of this source's.
+    func address(_ text: String) -> String?
+
+    func scan() throws(DeviceSourceError) -> [DeviceRow]
+
+    /// Makes the device ready for a driverhost. Returns what must be put
+    /// back when hostd lets it go, or nil when there is nothing to put back.
+    func claim(_ address: String) throws(DeviceSourceError) -> DeviceBinder.Previous?
+
+    /// Undoes claim(); returns what went wrong, if anything.
+    func restore(_ address: String, _ previous: DeviceBinder.Previous) -> [String]
+
+    /// The proxy's counters for `hostctl status`; the releases counter is
+    /// also how a crashed instance's release is confirmed.
+    func counters(_ address: String) -> DeviceCounters
+
+    /// True when a new owner could open the device now: the other way to
+    /// confirm a release, for a proxy whose counters cannot be read.
+    func opensAgain(_ address: String) -> Bool
+
+    /// What driverhost needs in its environment to find the device.
+    var driverhostEnvironment: [String: String] { get }
+}
+
+/// drvproxy's sysfs counters, or devsim's; nil where unreadable.
+struct DeviceCounters: Equatable, Sendable {
+    var interrupts: UInt64?
+    var notMine: UInt64?
+    var dropped: UInt64?
+    var releases: UInt64?
+}
+
+struct DeviceSourceError: Error, CustomStringConvertible {
+    var description: String
+}

@@ -1,0 +1,56 @@
+import DrvHostControl
+import Glibc
+
+/// Real PCI devices: libpci's list, binding to drvproxy through sysfs
+/// (driver_override), drvproxy's sysfs counters and /dev/drvproxy nodes.
+struct PCIDeviceSource: DeviceSource {
+    let scanner: PCIScanner
+    let binder: DeviceBinder
+    let deviceDirectory: String
+
+    init(config: HostdConfig) {
+        let sysfs = Sysfs(root: config.sysfsRoot)
+        scanner = PCIScanner(dumpFile: config.pciDump, idsFile: config.pciIDs, sysfs: sysfs)
+        binder = DeviceBinder(sysfs: sysfs)
+        deviceDirectory = config.deviceDirectory
+    }
+
+    var kind: String { "PCI device" }
+
+    func address(_ text: String) -> String? { PCIAddress.normalized(text) }
+
+    func scan() throws(DeviceSourceError) -> [DeviceRow] {
+        do {
+            return try scanner.scan()
+        } catch {
+            throw DeviceSourceError(description: "cannot enumerate PCI devices: \(error)")
+        }
+    }
+
+    func claim(_ address: String) throws(DeviceSourceError) -> DeviceBinder.Previous? {
+        do {
+            return try binder.bindToDrvproxy(address)
+        } catch {
+            throw DeviceSourceError(description: "cannot bind \(address) to drvproxy: \(error)")
+        }
+    }
+
+    func restore(_ address: String, _ previous: DeviceBinder.Previous) -> [String] {
+        binder.restore(address, previous)
+    }
+
+    func counters(_ address: String) -> DeviceCounters {
+        let counter = { (name: String) in binder.sysfs.drvproxyCounter(address, name) }
+        return DeviceCounters(interrupts: counter("interrupts"), notMine: counter("not_mine"),
+                              dropped: counter("dropped"), releases: counter("releases"))
+    }
+
+    func opensAgain(_ address: String) -> Bool {
+        let fd = open("\(deviceDirectory)/\(address)", O_RDWR | O_CLOEXEC)
+        guard fd >= 0 else { return false }
+        close(fd)
+        return true
+    }
+
+    var driverhostEnvironment: [String: String] { [:] }
+}
