@@ -18,7 +18,7 @@ HOST_CFLAGS := -O2 -g -Wall -Wextra -Werror -IKernel -IKernel/include/uapi
 
 .PHONY: all deps kernel unit unit-build fuzz sdk-test plugins swift-test tutorial-test \
 	vm-payload guest-swift guest-plugins guest-data test test-vm bench bench-host \
-	demo demo-vm clean
+	demo demo-vm demo-sim clean
 
 all: kernel unit-build plugins vm-payload
 
@@ -130,6 +130,11 @@ demo: deps
 
 demo-vm: kernel vm-payload
 	@KVER=$(KVER) BUILD=$(abspath $(BUILD)) Tests/VM/vm.sh demo
+
+# The same story on devsim, on the host: no VM, no kernel module, seconds.
+demo-sim: plugins
+	$(SWIFT) build
+	scripts/demo-sim.sh
 
 test-vm: kernel vm-payload
 	KVER=$(KVER) BUILD=$(abspath $(BUILD)) Tests/VM/vm.sh test
