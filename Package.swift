@@ -127,7 +127,7 @@ let package = Package(
         // --simulate devices. Test plugins: `make plugins` first.
         .testTarget(
             name: "HostdTests",
-            dependencies: ["HostdCore", "driverhost"],
+            dependencies: ["HostdCore", "driverhost", "devsim"],
             path: "Tests/HostdTests",
             exclude: ["Fixtures"]
         ),

@@ -26,6 +26,18 @@ import Testing
         #expect(config.socketPath == HostdConfig().socketPath)
     }
 
+    @Test func simulatedDevicesAreOffUntilConfigured() throws {
+        #expect(HostdConfig().simDirectory == nil && HostdConfig().pciDevices)
+        var config = HostdConfig()
+        try config.apply(file: "hostd.toml", text: """
+            sim_dir = "/run/drvhost/sim"
+            pci = false
+            """)
+        #expect(config.simDirectory == "/run/drvhost/sim")
+        #expect(config.pciDevices == false)
+        #expect(error(#"sim_dir = "sim""#)?.reason == #"sim_dir must be an absolute path, not "sim""#)
+    }
+
     func error(_ text: String) -> HostdConfig.Error? {
         var config = HostdConfig()
         do {

@@ -1,0 +1,108 @@
+import DrvHostControl
+import Foundation
+import Glibc
+import HostdCore
+import Logging
+import Testing
+
+/// The supervisor on simulated devices, end to end: a real devsim, the
+/// real driverhost and the C edu plugin (`make plugins`, `swift build`).
+/// Real PCI devices are off, so the host's own bus is never touched.
+/// State changes are awaited through Supervisor.observe(), bounded by
+/// within(), never by sleeping.
+@Suite(.serialized) struct SimSupervisorTests {
+    struct World {
+        let devsim: SimDevices
+        let supervisor: Supervisor
+        let plugins: String
+    }
+
+    func world(autoload: Bool) throws -> World {
+        let devsim = try SimDevices(["edu0=edu", "edu1=edu"])
+        let edu = Paths.root.appendingPathComponent("build/plugins/edu.so").path
+        precondition(FileManager.default.fileExists(atPath: edu), "\(edu) is missing: run `make plugins` before `swift test`")
+        let plugins = try Paths.pluginDirectory(["edu.so": edu])
+        var config = HostdConfig()
+        config.pluginDirectory = plugins
+        config.stateDirectory = plugins + "/.state"
+        config.driverhostPath = Paths.driverhost
+        config.simDirectory = devsim.directory
+        config.pciDevices = false
+        config.autoload = autoload
+        config.restart = .init(maxCrashes: 3, windowMs: 60_000, initialBackoffMs: 1, maxBackoffMs: 4)
+        let reader = DescriptorReader(driverhostPath: Paths.driverhost, requiredOwner: getuid())
+        return World(devsim: devsim, supervisor: Supervisor(config: config, logger: Logger(label: "test"), reader: reader),
+                     plugins: plugins)
+    }
+
+    @Test func autoloadCallCrashRestartUnload() async throws {
+        let w = try world(autoload: true)
+        defer { try? FileManager.default.removeItem(atPath: w.plugins) }
+        // start() returns once autoloaded instances have attached.
+        try await w.supervisor.start()
+
+        let devices = await w.supervisor.devices()
+        #expect(devices.map(\.bdf) == ["sim:edu0", "sim:edu1"])
+        #expect(devices.allSatisfy { $0.vendor == 0x1234 && $0.device == 0x11e8 && $0.kernelDriver == nil })
+        #expect(devices.map(\.instance) == ["edu@sim:edu0", "edu@sim:edu1"])
+        let running = await w.supervisor.instances()
+        #expect(running.map(\.state) == [.running, .running])
+
+        let answer = try await w.supervisor.call("edu@sim:edu0", command: "factorial", arguments: ["10"])
+        #expect(answer == "3628800")
+
+        // SIGKILL the driverhost: devsim releases the device, and only then
+        // does the supervisor start the next driverhost.
+        let before = try await w.supervisor.status("edu@sim:edu0")
+        let pid = try #require(before.pid)
+        let releasesBefore = try #require(before.releases)
+        let changes = await w.supervisor.observe()
+        kill(pid, SIGKILL)
+        let restarted = try await within(10, waitingFor: "restart of edu@sim:edu0") {
+            var seen: [InstanceStatus] = []
+            for await change in changes where change.name == "edu@sim:edu0" {
+                seen.append(change)
+                if change.state == .running { break }
+            }
+            return seen
+        }
+        #expect(restarted.map(\.state) == [.restarting, .starting, .running])
+        // Published as the new driverhost started: the release had happened.
+        let starting = try #require(restarted.first { $0.state == .starting })
+        #expect(starting.restarts == 1 && starting.pid != pid)
+        #expect((starting.releases ?? 0) > releasesBefore)
+        #expect(restarted.first?.lastExit == "signal 9 (SIGKILL)")
+
+        let again = try await w.supervisor.call("edu@sim:edu0", command: "factorial", arguments: ["5"])
+        #expect(again == "120")
+
+        let removed = try await w.supervisor.unload("edu")
+        #expect(removed == ["edu@sim:edu0", "edu@sim:edu1"])
+        #expect(await w.supervisor.instances().isEmpty)
+        #expect(await w.supervisor.devices().allSatisfy { $0.instance == nil })
+        await w.supervisor.shutdown()
+        #expect(w.devsim.stop() == 0)
+    }
+
+    @Test func loadOntoANamedSimulatedDevice() async throws {
+        let w = try world(autoload: false)
+        defer { try? FileManager.default.removeItem(atPath: w.plugins) }
+        try await w.supervisor.start()
+        #expect(await w.supervisor.instances().isEmpty)
+
+        let loaded = try await w.supervisor.load(plugin: "edu.so", device: "sim:edu1")
+        #expect(loaded.map(\.name) == ["edu@sim:edu1"] && loaded.first?.state == .running)
+        await #expect(throws: ControlError(.notFound, "no simulated device sim:nosuch")) {
+            try await w.supervisor.load(plugin: "edu", device: "sim:nosuch")
+        }
+        await #expect(throws: ControlError(.conflict, "sim:edu1 is already driven by edu@sim:edu1")) {
+            try await w.supervisor.load(plugin: "edu", device: "sim:edu1")
+        }
+        await #expect(throws: ControlError(.conflict, "00:05.0 is a PCI device and this hostd drives none (pci = false)")) {
+            try await w.supervisor.load(plugin: "edu", device: "00:05.0")
+        }
+        #expect(try await w.supervisor.unload("edu@sim:edu1") == ["edu@sim:edu1"])
+        await w.supervisor.shutdown()
+        #expect(w.devsim.stop() == 0)
+    }
+}
