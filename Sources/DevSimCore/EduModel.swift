@@ -37,9 +37,11 @@ public final class EduModel: DeviceModel {
     public let factorialNs: UInt64
     public let dmaNs: UInt64
 
+    // Class as QEMU's edu has it (PCI_CLASS_OTHERS, 0x00ff: base class 00,
+    // subclass ff), so hostctl shows a simulated edu as lspci shows a real one.
     public let identity = ModelIdentity(
         vendor: 0x1234, device: 0x11e8, subvendor: 0x1af4, subdevice: 0x1100,
-        classCode: 0xff0000, revision: 0x10, barSizes: [1 << 20],
+        classCode: 0x00ff00, revision: 0x10, barSizes: [1 << 20],
         irqKinds: UInt32(DRVPROXY_IRQ_KIND_INTX | DRVPROXY_IRQ_KIND_MSI), dmaMaskBits: 32)
 
     private weak var bus: DeviceBus?

@@ -79,8 +79,8 @@ import Testing
         defer { owner.kill() }
         let list = try run(Paths.binary("devsim"), ["list", "--runtime-dir", devsim.directory])
         #expect(list.stdout == """
-            sim:edu0 1234:11e8 1af4:1100 ff0000 0 0
-            sim:edu1 1234:11e8 1af4:1100 ff0000 \(owner.process.processIdentifier) 0
+            sim:edu0 1234:11e8 1af4:1100 ff00 0 0
+            sim:edu1 1234:11e8 1af4:1100 ff00 \(owner.process.processIdentifier) 0
 
             """)
     }
