@@ -125,6 +125,9 @@ final class EventLoop {
 
     @inline(__always)
     private func drainDevice() throws(Errno) -> UInt64 {
+        // Strong locals: reading the unowned(unsafe) properties inside the
+        // loop costs a retain and a release per event.
+        let device = self.device, instance = self.instance
         var delivered: UInt64 = 0
         for _ in 0..<EventLoop.drainRounds {
             let n = try device.readEvents(into: events, capacity: EventLoop.batch)
