@@ -125,9 +125,14 @@ let package = Package(
         // Restart policy, configuration, matching over a libpci dump file, the
         // descriptor reader and the supervisor on the real driverhost with
         // --simulate devices. Test plugins: `make plugins` first.
+        // What several test targets share: repository paths, a devsim process.
+        .target(
+            name: "TestSupport",
+            path: "Tests/TestSupport"
+        ),
         .testTarget(
             name: "HostdTests",
-            dependencies: ["HostdCore", "driverhost", "devsim"],
+            dependencies: ["TestSupport", "HostdCore", "driverhost", "devsim"],
             path: "Tests/HostdTests",
             exclude: ["Fixtures"]
         ),
@@ -146,20 +151,20 @@ let package = Package(
         // the shared plugin suite (Tests/PluginSuite). Needs `make plugins`.
         .testTarget(
             name: "DevSimTests",
-            dependencies: ["devsim", "driverhost", "DevSimCore", "CDrvHost"],
+            dependencies: ["TestSupport", "devsim", "driverhost", "DevSimCore", "CDrvHost"],
             path: "Tests/DevSimTests"
         ),
         .testTarget(
             name: "DriverHostTests",
             // driverhost itself too: exit codes and messages are tested on
             // the real binary. Test plugins: `make -C Tests/Plugins` first.
-            dependencies: ["DriverHostCore", "driverhost"],
+            dependencies: ["TestSupport", "DriverHostCore", "driverhost"],
             path: "Tests/DriverHostTests"
         ),
         .testTarget(
             name: "ControlTests",
             // hostctl too: its exit codes and output are tested on the binary.
-            dependencies: [
+            dependencies: ["TestSupport", 
                 "DrvHostControl", "hostctl",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

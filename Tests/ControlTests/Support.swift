@@ -1,12 +1,7 @@
 import DrvHostControl
 import Foundation
 import Logging
-
-enum Paths {
-    static let root = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    static var hostctl: String { root.appendingPathComponent(".build/debug/hostctl").path }
-}
+import TestSupport
 
 /// A fresh directory that unprivileged test peers can enter.
 func makeTemporaryDirectory() -> String {
@@ -66,8 +61,8 @@ struct Run: Sendable {
 func runHostctl(_ arguments: [String], prefix: [String] = [], environment: [String: String] = [:]) async throws -> Run {
     try await onThread {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: prefix.first ?? Paths.hostctl)
-        process.arguments = prefix.isEmpty ? arguments : Array(prefix.dropFirst()) + [Paths.hostctl] + arguments
+        process.executableURL = URL(fileURLWithPath: prefix.first ?? RepoPaths.binary("hostctl"))
+        process.arguments = prefix.isEmpty ? arguments : Array(prefix.dropFirst()) + [RepoPaths.binary("hostctl")] + arguments
         process.environment = ["SWIFT_BACKTRACE": "enable=no", "PATH": "/usr/bin:/bin"]
             .merging(environment) { $1 }
         let out = Pipe(), err = Pipe()

@@ -1,20 +1,5 @@
 import Foundation
-
-/// Paths of what the tests run, from this file's location.
-enum Paths {
-    static let root = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    static func binary(_ name: String) -> String { root.appendingPathComponent(".build/debug/\(name)").path }
-    static func inRoot(_ path: String) -> String { root.appendingPathComponent(path).path }
-
-    /// A built plugin: `make plugins` builds the C ones, `swift build
-    /// --package-path Plugins/edu-swift` the Swift one.
-    static func plugin(_ path: String) -> String {
-        let full = inRoot(path)
-        precondition(FileManager.default.fileExists(atPath: full), "\(full) is missing: build the plugins first")
-        return full
-    }
-}
+import TestSupport
 
 struct Run {
     var status: Int32
@@ -48,40 +33,24 @@ func run(_ program: String, _ arguments: [String], environment: [String: String]
                stderr: String(decoding: stderr, as: UTF8.self))
 }
 
-/// A devsim process serving `devices` in a fresh runtime directory, up
-/// once it has printed "ready"; SIGTERM on stop().
+/// devsim for these tests: the shared process plus what the tests ask of it.
 final class DevSim {
-    let directory: String
-    private let process = Process()
-    private let output = Pipe()
+    private let process: DevSimProcess
+    var directory: String { process.directory }
 
     init(_ devices: [String] = ["edu0=edu"]) throws {
-        directory = FileManager.default.temporaryDirectory
-            .appendingPathComponent("devsim-test-\(getpid())-\(UUID().uuidString.prefix(8))").path
-        process.executableURL = URL(fileURLWithPath: Paths.binary("devsim"))
-        process.arguments = devices.flatMap { ["--device", $0] } + ["--runtime-dir", directory]
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        var seen = ""
-        while !seen.hasSuffix("ready\n") {
-            let chunk = output.fileHandleForReading.availableData
-            guard !chunk.isEmpty else { throw DevSimDied(output: seen) }
-            seen += String(decoding: chunk, as: UTF8.self)
-        }
+        process = try DevSimProcess(devices)
     }
-
-    struct DevSimDied: Error { let output: String }
 
     var environment: [String: String] { ["DRVHOST_SIM_DIR": directory] }
 
     func driverhost(_ arguments: [String]) throws -> Run {
-        try run(Paths.binary("driverhost"), arguments, environment: environment)
+        try run(RepoPaths.binary("driverhost"), arguments, environment: environment)
     }
 
     /// `devsim status NAME` as a dictionary of counters.
     func status(_ name: String = "edu0") throws -> [String: Int] {
-        let result = try run(Paths.binary("devsim"), ["status", name, "--runtime-dir", directory])
+        let result = try run(RepoPaths.binary("devsim"), ["status", name, "--runtime-dir", directory])
         var counters: [String: Int] = [:]
         for line in result.stdout.split(separator: "\n") {
             let parts = line.split(separator: " ")
@@ -90,16 +59,7 @@ final class DevSim {
         return counters
     }
 
-    func stop() -> Int32 {
-        process.terminate()
-        process.waitUntilExit()
-        try? FileManager.default.removeItem(atPath: directory)
-        return process.terminationStatus
-    }
-
-    deinit {
-        if process.isRunning { _ = stop() }
-    }
+    func stop() -> Int32 { process.stop() }
 }
 
 /// A driverhost running its loop on a device, up once it logged "attached".
@@ -108,7 +68,7 @@ final class AttachedDriverhost {
     private let errors = Pipe()
 
     init(device: String, plugin: String, environment: [String: String]) throws {
-        process.executableURL = URL(fileURLWithPath: Paths.binary("driverhost"))
+        process.executableURL = URL(fileURLWithPath: RepoPaths.binary("driverhost"))
         process.arguments = ["--device", device, "--plugin", plugin]
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         process.standardError = errors

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// devsim and driverhost as separate processes, as they run for real.
 @Suite(.serialized) struct DevSimProcessTests {
@@ -11,7 +12,7 @@ import Testing
         let devsim = try DevSim()
         defer { _ = devsim.stop() }
         let before = try devsim.status()
-        let owner = try AttachedDriverhost(device: "sim:edu0", plugin: Paths.plugin(Self.edu), environment: devsim.environment)
+        let owner = try AttachedDriverhost(device: "sim:edu0", plugin: RepoPaths.builtFile(Self.edu), environment: devsim.environment)
         let attached = try devsim.status()
         #expect(attached["owner_pid"] == Int(owner.process.processIdentifier))
         #expect(attached["bus_master"] == 1)     // edu's attach allocates DMA memory
@@ -25,16 +26,16 @@ import Testing
         #expect(after["bus_master"] == 0)
         #expect(after["dma_buffers"] == 0)
         #expect(after["irq_mode"] == 0)
-        let peek = try devsim.driverhost(["--device", "sim:edu0", "--plugin", Paths.plugin(Self.peek), "--call", "peek", "4"])
+        let peek = try devsim.driverhost(["--device", "sim:edu0", "--plugin", RepoPaths.builtFile(Self.peek), "--call", "peek", "4"])
         #expect(peek.stdout == "peek(4) = \(Self.releaseMarkerReadback)\n")
     }
 
     @Test func aSecondOwnerIsTurnedAwayWithThePidOfTheFirst() throws {
         let devsim = try DevSim()
         defer { _ = devsim.stop() }
-        let owner = try AttachedDriverhost(device: "sim:edu0", plugin: Paths.plugin(Self.edu), environment: devsim.environment)
+        let owner = try AttachedDriverhost(device: "sim:edu0", plugin: RepoPaths.builtFile(Self.edu), environment: devsim.environment)
         defer { owner.kill() }
-        let second = try devsim.driverhost(["--device", "sim:edu0", "--plugin", Paths.plugin(Self.edu), "--call", "liveness", "1"])
+        let second = try devsim.driverhost(["--device", "sim:edu0", "--plugin", RepoPaths.builtFile(Self.edu), "--call", "liveness", "1"])
         #expect(second.status == 20)  // ExitCode.deviceUnavailable
         #expect(second.stderr.contains("sim:edu0: busy (owned by pid \(owner.process.processIdentifier))"))
     }
@@ -42,14 +43,14 @@ import Testing
     @Test func anUnknownSimulatedDeviceNamesTheOnesThatExist() throws {
         let devsim = try DevSim(["edu0=edu", "edu1=edu"])
         defer { _ = devsim.stop() }
-        let result = try devsim.driverhost(["--device", "sim:edu7", "--plugin", Paths.plugin(Self.edu), "--call", "liveness", "1"])
+        let result = try devsim.driverhost(["--device", "sim:edu7", "--plugin", RepoPaths.builtFile(Self.edu), "--call", "liveness", "1"])
         #expect(result.status == 20)
         #expect(result.stderr.contains("sim:edu7: no such simulated device; devsim in \(devsim.directory) has: sim:edu0, sim:edu1"))
     }
 
     @Test func withoutDevsimTheErrorSaysHowToStartIt() throws {
         let empty = FileManager.default.temporaryDirectory.appendingPathComponent("devsim-none-\(getpid())").path
-        let result = try run(Paths.binary("driverhost"), ["--device", "sim:edu0", "--plugin", Paths.plugin(Self.edu)],
+        let result = try run(RepoPaths.binary("driverhost"), ["--device", "sim:edu0", "--plugin", RepoPaths.builtFile(Self.edu)],
                              environment: ["DRVHOST_SIM_DIR": empty])
         #expect(result.status == 20)
         #expect(result.stderr.contains("no devsim is serving \(empty) (start one: devsim --device edu0=edu)"))
@@ -57,17 +58,17 @@ import Testing
 
     @Test func aMalformedSimulatedNameIsAUsageError() throws {
         for device in ["sim:", "sim:a/b", "sim:../x"] {
-            let result = try run(Paths.binary("driverhost"), ["--device", device, "--plugin", Paths.plugin(Self.edu)])
+            let result = try run(RepoPaths.binary("driverhost"), ["--device", device, "--plugin", RepoPaths.builtFile(Self.edu)])
             #expect(result.status == 2)
             #expect(result.stderr.contains("--device \(device): a simulated device is sim:NAME"))
         }
     }
 
     @Test func devsimRefusesAnUnknownModelAndNamesTheKnownOnes() throws {
-        let result = try run(Paths.binary("devsim"), ["--device", "x0=e1000", "--runtime-dir", "/nonexistent"])
+        let result = try run(RepoPaths.binary("devsim"), ["--device", "x0=e1000", "--runtime-dir", "/nonexistent"])
         #expect(result.status == 2)
         #expect(result.stderr.contains("--device x0=e1000: unknown model \"e1000\" (known: edu)"))
-        let twice = try run(Paths.binary("devsim"), ["--device", "a=edu", "--device", "a=edu"])
+        let twice = try run(RepoPaths.binary("devsim"), ["--device", "a=edu", "--device", "a=edu"])
         #expect(twice.status == 2)
         #expect(twice.stderr.contains("device name a given twice"))
     }
@@ -75,9 +76,9 @@ import Testing
     @Test func listShowsEveryDeviceWithItsIdsOwnerAndReleases() throws {
         let devsim = try DevSim(["edu0=edu", "edu1=edu"])
         defer { _ = devsim.stop() }
-        let owner = try AttachedDriverhost(device: "sim:edu1", plugin: Paths.plugin(Self.edu), environment: devsim.environment)
+        let owner = try AttachedDriverhost(device: "sim:edu1", plugin: RepoPaths.builtFile(Self.edu), environment: devsim.environment)
         defer { owner.kill() }
-        let list = try run(Paths.binary("devsim"), ["list", "--runtime-dir", devsim.directory])
+        let list = try run(RepoPaths.binary("devsim"), ["list", "--runtime-dir", devsim.directory])
         #expect(list.stdout == """
             sim:edu0 1234:11e8 1af4:1100 ff00 0 0
             sim:edu1 1234:11e8 1af4:1100 ff00 \(owner.process.processIdentifier) 0

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// Tests/PluginSuite on devsim: the same script and expectations the VM
 /// suite 50-plugin-suite.sh runs against QEMU's real edu device. The C and
@@ -14,17 +15,17 @@ import Testing
     @Test(arguments: plugins) func pluginSuiteOnDevsim(label: String, plugin: String) throws {
         let devsim = try DevSim()
         defer { _ = devsim.stop() }
-        let result = try run("/bin/sh", [Paths.inRoot("Tests/PluginSuite/plugin-suite.sh"), "sim:edu0", Paths.plugin(plugin),
-                                         Paths.plugin("build/test-plugins/peek.so"),
-                                         Paths.inRoot("Tests/PluginSuite/expectations"), label],
+        let result = try run("/bin/sh", [RepoPaths.inRoot("Tests/PluginSuite/plugin-suite.sh"), "sim:edu0", RepoPaths.builtFile(plugin),
+                                         RepoPaths.builtFile("build/test-plugins/peek.so"),
+                                         RepoPaths.inRoot("Tests/PluginSuite/expectations"), label],
                              environment: devsim.environment.merging([
-                                "DRIVERHOST": Paths.binary("driverhost"), "DEVSIM": Paths.binary("devsim"),
+                                "DRIVERHOST": RepoPaths.binary("driverhost"), "DEVSIM": RepoPaths.binary("devsim"),
                              ]) { $1 })
         let lines = result.stdout.split(separator: "\n")
         let failures = lines.filter { $0.hasPrefix("FAIL") }
         #expect(failures.isEmpty, "\(failures.joined(separator: "\n"))")
         // Every expectation line, plus the four crash checks, passed.
-        let expectations = try String(contentsOfFile: Paths.inRoot("Tests/PluginSuite/expectations"), encoding: .utf8)
+        let expectations = try String(contentsOfFile: RepoPaths.inRoot("Tests/PluginSuite/expectations"), encoding: .utf8)
             .split(separator: "\n").filter { !$0.hasPrefix("#") && !$0.isEmpty }
         #expect(lines.filter { $0.hasPrefix("PASS: \(label)_") }.count == expectations.count + 4)
     }

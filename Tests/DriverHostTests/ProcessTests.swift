@@ -1,6 +1,7 @@
 import DriverHostCore
 import Foundation
 import Testing
+import TestSupport
 
 /// The driverhost binary: exit codes and messages, as a supervisor sees them.
 @Suite struct ProcessTests {
@@ -8,7 +9,7 @@ import Testing
         // The device node does not exist: had driverhost tried to open it,
         // it would have exited with deviceUnavailable instead.
         let run = try runDriverhost(["--device", "0000:00:05.0", "--device-node", "/nonexistent/drvproxy",
-                                     "--plugin", Paths.plugin("abi2")])
+                                     "--plugin", RepoPaths.testPlugin("abi2")])
         #expect(run.status == ExitCode.abiMismatch.rawValue)
         #expect(run.stderr.contains("was built for drvhost plugin ABI 2.1; this driverhost implements ABI 1.1"))
         #expect(!run.stderr.contains("cannot open"))
@@ -16,30 +17,30 @@ import Testing
 
     @Test func reportsAMissingDevice() throws {
         let run = try runDriverhost(["--device", "0000:00:05.0", "--device-node", "/nonexistent/drvproxy",
-                                     "--plugin", Paths.plugin("good")])
+                                     "--plugin", RepoPaths.testPlugin("good")])
         #expect(run.status == ExitCode.deviceUnavailable.rawValue)
     }
 
     @Test func attachFailureIsItsOwnExitCode() throws {
-        let run = try runDriverhost(["--simulate", "--plugin", Paths.plugin("attach-fails")])
+        let run = try runDriverhost(["--simulate", "--plugin", RepoPaths.testPlugin("attach-fails")])
         #expect(run.status == ExitCode.attachFailed.rawValue)
         #expect(run.stderr.contains("attach failed (DH_ERR_DEVICE)"))
     }
 
     @Test func watchdogEndsAHungCallback() throws {
-        let run = try runDriverhost(["--simulate", "--plugin", Paths.plugin("hang-interrupt"), "--call", "raise", "1"])
+        let run = try runDriverhost(["--simulate", "--plugin", RepoPaths.testPlugin("hang-interrupt"), "--call", "raise", "1"])
         #expect(run.status == ExitCode.watchdog.rawValue)
         #expect(run.stderr.contains("watchdog: plugin interrupt() ran longer than 300 ms"))
     }
 
     @Test func aCrashingPluginTakesOnlyItsProcess() throws {
-        let run = try runDriverhost(["--simulate", "--plugin", Paths.plugin("crash-interrupt"), "--call", "raise", "1"])
+        let run = try runDriverhost(["--simulate", "--plugin", RepoPaths.testPlugin("crash-interrupt"), "--call", "raise", "1"])
         #expect(run.signalled)
         #expect(run.status == SIGSEGV)
     }
 
     @Test func printsCallResults() throws {
-        let run = try runDriverhost(["--simulate", "--plugin", Paths.plugin("good"),
+        let run = try runDriverhost(["--simulate", "--plugin", RepoPaths.testPlugin("good"),
                                      "--call", "run", "100", "--call", "add", "2", "3"])
         #expect(run.status == 0)
         #expect(run.stdout == "run(100) = 100\nadd(2,3) = 5\n")
@@ -53,8 +54,8 @@ import Testing
 
     @Test func sigtermDetachesAndExitsZero() throws {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: Paths.driverhost)
-        process.arguments = ["--simulate", "--plugin", Paths.plugin("good")]
+        process.executableURL = URL(fileURLWithPath: RepoPaths.binary("driverhost"))
+        process.arguments = ["--simulate", "--plugin", RepoPaths.testPlugin("good")]
         let err = Pipe()
         process.standardError = err
         try process.run()

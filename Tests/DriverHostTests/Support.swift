@@ -1,23 +1,6 @@
 import DriverHostCore
 import Foundation
-
-/// Paths of the things the tests use, found from this file's location.
-enum Paths {
-    static let root = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-
-    /// A test plugin from Tests/Plugins (built by `make -C Tests/Plugins`).
-    static func plugin(_ name: String) -> String {
-        let path = root.appendingPathComponent("build/test-plugins/\(name).so").path
-        precondition(FileManager.default.fileExists(atPath: path),
-                     "\(path) is missing: run `make -C Tests/Plugins` before `swift test`")
-        return path
-    }
-
-    static var driverhost: String {
-        root.appendingPathComponent(".build/debug/driverhost").path
-    }
-}
+import TestSupport
 
 struct Run {
     var status: Int32
@@ -29,7 +12,7 @@ struct Run {
 /// Runs the driverhost binary to completion.
 func runDriverhost(_ arguments: [String]) throws -> Run {
     let process = Process()
-    process.executableURL = URL(fileURLWithPath: Paths.driverhost)
+    process.executableURL = URL(fileURLWithPath: RepoPaths.binary("driverhost"))
     process.arguments = arguments
     // No crash report: a plugin crash is expected in some tests.
     process.environment = ["SWIFT_BACKTRACE": "enable=no"]
@@ -48,7 +31,7 @@ func runDriverhost(_ arguments: [String]) throws -> Run {
 
 /// Loads a test plugin's descriptor in this process.
 func loadDescriptor(_ name: String) throws(HostFailure) -> PluginDescriptor {
-    let library = try PluginLibrary(path: Paths.plugin(name))
+    let library = try PluginLibrary(path: RepoPaths.testPlugin(name))
     return try PluginDescriptor(entry: library.entry, path: library.path)
 }
 

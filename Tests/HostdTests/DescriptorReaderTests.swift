@@ -2,14 +2,15 @@ import Foundation
 import Glibc
 import HostdCore
 import Testing
+import TestSupport
 
 /// The descriptor reader on real plugin files through the real driverhost:
 /// every refusal says why, and nothing a plugin does reaches the test process.
 @Suite struct DescriptorReaderTests {
-    let reader = DescriptorReader(driverhostPath: Paths.driverhost, timeout: .milliseconds(1500), requiredOwner: getuid())
+    let reader = DescriptorReader(driverhostPath: RepoPaths.binary("driverhost"), timeout: .milliseconds(1500), requiredOwner: getuid())
 
     func read(_ plugin: String, as name: String = "p.so", mode: mode_t = 0o644) throws -> DescriptorReader.Outcome {
-        let directory = try Paths.pluginDirectory([name: plugin])
+        let directory = try RepoPaths.pluginDirectory([name: plugin])
         chmod("\(directory)/\(name)", mode)
         return reader.read("\(directory)/\(name)")
     }
@@ -20,7 +21,7 @@ import Testing
     }
 
     @Test func aGoodPluginIsDescribed() throws {
-        guard case .described(let d) = try read(Paths.plugin("good")) else {
+        guard case .described(let d) = try read(RepoPaths.testPlugin("good")) else {
             Issue.record("good.so was refused")
             return
         }
@@ -32,24 +33,24 @@ import Testing
     }
 
     @Test func anotherABIMajorIsRefusedWithTheExitCode() throws {
-        let why = refusal(try read(Paths.plugin("abi2")))
+        let why = refusal(try read(RepoPaths.testPlugin("abi2")))
         #expect(why.contains("built for drvhost plugin ABI 2"))
         #expect(why.hasSuffix("[exit 11 (ABI refused)]"))
     }
 
     @Test func anInvalidDescriptorIsRefused() throws {
-        let why = refusal(try read(Paths.plugin("bad-signature")))
+        let why = refusal(try read(RepoPaths.testPlugin("bad-signature")))
         #expect(why.contains("invalid descriptor"))
         #expect(why.hasSuffix("[exit 12 (invalid descriptor)]"))
     }
 
     @Test func aCrashingConstructorCostsOnlyTheChild() throws {
-        #expect(refusal(try read(Paths.plugin("ctor-crash"))) == "reading the descriptor crashed: signal 11 (SIGSEGV)")
+        #expect(refusal(try read(RepoPaths.testPlugin("ctor-crash"))) == "reading the descriptor crashed: signal 11 (SIGSEGV)")
     }
 
     @Test func aHangingConstructorIsKilledAtTheTimeout() throws {
         let start = ContinuousClock.now
-        #expect(refusal(try read(Paths.plugin("ctor-hang"))).contains("took longer than"))
+        #expect(refusal(try read(RepoPaths.testPlugin("ctor-hang"))).contains("took longer than"))
         #expect(ContinuousClock.now - start < .seconds(10))
     }
 
@@ -62,10 +63,10 @@ import Testing
         let text = FileManager.default.temporaryDirectory.appendingPathComponent("notelf-\(UUID().uuidString)").path
         try "not a plugin\n".write(toFile: text, atomically: true, encoding: .utf8)
         #expect(refusal(try read(text)) == "not a shared object (no ELF header)")
-        #expect(refusal(try read(Paths.plugin("good"), mode: 0o646)) == "writable by others (mode 646)")
-        #expect(refusal(try read(Paths.plugin("good"), mode: 0o664)) == "writable by its group (mode 664)")
-        let strict = DescriptorReader(driverhostPath: Paths.driverhost, requiredOwner: getuid() + 1)
-        let directory = try Paths.pluginDirectory(["good.so": Paths.plugin("good")])
+        #expect(refusal(try read(RepoPaths.testPlugin("good"), mode: 0o646)) == "writable by others (mode 646)")
+        #expect(refusal(try read(RepoPaths.testPlugin("good"), mode: 0o664)) == "writable by its group (mode 664)")
+        let strict = DescriptorReader(driverhostPath: RepoPaths.binary("driverhost"), requiredOwner: getuid() + 1)
+        let directory = try RepoPaths.pluginDirectory(["good.so": RepoPaths.testPlugin("good")])
         #expect(refusal(strict.read("\(directory)/good.so")).hasPrefix("owned by uid \(getuid())"))
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 @testable import HostdCore
 import Testing
+import TestSupport
 
 /// hostd's side of the control line protocol against a real driverhost on
 /// its --simulate device: attach notice, calls with escaped arguments and
@@ -8,7 +9,7 @@ import Testing
 @Suite struct DriverhostConnectionTests {
     @Test func callsTravelOverTheControlSocket() async throws {
         let connection = try DriverhostConnection(
-            driverhost: Paths.driverhost, arguments: ["--simulate", "--plugin", Paths.plugin("good")])
+            driverhost: RepoPaths.binary("driverhost"), arguments: ["--simulate", "--plugin", RepoPaths.testPlugin("good")])
         var events = connection.events.makeAsyncIterator()
         guard case .attached? = await events.next() else {
             Issue.record("no attached notice")

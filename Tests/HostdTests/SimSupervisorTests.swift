@@ -4,6 +4,7 @@ import Glibc
 import HostdCore
 import Logging
 import Testing
+import TestSupport
 
 /// The supervisor on simulated devices, end to end: a real devsim, the
 /// real driverhost and the C edu plugin (`make plugins`, `swift build`).
@@ -12,25 +13,25 @@ import Testing
 /// within(), never by sleeping.
 @Suite(.serialized) struct SimSupervisorTests {
     struct World {
-        let devsim: SimDevices
+        let devsim: DevSimProcess
         let supervisor: Supervisor
         let plugins: String
     }
 
     func world(autoload: Bool) throws -> World {
-        let devsim = try SimDevices(["edu0=edu", "edu1=edu"])
-        let edu = Paths.root.appendingPathComponent("build/plugins/edu.so").path
+        let devsim = try DevSimProcess(["edu0=edu", "edu1=edu"])
+        let edu = RepoPaths.root.appendingPathComponent("build/plugins/edu.so").path
         precondition(FileManager.default.fileExists(atPath: edu), "\(edu) is missing: run `make plugins` before `swift test`")
-        let plugins = try Paths.pluginDirectory(["edu.so": edu])
+        let plugins = try RepoPaths.pluginDirectory(["edu.so": edu])
         var config = HostdConfig()
         config.pluginDirectory = plugins
         config.stateDirectory = plugins + "/.state"
-        config.driverhostPath = Paths.driverhost
+        config.driverhostPath = RepoPaths.binary("driverhost")
         config.simDirectory = devsim.directory
         config.pciDevices = false
         config.autoload = autoload
         config.restart = .init(maxCrashes: 3, windowMs: 60_000, initialBackoffMs: 1, maxBackoffMs: 4)
-        let reader = DescriptorReader(driverhostPath: Paths.driverhost, requiredOwner: getuid())
+        let reader = DescriptorReader(driverhostPath: RepoPaths.binary("driverhost"), requiredOwner: getuid())
         return World(devsim: devsim, supervisor: Supervisor(config: config, logger: Logger(label: "test"), reader: reader),
                      plugins: plugins)
     }

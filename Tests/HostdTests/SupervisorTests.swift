@@ -4,13 +4,14 @@ import Glibc
 import HostdCore
 import Logging
 import Testing
+import TestSupport
 
 /// The supervisor's decisions on a fake world: PCI devices from an lspci -x
 /// dump, a sysfs-shaped directory, and a shell script standing in for
 /// driverhost (Fixtures/fake-driverhost.sh) that speaks its control protocol.
 /// State changes are awaited through Supervisor.observe(), never by sleeping.
 @Suite struct SupervisorTests {
-    static let fake = Paths.root.appendingPathComponent("Tests/HostdTests/Fixtures/fake-driverhost.sh").path
+    static let fake = RepoPaths.root.appendingPathComponent("Tests/HostdTests/Fixtures/fake-driverhost.sh").path
     static let eduFree = "0000:00:05.0"
     static let eduOnUio = "0000:00:06.0"
 
@@ -37,7 +38,7 @@ import Testing
         }
         let plugins = pci.directory + "/plugins"
         try FileManager.default.createDirectory(atPath: plugins, withIntermediateDirectories: true)
-        try FileManager.default.copyItem(atPath: Paths.plugin("good"), toPath: plugins + "/good.so")
+        try FileManager.default.copyItem(atPath: RepoPaths.testPlugin("good"), toPath: plugins + "/good.so")
         chmod(plugins + "/good.so", 0o644)
         let match = #"{"vendor":4660,"vendorMask":65535,"device":4584,"deviceMask":65535,"subvendor":0,"subvendorMask":0,"subdevice":0,"subdeviceMask":0,"classCode":0,"classMask":0}"#
         try #"{"name":"good","version":"1","abi":"1.1","irqMode":"intx-shared","matches":[\#(match)],"commands":[{"name":"add","signature":"i64(i64,i32)"}]}"#

@@ -1,23 +1,8 @@
 import Foundation
 import Glibc
+import TestSupport
 
-/// Paths of the things the tests use, found from this file's location.
-enum Paths {
-    static let root = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-
-    /// A test plugin from Tests/Plugins (built by `make plugins`).
-    static func plugin(_ name: String) -> String {
-        let path = root.appendingPathComponent("build/test-plugins/\(name).so").path
-        precondition(FileManager.default.fileExists(atPath: path),
-                     "\(path) is missing: run `make plugins` before `swift test`")
-        return path
-    }
-
-    static var driverhost: String {
-        root.appendingPathComponent(".build/debug/driverhost").path
-    }
-
+extension RepoPaths {
     /// A fresh directory holding copies of the given files, mode 0644.
     static func pluginDirectory(_ files: [String: String]) throws -> String {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("hostd-plugins-\(UUID().uuidString)").path
@@ -27,5 +12,24 @@ enum Paths {
             chmod("\(directory)/\(name)", 0o644)
         }
         return directory
+    }
+}
+
+struct TimedOut: Error, CustomStringConvertible {
+    var description: String
+}
+
+/// Runs `body`, or throws TimedOut once `seconds` have passed: a bound on
+/// waiting for a state change, never a way to wait for one.
+func within<T: Sendable>(_ seconds: Int, waitingFor what: String,
+                         _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+    try await withThrowingTaskGroup(of: T.self) { group in
+        group.addTask { try await body() }
+        group.addTask {
+            try await Task.sleep(for: .seconds(seconds))
+            throw TimedOut(description: "no \(what) within \(seconds) s")
+        }
+        defer { group.cancelAll() }
+        return try await group.next()!
     }
 }
