@@ -12,6 +12,9 @@ import Glibc
 ///                              "call <id> <command> <arg>..." run a plugin command
 ///   end of file                the supervisor is gone: detach and exit 0
 ///
+/// (A --standby driverhost first waits for "start <restart-count>"; that
+/// line is read by Standby, before the device is open and this channel exists.)
+///
 /// Calls are queued here and run by the loop between events (EventLoop), so
 /// reading the channel never runs plugin code. Unknown lines are ignored so
 /// that either side can grow first.

@@ -7,6 +7,7 @@ import Glibc
 ///    start threads, which must inherit the mask), start the watchdog;
 /// 2. load the plugin and validate its whole descriptor: an ABI mismatch or
 ///    a bad descriptor never gets as far as opening the device;
+///    (--standby: then wait for the supervisor's "start", see Standby);
 /// 3. open the device, check the match table and the programs against INFO;
 /// 4. install programs and IRQ mode, map BARs, attach;
 /// 5. run --call commands, or the loop until SIGTERM / control "stop";
@@ -49,7 +50,15 @@ public enum DriverHost {
         for call in options.calls where descriptor.command(named: call.name) == nil {
             throw HostFailure(.commandFailed, "plugin \(descriptor.name) has no command \"\(call.name)\"")
         }
-        log(.debug, "plugin \(descriptor.name) \(descriptor.version) validated")
+        var restartCount = options.restartCount
+        if options.standby, let controlFD = options.controlFD {
+            log(.debug, "standby: plugin \(descriptor.name) \(descriptor.version) validated, waiting for start")
+            guard let restarts = try Standby.awaitStart(control: controlFD, signals: signals.raw) else {
+                log(.debug, "standby: not started")
+                return
+            }
+            restartCount = restarts
+        }
 
         let device: DeviceBackend
         if options.simulate {
@@ -68,7 +77,7 @@ public enum DriverHost {
 
         let control = options.controlFD.map { Descriptor(taking: $0) }
         var identity = options.bdf.flatMap { InstanceIdentity(bdf: $0) } ?? InstanceIdentity()
-        identity.restartCount = options.restartCount
+        identity.restartCount = restartCount
         let instance = try Instance(descriptor: descriptor, device: device, identity: identity,
                                     log: log, state: StateStore(path: options.stateFile),
                                     signals: signals, control: control)

@@ -16,6 +16,7 @@ public struct Options: Equatable, Sendable {
     public var calls: [Call] = []
     public var showHelp = false
     public var describe = false
+    public var standby = false
 
     public static let help = """
         usage: driverhost --device BDF --plugin PATH [options]
@@ -35,6 +36,9 @@ public struct Options: Equatable, Sendable {
                                 "NAME(ARGS) = RESULT", and exit after the last
                                 --call instead of running the loop; repeatable
           --control-fd N        the supervisor's socketpair end (line protocol)
+          --standby             load and validate the plugin, then wait for
+                                "start <restart-count>" on the control fd before
+                                opening the device (a supervisor's warm spare)
           --state-file PATH     where the plugin's saved state survives restarts
           --restart-count N     reported to the plugin (set by the supervisor)
           --device-node PATH    open PATH instead of /dev/drvproxy/BDF
@@ -85,6 +89,7 @@ public struct Options: Equatable, Sendable {
                 }
                 calls.append(Call(name: name, arguments: args))
             case "--describe": describe = true
+            case "--standby": standby = true
             case "--help", "-h": showHelp = true
             default: throw UsageError(description: "unknown option \(flag)")
             }
@@ -96,6 +101,10 @@ public struct Options: Equatable, Sendable {
         if showHelp { return }
         guard plugin != nil else { throw UsageError(description: "--plugin is required") }
         if describe { return }
+        if standby {
+            guard controlFD != nil else { throw UsageError(description: "--standby needs --control-fd: the start comes from there") }
+            guard calls.isEmpty else { throw UsageError(description: "--standby and --call do not go together") }
+        }
         guard bdf != nil || simulate else { throw UsageError(description: "--device is required (or --simulate)") }
         if let bdf, bdf.hasPrefix(SimDevice.prefix) {
             guard SimDevice.name(fromDevice: bdf) != nil else {

@@ -17,6 +17,8 @@ import Testing
         ["--plugin", "x.so", "--simulate", "--frobnicate"],
         ["--plugin", "x.so", "--simulate", "--control-fd", "-1"],
         ["--plugin"],
+        ["--plugin", "x.so", "--simulate", "--standby"],
+        ["--plugin", "x.so", "--simulate", "--standby", "--control-fd", "3", "--call", "add", "1", "2"],
     ])
     func refusesBadCommandLines(_ arguments: [String]) {
         #expect(throws: Options.UsageError.self) { try Options(parsing: arguments) }
@@ -24,7 +26,7 @@ import Testing
 
     @Test func helpNamesEveryOption() {
         for flag in ["--device", "--plugin", "--call", "--control-fd", "--state-file", "--restart-count",
-                     "--device-node", "--simulate", "--log-level", "--help"] {
+                     "--device-node", "--simulate", "--log-level", "--standby", "--describe", "--help"] {
             #expect(Options.help.contains(flag), "help text lacks \(flag)")
         }
     }
