@@ -56,6 +56,7 @@ public struct InstanceStatus: Codable, Equatable, Sendable {
     public var device: String
     public var state: State
     public var pid: Int32?
+    public var standbyPid: Int32?       // the warm standby driverhost, if one is waiting
     public var restarts: UInt32
     public var lastExit: String?        // "signal 11 (SIGSEGV)", "exit 40 (watchdog)", ...
     public var failure: String?         // set in state .failed: why it was given up
@@ -65,11 +66,11 @@ public struct InstanceStatus: Codable, Equatable, Sendable {
     public var releases: UInt64?
 
     public init(name: String, plugin: String, device: String, state: State, pid: Int32? = nil,
-                restarts: UInt32 = 0, lastExit: String? = nil, failure: String? = nil,
+                standbyPid: Int32? = nil, restarts: UInt32 = 0, lastExit: String? = nil, failure: String? = nil,
                 interrupts: UInt64? = nil, notMine: UInt64? = nil, dropped: UInt64? = nil,
                 releases: UInt64? = nil) {
         self.name = name; self.plugin = plugin; self.device = device; self.state = state
-        self.pid = pid; self.restarts = restarts; self.lastExit = lastExit; self.failure = failure
+        self.pid = pid; self.standbyPid = standbyPid; self.restarts = restarts; self.lastExit = lastExit; self.failure = failure
         self.interrupts = interrupts; self.notMine = notMine; self.dropped = dropped
         self.releases = releases
     }

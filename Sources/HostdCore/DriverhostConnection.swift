@@ -16,6 +16,7 @@ final class DriverhostConnection: @unchecked Sendable {
     let process: ChildProcess
     let events: AsyncStream<Event>
     private let control: Int32
+    private let exitNotice = ExitNotice()
 
     init(driverhost: String, arguments: [String], environment: [String: String] = [:]) throws(ChildProcess.SpawnError) {
         var pair: [Int32] = [-1, -1]
@@ -33,9 +34,9 @@ final class DriverhostConnection: @unchecked Sendable {
         control = pair[0]
         let (stream, continuation) = AsyncStream.makeStream(of: Event.self)
         events = stream
-        let thread = Thread { [process, control] in
+        let thread = Thread { [process, control, exitNotice] in
             var pending: [UInt8] = []
-            let status = process.wait(watching: [control]) { _, bytes in
+            let watched = process.wait(watching: [control]) { _, bytes in
                 pending += bytes
                 while let newline = pending.firstIndex(of: UInt8(ascii: "\n")) {
                     let line = String(decoding: pending[..<newline], as: UTF8.self)
@@ -43,8 +44,10 @@ final class DriverhostConnection: @unchecked Sendable {
                     if let event = DriverhostConnection.parse(line) { continuation.yield(event) }
                 }
             }
-            continuation.yield(.exited(status ?? process.reap()))
+            let status = watched ?? process.reap()
+            continuation.yield(.exited(status))
             continuation.finish()
+            exitNotice.post(status)
         }
         thread.name = "driverhost-\(process.pid)"
         thread.start()
@@ -78,6 +81,17 @@ final class DriverhostConnection: @unchecked Sendable {
         return send(fields.joined(separator: " "))
     }
 
+    /// Tells a driverhost started with --standby to open the device and
+    /// attach. False if it is gone.
+    func requestStart(restartCount: UInt32) -> Bool {
+        send("start \(restartCount)")
+    }
+
+    /// Returns once the process has exited (at once if it already has).
+    func waitForExit() async -> ExitStatus {
+        await exitNotice.wait()
+    }
+
     @discardableResult
     private func send(_ line: String) -> Bool {
         var bytes = Array((line + "\n").utf8)
@@ -89,5 +103,36 @@ final class DriverhostConnection: @unchecked Sendable {
             offset += n
         }
         return true
+    }
+}
+
+/// The exit status, once known, for whoever waits for it. Apart from the
+/// connection so that the watching thread does not keep the connection
+/// (whose deinit closes the control socket) alive.
+private final class ExitNotice: @unchecked Sendable {
+    private let lock = NSLock()
+    private var status: ExitStatus?
+    private var waiters: [CheckedContinuation<ExitStatus, Never>] = []
+
+    func wait() async -> ExitStatus {
+        await withCheckedContinuation { waiter in
+            lock.lock()
+            if let status {
+                lock.unlock()
+                waiter.resume(returning: status)
+            } else {
+                waiters.append(waiter)
+                lock.unlock()
+            }
+        }
+    }
+
+    func post(_ status: ExitStatus) {
+        lock.lock()
+        self.status = status
+        let woken = waiters
+        waiters.removeAll()
+        lock.unlock()
+        for waiter in woken { waiter.resume(returning: status) }
     }
 }

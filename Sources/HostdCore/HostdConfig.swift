@@ -19,6 +19,7 @@
 ///   backoff_initial_ms = 50
 ///   backoff_max_ms = 5000
 ///   release_wait_ms = 2000                  # bound on waiting for the kernel's release
+///   warm_standby = true                     # keep a started, plugin-loaded driverhost ready
 ///
 ///   [devices]
 ///   claim  = ["0000:00:05.0"]               # may be taken from their kernel driver
@@ -41,6 +42,9 @@ public struct HostdConfig: Equatable, Sendable {
     public var simDirectory: String? = nil
     public var restart = RestartPolicy.Limits()
     public var releaseWaitMs = 2000
+    /// One spare driverhost per running instance, plugin loaded, device
+    /// untouched: a restart then skips process start-up and plugin loading.
+    public var warmStandby = true
     public var claim: [String] = []
     public var ignore: [String] = []
 
@@ -119,6 +123,9 @@ public struct HostdConfig: Equatable, Sendable {
             case "restart.backoff_initial_ms": restart.initialBackoffMs = try milliseconds(1...600_000)
             case "restart.backoff_max_ms": restart.maxBackoffMs = try milliseconds(1...3_600_000)
             case "restart.release_wait_ms": releaseWaitMs = try milliseconds(1...60_000)
+            case "restart.warm_standby":
+                guard case .boolean(let b) = entry.value else { throw fail("restart.warm_standby must be true or false") }
+                warmStandby = b
             case "devices.claim": claim = try devices()
             case "devices.ignore": ignore = try devices()
             default: throw fail("unknown setting \(key)")

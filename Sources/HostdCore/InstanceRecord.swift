@@ -9,6 +9,9 @@ final class InstanceRecord {
     let device: String
     var state: InstanceStatus.State = .starting
     var connection: DriverhostConnection?
+    /// A driverhost started with --standby: plugin loaded, device not
+    /// opened; the next launch sends it "start" instead of spawning.
+    var standby: DriverhostConnection?
     /// Bumped for every driverhost started, so that late events of an
     /// earlier process are recognised and ignored.
     var generation = 0

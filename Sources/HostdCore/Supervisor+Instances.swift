@@ -33,41 +33,93 @@ extension Supervisor {
         return started.map(status)
     }
 
-    /// Starts the next driverhost of an instance.
+    /// Starts the next driverhost of an instance: the warm standby if one
+    /// is waiting, else a new process.
     func launch(_ record: InstanceRecord) {
         record.generation += 1
-        let generation = record.generation
-        let source = self.source(for: record.device)
-        record.releasesAtStart = source?.counters(record.device).releases
-        let arguments = ["--device", record.device, "--plugin", pluginPath(record.pluginFile),
-                         "--restart-count", "\(record.restarts)",
-                         "--state-file", "\(config.stateDirectory)/\(record.name)"]
+        record.releasesAtStart = source(for: record.device)?.counters(record.device).releases
         let connection: DriverhostConnection
-        do {
-            connection = try DriverhostConnection(driverhost: config.driverhostPath, arguments: arguments,
-                                                  environment: source?.driverhostEnvironment ?? [:])
-        } catch {
-            fail(record, "cannot start driverhost: \(error)")
-            return
+        let warm: Bool
+        if let standby = record.standby, standby.requestStart(restartCount: record.restarts) {
+            record.standby = nil
+            connection = standby
+            warm = true
+        } else {
+            // A standby that cannot take the start has died; its exit is
+            // ignored once it is no longer the record's standby.
+            record.standby = nil
+            do {
+                connection = try spawnDriverhost(record, standby: false)
+            } catch {
+                fail(record, "cannot start driverhost: \(error)")
+                return
+            }
+            warm = false
         }
         record.connection = connection
         record.state = .starting
         publish(record)
         logger.info("driverhost started", metadata: ["instance": "\(record.name)", "pid": "\(connection.process.pid)",
-                                                     "restart": "\(record.restarts)",
+                                                     "restart": "\(record.restarts)", "standby": "\(warm)",
                                                      "releases": "\(record.releasesAtStart.map(String.init) ?? "-")"])
+    }
+
+    /// A new driverhost process whose events come to handle(_:of:from:).
+    /// With `standby` it loads the plugin and waits for "start".
+    private func spawnDriverhost(_ record: InstanceRecord, standby: Bool) throws(ChildProcess.SpawnError) -> DriverhostConnection {
+        let arguments = ["--device", record.device, "--plugin", pluginPath(record.pluginFile),
+                         "--state-file", "\(config.stateDirectory)/\(record.name)"]
+            + (standby ? ["--standby"] : ["--restart-count", "\(record.restarts)"])
+        let connection = try DriverhostConnection(driverhost: config.driverhostPath, arguments: arguments,
+                                                  environment: source(for: record.device)?.driverhostEnvironment ?? [:])
         Task {
             for await event in connection.events {
-                self.handle(event, of: record, generation: generation)
+                self.handle(event, of: record, from: connection)
             }
+        }
+        return connection
+    }
+
+    /// Keeps a standby ready for the instance's next restart (after an
+    /// attach, so that it never competes with a start for the CPU).
+    private func spawnStandby(_ record: InstanceRecord) {
+        guard config.warmStandby, record.standby == nil, record.state == .running else { return }
+        do {
+            let standby = try spawnDriverhost(record, standby: true)
+            record.standby = standby
+            logger.debug("standby driverhost started", metadata: ["instance": "\(record.name)", "pid": "\(standby.process.pid)"])
+        } catch {
+            logger.warning("cannot start a standby driverhost", metadata: ["instance": "\(record.name)", "reason": "\(error)"])
         }
     }
 
-    func handle(_ event: DriverhostConnection.Event, of record: InstanceRecord, generation: Int) {
-        guard record.generation == generation else { return }
+    /// Lets the standby go ("stop": it exits without touching the device);
+    /// returns it so that the caller may wait for its exit.
+    @discardableResult
+    func retireStandby(_ record: InstanceRecord) -> DriverhostConnection? {
+        guard let standby = record.standby else { return nil }
+        record.standby = nil
+        standby.requestStop()
+        return standby
+    }
+
+    func handle(_ event: DriverhostConnection.Event, of record: InstanceRecord, from connection: DriverhostConnection) {
+        if connection === record.standby {
+            if case .exited(let status) = event {
+                // Not replaced until the next attach: a standby that cannot
+                // even wait (its plugin fails to load) must not loop.
+                record.standby = nil
+                publish(record)
+                logger.warning("standby driverhost ended before it was needed",
+                               metadata: ["instance": "\(record.name)", "status": "\(status)"])
+            }
+            return
+        }
+        guard connection === record.connection else { return }
         switch event {
         case .attached:
             if record.state == .starting { record.state = .running }
+            spawnStandby(record)
             publish(record)
             logger.info("instance attached", metadata: ["instance": "\(record.name)", "restart": "\(record.restarts)"])
             wakeAll(&record.attachWaiters)
@@ -115,6 +167,7 @@ extension Supervisor {
     }
 
     func fail(_ record: InstanceRecord, _ reason: String) {
+        retireStandby(record)
         record.state = .failed
         record.failure = reason
         publish(record)
@@ -179,10 +232,27 @@ extension Supervisor {
         killer.cancel()
     }
 
+    /// Bounded like stopDriverhost: an idle standby that does not go on
+    /// "stop" is killed (it holds no device, so nothing is left half-done).
+    private func waitForExit(_ standby: DriverhostConnection, of record: InstanceRecord) async {
+        let killer = Task {
+            try? await Task.sleep(for: .seconds(5))
+            if !Task.isCancelled {
+                self.logger.warning("standby driverhost did not stop; killing it", metadata: ["instance": "\(record.name)"])
+                standby.process.signal(SIGKILL)
+            }
+        }
+        _ = await standby.waitForExit()
+        killer.cancel()
+    }
+
     /// Stops the instance and forgets it; puts the device back on its
     /// previous driver unless `restoring` is false (a plugin being replaced).
     func unload(_ record: InstanceRecord, restoring: Bool = true) async {
         await stopDriverhost(record)
+        if let standby = retireStandby(record) {
+            await waitForExit(standby, of: record)
+        }
         if instances[record.name] === record { instances.removeValue(forKey: record.name) }
         publish(record)
         logger.info("instance unloaded", metadata: ["instance": "\(record.name)"])
@@ -194,7 +264,7 @@ extension Supervisor {
     func status(_ record: InstanceRecord) -> InstanceStatus {
         let counters = source(for: record.device)?.counters(record.device) ?? DeviceCounters()
         return InstanceStatus(name: record.name, plugin: record.pluginName, device: record.device, state: record.state,
-                              pid: record.connection?.process.pid, restarts: record.restarts,
+                              pid: record.connection?.process.pid, standbyPid: record.standby?.process.pid, restarts: record.restarts,
                               lastExit: record.lastExit, failure: record.failure,
                               interrupts: counters.interrupts, notMine: counters.notMine,
                               dropped: counters.dropped, releases: counters.releases)

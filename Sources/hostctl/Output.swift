@@ -71,6 +71,7 @@ func statusText(_ status: InstanceStatus) -> String {
         ("plugin", status.plugin),
         ("device", status.device),
         ("pid", status.pid.map(String.init) ?? "-"),
+        ("standby", status.standbyPid.map(String.init) ?? "-"),
         ("restarts", String(status.restarts)),
         ("last exit", status.lastExit ?? "-"),
         ("failure", status.failure ?? "-"),

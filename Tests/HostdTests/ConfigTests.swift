@@ -12,6 +12,7 @@ import Testing
             [restart]
             max_crashes = 3
             window_ms = 10_000
+            warm_standby = false
 
             [devices]
             claim = ["00:05.0", "0000:00:06.0",]
@@ -22,6 +23,7 @@ import Testing
         #expect(config.restart.maxCrashes == 3)
         #expect(config.restart.windowMs == 10_000)
         #expect(config.restart.initialBackoffMs == 50)
+        #expect(config.warmStandby == false && HostdConfig().warmStandby)
         #expect(config.claim == ["0000:00:05.0", "0000:00:06.0"])
         #expect(config.socketPath == HostdConfig().socketPath)
     }
@@ -55,6 +57,7 @@ import Testing
         #expect(error("[restart]\nmax_crashes = \"five\"")?.description
             == "f.toml:2: restart.max_crashes must be an integer from 1 to 1000")
         #expect(error("autoload = yes")?.line == 1)
+        #expect(error("[restart]\nwarm_standby = 1")?.description == "f.toml:2: restart.warm_standby must be true or false")
         #expect(error("socket = \"/a\nb\"")?.description == "f.toml:1: unterminated string")
         #expect(error("[devices]\nclaim = [\"00:05\"]")?.description
             == "f.toml:2: devices.claim: string(\"00:05\") is not a PCI address like 0000:00:05.0")

@@ -1,3 +1,4 @@
+import DriverHostCore
 import Foundation
 @testable import HostdCore
 import Testing
@@ -36,6 +37,43 @@ import TestSupport
             return
         }
         #expect(status == .exited(0))
+    }
+
+    func standby(_ arguments: [String]) throws -> DriverhostConnection {
+        try DriverhostConnection(driverhost: RepoPaths.binary("driverhost"), arguments: arguments + ["--standby"],
+                                 environment: ["SWIFT_BACKTRACE": "enable=no"])
+    }
+
+    /// The device node does not exist: a standby that opened the device
+    /// before its start would exit with deviceUnavailable, not 0.
+    @Test func aStandbyLeavesTheDeviceAloneUntilStarted() async throws {
+        let absent = ["--device", "0000:00:05.0", "--device-node", "/nonexistent/drvproxy", "--plugin", RepoPaths.testPlugin("good")]
+        let stopped = try standby(absent)
+        stopped.requestStop()
+        #expect(await stopped.waitForExit() == .exited(0))
+
+        let started = try standby(absent)
+        #expect(started.requestStart(restartCount: 1))
+        #expect(await started.waitForExit() == .exited(ExitCode.deviceUnavailable.rawValue))
+    }
+
+    @Test func aStartedStandbyAttachesAndAnswers() async throws {
+        let connection = try standby(["--simulate", "--plugin", RepoPaths.testPlugin("good")])
+        // Sent back to back: the call behind the start must not be lost.
+        #expect(connection.requestStart(restartCount: 2))
+        #expect(connection.requestCall(id: "1", command: "add", arguments: ["2", "3"]))
+        var events = connection.events.makeAsyncIterator()
+        guard case .attached? = await events.next(), case .result("1", "5")? = await events.next() else {
+            Issue.record("no attach and result")
+            return
+        }
+        connection.requestStop()
+        #expect(await connection.waitForExit() == .exited(0))
+    }
+
+    @Test func aStandbyRefusesABadPluginWithoutWaiting() async throws {
+        let connection = try standby(["--simulate", "--plugin", RepoPaths.testPlugin("abi2")])
+        #expect(await connection.waitForExit() == .exited(ExitCode.abiMismatch.rawValue))
     }
 
     @Test func linesAreParsedStrictly() {

@@ -53,9 +53,11 @@ import TestSupport
         #expect(answer == "3628800")
 
         // SIGKILL the driverhost: devsim releases the device, and only then
-        // does the supervisor start the next driverhost.
+        // does the supervisor start the next driverhost: the warm standby
+        // that was waiting since the attach.
         let before = try await w.supervisor.status("edu@sim:edu0")
         let pid = try #require(before.pid)
+        let standby = try #require(before.standbyPid)
         let releasesBefore = try #require(before.releases)
         let changes = await w.supervisor.observe()
         kill(pid, SIGKILL)
@@ -70,7 +72,10 @@ import TestSupport
         #expect(restarted.map(\.state) == [.restarting, .starting, .running])
         // Published as the new driverhost started: the release had happened.
         let starting = try #require(restarted.first { $0.state == .starting })
-        #expect(starting.restarts == 1 && starting.pid != pid)
+        #expect(starting.restarts == 1 && starting.pid == standby && starting.standbyPid == nil)
+        // A new standby waits for the next crash.
+        let next = try #require(restarted.last?.standbyPid)
+        #expect(next != standby && next != pid)
         #expect((starting.releases ?? 0) > releasesBefore)
         #expect(restarted.first?.lastExit == "signal 9 (SIGKILL)")
 
@@ -79,6 +84,8 @@ import TestSupport
 
         let removed = try await w.supervisor.unload("edu")
         #expect(removed == ["edu@sim:edu0", "edu@sim:edu1"])
+        // Unload waited for the standby too: it has exited and been reaped.
+        #expect(kill(next, 0) == -1 && errno == ESRCH)
         #expect(await w.supervisor.instances().isEmpty)
         #expect(await w.supervisor.devices().allSatisfy { $0.instance == nil })
         await w.supervisor.shutdown()

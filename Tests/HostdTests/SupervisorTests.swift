@@ -25,7 +25,7 @@ import TestSupport
         }
     }
 
-    func world(mode: String) throws -> World {
+    func world(mode: String, warmStandby: Bool = true) throws -> World {
         let pci = try FakePCI([
             .init(bdf: "00:03.0", vendor: 0x8086, device: 0x100e, classCode: 0x020000, driver: "e1000"),
             .init(bdf: "00:05.0", vendor: 0x1234, device: 0x11e8, classCode: 0x00ff00),
@@ -55,6 +55,7 @@ import TestSupport
         config.deviceDirectory = pci.directory + "/no-dev"
         config.autoload = false
         config.claim = [Self.eduOnUio]
+        config.warmStandby = warmStandby
         config.restart = .init(maxCrashes: 3, windowMs: 60_000, initialBackoffMs: 1, maxBackoffMs: 4)
         let reader = DescriptorReader(driverhostPath: Self.fake, requiredOwner: getuid())
         return World(pci: pci, supervisor: Supervisor(config: config, logger: Logger(label: "test"), reader: reader))
@@ -113,6 +114,58 @@ import TestSupport
         // again at once, so the count may already have moved on).
         let again = try await w.supervisor.restart("good@\(Self.eduFree)")
         #expect(again.restarts >= 3 && again.failure == nil)
+        await w.supervisor.shutdown()
+    }
+
+    /// Crashes `instance` through the fake's "crash" command; returns the
+    /// states published until it runs again.
+    func crash(_ w: World, _ instance: String) async throws -> [InstanceStatus] {
+        let changes = await w.supervisor.observe()
+        await #expect(throws: ControlError.self) { try await w.supervisor.call(instance, command: "crash", arguments: []) }
+        return try await within(10, waitingFor: "restart of \(instance)") {
+            var seen: [InstanceStatus] = []
+            for await change in changes where change.name == instance {
+                seen.append(change)
+                if change.state == .running { break }
+            }
+            return seen
+        }
+    }
+
+    @Test func aStandbyThatDiesIsReplacedAfterTheNextAttach() async throws {
+        let w = try world(mode: "run")
+        try await w.supervisor.start()
+        let name = "good@\(Self.eduFree)"
+        let first = try #require(try await w.supervisor.load(plugin: "good", device: Self.eduFree).first)
+        let standby = try #require(first.standbyPid)
+        let changes = await w.supervisor.observe()
+        kill(standby, SIGKILL)
+        let gone: InstanceStatus? = try await within(10, waitingFor: "the standby's exit") {
+            for await change in changes where change.standbyPid == nil { return change }
+            return nil
+        }
+        // Still running on its driverhost; no new standby spawned in a loop.
+        #expect(gone?.state == .running && gone?.pid == first.pid)
+
+        // The next restart cannot be warm: a new process, then a new standby.
+        let restarted = try await crash(w, name)
+        #expect(restarted.map(\.state) == [.restarting, .starting, .running])
+        let starting = try #require(restarted.first { $0.state == .starting })
+        #expect(starting.pid != standby && starting.pid != first.pid)
+        #expect(restarted.last?.standbyPid != nil)
+        #expect(w.releases(Self.eduFree) == "1")
+        await w.supervisor.shutdown()
+    }
+
+    @Test func withoutWarmStandbyEveryRestartIsANewProcess() async throws {
+        let w = try world(mode: "run", warmStandby: false)
+        try await w.supervisor.start()
+        let name = "good@\(Self.eduFree)"
+        let first = try #require(try await w.supervisor.load(plugin: "good", device: Self.eduFree).first)
+        #expect(first.standbyPid == nil)
+        let restarted = try await crash(w, name)
+        #expect(restarted.map(\.state) == [.restarting, .starting, .running])
+        #expect(restarted.allSatisfy { $0.standbyPid == nil && $0.pid != first.pid })
         await w.supervisor.shutdown()
     }
 

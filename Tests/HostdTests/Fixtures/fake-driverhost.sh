@@ -1,13 +1,15 @@
 #!/bin/sh
 # A stand-in for driverhost, for the supervisor's tests: no device, no
 # plugin code. It speaks driverhost's control protocol on fd 3 and does what
-# the file .FILE.mode beside the plugin says ("run" or "crash"); --describe
-# prints the JSON in .FILE.json. Each exit counts a release in the fake sysfs
+# the file .FILE.mode beside the plugin says ("run" or "crash"; in "run", the
+# command "crash" releases and dies of SIGSEGV); --describe
+# prints the JSON in .FILE.json; --standby waits for "start" on fd 3 first. Each exit counts a release in the fake sysfs
 # (WORLD/sys, the plugin directory being WORLD/plugins), as drvproxy does
 # when its last handle closes.
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--describe) describe=1 ;;
+	--standby) standby=1 ;;
 	--plugin) plugin=$2; shift ;;
 	--device) device=$2; shift ;;
 	esac
@@ -16,6 +18,12 @@ done
 if [ -n "$describe" ]; then
 	cat "$(dirname "$plugin")/.$(basename "$plugin").json"
 	exit
+fi
+if [ -n "$standby" ]; then
+	while read -r verb rest <&3 && [ "$verb" != start ]; do
+		[ "$verb" = stop ] && exit 0
+	done
+	[ "$verb" = start ] || exit 0
 fi
 world=$(dirname "$(dirname "$plugin")")
 releases=$world/sys/bus/pci/devices/$device/drvproxy/releases
@@ -30,7 +38,13 @@ echo attached 0 >&3
 while read -r verb id rest <&3; do
 	case "$verb" in
 	stop) break ;;
-	call) echo "result $id $rest" >&3 ;;
+	call)
+		if [ "$rest" = crash ]; then
+			released
+			kill -SEGV $$
+		fi
+		echo "result $id $rest" >&3
+		;;
 	esac
 done
 released

@@ -82,12 +82,16 @@ fi
 
 # A SIGSEGV inside interrupt(): the kernel's release, then a new driverhost
 # (its launch saw the releases counter already moved), which handles
-# interrupts again. hostctl load takes the devices back from uio_pci_generic.
+# interrupts again. The new driverhost is the warm standby that hostd started
+# after the first attach: it has waited, device untouched, and owns the
+# device now. hostctl load takes the devices back from uio_pci_generic.
 rm $PLUGINS/edu.so
 mark=$(log_lines)
 cp /plugins/crash-magic.so $PLUGINS/crash-magic.so
 wait_log "instance=misbehave@$A .*instance attached" 60 $mark || fail hostd_crash_restart "crash-magic not loaded"
 rel=$(releases $A)
+standby=$(hostctl status misbehave@$A | sed -n 's/^ *standby: *//p')
+owner=$(owner_pid $A)
 mark=$(log_lines)
 hostctl call misbehave@$A crash 0 >/tmp/crash.out 2>&1
 if wait_log "instance=misbehave@$A .*restart=1 .*instance attached" 30 $mark; then
@@ -97,6 +101,8 @@ if wait_log "instance=misbehave@$A .*restart=1 .*instance attached" 30 $mark; th
 	status=$(hostctl status misbehave@$A)
 	if [ "$launched" != "releases=$((rel + 1))" ]; then
 		fail hostd_crash_release_then_restart "new driverhost started at $launched, crash at releases=$rel"
+	elif [ "$standby" = - ] || [ "$owner" = "$standby" ] || [ "$(owner_pid $A)" != "$standby" ]; then
+		fail hostd_crash_release_then_restart "device owner $owner -> $(owner_pid $A), standby was $standby"
 	elif [ "$ended" -lt 1 ]; then
 		fail hostd_crash_release_then_restart "no SIGSEGV exit logged"
 	elif [ "$got" != 65536 ]; then
