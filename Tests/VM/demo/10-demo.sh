@@ -57,8 +57,9 @@ echo "\$ hostctl call edu-swift@$last factorial 12"; echo "$out"
 [ "$out" = 479001600 ] || fail "factorial(12) printed $out"
 show hostctl call edu@$first dma_selftest 0 || fail "DMA self-test"
 
-say "Crash the C plugin's driverhost (SIGSEGV). The kernel runs the plugin's release program, then hostd restarts it."
+say "Crash the C plugin's driverhost (SIGSEGV). The kernel runs the plugin's release program; then hostd tells the instance's warm standby (a driverhost waiting with the plugin loaded, device untouched) to start."
 pid=$(field edu@$first pid)
+standby=$(field edu@$first standby)
 releases=$(cat /sys/bus/pci/devices/$first/drvproxy/releases)
 show hostctl status edu@$first
 show kill -SEGV $pid
@@ -66,6 +67,7 @@ wait_for "[ \"\$(field edu@$first restarts)\" = 1 ] && [ \"\$(field edu@$first s
 now=$(cat /sys/bus/pci/devices/$first/drvproxy/releases)
 echo "drvproxy releases for $first: $releases -> $now (the release program ran before the restart)"
 [ "$now" -gt "$releases" ] || fail "the kernel's release counter did not move"
+[ "$(field edu@$first pid)" = "$standby" ] || fail "the new driverhost is $(field edu@$first pid), not the standby $standby"
 show hostctl status edu@$first
 out=$(hostctl call edu@$first factorial 5) || fail "factorial after the restart"
 echo "\$ hostctl call edu@$first factorial 5"; echo "$out"
