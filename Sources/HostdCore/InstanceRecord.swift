@@ -12,8 +12,9 @@ final class InstanceRecord {
     /// A driverhost started with --standby: plugin loaded, device not
     /// opened; the next launch sends it "start" instead of spawning.
     var standby: DriverhostConnection?
-    /// Bumped for every driverhost started, so that late events of an
-    /// earlier process are recognised and ignored.
+    /// Bumped for every driverhost started, so that a delayed restart or a
+    /// stop's SIGKILL meant for an earlier one does nothing. (Events are
+    /// matched to their connection instead: see Supervisor.handle.)
     var generation = 0
     var restarts: UInt32 = 0
     var lastExit: String?
