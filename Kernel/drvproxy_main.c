@@ -423,7 +423,6 @@ static const struct file_operations drvproxy_fops = {
 	.unlocked_ioctl	= drvproxy_ioctl,
 	.compat_ioctl	= compat_ptr_ioctl,
 	.mmap		= drvproxy_mmap,
-	.llseek		= no_llseek,
 };
 
 /* ---- sysfs: /sys/bus/pci/devices/<BDF>/drvproxy/ ------------------------- */
@@ -509,20 +508,37 @@ static void drvproxy_init_dev(struct drvproxy_dev *dp, struct pci_dev *pdev)
 	dp->cdev.owner = THIS_MODULE;
 }
 
+/* Request and map one BAR, managed; NULL if it cannot be had. */
+static void __iomem *drvproxy_iomap_bar(struct pci_dev *pdev, int bar)
+{
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 11, 0)
+	/* pcim_iomap_regions() and its table are deprecated from 6.11 on. */
+	void __iomem *va = pcim_iomap_region(pdev, bar, DRVPROXY_NAME);
+
+	return IS_ERR(va) ? NULL : va;
+#else
+	if (pcim_iomap_regions(pdev, BIT(bar), DRVPROXY_NAME))
+		return NULL;
+	return pcim_iomap_table(pdev)[bar];
+#endif
+}
+
 static void drvproxy_map_bars(struct drvproxy_dev *dp)
 {
 	struct pci_dev *pdev = dp->pdev;
+	void __iomem *va;
 	int i;
 
 	for (i = 0; i < DRVPROXY_NUM_BARS; i++) {
 		if (!pci_resource_len(pdev, i))
 			continue;
 		/* One by one: a BAR we cannot claim is left out, not fatal. */
-		if (pcim_iomap_regions(pdev, BIT(i), DRVPROXY_NAME)) {
+		va = drvproxy_iomap_bar(pdev, i);
+		if (!va) {
 			pci_warn(pdev, "BAR %d unavailable, left out\n", i);
 			continue;
 		}
-		dp->bar_va[i] = pcim_iomap_table(pdev)[i];
+		dp->bar_va[i] = va;
 		dp->rbars[i].size = pci_resource_len(pdev, i);
 		dp->rbars[i].is_io = pci_resource_flags(pdev, i) & IORESOURCE_IO;
 	}
