@@ -10,6 +10,21 @@
  * EPROTO. The argument size is encoded in the ioctl number, so an argument of
  * the wrong size is an unknown ioctl (ENOTTY). Reserved fields must be zero
  * (EINVAL), which keeps them usable for later growth.
+ *
+ * Who may use a handle:
+ * - open() fails with EBUSY while another handle owns the device, and with
+ *   EPERM when no IOMMU confines the device's DMA (a translating, strictly
+ *   invalidated domain whose IOMMU group has no device left with a kernel
+ *   driver), unless the module parameter allow_unsafe_dma is set and the
+ *   opener has CAP_SYS_RAWIO; that taints the kernel (INFO: DMA_UNSAFE).
+ * - The process that opened the device (its thread group) is the owner and
+ *   the only user: from any other process every call fails with EPERM, and
+ *   its mappings are not inherited across fork(). When the owner exits, or
+ *   closes its last descriptor of the handle, the device is released at once,
+ *   whoever else still holds the file; such a file is dead (ENODEV).
+ * - A failing ioctl changes nothing. No user memory is touched while a lock
+ *   that open() or the release needs is held, so a stalled caller stalls only
+ *   itself.
  */
 #ifndef _UAPI_DRVPROXY_H
 #define _UAPI_DRVPROXY_H
@@ -17,7 +32,11 @@
 #include <linux/types.h>
 #include <linux/ioctl.h>
 
-#define DRVPROXY_ABI_VERSION	1
+/*
+ * 2: bus mastering only on request (BUS_MASTER), DMA confinement and reset
+ * reported by INFO, owner-only access, ERROR events.
+ */
+#define DRVPROXY_ABI_VERSION	2
 
 /* ---- Register programs ------------------------------------------------ */
 
@@ -41,7 +60,8 @@ enum drvproxy_op {
 	DRVPROXY_OP_SNAPSHOT,		/* ACK only: append acc to the event's snapshots */
 	DRVPROXY_OP_DELAY,		/* RELEASE only: wait imm microseconds */
 	DRVPROXY_OP_POLL,		/* RELEASE only: read until (reg & imm) == expect,
-					 * at most timeout_us; acc = last value read */
+					 * for at most timeout_us of elapsed time (not a
+					 * count of reads); acc = last value read */
 	DRVPROXY_OP_MAX_,		/* not an op: one past the last */
 };
 
@@ -83,11 +103,17 @@ enum drvproxy_prog_error {
 	DRVPROXY_EPROG_WRONG_KIND,	/* op not allowed in this kind of program */
 	DRVPROXY_EPROG_TOO_MANY_SNAPSHOTS, /* more than DRVPROXY_MAX_SNAPSHOTS */
 	DRVPROXY_EPROG_WAIT_TOO_LONG,	/* waits add up to more than the limit */
+	DRVPROXY_EPROG_PROTECTED,	/* register in the MSI-X table or PBA */
 	DRVPROXY_EPROG_MAX_,
 };
 
-/* drvproxy_prog.flags, RELEASE programs only */
-#define DRVPROXY_RELEASE_FUNCTION_RESET	(1u << 0) /* reset the function last */
+/*
+ * drvproxy_prog.flags, RELEASE programs only. A function that has a reset
+ * method is reset at the end of every release unless NO_RESET is given;
+ * FUNCTION_RESET is accepted for compatibility and changes nothing.
+ */
+#define DRVPROXY_RELEASE_FUNCTION_RESET	(1u << 0)
+#define DRVPROXY_RELEASE_NO_RESET	(1u << 1) /* skip the reset at release */
 
 struct drvproxy_prog {
 	__u32 abi_version;	/* in: DRVPROXY_ABI_VERSION */
@@ -122,6 +148,14 @@ struct drvproxy_bar_info {
 
 /* drvproxy_info.flags */
 #define DRVPROXY_INFO_INTX_DISABLE	(1u << 0) /* PCI 2.3 INTx-disable bit works */
+/* An IOMMU confines the device's DMA to its owner's buffers (strict domain). */
+#define DRVPROXY_INFO_DMA_CONFINED	(1u << 1)
+/* No confinement: opened in the explicit unsafe mode (kernel tainted). */
+#define DRVPROXY_INFO_DMA_UNSAFE	(1u << 2)
+/* The function has a reset method: reset at open and at release. */
+#define DRVPROXY_INFO_RESET		(1u << 3)
+/* Bus mastering is on (BUS_MASTER). */
+#define DRVPROXY_INFO_BUS_MASTER	(1u << 4)
 
 struct drvproxy_info {
 	__u32 abi_version;	/* out: the module's DRVPROXY_ABI_VERSION */
@@ -144,7 +178,12 @@ struct drvproxy_info {
 
 enum drvproxy_irq_mode {
 	DRVPROXY_IRQ_NONE = 0,		/* free the interrupt */
-	DRVPROXY_IRQ_INTX_SHARED,	/* shared line; the ACK program decides */
+	DRVPROXY_IRQ_INTX_SHARED,	/* shared line; the ACK program decides.
+					 * Without the INTx-disable bit the ACK
+					 * program must be able to answer NOT_MINE
+					 * and a RELEASE program must be set, else
+					 * ENOEXEC: nothing could silence the device
+					 * for its neighbours */
 	DRVPROXY_IRQ_INTX_DISABLE,	/* PCI 2.3 disable bit; UNMASK re-enables */
 	DRVPROXY_IRQ_MSI,
 	DRVPROXY_IRQ_MSIX,		/* nvec vectors, event.vector tells which */
@@ -160,6 +199,12 @@ struct drvproxy_irq {
 /* drvproxy_event.flags */
 #define DRVPROXY_EVENT_DROPPED	(1u << 0) /* `dropped` events were lost before this one */
 #define DRVPROXY_EVENT_STORM	(1u << 1) /* the interrupt was masked as a storm */
+/*
+ * The PCI core reported an error on the device (AER): its state is unknown
+ * and the owner should let go so that the device is released and reset.
+ * snap[0] is the pci_channel_state_t. Not the result of an ACK program.
+ */
+#define DRVPROXY_EVENT_ERROR	(1u << 2)
 
 /*
  * One record per interrupt the ACK program claimed. read() returns whole
@@ -201,6 +246,15 @@ struct drvproxy_dma_free {
 	__u32 id;		/* in */
 };
 
+/*
+ * Bus mastering (DMA and MSI) is off after open and after every release or
+ * RESET; the owner turns it on once it has set the device up.
+ */
+struct drvproxy_bus_master {
+	__u32 abi_version;	/* in */
+	__u32 enable;		/* in: 1 on, 0 off */
+};
+
 /* ---- mmap offsets --------------------------------------------------------- */
 
 /* mmap(offset = DRVPROXY_MMAP_BAR(i)) maps BAR i (memory BARs only, uncached). */
@@ -220,8 +274,12 @@ struct drvproxy_dma_free {
 #define DRVPROXY_IOC_DMA_MASK	_IOW(DRVPROXY_IOC_MAGIC, 0x04, struct drvproxy_dma_mask)
 #define DRVPROXY_IOC_DMA_ALLOC	_IOWR(DRVPROXY_IOC_MAGIC, 0x05, struct drvproxy_dma_alloc)
 #define DRVPROXY_IOC_DMA_FREE	_IOW(DRVPROXY_IOC_MAGIC, 0x06, struct drvproxy_dma_free)
-/* Run the release sequence without closing: the handle stays usable. */
+/*
+ * Run the release sequence without closing: the handle stays usable. The
+ * owner's BAR and DMA mappings are zapped first (later touches: SIGBUS).
+ */
 #define DRVPROXY_IOC_RESET	_IO(DRVPROXY_IOC_MAGIC, 0x07)
+#define DRVPROXY_IOC_BUS_MASTER	_IOW(DRVPROXY_IOC_MAGIC, 0x08, struct drvproxy_bus_master)
 
 /* ---- Layout pins ----------------------------------------------------------- */
 
@@ -244,5 +302,6 @@ DRVPROXY_PIN_SIZE(struct drvproxy_event, 64);
 DRVPROXY_PIN_SIZE(struct drvproxy_dma_mask, 8);
 DRVPROXY_PIN_SIZE(struct drvproxy_dma_alloc, 40);
 DRVPROXY_PIN_SIZE(struct drvproxy_dma_free, 8);
+DRVPROXY_PIN_SIZE(struct drvproxy_bus_master, 8);
 
 #endif /* _UAPI_DRVPROXY_H */
