@@ -318,8 +318,10 @@ static int setup_msi(struct drvproxy_dev *dp, u32 mode, u32 nvec)
 	err = pci_alloc_irq_vectors(dp->pdev, nvec, nvec, type);
 	if (err < 0)
 		goto free_vecs;
-	/* An MSI is a memory write by the device: it needs bus mastering. */
-	pci_set_master(dp->pdev);
+	/*
+	 * An MSI is a memory write by the device: it is delivered only once
+	 * the owner has turned bus mastering on (BUS_MASTER).
+	 */
 	install_vecs(dp, mode, vecs, nvec);
 	for (i = 0; i < nvec; i++) {
 		vecs[i].irq = pci_irq_vector(dp->pdev, i);

@@ -13,13 +13,19 @@
  *
  * The contract with user space is include/uapi/drvproxy.h.
  */
+#include <linux/capability.h>
+#include <linux/cred.h>
 #include <linux/delay.h>
 #include <linux/dma-mapping.h>
+#include <linux/fdtable.h>
 #include <linux/fs.h>
 #include <linux/idr.h>
 #include <linux/mm.h>
 #include <linux/module.h>
+#include <linux/pid.h>
 #include <linux/poll.h>
+#include <linux/sched/mm.h>
+#include <linux/sched/user.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 #include <linux/version.h>
@@ -33,6 +39,16 @@ static bool nointxmask;
 module_param(nointxmask, bool, 0444);
 MODULE_PARM_DESC(nointxmask,
 		 "Never use the PCI 2.3 INTx-disable bit (for testing)");
+
+bool drvproxy_allow_unsafe_dma;
+module_param_named(allow_unsafe_dma, drvproxy_allow_unsafe_dma, bool, 0644);
+MODULE_PARM_DESC(allow_unsafe_dma,
+		 "Let CAP_SYS_RAWIO open devices whose DMA no IOMMU confines (taints the kernel)");
+
+unsigned int drvproxy_dma_limit_mb;
+module_param_named(dma_limit_mb, drvproxy_dma_limit_mb, uint, 0644);
+MODULE_PARM_DESC(dma_limit_mb,
+		 "DMA memory all owners together may hold, in MiB (0: an eighth of RAM)");
 
 static dev_t drvproxy_devt;
 static struct class *drvproxy_class;
@@ -94,23 +110,95 @@ const struct regprog_io drvproxy_regprog_io = {
 	.delay_us = drvproxy_io_delay,
 };
 
+/* ---- Ownership ----------------------------------------------------------- */
+
+/*
+ * May the caller use this handle? Only while it still owns the device
+ * (ENODEV once released) and only from the thread group that opened it
+ * (EPERM): a forked child or a process the file was passed to gets nothing.
+ */
+int drvproxy_check_caller(struct drvproxy_dev *dp, struct file *filp)
+{
+	if (READ_ONCE(dp->owner) != filp)
+		return -ENODEV;
+	if (task_tgid(current) != READ_ONCE(dp->owner_tgid))
+		return -EPERM;
+	return 0;
+}
+
+/*
+ * Take dp->lock for an ioctl, interruptibly, and check again that the caller
+ * still owns a live device: the check before the user copy ran unlocked.
+ */
+static int drvproxy_lock_owned(struct drvproxy_dev *dp, struct file *filp)
+{
+	int err = mutex_lock_interruptible(&dp->lock);
+
+	if (err)
+		return err;
+	err = dp->dead ? -ENODEV : drvproxy_check_caller(dp, filp);
+	if (err)
+		mutex_unlock(&dp->lock);
+	return err;
+}
+
+/*
+ * Bus mastering on or off. The read-modify-write of PCI_COMMAND happens
+ * under ring_lock, like the interrupt handler's INTx-disable writes, so
+ * neither can undo the other's bit.
+ */
+void drvproxy_set_bus_master(struct drvproxy_dev *dp, bool on)
+{
+	unsigned long flags;
+	u16 cmd, want;
+
+	spin_lock_irqsave(&dp->ring_lock, flags);
+	pci_read_config_word(dp->pdev, PCI_COMMAND, &cmd);
+	want = on ? cmd | PCI_COMMAND_MASTER : cmd & ~PCI_COMMAND_MASTER;
+	if (want != cmd)
+		pci_write_config_word(dp->pdev, PCI_COMMAND, want);
+	dp->pdev->is_busmaster = on;
+	spin_unlock_irqrestore(&dp->ring_lock, flags);
+}
+
 /* ---- Release ------------------------------------------------------------- */
 
 /*
+ * Reset the function if it has a reset method. dev_locked: the PCI device
+ * lock is held (we are in remove); elsewhere only try it, as remove may hold
+ * it and be waiting for dp->lock. A reset that could not happen now happens
+ * at the next open.
+ */
+static void drvproxy_reset_function(struct drvproxy_dev *dp, bool dev_locked)
+{
+	int err;
+
+	/* A function that is gone or broken cannot be reset; don't wait on it. */
+	if (!dp->can_reset || pci_channel_offline(dp->pdev))
+		return;
+	err = dev_locked ? pci_reset_function_locked(dp->pdev) :
+			   pci_try_reset_function(dp->pdev);
+	if (err)
+		pci_warn(dp->pdev, "function reset failed: %d\n", err);
+	dp->needs_reset = err != 0;
+}
+
+/*
  * Leave the device quiet and harmless; dp->lock held. The order matters:
- * the RELEASE program stops the device while its interrupt handler and its
- * memory still exist; then the interrupt goes; then bus mastering, so the
- * device can no longer write memory; only then is DMA memory given back,
- * so memory is never freed while the device can still write it. The
- * function reset comes last. dev_locked: the PCI device lock is held (we
- * are in remove); elsewhere only try it, as remove may hold it and be
- * waiting for dp->lock.
+ * the owner's mappings go first, and faults wait on zap_sem until the end,
+ * so nothing touches the device behind the sequence's back. The RELEASE
+ * program stops the device while its interrupt handler and its memory still
+ * exist; then the interrupt goes; then bus mastering, so the device can no
+ * longer write memory; only then is DMA memory freed, so memory is never
+ * freed while the device can still write it. The function reset comes last.
  */
 static void drvproxy_release_sequence(struct drvproxy_dev *dp, bool dev_locked)
 {
 	struct regprog_result res;
-	int err;
 
+	drvproxy_zap_lock(dp);
+	if (dp->mapping)
+		unmap_mapping_range(dp->mapping, 0, 0, 1);
 	if (dp->release_len) {
 		regprog_run(dp->release_prog, dp->release_len,
 			    &drvproxy_regprog_io, dp, &res);
@@ -119,29 +207,52 @@ static void drvproxy_release_sequence(struct drvproxy_dev *dp, bool dev_locked)
 				 res.poll_timeouts);
 	}
 	drvproxy_irq_teardown(dp);
-	pci_clear_master(dp->pdev);
+	drvproxy_set_bus_master(dp, false);
 	drvproxy_dma_release_all(dp);
-	if (dp->release_flags & DRVPROXY_RELEASE_FUNCTION_RESET) {
-		err = dev_locked ? pci_reset_function_locked(dp->pdev) :
-				   pci_try_reset_function(dp->pdev);
-		if (err)
-			pci_warn(dp->pdev, "function reset failed: %d\n", err);
-	}
+	if (dp->release_flags & DRVPROXY_RELEASE_NO_RESET)
+		dp->needs_reset = true;
+	else
+		drvproxy_reset_function(dp, dev_locked);
+	drvproxy_zap_unlock(dp);
 	atomic64_inc(&dp->releases);
 }
 
-/* What one owner set up must not leak to the next. */
-static void drvproxy_forget_owner(struct drvproxy_dev *dp)
+/*
+ * The owner let go (exit, its last close, or the file's last reference):
+ * release the device unless remove did already, and forget everything the
+ * owner set up, so the next owner starts clean. dp->lock held.
+ */
+static void drvproxy_disown(struct drvproxy_dev *dp)
 {
-	drvproxy_set_ack_prog(dp, NULL, 0);
+	if (!dp->dead) {
+		drvproxy_release_sequence(dp, false);
+		drvproxy_set_ack_prog(dp, NULL, 0);
+		if (!dma_set_mask_and_coherent(&dp->pdev->dev,
+				DMA_BIT_MASK(DRVPROXY_DEFAULT_DMA_BITS)))
+			dp->dma_mask_bits = DRVPROXY_DEFAULT_DMA_BITS;
+	}
 	dp->release_len = 0;
 	dp->release_flags = 0;
-	if (!dma_set_mask_and_coherent(&dp->pdev->dev,
-				       DMA_BIT_MASK(DRVPROXY_DEFAULT_DMA_BITS)))
-		dp->dma_mask_bits = DRVPROXY_DEFAULT_DMA_BITS;
+	WRITE_ONCE(dp->owner, NULL);
+	put_pid(dp->owner_tgid);
+	WRITE_ONCE(dp->owner_tgid, NULL);
+	free_uid(dp->owner_user);
+	dp->owner_user = NULL;
+	mmdrop(dp->owner_mm);
+	dp->owner_mm = NULL;
+	dp->mapping = NULL;
+	atomic_set(&dp->owner_pid, 0);
+	/* Readers and pollers of the released handle learn it is dead. */
+	wake_up_interruptible_all(&dp->wait);
 }
 
 /* ---- ioctls -------------------------------------------------------------- */
+
+/*
+ * Every ioctl copies its argument in before taking dp->lock and out after
+ * dropping it: a caller stalled in a user copy (a userfaultfd page, say)
+ * holds no lock that open, release or remove need.
+ */
 
 static u32 drvproxy_bar_flags(struct drvproxy_dev *dp, int bar)
 {
@@ -157,37 +268,56 @@ static u32 drvproxy_bar_flags(struct drvproxy_dev *dp, int bar)
 	return flags;
 }
 
-static int drvproxy_ioc_info(struct drvproxy_dev *dp, void __user *uarg)
+static void drvproxy_fill_info(struct drvproxy_dev *dp,
+			       struct drvproxy_info *info)
 {
 	struct pci_dev *pdev = dp->pdev;
-	struct drvproxy_info info;
 	int i;
 
-	memset(&info, 0, sizeof(info));
-	info.abi_version = DRVPROXY_ABI_VERSION;
+	memset(info, 0, sizeof(*info));
+	info->abi_version = DRVPROXY_ABI_VERSION;
 	if (dp->intx_mask_ok)
-		info.flags |= DRVPROXY_INFO_INTX_DISABLE;
-	info.vendor = pdev->vendor;
-	info.device = pdev->device;
-	info.subvendor = pdev->subsystem_vendor;
-	info.subdevice = pdev->subsystem_device;
-	info.class_code = pdev->class;
-	info.revision = pdev->revision;
+		info->flags |= DRVPROXY_INFO_INTX_DISABLE;
+	info->flags |= dp->dma_unsafe ? DRVPROXY_INFO_DMA_UNSAFE :
+					DRVPROXY_INFO_DMA_CONFINED;
+	if (dp->can_reset)
+		info->flags |= DRVPROXY_INFO_RESET;
+	if (pdev->is_busmaster)
+		info->flags |= DRVPROXY_INFO_BUS_MASTER;
+	info->vendor = pdev->vendor;
+	info->device = pdev->device;
+	info->subvendor = pdev->subsystem_vendor;
+	info->subdevice = pdev->subsystem_device;
+	info->class_code = pdev->class;
+	info->revision = pdev->revision;
 	if (dp->intx_irq)
-		info.irq_kinds |= DRVPROXY_IRQ_KIND_INTX;
+		info->irq_kinds |= DRVPROXY_IRQ_KIND_INTX;
 	if (dp->has_msi)
-		info.irq_kinds |= DRVPROXY_IRQ_KIND_MSI;
+		info->irq_kinds |= DRVPROXY_IRQ_KIND_MSI;
 	if (dp->msix_vectors)
-		info.irq_kinds |= DRVPROXY_IRQ_KIND_MSIX;
-	info.msix_vectors = dp->msix_vectors;
-	info.ring_entries = DRVPROXY_RING_ENTRIES;
-	info.dma_mask_bits = dp->dma_mask_bits;
+		info->irq_kinds |= DRVPROXY_IRQ_KIND_MSIX;
+	info->msix_vectors = dp->msix_vectors;
+	info->ring_entries = DRVPROXY_RING_ENTRIES;
+	info->dma_mask_bits = dp->dma_mask_bits;
 	for (i = 0; i < DRVPROXY_NUM_BARS; i++) {
 		if (!dp->rbars[i].size)
 			continue;
-		info.bars[i].size = dp->rbars[i].size;
-		info.bars[i].flags = drvproxy_bar_flags(dp, i);
+		info->bars[i].size = dp->rbars[i].size;
+		info->bars[i].flags = drvproxy_bar_flags(dp, i);
 	}
+}
+
+static int drvproxy_ioc_info(struct drvproxy_dev *dp, struct file *filp,
+			     void __user *uarg)
+{
+	struct drvproxy_info info;
+	int err;
+
+	err = drvproxy_lock_owned(dp, filp);
+	if (err)
+		return err;
+	drvproxy_fill_info(dp, &info);
+	mutex_unlock(&dp->lock);
 	return copy_to_user(uarg, &info, sizeof(info)) ? -EFAULT : 0;
 }
 
@@ -195,7 +325,8 @@ static int drvproxy_ioc_info(struct drvproxy_dev *dp, void __user *uarg)
 static int drvproxy_prog_check_header(struct drvproxy_prog *p)
 {
 	u32 allowed = p->kind == DRVPROXY_PROG_RELEASE ?
-		      DRVPROXY_RELEASE_FUNCTION_RESET : 0;
+		      DRVPROXY_RELEASE_FUNCTION_RESET |
+		      DRVPROXY_RELEASE_NO_RESET : 0;
 
 	if (p->kind != DRVPROXY_PROG_ACK && p->kind != DRVPROXY_PROG_RELEASE) {
 		p->error = DRVPROXY_EPROG_BAD_KIND;
@@ -210,6 +341,7 @@ static int drvproxy_prog_check_header(struct drvproxy_prog *p)
 	return -EINVAL;
 }
 
+/* dp->lock held. */
 static int drvproxy_install_prog(struct drvproxy_dev *dp,
 				 const struct drvproxy_prog *p,
 				 const struct drvproxy_insn *insns)
@@ -224,7 +356,13 @@ static int drvproxy_install_prog(struct drvproxy_dev *dp,
 	return 0;
 }
 
-static int drvproxy_ioc_set_prog(struct drvproxy_dev *dp, void __user *uarg)
+/*
+ * Validation needs no lock (the BAR table is fixed at probe). The verdict is
+ * written back before anything is installed, so a caller whose struct
+ * cannot be written gets EFAULT and no program.
+ */
+static int drvproxy_ioc_set_prog(struct drvproxy_dev *dp, struct file *filp,
+				 void __user *uarg)
 {
 	struct drvproxy_insn *insns = NULL;
 	struct drvproxy_prog p;
@@ -246,18 +384,23 @@ static int drvproxy_ioc_set_prog(struct drvproxy_dev *dp, void __user *uarg)
 				     &p.error, &p.error_index))
 			err = -EINVAL;
 	}
-	if (!err)
-		err = drvproxy_install_prog(dp, &p, insns);
-	kfree(insns);
-	/* The reason for a refusal travels back in the struct. */
 	if (copy_to_user(uarg, &p, sizeof(p)))
-		return -EFAULT;
+		err = -EFAULT;
+	if (!err)
+		err = drvproxy_lock_owned(dp, filp);
+	if (!err) {
+		err = drvproxy_install_prog(dp, &p, insns);
+		mutex_unlock(&dp->lock);
+	}
+	kfree(insns);
 	return err;
 }
 
-static int drvproxy_ioc_set_irq(struct drvproxy_dev *dp, void __user *uarg)
+static int drvproxy_ioc_set_irq(struct drvproxy_dev *dp, struct file *filp,
+				void __user *uarg)
 {
 	struct drvproxy_irq req;
+	int err;
 
 	if (copy_from_user(&req, uarg, sizeof(req)))
 		return -EFAULT;
@@ -265,12 +408,19 @@ static int drvproxy_ioc_set_irq(struct drvproxy_dev *dp, void __user *uarg)
 		return -EPROTO;
 	if (req.reserved)
 		return -EINVAL;
-	return drvproxy_set_irq(dp, &req);
+	err = drvproxy_lock_owned(dp, filp);
+	if (err)
+		return err;
+	err = drvproxy_set_irq(dp, &req);
+	mutex_unlock(&dp->lock);
+	return err;
 }
 
-static int drvproxy_ioc_dma_mask(struct drvproxy_dev *dp, void __user *uarg)
+static int drvproxy_ioc_dma_mask(struct drvproxy_dev *dp, struct file *filp,
+				 void __user *uarg)
 {
 	struct drvproxy_dma_mask req;
+	int err;
 
 	if (copy_from_user(&req, uarg, sizeof(req)))
 		return -EFAULT;
@@ -278,13 +428,19 @@ static int drvproxy_ioc_dma_mask(struct drvproxy_dev *dp, void __user *uarg)
 		return -EPROTO;
 	if (req.bits < 12 || req.bits > 64)
 		return -EINVAL;
+	err = drvproxy_lock_owned(dp, filp);
+	if (err)
+		return err;
 	if (dma_set_mask_and_coherent(&dp->pdev->dev, DMA_BIT_MASK(req.bits)))
-		return -EINVAL;
-	dp->dma_mask_bits = req.bits;
-	return 0;
+		err = -EINVAL;
+	else
+		dp->dma_mask_bits = req.bits;
+	mutex_unlock(&dp->lock);
+	return err;
 }
 
-static int drvproxy_ioc_dma_alloc(struct drvproxy_dev *dp, void __user *uarg)
+static int drvproxy_ioc_dma_alloc(struct drvproxy_dev *dp, struct file *filp,
+				  void __user *uarg)
 {
 	struct drvproxy_dma_alloc req;
 	int err;
@@ -295,52 +451,76 @@ static int drvproxy_ioc_dma_alloc(struct drvproxy_dev *dp, void __user *uarg)
 		return -EPROTO;
 	if (req.reserved || req.reserved1)
 		return -EINVAL;
+	err = drvproxy_lock_owned(dp, filp);
+	if (err)
+		return err;
 	err = drvproxy_dma_alloc(dp, &req);
+	mutex_unlock(&dp->lock);
 	if (err)
 		return err;
 	if (copy_to_user(uarg, &req, sizeof(req))) {
 		/* Nobody learnt the id: nobody could ever free it. */
-		drvproxy_dma_free(dp, req.id);
+		if (!drvproxy_lock_owned(dp, filp)) {
+			drvproxy_dma_free(dp, req.id);
+			mutex_unlock(&dp->lock);
+		}
 		return -EFAULT;
 	}
 	return 0;
 }
 
-static int drvproxy_ioc_dma_free(struct drvproxy_dev *dp, void __user *uarg)
+static int drvproxy_ioc_dma_free(struct drvproxy_dev *dp, struct file *filp,
+				 void __user *uarg)
 {
 	struct drvproxy_dma_free req;
+	int err;
 
 	if (copy_from_user(&req, uarg, sizeof(req)))
 		return -EFAULT;
 	if (req.abi_version != DRVPROXY_ABI_VERSION)
 		return -EPROTO;
-	return drvproxy_dma_free(dp, req.id);
+	err = drvproxy_lock_owned(dp, filp);
+	if (err)
+		return err;
+	err = drvproxy_dma_free(dp, req.id);
+	mutex_unlock(&dp->lock);
+	return err;
 }
 
-static long drvproxy_dispatch(struct drvproxy_dev *dp, unsigned int cmd,
-			      void __user *uarg)
+static int drvproxy_ioc_bus_master(struct drvproxy_dev *dp, struct file *filp,
+				   void __user *uarg)
 {
-	switch (cmd) {
-	case DRVPROXY_IOC_INFO:
-		return drvproxy_ioc_info(dp, uarg);
-	case DRVPROXY_IOC_SET_PROG:
-		return drvproxy_ioc_set_prog(dp, uarg);
-	case DRVPROXY_IOC_SET_IRQ:
-		return drvproxy_ioc_set_irq(dp, uarg);
-	case DRVPROXY_IOC_UNMASK:
-		return drvproxy_unmask(dp);
-	case DRVPROXY_IOC_DMA_MASK:
-		return drvproxy_ioc_dma_mask(dp, uarg);
-	case DRVPROXY_IOC_DMA_ALLOC:
-		return drvproxy_ioc_dma_alloc(dp, uarg);
-	case DRVPROXY_IOC_DMA_FREE:
-		return drvproxy_ioc_dma_free(dp, uarg);
-	case DRVPROXY_IOC_RESET:
+	struct drvproxy_bus_master req;
+	int err;
+
+	if (copy_from_user(&req, uarg, sizeof(req)))
+		return -EFAULT;
+	if (req.abi_version != DRVPROXY_ABI_VERSION)
+		return -EPROTO;
+	if (req.enable > 1)
+		return -EINVAL;
+	err = drvproxy_lock_owned(dp, filp);
+	if (err)
+		return err;
+	drvproxy_set_bus_master(dp, req.enable);
+	mutex_unlock(&dp->lock);
+	return 0;
+}
+
+/* The ioctls without an argument. */
+static int drvproxy_ioc_simple(struct drvproxy_dev *dp, struct file *filp,
+			       unsigned int cmd)
+{
+	int err = drvproxy_lock_owned(dp, filp);
+
+	if (err)
+		return err;
+	if (cmd == DRVPROXY_IOC_UNMASK)
+		err = drvproxy_unmask(dp);
+	else
 		drvproxy_release_sequence(dp, false);
-		return 0;
-	default:
-		return -ENOTTY;
-	}
+	mutex_unlock(&dp->lock);
+	return err;
 }
 
 /* ---- File operations ----------------------------------------------------- */
@@ -349,35 +529,105 @@ static long drvproxy_ioctl(struct file *filp, unsigned int cmd,
 			   unsigned long arg)
 {
 	struct drvproxy_dev *dp = filp->private_data;
-	long ret;
+	void __user *uarg = (void __user *)arg;
+	int err;
 
-	mutex_lock(&dp->lock);
-	if (dp->dead)
-		ret = -ENODEV;
-	else
-		ret = drvproxy_dispatch(dp, cmd, (void __user *)arg);
-	mutex_unlock(&dp->lock);
-	return ret;
+	err = drvproxy_check_caller(dp, filp);
+	if (err)
+		return err;
+	switch (cmd) {
+	case DRVPROXY_IOC_INFO:
+		return drvproxy_ioc_info(dp, filp, uarg);
+	case DRVPROXY_IOC_SET_PROG:
+		return drvproxy_ioc_set_prog(dp, filp, uarg);
+	case DRVPROXY_IOC_SET_IRQ:
+		return drvproxy_ioc_set_irq(dp, filp, uarg);
+	case DRVPROXY_IOC_DMA_MASK:
+		return drvproxy_ioc_dma_mask(dp, filp, uarg);
+	case DRVPROXY_IOC_DMA_ALLOC:
+		return drvproxy_ioc_dma_alloc(dp, filp, uarg);
+	case DRVPROXY_IOC_DMA_FREE:
+		return drvproxy_ioc_dma_free(dp, filp, uarg);
+	case DRVPROXY_IOC_BUS_MASTER:
+		return drvproxy_ioc_bus_master(dp, filp, uarg);
+	case DRVPROXY_IOC_UNMASK:
+	case DRVPROXY_IOC_RESET:
+		return drvproxy_ioc_simple(dp, filp, cmd);
+	default:
+		return -ENOTTY;
+	}
+}
+
+/*
+ * May this opener have the device? Without IOMMU confinement only in the
+ * explicit unsafe mode, by a process with CAP_SYS_RAWIO, and the kernel is
+ * tainted, as VFIO's no-IOMMU mode does.
+ */
+static int drvproxy_dma_permitted(struct drvproxy_dev *dp, bool *unsafe)
+{
+	const char *why;
+
+	*unsafe = !drvproxy_dma_confined(dp->pdev, &why);
+	if (!*unsafe)
+		return 0;
+	if (!READ_ONCE(drvproxy_allow_unsafe_dma) || !capable(CAP_SYS_RAWIO)) {
+		pci_info_ratelimited(dp->pdev,
+			"open refused: DMA not confined (%s); allow_unsafe_dma=1 and CAP_SYS_RAWIO open it unconfined\n",
+			why);
+		return -EPERM;
+	}
+	add_taint(TAINT_USER, LOCKDEP_STILL_OK);
+	pci_warn(dp->pdev,
+		 "opened with unconfined DMA (%s): its owner can write any memory\n",
+		 why);
+	return 0;
 }
 
 static int drvproxy_open(struct inode *inode, struct file *filp)
 {
 	struct drvproxy_dev *dp = container_of(inode->i_cdev,
 					       struct drvproxy_dev, cdev);
-	int err = 0;
+	bool unsafe;
+	int err;
 
-	mutex_lock(&dp->lock);
+	err = drvproxy_dma_permitted(dp, &unsafe);
+	if (err)
+		return err;
+	err = mutex_lock_interruptible(&dp->lock);
+	if (err)
+		return err;
 	if (dp->dead) {
 		err = -ENODEV;
-	} else if (dp->owner) {
-		err = -EBUSY;
-	} else {
-		dp->owner = filp;
-		dp->mapping = filp->f_mapping;
-		atomic_set(&dp->owner_pid, task_tgid_nr(current));
-		drvproxy_ring_reset(dp);
-		filp->private_data = dp;
+		goto unlock;
 	}
+	if (dp->owner) {
+		err = -EBUSY;
+		goto unlock;
+	}
+	if (!current->mm) {
+		err = -EPERM;
+		goto unlock;
+	}
+	/* Whatever the last user left running stops here. */
+	if (dp->needs_reset && dp->can_reset) {
+		err = pci_try_reset_function(dp->pdev);
+		if (err) {
+			pci_info_ratelimited(dp->pdev, "open: reset failed: %d\n", err);
+			goto unlock;
+		}
+		dp->needs_reset = false;
+	}
+	filp->private_data = dp;
+	dp->owner_tgid = get_pid(task_tgid(current));
+	dp->owner_user = get_uid(current_user());
+	dp->owner_mm = current->mm;
+	mmgrab(dp->owner_mm);
+	dp->dma_unsafe = unsafe;
+	dp->mapping = filp->f_mapping;
+	atomic_set(&dp->owner_pid, task_tgid_nr(current));
+	drvproxy_ring_reset(dp);
+	WRITE_ONCE(dp->owner, filp);
+unlock:
 	mutex_unlock(&dp->lock);
 	if (err)
 		return err;
@@ -385,20 +635,41 @@ static int drvproxy_open(struct inode *inode, struct file *filp)
 	return stream_open(inode, filp);
 }
 
-/* The last reference to the file: close, exit, SIGKILL, or the last munmap. */
+static int drvproxy_fd_is(const void *file, struct file *f, unsigned int fd)
+{
+	return f == file;
+}
+
+/*
+ * Every close() of a descriptor, and each at exit. The device is the owner's
+ * only while the owner lives: when it exits, or closes its last descriptor
+ * of the handle, the device is released at once, even if a forked child or
+ * a process the file was passed to still holds the file.
+ */
+static int drvproxy_flush(struct file *filp, fl_owner_t id)
+{
+	struct drvproxy_dev *dp = filp->private_data;
+
+	if (drvproxy_check_caller(dp, filp))
+		return 0;
+	if (!(current->flags & PF_EXITING) && current->files &&
+	    iterate_fd(current->files, 0, drvproxy_fd_is, filp))
+		return 0;
+	mutex_lock(&dp->lock);
+	if (dp->owner == filp)
+		drvproxy_disown(dp);
+	mutex_unlock(&dp->lock);
+	return 0;
+}
+
+/* The last reference to the file; the owner usually let go in flush. */
 static int drvproxy_release(struct inode *inode, struct file *filp)
 {
 	struct drvproxy_dev *dp = filp->private_data;
 
 	mutex_lock(&dp->lock);
-	/* After remove, remove has run the release sequence already. */
-	if (!dp->dead) {
-		drvproxy_release_sequence(dp, false);
-		drvproxy_forget_owner(dp);
-	}
-	dp->owner = NULL;
-	dp->mapping = NULL;
-	atomic_set(&dp->owner_pid, 0);
+	if (dp->owner == filp)
+		drvproxy_disown(dp);
 	mutex_unlock(&dp->lock);
 	return 0;
 }
@@ -406,17 +677,25 @@ static int drvproxy_release(struct inode *inode, struct file *filp)
 static ssize_t drvproxy_read(struct file *filp, char __user *buf,
 			     size_t count, loff_t *ppos)
 {
-	return drvproxy_ring_read(filp->private_data, filp, buf, count);
+	struct drvproxy_dev *dp = filp->private_data;
+	int err = drvproxy_check_caller(dp, filp);
+
+	return err ? err : drvproxy_ring_read(dp, filp, buf, count);
 }
 
 static __poll_t drvproxy_poll(struct file *filp, poll_table *wait)
 {
-	return drvproxy_ring_poll(filp->private_data, filp, wait);
+	struct drvproxy_dev *dp = filp->private_data;
+
+	if (drvproxy_check_caller(dp, filp))
+		return EPOLLERR | EPOLLHUP;
+	return drvproxy_ring_poll(dp, filp, wait);
 }
 
 static const struct file_operations drvproxy_fops = {
 	.owner		= THIS_MODULE,
 	.open		= drvproxy_open,
+	.flush		= drvproxy_flush,
 	.release	= drvproxy_release,
 	.read		= drvproxy_read,
 	.poll		= drvproxy_poll,
@@ -453,6 +732,28 @@ static ssize_t owner_pid_show(struct device *dev,
 }
 static DEVICE_ATTR_RO(owner_pid);
 
+/* What the next open would get: confined, unsafe, or refused. */
+static ssize_t dma_mode_show(struct device *dev,
+			     struct device_attribute *attr, char *buf)
+{
+	const char *why;
+
+	if (drvproxy_dma_confined(to_pci_dev(dev), &why))
+		return sysfs_emit(buf, "confined\n");
+	return sysfs_emit(buf, "%s\n", READ_ONCE(drvproxy_allow_unsafe_dma) ?
+			  "unsafe" : "refused");
+}
+static DEVICE_ATTR_RO(dma_mode);
+
+static ssize_t reset_show(struct device *dev, struct device_attribute *attr,
+			  char *buf)
+{
+	struct drvproxy_dev *dp = pci_get_drvdata(to_pci_dev(dev));
+
+	return sysfs_emit(buf, "%d\n", dp->can_reset);
+}
+static DEVICE_ATTR_RO(reset);
+
 static struct attribute *drvproxy_attrs[] = {
 	&dev_attr_interrupts.attr,
 	&dev_attr_not_mine.attr,
@@ -460,6 +761,8 @@ static struct attribute *drvproxy_attrs[] = {
 	&dev_attr_releases.attr,
 	&dev_attr_storms.attr,
 	&dev_attr_owner_pid.attr,
+	&dev_attr_dma_mode.attr,
+	&dev_attr_reset.attr,
 	NULL,
 };
 
@@ -562,11 +865,27 @@ static void drvproxy_probe_irqs(struct drvproxy_dev *dp)
 	dp->msix_vectors = n > 0 ? n : 0;
 }
 
+/* The PCI core found the function's reset methods when it enumerated it. */
+static void drvproxy_probe_reset(struct drvproxy_dev *dp)
+{
+	dp->can_reset = dp->pdev->reset_methods[0] != 0;
+	/* Whoever had the device before us may have left it running. */
+	dp->needs_reset = true;
+	if (!dp->can_reset)
+		pci_info(dp->pdev, "no reset method: the release program is the only safety net\n");
+}
+
 static int drvproxy_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 {
 	struct drvproxy_dev *dp;
 	int err;
 
+	/* Bridges and the like forward others' traffic: not ours to give away. */
+	if (pdev->hdr_type != PCI_HEADER_TYPE_NORMAL) {
+		pci_info(pdev, "refused: not an endpoint (header type %u)\n",
+			 pdev->hdr_type);
+		return -ENODEV;
+	}
 	err = pcim_enable_device(pdev);
 	if (err)
 		return err;
@@ -577,6 +896,7 @@ static int drvproxy_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 
 	drvproxy_map_bars(dp);
 	drvproxy_probe_irqs(dp);
+	drvproxy_probe_reset(dp);
 	err = dma_set_mask_and_coherent(&pdev->dev,
 					DMA_BIT_MASK(DRVPROXY_DEFAULT_DMA_BITS));
 	if (err)
@@ -626,11 +946,13 @@ static void drvproxy_remove(struct pci_dev *pdev)
 	cdev_device_del(&dp->cdev, &dp->dev);
 	mutex_lock(&dp->lock);
 	drvproxy_mark_dead(dp);
-	if (dp->owner) {
-		/* From here on the owner's BAR pointers fault with SIGBUS. */
-		unmap_mapping_range(dp->mapping, 0, 0, 1);
+	/*
+	 * The owner's mappings are zapped and its DMA memory freed now, while
+	 * the device is still there: from here on its BAR and buffer pointers
+	 * fault with SIGBUS, and no memory is freed through a dead DMA path.
+	 */
+	if (dp->owner)
 		drvproxy_release_sequence(dp, true);
-	}
 	/* The next driver finds INTx as we found it. */
 	drvproxy_intx_set(dp, dp->intx_was_disabled);
 	mutex_unlock(&dp->lock);

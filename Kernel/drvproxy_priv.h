@@ -43,13 +43,19 @@ struct drvproxy_vec {
 	char name[40];		/* request_irq() keeps the pointer */
 };
 
-/* A coherent DMA buffer; lives until the proxy and every mapping let go. */
+/*
+ * A coherent DMA buffer. Its memory is freed as soon as the proxy lets go of
+ * it (DMA_FREE, release, remove), after the owner's mappings of it have been
+ * zapped; the struct itself lives until the last mapping is gone, so that a
+ * late fault finds it and answers SIGBUS.
+ */
 struct drvproxy_dma {
-	struct kref ref;
+	struct kref ref;	/* the buffer table's entry and each VMA */
 	struct device *dev;	/* referenced, for dma_free_coherent() */
-	void *cpu;
+	void *cpu;		/* NULL once the memory is freed */
 	dma_addr_t bus;
 	size_t size;
+	struct user_struct *charged;	/* RLIMIT_MEMLOCK charged to, or NULL */
 };
 
 struct drvproxy_dev {
@@ -66,6 +72,7 @@ struct drvproxy_dev {
 	bool intx_was_disabled;	/* the bit as we found it, put back on remove */
 	bool has_msi;
 	u32 msix_vectors;
+	bool can_reset;		/* the function has a reset method */
 
 	/*
 	 * lock serialises open, release, ioctls and remove. It is never taken
@@ -74,8 +81,19 @@ struct drvproxy_dev {
 	 */
 	struct mutex lock;
 	bool dead;		/* removed; set under zap_sem, ring_lock too */
-	struct file *owner;	/* the one open file, or NULL */
-	struct address_space *mapping;	/* zapped on remove */
+	/*
+	 * The owner: the open file, and the thread group that opened it, the
+	 * only one allowed to use it. owner is written under lock and read
+	 * without it by the owner check; the rest only changes while owner is
+	 * NULL.
+	 */
+	struct file *owner;
+	struct pid *owner_tgid;
+	struct user_struct *owner_user;	/* DMA memory is charged to it */
+	struct mm_struct *owner_mm;	/* grabbed: see drvproxy_zap_lock() */
+	bool dma_unsafe;	/* opened without IOMMU confinement */
+	bool needs_reset;	/* not reset since it was last used */
+	struct address_space *mapping;	/* zapped on release and remove */
 	u32 dma_mask_bits;
 	u32 irq_mode;		/* enum drvproxy_irq_mode */
 	struct drvproxy_vec *vecs;
@@ -84,7 +102,11 @@ struct drvproxy_dev {
 	u32 release_len;
 	u32 release_flags;
 
-	/* mmap and faults test dead under zap_sem; remove holds it to write. */
+	/*
+	 * mmap and faults hold zap_sem to read; remove and the release
+	 * sequence hold it to write, so no fault can map a BAR page while the
+	 * device is being released or reset.
+	 */
 	struct rw_semaphore zap_sem;
 
 	/* The DMA buffer table; mmap looks buffers up without lock. */
@@ -118,6 +140,15 @@ struct drvproxy_dev {
 };
 
 extern const struct regprog_io drvproxy_regprog_io;
+extern bool drvproxy_allow_unsafe_dma;
+extern unsigned int drvproxy_dma_limit_mb;
+
+/* drvproxy_main.c */
+int drvproxy_check_caller(struct drvproxy_dev *dp, struct file *filp);
+void drvproxy_set_bus_master(struct drvproxy_dev *dp, bool on);
+
+/* drvproxy_iommu.c */
+bool drvproxy_dma_confined(struct pci_dev *pdev, const char **why);
 
 /* drvproxy_irq.c */
 int drvproxy_ring_alloc(struct drvproxy_dev *dp);
@@ -135,10 +166,12 @@ int drvproxy_set_ack_prog(struct drvproxy_dev *dp,
 void drvproxy_intx_mask(struct drvproxy_dev *dp);
 void drvproxy_intx_set(struct drvproxy_dev *dp, bool disable);
 
-/* drvproxy_dma.c */
+/* drvproxy_mem.c */
 int drvproxy_dma_alloc(struct drvproxy_dev *dp, struct drvproxy_dma_alloc *req);
 int drvproxy_dma_free(struct drvproxy_dev *dp, u32 id);
 void drvproxy_dma_release_all(struct drvproxy_dev *dp);
+void drvproxy_zap_lock(struct drvproxy_dev *dp);
+void drvproxy_zap_unlock(struct drvproxy_dev *dp);
 int drvproxy_mmap(struct file *filp, struct vm_area_struct *vma);
 
 #endif /* DRVPROXY_PRIV_H */
