@@ -180,6 +180,8 @@ static void drvproxy_reset_function(struct drvproxy_dev *dp, bool dev_locked)
 			   pci_try_reset_function(dp->pdev);
 	if (err)
 		pci_warn(dp->pdev, "function reset failed: %d\n", err);
+	else
+		atomic64_inc(&dp->resets);
 	dp->needs_reset = err != 0;
 }
 
@@ -615,6 +617,7 @@ static int drvproxy_open(struct inode *inode, struct file *filp)
 			pci_info_ratelimited(dp->pdev, "open: reset failed: %d\n", err);
 			goto unlock;
 		}
+		atomic64_inc(&dp->resets);
 		dp->needs_reset = false;
 	}
 	filp->private_data = dp;
@@ -722,6 +725,7 @@ DRVPROXY_COUNTER_ATTR(not_mine);
 DRVPROXY_COUNTER_ATTR(dropped);
 DRVPROXY_COUNTER_ATTR(releases);
 DRVPROXY_COUNTER_ATTR(storms);
+DRVPROXY_COUNTER_ATTR(resets);
 
 static ssize_t owner_pid_show(struct device *dev,
 			      struct device_attribute *attr, char *buf)
@@ -760,6 +764,7 @@ static struct attribute *drvproxy_attrs[] = {
 	&dev_attr_dropped.attr,
 	&dev_attr_releases.attr,
 	&dev_attr_storms.attr,
+	&dev_attr_resets.attr,
 	&dev_attr_owner_pid.attr,
 	&dev_attr_dma_mode.attr,
 	&dev_attr_reset.attr,

@@ -136,6 +136,7 @@ struct drvproxy_dev {
 	atomic64_t dropped;
 	atomic64_t releases;
 	atomic64_t storms;
+	atomic64_t resets;	/* function resets done, at open or release */
 	atomic_t owner_pid;
 };
 

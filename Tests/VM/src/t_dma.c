@@ -6,15 +6,18 @@
  * buffer and back into the second page of the DMA buffer, at other offsets. Each
  * completion interrupt (status 0x100) arrives as an event whose snapshot is
  * 0x100, and the data comes back identical. The buffer respects the 28-bit
- * DMA mask, and once freed its mmap offset is refused.
+ * DMA mask, and once freed its mmap offset is refused. Bus mastering stays
+ * off until the owner asks for it (BUS_MASTER), not when it allocates.
  */
 #include "vmtest.h"
+#include "vt_safety.h"
 
 #include <errno.h>
 #include <linux/pci_regs.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #define PAGE		4096u
 #define BUF_SIZE	(2 * PAGE)
@@ -101,6 +104,20 @@ static void check_freed(struct vt_dev *dev, struct vt_dma *dma)
 		 map == MAP_FAILED ? strerror(errno) : "succeeded");
 }
 
+/* Allocating DMA memory does not let the device use it: the owner says when. */
+static void check_bus_master_off(struct vt_dev *dev)
+{
+	int cfg = vt_config_open(dev->bdf);
+	uint16_t cmd = vt_config_read16(cfg, PCI_COMMAND);
+
+	vt_get_info(dev->fd, &dev->info);
+	vt_check(!(cmd & PCI_COMMAND_MASTER) &&
+		 !(dev->info.flags & DRVPROXY_INFO_BUS_MASTER),
+		 "bus mastering on after DMA_ALLOC alone (command 0x%04x, INFO "
+		 "flags 0x%x)", cmd, dev->info.flags);
+	close(cfg);
+}
+
 int main(int argc, char **argv)
 {
 	struct vt_dev dev;
@@ -124,6 +141,11 @@ int main(int argc, char **argv)
 		dma.map[i] = pattern_byte(i);
 		dma.map[PAGE + i] = 0;
 	}
+	check_bus_master_off(&dev);
+	vt_bus_master(dev.fd, true);
+	vt_get_info(dev.fd, &dev.info);
+	vt_check(dev.info.flags & DRVPROXY_INFO_BUS_MASTER,
+		 "INFO flags 0x%x after BUS_MASTER on", dev.info.flags);
 	run_dma(&dev, bus, EDU_DMA_BUF + DEV_OFFSET, 0, 1, "DMA RAM -> device");
 	run_dma(&dev, EDU_DMA_BUF + DEV_OFFSET, bus + BACK_OFFSET,
 		EDU_DMA_CMD_TO_RAM, 2, "DMA device -> RAM");

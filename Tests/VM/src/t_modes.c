@@ -11,6 +11,7 @@
  * frees the vector again.
  */
 #include "vmtest.h"
+#include "vt_safety.h"
 
 #include <linux/pci_regs.h>
 #include <stdio.h>
@@ -125,6 +126,7 @@ static void test_msi(struct vt_dev *dev)
 	intx_irq = vt_irq_of(dev->bdf);
 	intx_before = irq_count_or_zero(intx_irq, &listed);
 	vt_set_irq(dev->fd, DRVPROXY_IRQ_MSI);
+	vt_bus_master(dev->fd, true);
 	/* With MSI enabled, sysfs `irq` shows the MSI vector's IRQ. */
 	msi_irq = vt_irq_of(dev->bdf);
 	vt_check(msi_irq != intx_irq, "sysfs irq still %u: MSI not enabled", msi_irq);

@@ -9,10 +9,12 @@
  * /proc/interrupts, bus mastering off, releases counter +1, and the device
  * opens again.
  *
- * reset: the RESET ioctl runs the same sequence without closing, and the
- * handle then still works for a new interrupt round trip.
+ * reset: the RESET ioctl runs the same sequence without closing: the DMA
+ * buffer's mapping is gone (SIGBUS), the BAR mapping faults back in, and
+ * the handle still works for a new interrupt round trip.
  */
 #include "vmtest.h"
+#include "vt_safety.h"
 
 #include <linux/pci_regs.h>
 #include <signal.h>
@@ -27,19 +29,20 @@
 #define WAIT_MS		2000
 
 /* Everything a release has to undo: IRQ, DMA buffer, bus mastering. */
-static void become_busy_owner(struct vt_dev *dev, const char *bdf)
+static void become_busy_owner(struct vt_dev *dev, const char *bdf,
+			      struct vt_dma *dma)
 {
 	const struct drvproxy_insn release[] = {
 		vt_insn_write_imm(EDU_LIVENESS, MARKER),
 	};
-	struct vt_dma dma;
 
 	vt_dev_open(dev, bdf);
 	vt_set_prog(dev->fd, DRVPROXY_PROG_RELEASE, 0, release, 1);
 	vt_set_edu_ack_prog(dev->fd);
 	vt_set_irq(dev->fd, DRVPROXY_IRQ_INTX_SHARED);
-	vt_dma_alloc(dev->fd, &dma, 4096);
-	memset(dma.map, 0x5a, 4096);
+	vt_dma_alloc(dev->fd, dma, 4096);
+	memset(dma->map, 0x5a, 4096);
+	vt_bus_master(dev->fd, true);
 	/* Anything but the marker, so that only the release can put it there. */
 	edu_write(dev->bar0, EDU_LIVENESS, 0);
 }
@@ -73,8 +76,8 @@ static void check_in_use(const char *bdf, pid_t owner)
 		 (unsigned long long)pid, (int)owner);
 	vt_check(irq_handler_listed(bdf), "no drvproxy handler on IRQ %u in "
 		 "/proc/interrupts while the IRQ is requested", vt_irq_of(bdf));
-	vt_check(bus_master_on(bdf), "bus mastering off although a DMA buffer "
-		 "is allocated");
+	vt_check(bus_master_on(bdf), "bus mastering off although the owner "
+		 "turned it on");
 }
 
 /* The marker is read through a fresh handle when the old one is gone. */
@@ -98,10 +101,11 @@ static void test_kill(const char *bdf)
 	uint64_t releases_before = vt_counter(bdf, "releases");
 	struct vt_child child;
 	struct vt_dev dev;
+	struct vt_dma dma;
 	int status;
 
 	if (vt_fork(&child)) {
-		become_busy_owner(&dev, bdf);
+		become_busy_owner(&dev, bdf, &dma);
 		vt_child_ready();
 		for (;;)
 			pause();
@@ -127,11 +131,17 @@ static void test_reset(const char *bdf)
 	uint64_t releases_before = vt_counter(bdf, "releases");
 	struct drvproxy_event ev;
 	struct vt_dev dev;
+	struct vt_dma dma;
+	int sig;
 
-	become_busy_owner(&dev, bdf);
+	become_busy_owner(&dev, bdf, &dma);
 	check_in_use(bdf, getpid());
 	vt_check(ioctl(dev.fd, DRVPROXY_IOC_RESET) == 0, "ioctl RESET: %m");
+	/* The BAR mapping was zapped and faults back in; the buffer is gone. */
 	check_released(bdf, releases_before, dev.bar0);
+	sig = vt_touch(dma.map);
+	vt_check(sig == SIGBUS, "the DMA buffer's mapping after RESET: %s, "
+		 "want SIGBUS", sig ? strsignal(sig) : "still readable");
 
 	/* The handle survives: a new IRQ and one round trip. */
 	vt_set_edu_ack_prog(dev.fd);
