@@ -583,3 +583,18 @@ __poll_t drvproxy_ring_poll(struct drvproxy_dev *dp, struct file *filp,
 	spin_unlock_irqrestore(&dp->ring_lock, flags);
 	return mask;
 }
+
+/*
+ * Queue an ERROR record for the owner (AER, process context). Not counted
+ * as an interrupt; the storm logic does not see it.
+ */
+void drvproxy_ring_push_error(struct drvproxy_dev *dp, u32 channel_state)
+{
+	struct regprog_result res = { .nsnap = 1, .snap = { channel_state } };
+	unsigned long flags;
+
+	spin_lock_irqsave(&dp->ring_lock, flags);
+	ring_push(dp, 0, DRVPROXY_EVENT_ERROR, &res);
+	spin_unlock_irqrestore(&dp->ring_lock, flags);
+	wake_up_interruptible(&dp->wait);
+}

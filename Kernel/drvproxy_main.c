@@ -966,11 +966,34 @@ static void drvproxy_remove(struct pci_dev *pdev)
 	put_device(&dp->dev);
 }
 
+/*
+ * AER: the PCI core found an error on the device. Its state is unknown, so
+ * the owner hears of it through an ERROR event and is expected to let go:
+ * the release that follows quiets and resets the function for the next
+ * owner. drvproxy itself touches nothing here.
+ */
+static pci_ers_result_t drvproxy_error_detected(struct pci_dev *pdev,
+						pci_channel_state_t state)
+{
+	struct drvproxy_dev *dp = pci_get_drvdata(pdev);
+
+	pci_warn(pdev, "PCI error (channel state %u): telling the owner\n",
+		 (unsigned int)state);
+	drvproxy_ring_push_error(dp, (u32)state);
+	return state == pci_channel_io_perm_failure ? PCI_ERS_RESULT_DISCONNECT :
+						      PCI_ERS_RESULT_CAN_RECOVER;
+}
+
+static const struct pci_error_handlers drvproxy_err_handlers = {
+	.error_detected	= drvproxy_error_detected,
+};
+
 static struct pci_driver drvproxy_driver = {
 	.name		= DRVPROXY_NAME,
 	.id_table	= NULL,		/* new_id or driver_override only */
 	.probe		= drvproxy_probe,
 	.remove		= drvproxy_remove,
+	.err_handler	= &drvproxy_err_handlers,
 	.dev_groups	= drvproxy_attr_groups,
 };
 

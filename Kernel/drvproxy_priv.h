@@ -166,6 +166,7 @@ int drvproxy_set_ack_prog(struct drvproxy_dev *dp,
 			  const struct drvproxy_insn *insns, u32 len);
 void drvproxy_intx_mask(struct drvproxy_dev *dp);
 void drvproxy_intx_set(struct drvproxy_dev *dp, bool disable);
+void drvproxy_ring_push_error(struct drvproxy_dev *dp, u32 channel_state);
 
 /* drvproxy_mem.c */
 int drvproxy_dma_alloc(struct drvproxy_dev *dp, struct drvproxy_dma_alloc *req);
