@@ -40,6 +40,12 @@ say "Drop the C edu plugin into the plugin directory: hostd loads it onto every 
 show cp /plugins/edu.so $PLUGINS/
 wait_for "[ \$(hostctl list | grep -c 'edu@.*running') -eq $# ]" "edu on every device"
 show hostctl list
+case "$(cat /sys/bus/pci/devices/$first/drvproxy/dma_mode 2>/dev/null)" in
+confined) echo "DMA: an IOMMU confines each device's DMA to the buffers its owner allocated." ;;
+unsafe) echo "DMA: this boot has no IOMMU, so drvproxy runs in its explicit unsafe mode" \
+	"(allow_unsafe_dma=1, root with CAP_SYS_RAWIO, kernel tainted): a driver could DMA anywhere." ;;
+*) fail "drvproxy would refuse to open $first (no IOMMU, unsafe mode off)" ;;
+esac
 
 say "Give one device to the Swift plugin instead."
 show hostctl unload edu@$last
