@@ -18,18 +18,34 @@ vt_run drvproxy_failed_ioctl_changes_nothing  60 t_hygiene efault $dev
 vt_run drvproxy_dma_accounting                60 t_hygiene memlimit $dev
 vt_run drvproxy_no_stall                      60 t_hygiene stall $dev
 
-# A function with FLR: boots that have one put a virtio device behind a
-# PCIe root port.
-flr=
+# A PCIe function with FLR and AER: boots that have one put a virtio
+# device (aer=on) behind a PCIe root port.
+pcie=
 for d in /sys/bus/pci/devices/*; do
-	[ "$(cat $d/vendor)" = 0x1af4 ] && grep -qw flr $d/reset_method 2>/dev/null && flr=${d##*/}
+	[ "$(cat $d/vendor)" = 0x1af4 ] && grep -qw flr $d/reset_method 2>/dev/null && pcie=${d##*/}
 done
-if [ -n "$flr" ]; then
-	bind_drvproxy $flr || echo "FAIL: drvproxy_bind: cannot bind $flr to drvproxy"
-	vt_run drvproxy_reset_flr 120 t_reset $flr
-	unbind $flr
+if [ -n "$pcie" ]; then
+	bind_drvproxy $pcie || echo "FAIL: drvproxy_bind: cannot bind $pcie to drvproxy"
+	vt_run drvproxy_reset_flr 120 t_reset $pcie
+	if insmod /lib/modules/aer_inject.ko; then
+		vt_run drvproxy_aer_event 60 t_aer $pcie
+	else
+		echo "FAIL: drvproxy_aer_event: cannot load aer_inject"
+	fi
+	unbind $pcie
+	# Its root port is a bridge: drvproxy refuses to take it.
+	port=$(basename $(readlink -f $(sysdev $pcie)/..))
+	unbind $port
+	echo drvproxy >$(sysdev $port)/driver_override
+	if echo $port >/sys/bus/pci/drivers/drvproxy/bind 2>/dev/null; then
+		echo "FAIL: drvproxy_refuses_bridges: drvproxy took the root port $port"
+	else
+		echo "PASS: drvproxy_refuses_bridges"
+	fi
+	echo >$(sysdev $port)/driver_override
+	echo $port >/sys/bus/pci/drivers/pcieport/bind
 else
-	echo "SKIP: drvproxy_reset_flr: no device with FLR on this boot"
+	echo "SKIP: drvproxy_reset_flr: no PCIe device with FLR on this boot"
 fi
 
 # Hot-unplug under a running owner, then the device comes back and works.
