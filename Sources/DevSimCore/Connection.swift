@@ -71,6 +71,9 @@ final class Connection {
                 let events = function.readEvents(max: min(Int(request.a.0), Int(DEVSIM_MAX_EVENTS_PER_READ)))
                 answer.a.0 = UInt32(events.count)
                 return events.withUnsafeBytes { send(answer, payload: $0) }
+            case DEVSIM_BUS_MASTER:
+                guard request.a.0 <= 1 else { throw .errno(EINVAL) }
+                function.setBusMaster(request.a.0 == 1)
             case DEVSIM_COUNTERS:
                 let counters = function.counters
                 return withUnsafeBytes(of: counters) { send(answer, payload: $0) }

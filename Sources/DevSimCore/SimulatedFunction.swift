@@ -57,7 +57,11 @@ public final class SimulatedFunction: DeviceBus {
         let identity = model.identity
         var info = drvproxy_info()
         info.abi_version = UInt32(DRVPROXY_ABI_VERSION)
-        info.flags = UInt32(DRVPROXY_INFO_INTX_DISABLE)
+        // DMA goes only to the memfd buffers the owner allocated (DMAMemory
+        // translates every access), as an IOMMU would confine it; and the
+        // model has a reset method.
+        info.flags = UInt32(DRVPROXY_INFO_INTX_DISABLE | DRVPROXY_INFO_DMA_CONFINED | DRVPROXY_INFO_RESET)
+            | (busMaster ? UInt32(DRVPROXY_INFO_BUS_MASTER) : 0)
         info.vendor = identity.vendor
         info.device = identity.device
         info.subvendor = identity.subvendor
@@ -101,6 +105,7 @@ public final class SimulatedFunction: DeviceBus {
         ownerPID = pid
         ring.reset()
         stormCount = 0
+        busMaster = false  // until the owner asks (BUS_MASTER), as drvproxy
         eventFD = fd
         return fd
     }
@@ -178,8 +183,6 @@ public final class SimulatedFunction: DeviceBus {
         setIRQNone()
         stormCount = 0
         irqMode = mode
-        // An MSI is a memory write by the device: it needs bus mastering.
-        if mode == UInt32(DRVPROXY_IRQ_MSI.rawValue) { busMaster = true }
         serviceInterrupts()
     }
 
@@ -209,9 +212,14 @@ public final class SimulatedFunction: DeviceBus {
     }
 
     func allocateDMA(size: UInt64) throws(DevSimError) -> (DMAMemory.Buffer, Int32) {
-        let (buffer, fd) = try dma.allocate(size: size, maskBits: dmaMaskBits).get()
-        busMaster = true  // there is memory for the device to use now
-        return (buffer, fd)
+        try dma.allocate(size: size, maskBits: dmaMaskBits).get()
+    }
+
+    /// BUS_MASTER: the device's DMA and MSI work only while it is on (an
+    /// MSI is a memory write by the device). Off after open, RESET and
+    /// release; the model's transfers and messages meanwhile go nowhere.
+    func setBusMaster(_ enabled: Bool) {
+        busMaster = enabled
     }
 
     func freeDMA(id: UInt32) throws(DevSimError) {

@@ -70,6 +70,9 @@ public protocol DeviceBackend: AnyObject {
     func setDMAMask(bits: UInt32) throws(Errno)
     func allocateDMA(size: UInt64) throws(Errno) -> DMAAllocation
     func freeDMA(_ allocation: DMAAllocation) throws(Errno)
+    /// Bus mastering (the device's DMA and MSI) on or off. The proxy has it
+    /// off after open; driverhost turns it on once attach has set the device up.
+    func setBusMaster(_ enabled: Bool) throws(Errno)
     /// Gives the device up; for the proxy this runs the release program.
     func close()
 }

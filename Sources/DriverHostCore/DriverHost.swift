@@ -8,8 +8,10 @@ import Glibc
 /// 2. load the plugin and validate its whole descriptor: an ABI mismatch or
 ///    a bad descriptor never gets as far as opening the device;
 ///    (--standby: then wait for the supervisor's "start", see Standby);
-/// 3. open the device, check the match table and the programs against INFO;
+/// 3. open the device, log its DMA mode and reset (INFO), check the match
+///    table and the programs against INFO;
 /// 4. install programs and IRQ mode, map BARs, attach;
+///    then bus mastering on (Instance.attach);
 /// 5. run --call commands, or the loop until SIGTERM / control "stop";
 /// 6. detach, close the handle (the kernel runs the release program), exit 0.
 public enum DriverHost {

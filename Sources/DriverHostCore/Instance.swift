@@ -149,6 +149,16 @@ public final class Instance {
         }
         self.context = context
         isAttached = true
+        // Only now may the device master the bus (DMA, MSI): the proxy
+        // reset it at open and left bus mastering off, so a device that a
+        // crashed driver left running cannot write memory until the plugin
+        // has set it up again.
+        do {
+            try device.setBusMaster(true)
+        } catch {
+            detach()
+            throw HostFailure(.deviceSetupFailed, "cannot turn bus mastering on: \(error)")
+        }
     }
 
     public func detach() {

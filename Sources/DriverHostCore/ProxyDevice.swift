@@ -117,6 +117,11 @@ public final class ProxyDevice: DeviceBackend {
         _ = try systemCall("ioctl DMA_FREE") { cdh_proxy_dma_free(handle.raw, &release) }
     }
 
+    public func setBusMaster(_ enabled: Bool) throws(Errno) {
+        var request = drvproxy_bus_master(abi_version: UInt32(DRVPROXY_ABI_VERSION), enable: enabled ? 1 : 0)
+        _ = try systemCall("ioctl BUS_MASTER") { cdh_proxy_bus_master(handle.raw, &request) }
+    }
+
     public func close() {
         for (base, size) in mappings { munmap(base, size) }
         mappings.removeAll()

@@ -136,6 +136,10 @@ public final class SimDevice: DeviceBackend {
         try connection.call(DEVSIM_DMA_FREE, "DMA_FREE", a: (allocation.id, 0))
     }
 
+    public func setBusMaster(_ enabled: Bool) throws(Errno) {
+        try connection.call(DEVSIM_BUS_MASTER, "BUS_MASTER", a: (enabled ? 1 : 0, 0))
+    }
+
     public func close() {
         for (base, length) in mappings.values { munmap(base, length) }
         mappings.removeAll()

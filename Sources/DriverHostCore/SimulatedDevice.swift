@@ -21,6 +21,7 @@ public final class SimulatedDevice: DeviceBackend {
     private var nextDMA: UInt32 = 1
     public private(set) var installed: [ProgramKind: [dh_insn]] = [:]
     public private(set) var interruptMode: UInt32 = 0
+    public private(set) var busMaster = false
     public private(set) var isClosed = false
 
     public init(info: DeviceInfo = SimulatedDevice.eduLike) throws(Errno) {
@@ -97,6 +98,8 @@ public final class SimulatedDevice: DeviceBackend {
         guard dmaBuffers.removeValue(forKey: allocation.id) != nil else { throw Errno(ENOENT, call: "DMA free") }
         free(allocation.cpu)
     }
+
+    public func setBusMaster(_ enabled: Bool) throws(Errno) { busMaster = enabled }
 
     public func close() {
         for buffer in dmaBuffers.values { free(buffer.cpu) }

@@ -15,7 +15,7 @@ import TestSupport
         let owner = try AttachedDriverhost(device: "sim:edu0", plugin: RepoPaths.builtFile(Self.edu), environment: devsim.environment)
         let attached = try devsim.status()
         #expect(attached["owner_pid"] == Int(owner.process.processIdentifier))
-        #expect(attached["bus_master"] == 1)     // edu's attach allocates DMA memory
+        #expect(attached["bus_master"] == 1)     // driverhost turned it on after attach
         #expect(attached["dma_buffers"] == 1)
         #expect(attached["irq_mode"] == 1)       // DRVPROXY_IRQ_INTX_SHARED
         owner.kill()
@@ -28,6 +28,16 @@ import TestSupport
         #expect(after["irq_mode"] == 0)
         let peek = try devsim.driverhost(["--device", "sim:edu0", "--plugin", RepoPaths.builtFile(Self.peek), "--call", "peek", "4"])
         #expect(peek.stdout == "peek(4) = \(Self.releaseMarkerReadback)\n")
+    }
+
+    @Test func busMasteringIsOffDuringAttachAndOnOnceItReturned() throws {
+        let devsim = try DevSim()
+        defer { _ = devsim.stop() }
+        // attach DMAs 64 bytes of edu's buffer (zeros) into memory filled with 0xab.
+        let result = try devsim.driverhost(["--device", "sim:edu0", "--plugin", RepoPaths.testPlugin("dma-in-attach"),
+                                            "--call", "dma", "0", "--call", "dma", "1"])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout == "dma(0) = 64\ndma(1) = 0\n")
     }
 
     @Test func aSecondOwnerIsTurnedAwayWithThePidOfTheFirst() throws {

@@ -33,7 +33,8 @@
 
 /* Constants as an enum: Swift imports these, not macros with expressions. */
 enum {
-	DEVSIM_WIRE_VERSION = 1,
+	/* 2: drvproxy ABI 2 (BUS_MASTER; bus mastering off until asked) */
+	DEVSIM_WIRE_VERSION = 2,
 	DEVSIM_MAX_EVENTS_PER_READ = 64,
 	/* Largest message: the header plus 64 event records. */
 	DEVSIM_MAX_MESSAGE = 40 + DEVSIM_MAX_EVENTS_PER_READ * 64,
@@ -55,6 +56,7 @@ enum {
  * WRITE        a0 bar, a1 width, b0 offset, b1 v   -
  * READ_EVENTS  a0 most records wanted              a0 count, payload records
  * COUNTERS     -                                   payload devsim_counters
+ * BUS_MASTER   a0 1 on, 0 off                      -
  *
  * An observer (HELLO role OBSERVE) may only ask COUNTERS: it never owns the
  * device, like reading sysfs.
@@ -72,6 +74,7 @@ enum devsim_op {
 	DEVSIM_WRITE,
 	DEVSIM_READ_EVENTS,
 	DEVSIM_COUNTERS,
+	DEVSIM_BUS_MASTER,
 };
 
 enum devsim_role {
