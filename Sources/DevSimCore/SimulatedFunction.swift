@@ -133,7 +133,13 @@ public final class SimulatedFunction: DeviceBus {
         setIRQNone()
         busMaster = false
         dma.freeAll()
-        if releaseFlags & UInt32(DRVPROXY_RELEASE_FUNCTION_RESET) != 0 {
+        // Reset only when asked, as in ABI 1, although INFO reports a reset
+        // method (ABI 2's drvproxy resets such a function at open and at
+        // every release unless NO_RESET): the plugin suite, shared with
+        // QEMU's edu (which has no reset method), reads the release
+        // program's marker after a crash, and a reset would erase it.
+        if releaseFlags & UInt32(DRVPROXY_RELEASE_FUNCTION_RESET) != 0,
+           releaseFlags & UInt32(DRVPROXY_RELEASE_NO_RESET) == 0 {
             model.reset()
         }
         releases += 1
@@ -145,7 +151,8 @@ public final class SimulatedFunction: DeviceBus {
     func setProgram(kind: UInt32, flags: UInt32, instructions: [drvproxy_insn]) -> (status: Int32, error: UInt32, index: UInt32) {
         var error: UInt32 = 0
         var index: UInt32 = 0
-        if kind == UInt32(DRVPROXY_PROG_RELEASE.rawValue), flags & ~UInt32(DRVPROXY_RELEASE_FUNCTION_RESET) != 0 {
+        let knownFlags = UInt32(DRVPROXY_RELEASE_FUNCTION_RESET | DRVPROXY_RELEASE_NO_RESET)
+        if kind == UInt32(DRVPROXY_PROG_RELEASE.rawValue), flags & ~knownFlags != 0 {
             return (-EINVAL, UInt32(DRVPROXY_EPROG_RESERVED.rawValue), 0)
         }
         let valid = instructions.withUnsafeBufferPointer { program in

@@ -72,6 +72,7 @@ public enum DriverHost {
         }
         defer { device.close() }
         let info = device.info
+        for (level, line) in info.safetyReport { log(level, line) }
         guard descriptor.matches(info) else {
             throw HostFailure(.deviceNotMatched, "plugin \(descriptor.name) does not drive device \(hex(info.vendor)):\(hex(info.device)) (subsystem \(hex(info.subvendor)):\(hex(info.subdevice)), class \(String(info.classCode, radix: 16)))")
         }

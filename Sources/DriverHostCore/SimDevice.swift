@@ -35,14 +35,7 @@ public final class SimDevice: DeviceBackend {
         guard raw.abi_version == UInt32(DRVPROXY_ABI_VERSION) else {
             throw HostFailure(.deviceSetupFailed, "sim:\(name): devsim speaks drvproxy ABI \(raw.abi_version), driverhost \(DRVPROXY_ABI_VERSION)")
         }
-        let bars = withUnsafeBytes(of: raw.bars) { bytes in
-            bytes.bindMemory(to: drvproxy_bar_info.self).map {
-                DeviceInfo.BAR(size: ($0.flags & UInt32(DRVPROXY_BAR_PRESENT)) != 0 ? $0.size : 0,
-                               isMemory: ($0.flags & UInt32(DRVPROXY_BAR_MEM)) != 0)
-            }
-        }
-        info = DeviceInfo(vendor: raw.vendor, device: raw.device, subvendor: raw.subvendor, subdevice: raw.subdevice,
-                          classCode: raw.class_code, bars: bars, irqKinds: raw.irq_kinds, dmaMaskBits: raw.dma_mask_bits)
+        info = DeviceInfo(raw)
     }
 
     public var eventDescriptor: Int32 { events.raw }

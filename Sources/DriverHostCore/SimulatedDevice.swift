@@ -29,10 +29,12 @@ public final class SimulatedDevice: DeviceBackend {
         line = try Descriptor.eventFD()
     }
 
+    /// Its "DMA" is calloc'd memory in this process: confined by construction.
     public static let eduLike = DeviceInfo(
         vendor: 0x1234, device: 0x11e8, classCode: 0x00ff00,
         bars: [.init(size: 1 << 20, isMemory: true)],
-        irqKinds: UInt32(DRVPROXY_IRQ_KIND_INTX | DRVPROXY_IRQ_KIND_MSI), dmaMaskBits: 32)
+        irqKinds: UInt32(DRVPROXY_IRQ_KIND_INTX | DRVPROXY_IRQ_KIND_MSI), dmaMaskBits: 32,
+        flags: UInt32(DRVPROXY_INFO_DMA_CONFINED | DRVPROXY_INFO_RESET))
 
     deinit {
         pending.deallocate()

@@ -40,6 +40,15 @@ import TestSupport
         #expect(result.stdout == "dma(0) = 64\ndma(1) = 0\n")
     }
 
+    @Test func driverhostLogsTheDevicesDMAModeAndReset() throws {
+        let devsim = try DevSim()
+        defer { _ = devsim.stop() }
+        let result = try devsim.driverhost(["--device", "sim:edu0", "--plugin", RepoPaths.builtFile(Self.edu), "--call", "liveness", "1"])
+        #expect(result.status == 0)
+        let lines = result.stderr.split(separator: "\n").filter { $0.contains("DMA") }
+        #expect(lines == ["driverhost[sim:edu0]: info: device open: DMA confined, reset yes"])
+    }
+
     @Test func aSecondOwnerIsTurnedAwayWithThePidOfTheFirst() throws {
         let devsim = try DevSim()
         defer { _ = devsim.stop() }

@@ -148,6 +148,14 @@ import Testing
         #expect(flags & UInt32(DRVPROXY_INFO_RESET) != 0)
     }
 
+    @Test func releaseProgramsTakeABI2sNoResetFlagAndNoUnknownOne() throws {
+        let function = try owned()
+        let release = [insn(DRVPROXY_OP_WRITE_IMM, width: 4, offset: Self.liveness, imm: 1)]
+        let kind = UInt32(DRVPROXY_PROG_RELEASE.rawValue)
+        #expect(function.setProgram(kind: kind, flags: UInt32(DRVPROXY_RELEASE_NO_RESET), instructions: release).status == 0)
+        #expect(function.setProgram(kind: kind, flags: UInt32(DRVPROXY_RELEASE_NO_RESET) << 1, instructions: release).status == -EINVAL)
+    }
+
     @Test func anMSIIsLostWhileBusMasteringIsOff() throws {
         let function = try owned(mode: DRVPROXY_IRQ_MSI, ack: [insn(DRVPROXY_OP_READ, width: 4, offset: Self.irqStatus), insn(DRVPROXY_OP_SNAPSHOT)])
         try function.writeRegister(bar: 0, offset: Self.raise, width: 4, value: 0x10)

@@ -5,7 +5,7 @@ import Testing
 import TestSupport
 
 /// drvproxy ABI 2's guarantees as driverhost uses them: bus mastering only
-/// after attach.
+/// after attach, the DMA mode in the log.
 @Suite struct DeviceSafetyTests {
     func instance(_ plugin: String, on device: DeviceBackend) throws -> Instance {
         let descriptor = try loadDescriptor(plugin)
@@ -27,5 +27,20 @@ import TestSupport
         let failing = try instance("attach-fails", on: refused)
         #expect(throws: HostFailure.self) { try failing.attach() }
         #expect(!refused.busMaster)
+    }
+
+    @Test func theOpenLogLineSaysTheDMAModeAndReset() {
+        func report(_ flags: UInt32) -> [String] {
+            var info = SimulatedDevice.eduLike
+            info.flags = flags
+            return info.safetyReport.map { "\($0.0): \($0.1)" }
+        }
+        #expect(report(DRVPROXY_INFO_DMA_CONFINED | DRVPROXY_INFO_RESET) == ["info: device open: DMA confined, reset yes"])
+        #expect(report(DRVPROXY_INFO_DMA_CONFINED)
+                == ["info: device open: DMA confined, reset no (the release program is the only safety net)"])
+        let unsafe = report(DRVPROXY_INFO_DMA_UNSAFE | DRVPROXY_INFO_RESET)
+        #expect(unsafe.count == 2)
+        #expect(unsafe.first == "info: device open: DMA unsafe, reset yes")
+        #expect(unsafe.last?.hasPrefix("warning: DMA is not confined: no IOMMU stands between this device and memory") == true)
     }
 }
