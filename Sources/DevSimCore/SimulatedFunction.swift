@@ -229,6 +229,19 @@ public final class SimulatedFunction: DeviceBus {
         busMaster = enabled
     }
 
+    /// An error the PCI core reported (AER): an ERROR record for the owner,
+    /// whatever the interrupt mode, as drvproxy's error handler queues it.
+    func injectError(channelState: UInt32) throws(DevSimError) {
+        guard (1...3).contains(channelState) else { throw .errno(EINVAL) }
+        guard ownerPID != 0 else { throw .errno(ENXIO) }
+        var result = regprog_result()
+        result.nsnap = 1
+        result.snap.0 = UInt64(channelState)
+        ring.push(vector: 0, flags: UInt32(DRVPROXY_EVENT_ERROR), result: result)
+        try? eventFD?.signalEventFD()
+        note("error injected (channel state \(channelState))")
+    }
+
     func freeDMA(id: UInt32) throws(DevSimError) {
         guard dma.free(id: id) else { throw .errno(ENOENT) }
     }

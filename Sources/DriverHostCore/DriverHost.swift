@@ -13,7 +13,8 @@ import Glibc
 /// 4. install programs and IRQ mode, map BARs, attach;
 ///    then bus mastering on (Instance.attach);
 /// 5. run --call commands, or the loop until SIGTERM / control "stop";
-/// 6. detach, close the handle (the kernel runs the release program), exit 0.
+/// 6. detach, close the handle (the kernel runs the release program), exit 0;
+///    or, after a device error (AER), close without detach and exit 42.
 public enum DriverHost {
     public static func run(_ options: Options, output: (String) -> Void) -> ExitCode {
         let log = Log(prefix: "driverhost[\(options.bdf ?? "simulated")]", threshold: options.logLevel)
@@ -92,17 +93,29 @@ public enum DriverHost {
         if !options.calls.isEmpty {
             for call in options.calls {
                 if let stop = instance.pendingStop {
+                    try failOnDeviceError(stop)
                     log(.info, "stopping before \(call.name): \(stop)")
                     return
                 }
                 let result = try instance.call(call.name, arguments: call.arguments)
                 output("\(call.name)(\(call.arguments.joined(separator: ","))) = \(result)")
             }
+            if let stop = instance.pendingStop { try failOnDeviceError(stop) }
             return
         }
+        if let stop = instance.pendingStop { try failOnDeviceError(stop) }
         instance.announceAttached()
         let reason = try instance.runLoop()
+        if let reason { try failOnDeviceError(reason) }
         log(.info, "stopping: \(reason.map { "\($0)" } ?? "done")")
+    }
+
+    /// A device error ends driverhost with its own exit code, for the
+    /// supervisor to restart it once the proxy has released (and reset) the
+    /// device. The instance does not detach (see Instance.detach).
+    private static func failOnDeviceError(_ reason: StopReason) throws(HostFailure) {
+        guard case .deviceError(let report) = reason else { return }
+        throw HostFailure(.deviceError, "\(report); letting the device go to be released and reset")
     }
 
     private static func hex(_ value: UInt16) -> String {

@@ -16,6 +16,7 @@
 /// | 31 | a --call failed (unknown command, bad argument) |
 /// | 40 | watchdog: a plugin callback overran its bound |
 /// | 41 | the event loop failed (an unexpected error from the kernel) |
+/// | 42 | the device reported an error (AER, an ERROR event): let go to be reset |
 ///
 /// A crash inside the plugin ends the process by that signal (e.g. SIGSEGV)
 /// rather than by an exit code.
@@ -33,6 +34,7 @@ public enum ExitCode: Int32, Sendable {
     case commandFailed = 31
     case watchdog = 40
     case loopFailed = 41
+    case deviceError = 42
 }
 
 /// A failure that ends driverhost: the exit code and a message for stderr.

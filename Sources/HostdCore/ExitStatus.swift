@@ -18,7 +18,9 @@ public enum ExitStatus: Equatable, Sendable, CustomStringConvertible {
     }
 
     /// Exits that a restart cannot cure: the same plugin file and device
-    /// would fail the same way again.
+    /// would fail the same way again. (A device error is not one: the
+    /// proxy's release resets the device, so the next driverhost may well
+    /// find it working; it counts as a crash.)
     public var isPermanent: Bool {
         guard case .exited(let code) = self, let known = ExitCode(rawValue: code) else { return false }
         switch known {
@@ -42,6 +44,7 @@ public enum ExitStatus: Equatable, Sendable, CustomStringConvertible {
         case .commandFailed: "command failed"
         case .watchdog: "watchdog"
         case .loopFailed: "event loop failed"
+        case .deviceError: "device error"
         }
     }
 

@@ -49,6 +49,45 @@ import TestSupport
         #expect(lines == ["driverhost[sim:edu0]: info: device open: DMA confined, reset yes"])
     }
 
+    @Test func anErrorTheDeviceReportsEndsTheDriverhostWithItsOwnExitCode() throws {
+        let devsim = try DevSim()
+        defer { _ = devsim.stop() }
+        let before = try devsim.status()
+        let owner = try AttachedDriverhost(device: "sim:edu0", plugin: RepoPaths.builtFile(Self.peek), environment: devsim.environment)
+        let injected = try devsim.injectError()
+        #expect(injected.status == 0, "\(injected.stderr)")
+        let (status, stderr) = owner.exit()
+        #expect(status == 42)  // ExitCode.deviceError
+        #expect(stderr.contains("error: the PCI core reported an error on the device (AER, channel state frozen, event 1); letting the device go"))
+        // No orderly detach (peek.so logs "detach called"), but the release ran.
+        #expect(!stderr.contains("detach called"))
+        let after = try devsim.status()
+        #expect(after["releases"] == before["releases"]! + 1)
+        #expect(after["owner_pid"] == 0)
+    }
+
+    @Test func anOrderlyStopDetaches() throws {
+        // The other side of the error test: peek.so does log its detach.
+        let devsim = try DevSim()
+        defer { _ = devsim.stop() }
+        let owner = try AttachedDriverhost(device: "sim:edu0", plugin: RepoPaths.builtFile(Self.peek), environment: devsim.environment)
+        owner.process.terminate()
+        let (status, stderr) = owner.exit()
+        #expect(status == 0)
+        #expect(stderr.contains("detach called"))
+    }
+
+    @Test func anErrorNeedsAnOwnerToReportItTo() throws {
+        let devsim = try DevSim()
+        defer { _ = devsim.stop() }
+        let result = try devsim.injectError("edu0", ["perm-failure"])
+        #expect(result.status == 3)
+        #expect(result.stderr.contains("sim:edu0: nobody owns the device: no driver to report the error to"))
+        let bad = try devsim.injectError("edu0", ["thawed"])
+        #expect(bad.status == 2)
+        #expect(bad.stderr.contains("inject-error: thawed is not frozen or perm-failure"))
+    }
+
     @Test func aSecondOwnerIsTurnedAwayWithThePidOfTheFirst() throws {
         let devsim = try DevSim()
         defer { _ = devsim.stop() }

@@ -186,6 +186,32 @@ import Testing
         #expect(try transfer() == 0)
     }
 
+    // MARK: Errors (AER)
+
+    @Test func anInjectedErrorIsAnErrorRecordForTheOwner() throws {
+        let function = try owned()
+        try function.injectError(channelState: 2)
+        let events = function.readEvents(max: 64)
+        #expect(events.count == 1)
+        #expect(events.first?.flags == UInt32(DRVPROXY_EVENT_ERROR))
+        #expect(events.first?.nsnap == 1 && events.first?.snap.0 == 2)
+        #expect(function.counters.interrupts == 0)  // not an interrupt
+        #expect(throws: DevSimError.self) { try function.injectError(channelState: 9) }
+        function.close()
+        // Nobody to tell.
+        #expect { try function.injectError(channelState: 2) } throws: { ($0 as? DevSimError)?.code == ENXIO }
+    }
+
+    @Test func anErrorRecordIsNotLostToAFullRing() throws {
+        let function = try owned()
+        for i in 0..<EventRing.capacity { try function.writeRegister(bar: 0, offset: Self.raise, width: 4, value: UInt64(i + 1)) }
+        try function.injectError(channelState: 3)
+        var seen: [drvproxy_event] = []
+        while case let batch = function.readEvents(max: 64), !batch.isEmpty { seen += batch }
+        #expect(seen.count == EventRing.capacity)
+        #expect(seen.last.map { $0.flags & UInt32(DRVPROXY_EVENT_ERROR) != 0 && $0.snap.0 == 3 } == true)
+    }
+
     @Test func aSecondOwnerIsBusyAndProgramsAreValidatedByRegprog() throws {
         let function = try owned()
         #expect(throws: DevSimError.self) { _ = try function.open(owner: 2) }

@@ -5,7 +5,7 @@ import Testing
 import TestSupport
 
 /// drvproxy ABI 2's guarantees as driverhost uses them: bus mastering only
-/// after attach, the DMA mode in the log.
+/// after attach, the DMA mode in the log, ERROR records.
 @Suite struct DeviceSafetyTests {
     func instance(_ plugin: String, on device: DeviceBackend) throws -> Instance {
         let descriptor = try loadDescriptor(plugin)
@@ -42,5 +42,21 @@ import TestSupport
         #expect(unsafe.count == 2)
         #expect(unsafe.first == "info: device open: DMA unsafe, reset yes")
         #expect(unsafe.last?.hasPrefix("warning: DMA is not confined: no IOMMU stands between this device and memory") == true)
+    }
+
+    @Test func anErrorRecordStopsTheLoopAndNothingAfterItReachesThePlugin() throws {
+        let device = try FailingDevice()
+        let good = try instance("good", on: device)
+        try good.attach()
+        device.arm()
+        let reason = try good.runLoop()
+        #expect(reason == .deviceError(DeviceErrorReport(channelState: 2, sequence: 2)))
+        // The interrupt before the error was delivered, the one after it not.
+        #expect(try good.call("count", arguments: []) == "1")
+        // wait_events refuses from now on (fire_timer gives 0 when it fails).
+        #expect(try good.call("fire_timer", arguments: ["1"]) == "0")
+        #expect(DeviceErrorReport(channelState: 3, sequence: 9).description
+                == "the PCI core reported an error on the device (AER, channel state permanent failure, event 9)")
+        good.detach()
     }
 }

@@ -117,6 +117,24 @@ import TestSupport
         await w.supervisor.shutdown()
     }
 
+    @Test func aDeviceErrorIsRestartedAndCountedLikeACrash() async throws {
+        let w = try world(mode: "exit 42")  // ExitCode.deviceError
+        try await w.supervisor.start()
+        let changes = await w.supervisor.observe()
+        _ = try await w.supervisor.load(plugin: "good.so", device: Self.eduFree)
+        var states: [InstanceStatus.State] = []
+        var last: InstanceStatus?
+        for await change in changes {
+            states.append(change.state)
+            last = change
+            if change.state == .failed { break }
+        }
+        #expect(states == [.starting, .restarting, .starting, .restarting, .starting, .failed])
+        #expect(last?.lastExit == "exit 42 (device error)")
+        #expect(last?.failure == "crashed 3 times within 60000 ms; last: exit 42 (device error)")
+        await w.supervisor.shutdown()
+    }
+
     /// Crashes `instance` through the fake's "crash" command; returns the
     /// states published until it runs again.
     func crash(_ w: World, _ instance: String) async throws -> [InstanceStatus] {

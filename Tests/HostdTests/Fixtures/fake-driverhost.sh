@@ -1,8 +1,9 @@
 #!/bin/sh
 # A stand-in for driverhost, for the supervisor's tests: no device, no
 # plugin code. It speaks driverhost's control protocol on fd 3 and does what
-# the file .FILE.mode beside the plugin says ("run" or "crash"; in "run", the
-# command "crash" releases and dies of SIGSEGV); --describe
+# the file .FILE.mode beside the plugin says ("run", "crash", or "exit N":
+# release and exit N at once; in "run", the command "crash" releases and
+# dies of SIGSEGV); --describe
 # prints the JSON in .FILE.json; --standby waits for "start" on fd 3 first. Each exit counts a release in the fake sysfs
 # (WORLD/sys, the plugin directory being WORLD/plugins), as drvproxy does
 # when its last handle closes.
@@ -28,10 +29,15 @@ fi
 world=$(dirname "$(dirname "$plugin")")
 releases=$world/sys/bus/pci/devices/$device/drvproxy/releases
 released() { echo $(($(cat "$releases") + 1)) >"$releases"; }
-case "$(cat "$(dirname "$plugin")/.$(basename "$plugin").mode" 2>/dev/null)" in
+mode=$(cat "$(dirname "$plugin")/.$(basename "$plugin").mode" 2>/dev/null)
+case "$mode" in
 crash)
 	released
 	kill -SEGV $$
+	;;
+"exit "*)
+	released
+	exit "${mode#exit }"
 	;;
 esac
 echo attached 0 >&3
