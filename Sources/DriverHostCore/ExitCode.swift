@@ -12,6 +12,7 @@
 /// | 20 | the device cannot be opened (absent, busy, no permission) |
 /// | 21 | the device refused setup (INFO, programs, IRQ mode, BAR mapping) |
 /// | 22 | the device is not one the plugin's match table names |
+/// | 23 | the proxy refused to open the device: no IOMMU confines its DMA (EPERM) |
 /// | 30 | the plugin's attach() failed |
 /// | 31 | a --call failed (unknown command, bad argument) |
 /// | 40 | watchdog: a plugin callback overran its bound |
@@ -30,6 +31,7 @@ public enum ExitCode: Int32, Sendable {
     case deviceUnavailable = 20
     case deviceSetupFailed = 21
     case deviceNotMatched = 22
+    case dmaNotConfined = 23
     case attachFailed = 30
     case commandFailed = 31
     case watchdog = 40

@@ -16,7 +16,7 @@ public final class ProxyDevice: DeviceBackend {
         do {
             handle = try Descriptor.open(path, flags: O_RDWR | O_NONBLOCK)
         } catch {
-            throw HostFailure(.deviceUnavailable, "cannot open \(path): \(String(cString: strerror(error.code)))")
+            throw ProxyDevice.openFailure(path, error.code)
         }
         var raw = drvproxy_info()
         let fd = handle.raw
@@ -30,6 +30,18 @@ public final class ProxyDevice: DeviceBackend {
                               "\(path): kernel proxy speaks ABI \(raw.abi_version), driverhost speaks \(DRVPROXY_ABI_VERSION)")
         }
         info = DeviceInfo(raw)
+    }
+
+    /// Why open() failed, with the exit code a supervisor acts on. EPERM is
+    /// drvproxy refusing a device whose DMA no IOMMU confines (ABI 2): no
+    /// restart can change that, only the administrator can.
+    public static func openFailure(_ path: String, _ code: Int32) -> HostFailure {
+        guard code != EPERM else {
+            return HostFailure(.dmaNotConfined,
+                               "cannot open \(path): DMA cannot be confined (no IOMMU confines this device); drvproxy opens it "
+                               + "only with its module parameter allow_unsafe_dma=1 and CAP_SYS_RAWIO, which taints the kernel")
+        }
+        return HostFailure(.deviceUnavailable, "cannot open \(path): \(String(cString: strerror(code)))")
     }
 
     public var eventDescriptor: Int32 { handle.raw }

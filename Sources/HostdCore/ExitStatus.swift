@@ -24,7 +24,7 @@ public enum ExitStatus: Equatable, Sendable, CustomStringConvertible {
     public var isPermanent: Bool {
         guard case .exited(let code) = self, let known = ExitCode(rawValue: code) else { return false }
         switch known {
-        case .usage, .pluginNotLoadable, .abiMismatch, .descriptorInvalid, .deviceNotMatched: return true
+        case .usage, .pluginNotLoadable, .abiMismatch, .descriptorInvalid, .deviceNotMatched, .dmaNotConfined: return true
         default: return false
         }
     }
@@ -40,6 +40,7 @@ public enum ExitStatus: Equatable, Sendable, CustomStringConvertible {
         case .deviceUnavailable: "device unavailable"
         case .deviceSetupFailed: "device setup failed"
         case .deviceNotMatched: "device not in the match table"
+        case .dmaNotConfined: "DMA cannot be confined: no IOMMU, and drvproxy's module parameter allow_unsafe_dma is off"
         case .attachFailed: "attach failed"
         case .commandFailed: "command failed"
         case .watchdog: "watchdog"

@@ -5,7 +5,7 @@ import Testing
 import TestSupport
 
 /// drvproxy ABI 2's guarantees as driverhost uses them: bus mastering only
-/// after attach, the DMA mode in the log, ERROR records.
+/// after attach, the DMA mode in the log, EPERM at open, ERROR records.
 @Suite struct DeviceSafetyTests {
     func instance(_ plugin: String, on device: DeviceBackend) throws -> Instance {
         let descriptor = try loadDescriptor(plugin)
@@ -42,6 +42,16 @@ import TestSupport
         #expect(unsafe.count == 2)
         #expect(unsafe.first == "info: device open: DMA unsafe, reset yes")
         #expect(unsafe.last?.hasPrefix("warning: DMA is not confined: no IOMMU stands between this device and memory") == true)
+    }
+
+    @Test func openRefusedForWantOfAnIOMMUHasItsOwnExitCodeAndSaysWhatToDo() {
+        let refused = ProxyDevice.openFailure("/dev/drvproxy/0000:00:05.0", EPERM)
+        #expect(refused.exitCode == .dmaNotConfined)
+        #expect(refused.message.contains("DMA cannot be confined (no IOMMU"))
+        #expect(refused.message.contains("allow_unsafe_dma"))
+        let busy = ProxyDevice.openFailure("/dev/drvproxy/0000:00:05.0", EBUSY)
+        #expect(busy.exitCode == .deviceUnavailable)
+        #expect(busy.message == "cannot open /dev/drvproxy/0000:00:05.0: Device or resource busy")
     }
 
     @Test func anErrorRecordStopsTheLoopAndNothingAfterItReachesThePlugin() throws {

@@ -135,6 +135,24 @@ import TestSupport
         await w.supervisor.shutdown()
     }
 
+    @Test func aDeviceWhoseDMACannotBeConfinedFailsAtOnceAndSaysWhy() async throws {
+        let w = try world(mode: "exit 23")  // ExitCode.dmaNotConfined: open() gave EPERM
+        try await w.supervisor.start()
+        let changes = await w.supervisor.observe()
+        _ = try await w.supervisor.load(plugin: "good.so", device: Self.eduFree)
+        var states: [InstanceStatus.State] = []
+        var last: InstanceStatus?
+        for await change in changes {
+            states.append(change.state)
+            last = change
+            if change.state == .failed { break }
+        }
+        #expect(states == [.starting, .failed])  // no restart can help
+        #expect(last?.failure == "exit 23 (DMA cannot be confined: no IOMMU, and drvproxy's module parameter "
+                + "allow_unsafe_dma is off): restarting cannot help")
+        await w.supervisor.shutdown()
+    }
+
     /// Crashes `instance` through the fake's "crash" command; returns the
     /// states published until it runs again.
     func crash(_ w: World, _ instance: String) async throws -> [InstanceStatus] {
