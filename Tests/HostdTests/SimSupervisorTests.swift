@@ -46,8 +46,10 @@ import TestSupport
         #expect(devices.map(\.bdf) == ["sim:edu0", "sim:edu1"])
         #expect(devices.allSatisfy { $0.vendor == 0x1234 && $0.device == 0x11e8 && $0.kernelDriver == nil })
         #expect(devices.map(\.instance) == ["edu@sim:edu0", "edu@sim:edu1"])
+        #expect(devices.allSatisfy { $0.dmaMode == .confined })
         let running = await w.supervisor.instances()
         #expect(running.map(\.state) == [.running, .running])
+        #expect(running.allSatisfy { $0.dmaMode == .confined && $0.reset == true })
 
         let answer = try await w.supervisor.call("edu@sim:edu0", command: "factorial", arguments: ["10"])
         #expect(answer == "3628800")

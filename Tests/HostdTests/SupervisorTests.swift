@@ -35,6 +35,9 @@ import TestSupport
             let counters = pci.sysfs.devicePath(bdf) + "/drvproxy"
             try FileManager.default.createDirectory(atPath: counters, withIntermediateDirectories: true)
             try "0\n".write(toFile: counters + "/releases", atomically: false, encoding: .utf8)
+            // One with an IOMMU and a reset method, one with neither.
+            try (bdf == Self.eduOnUio ? "unsafe\n" : "confined\n").write(toFile: counters + "/dma_mode", atomically: false, encoding: .utf8)
+            try (bdf == Self.eduOnUio ? "0\n" : "1\n").write(toFile: counters + "/reset", atomically: false, encoding: .utf8)
         }
         let plugins = pci.directory + "/plugins"
         try FileManager.default.createDirectory(atPath: plugins, withIntermediateDirectories: true)
@@ -67,6 +70,8 @@ import TestSupport
         let loaded = try await w.supervisor.load(plugin: "good", device: nil)
         #expect(loaded.map(\.name) == ["good@\(Self.eduFree)", "good@\(Self.eduOnUio)"])
         #expect(loaded.allSatisfy { $0.state == .running && $0.pid != nil })
+        #expect(loaded.map(\.dmaMode) == [.confined, .unsafe])
+        #expect(loaded.map(\.reset) == [true, false])
         let sysfs = w.pci.sysfs
         #expect(sysfs.read(sysfs.devicePath(Self.eduOnUio) + "/driver_override") == "drvproxy")
         #expect(sysfs.read(sysfs.driverPath("uio_pci_generic") + "/unbind") == Self.eduOnUio)
