@@ -3,8 +3,7 @@ import CDrvHost
 /// The owner's event ring, with drvproxy's semantics (drvproxy_irq.c):
 /// seq counts every claimed interrupt from 1; a full ring drops and counts,
 /// and the next record that fits carries DRVPROXY_EVENT_DROPPED and the
-/// count; a storm or error record takes the newest slot so the news is not
-/// lost.
+/// count; a storm record takes the newest slot so the news is not lost.
 struct EventRing {
     static let capacity = 1024   // DRVPROXY_RING_ENTRIES
     private var records: [drvproxy_event]
@@ -39,7 +38,7 @@ struct EventRing {
             slot = head % EventRing.capacity
             head += 1
             lost = pendingDrops
-        } else if flags & UInt32(DRVPROXY_EVENT_STORM | DRVPROXY_EVENT_ERROR) != 0 {
+        } else if flags & UInt32(DRVPROXY_EVENT_STORM) != 0 {
             slot = (head - 1) % EventRing.capacity
             lost = seq - records[(head - 2) % EventRing.capacity].seq - 1
             dropped += 1

@@ -202,16 +202,6 @@ import Testing
         #expect { try function.injectError(channelState: 2) } throws: { ($0 as? DevSimError)?.code == ENXIO }
     }
 
-    @Test func anErrorRecordIsNotLostToAFullRing() throws {
-        let function = try owned()
-        for i in 0..<EventRing.capacity { try function.writeRegister(bar: 0, offset: Self.raise, width: 4, value: UInt64(i + 1)) }
-        try function.injectError(channelState: 3)
-        var seen: [drvproxy_event] = []
-        while case let batch = function.readEvents(max: 64), !batch.isEmpty { seen += batch }
-        #expect(seen.count == EventRing.capacity)
-        #expect(seen.last.map { $0.flags & UInt32(DRVPROXY_EVENT_ERROR) != 0 && $0.snap.0 == 3 } == true)
-    }
-
     @Test func aSecondOwnerIsBusyAndProgramsAreValidatedByRegprog() throws {
         let function = try owned()
         #expect(throws: DevSimError.self) { _ = try function.open(owner: 2) }
