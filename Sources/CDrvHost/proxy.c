@@ -37,3 +37,8 @@ int cdh_proxy_dma_free(int fd, const struct drvproxy_dma_free *release)
 {
 	return ioctl(fd, DRVPROXY_IOC_DMA_FREE, release);
 }
+
+int cdh_proxy_bus_master(int fd, const struct drvproxy_bus_master *bus_master)
+{
+	return ioctl(fd, DRVPROXY_IOC_BUS_MASTER, bus_master);
+}

@@ -38,6 +38,13 @@ static void child_exec(const struct chd_spawn_request *r, pid_t parent, int repo
 
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)
 		_exit(127); /* the parent is already gone */
+	/* Its own session, so its own process group (id = its pid): whatever it
+	 * starts stays in the group unless it leaves on purpose, and
+	 * chd_pidfd_reap ends the group with it, as systemd's
+	 * KillMode=control-group does. Also keeps hostd's terminal's job
+	 * control (Ctrl-C, SIGHUP) away from it: hostd stops its children. */
+	if (setsid() < 0)
+		goto fail;
 	for (int s = 1; s < NSIG; s++)
 		sigaction(s, &dfl, NULL);
 	sigemptyset(&none);
@@ -159,11 +166,20 @@ pid_t chd_spawn(const struct chd_spawn_request *request, int *pidfd)
 	return result;
 }
 
-int chd_pidfd_reap(int pidfd, int *exited, int *code)
+int chd_pidfd_reap(int pidfd, pid_t group, int *exited, int *code)
 {
 	siginfo_t info;
 
 	memset(&info, 0, sizeof(info));
+	if (group > 0) {
+		/* Wait for the exit without reaping: while the leader is a zombie
+		 * its id cannot be reused, so -group names only what it left. */
+		while (waitid((idtype_t)P_PIDFD, (id_t)pidfd, &info, WEXITED | WNOWAIT) != 0)
+			if (errno != EINTR)
+				return -errno;
+		kill(-group, SIGKILL);
+		memset(&info, 0, sizeof(info));
+	}
 	while (waitid((idtype_t)P_PIDFD, (id_t)pidfd, &info, WEXITED) != 0)
 		if (errno != EINTR)
 			return -errno;

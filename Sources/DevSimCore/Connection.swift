@@ -28,7 +28,8 @@ final class Connection {
             guard request.op == UInt32(DEVSIM_HELLO.rawValue) else { return false }
             return hello(request, &answer)
         }
-        guard isOwner || request.op == UInt32(DEVSIM_COUNTERS.rawValue) else {
+        let observerMayAsk = [DEVSIM_COUNTERS, DEVSIM_INJECT_ERROR].map { UInt32($0.rawValue) }
+        guard isOwner || observerMayAsk.contains(request.op) else {
             answer.status = -EPERM
             return send(answer)
         }
@@ -71,6 +72,11 @@ final class Connection {
                 let events = function.readEvents(max: min(Int(request.a.0), Int(DEVSIM_MAX_EVENTS_PER_READ)))
                 answer.a.0 = UInt32(events.count)
                 return events.withUnsafeBytes { send(answer, payload: $0) }
+            case DEVSIM_BUS_MASTER:
+                guard request.a.0 <= 1 else { throw .errno(EINVAL) }
+                function.setBusMaster(request.a.0 == 1)
+            case DEVSIM_INJECT_ERROR:
+                try function.injectError(channelState: request.a.0)
             case DEVSIM_COUNTERS:
                 let counters = function.counters
                 return withUnsafeBytes(of: counters) { send(answer, payload: $0) }

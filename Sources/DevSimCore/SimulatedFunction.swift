@@ -57,7 +57,11 @@ public final class SimulatedFunction: DeviceBus {
         let identity = model.identity
         var info = drvproxy_info()
         info.abi_version = UInt32(DRVPROXY_ABI_VERSION)
-        info.flags = UInt32(DRVPROXY_INFO_INTX_DISABLE)
+        // DMA goes only to the memfd buffers the owner allocated (DMAMemory
+        // translates every access), as an IOMMU would confine it; and the
+        // model has a reset method.
+        info.flags = UInt32(DRVPROXY_INFO_INTX_DISABLE | DRVPROXY_INFO_DMA_CONFINED | DRVPROXY_INFO_RESET)
+            | (busMaster ? UInt32(DRVPROXY_INFO_BUS_MASTER) : 0)
         info.vendor = identity.vendor
         info.device = identity.device
         info.subvendor = identity.subvendor
@@ -101,6 +105,7 @@ public final class SimulatedFunction: DeviceBus {
         ownerPID = pid
         ring.reset()
         stormCount = 0
+        busMaster = false  // until the owner asks (BUS_MASTER), as drvproxy
         eventFD = fd
         return fd
     }
@@ -128,7 +133,13 @@ public final class SimulatedFunction: DeviceBus {
         setIRQNone()
         busMaster = false
         dma.freeAll()
-        if releaseFlags & UInt32(DRVPROXY_RELEASE_FUNCTION_RESET) != 0 {
+        // Reset only when asked, as in ABI 1, although INFO reports a reset
+        // method (ABI 2's drvproxy resets such a function at open and at
+        // every release unless NO_RESET): the plugin suite, shared with
+        // QEMU's edu (which has no reset method), reads the release
+        // program's marker after a crash, and a reset would erase it.
+        if releaseFlags & UInt32(DRVPROXY_RELEASE_FUNCTION_RESET) != 0,
+           releaseFlags & UInt32(DRVPROXY_RELEASE_NO_RESET) == 0 {
             model.reset()
         }
         releases += 1
@@ -140,7 +151,8 @@ public final class SimulatedFunction: DeviceBus {
     func setProgram(kind: UInt32, flags: UInt32, instructions: [drvproxy_insn]) -> (status: Int32, error: UInt32, index: UInt32) {
         var error: UInt32 = 0
         var index: UInt32 = 0
-        if kind == UInt32(DRVPROXY_PROG_RELEASE.rawValue), flags & ~UInt32(DRVPROXY_RELEASE_FUNCTION_RESET) != 0 {
+        let knownFlags = UInt32(DRVPROXY_RELEASE_FUNCTION_RESET | DRVPROXY_RELEASE_NO_RESET)
+        if kind == UInt32(DRVPROXY_PROG_RELEASE.rawValue), flags & ~knownFlags != 0 {
             return (-EINVAL, UInt32(DRVPROXY_EPROG_RESERVED.rawValue), 0)
         }
         let valid = instructions.withUnsafeBufferPointer { program in
@@ -178,8 +190,6 @@ public final class SimulatedFunction: DeviceBus {
         setIRQNone()
         stormCount = 0
         irqMode = mode
-        // An MSI is a memory write by the device: it needs bus mastering.
-        if mode == UInt32(DRVPROXY_IRQ_MSI.rawValue) { busMaster = true }
         serviceInterrupts()
     }
 
@@ -209,9 +219,27 @@ public final class SimulatedFunction: DeviceBus {
     }
 
     func allocateDMA(size: UInt64) throws(DevSimError) -> (DMAMemory.Buffer, Int32) {
-        let (buffer, fd) = try dma.allocate(size: size, maskBits: dmaMaskBits).get()
-        busMaster = true  // there is memory for the device to use now
-        return (buffer, fd)
+        try dma.allocate(size: size, maskBits: dmaMaskBits).get()
+    }
+
+    /// BUS_MASTER: the device's DMA and MSI work only while it is on (an
+    /// MSI is a memory write by the device). Off after open, RESET and
+    /// release; the model's transfers and messages meanwhile go nowhere.
+    func setBusMaster(_ enabled: Bool) {
+        busMaster = enabled
+    }
+
+    /// An error the PCI core reported (AER): an ERROR record for the owner,
+    /// whatever the interrupt mode, as drvproxy's error handler queues it.
+    func injectError(channelState: UInt32) throws(DevSimError) {
+        guard (1...3).contains(channelState) else { throw .errno(EINVAL) }
+        guard ownerPID != 0 else { throw .errno(ENXIO) }
+        var result = regprog_result()
+        result.nsnap = 1
+        result.snap.0 = UInt64(channelState)
+        ring.push(vector: 0, flags: UInt32(DRVPROXY_EVENT_ERROR), result: result)
+        try? eventFD?.signalEventFD()
+        note("error injected (channel state \(channelState))")
     }
 
     func freeDMA(id: UInt32) throws(DevSimError) {

@@ -143,6 +143,8 @@ public struct SimulatedDeviceDescription: Sendable, Equatable {
     /// Release sequences run so far: a supervisor confirms a crashed
     /// instance's release by seeing this move (drvproxy's sysfs `releases`).
     public var releases: UInt64
+    /// INFO as an observer sees it: DMA confinement, reset, bus mastering.
+    public var info: DeviceInfo
 }
 
 extension DevSimConnection {
@@ -157,7 +159,7 @@ extension DevSimConnection {
             return SimulatedDeviceDescription(name: name, vendor: info.vendor, device: info.device,
                                               subvendor: info.subvendor, subdevice: info.subdevice,
                                               classCode: info.class_code, ownerPID: counters.owner_pid,
-                                              releases: counters.releases)
+                                              releases: counters.releases, info: DeviceInfo(info))
         }
     }
 }

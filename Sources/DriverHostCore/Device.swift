@@ -19,9 +19,11 @@ public struct DeviceInfo: Sendable, Equatable {
     public var bars: [BAR]
     public var irqKinds: UInt32
     public var dmaMaskBits: UInt32
+    /// DRVPROXY_INFO_* (DeviceSafety.swift reads the ABI 2 ones).
+    public var flags: UInt32
 
     public init(vendor: UInt16, device: UInt16, subvendor: UInt16 = 0, subdevice: UInt16 = 0,
-                classCode: UInt32 = 0, bars: [BAR], irqKinds: UInt32, dmaMaskBits: UInt32 = 32) {
+                classCode: UInt32 = 0, bars: [BAR], irqKinds: UInt32, dmaMaskBits: UInt32 = 32, flags: UInt32 = 0) {
         self.vendor = vendor
         self.device = device
         self.subvendor = subvendor
@@ -30,6 +32,20 @@ public struct DeviceInfo: Sendable, Equatable {
         self.bars = bars + Array(repeating: BAR(size: 0, isMemory: true), count: max(0, Int(DRVPROXY_NUM_BARS) - bars.count))
         self.irqKinds = irqKinds
         self.dmaMaskBits = dmaMaskBits
+        self.flags = flags
+    }
+
+    /// What the proxy's INFO answer says (drvproxy, or devsim's copy of it).
+    public init(_ raw: drvproxy_info) {
+        let bars = withUnsafeBytes(of: raw.bars) { bytes in
+            bytes.bindMemory(to: drvproxy_bar_info.self).map {
+                BAR(size: ($0.flags & UInt32(DRVPROXY_BAR_PRESENT)) != 0 ? $0.size : 0,
+                    isMemory: ($0.flags & UInt32(DRVPROXY_BAR_MEM)) != 0)
+            }
+        }
+        self.init(vendor: raw.vendor, device: raw.device, subvendor: raw.subvendor, subdevice: raw.subdevice,
+                  classCode: raw.class_code, bars: bars, irqKinds: raw.irq_kinds, dmaMaskBits: raw.dma_mask_bits,
+                  flags: raw.flags)
     }
 
     /// The BAR table in the form regprog_validate wants.
@@ -70,6 +86,9 @@ public protocol DeviceBackend: AnyObject {
     func setDMAMask(bits: UInt32) throws(Errno)
     func allocateDMA(size: UInt64) throws(Errno) -> DMAAllocation
     func freeDMA(_ allocation: DMAAllocation) throws(Errno)
+    /// Bus mastering (the device's DMA and MSI) on or off. The proxy has it
+    /// off after open; driverhost turns it on once attach has set the device up.
+    func setBusMaster(_ enabled: Bool) throws(Errno)
     /// Gives the device up; for the proxy this runs the release program.
     func close()
 }

@@ -8,10 +8,13 @@ import Glibc
 /// 2. load the plugin and validate its whole descriptor: an ABI mismatch or
 ///    a bad descriptor never gets as far as opening the device;
 ///    (--standby: then wait for the supervisor's "start", see Standby);
-/// 3. open the device, check the match table and the programs against INFO;
+/// 3. open the device, log its DMA mode and reset (INFO), check the match
+///    table and the programs against INFO;
 /// 4. install programs and IRQ mode, map BARs, attach;
+///    then bus mastering on (Instance.attach);
 /// 5. run --call commands, or the loop until SIGTERM / control "stop";
-/// 6. detach, close the handle (the kernel runs the release program), exit 0.
+/// 6. detach, close the handle (the kernel runs the release program), exit 0;
+///    or, after a device error (AER), close without detach and exit 42.
 public enum DriverHost {
     public static func run(_ options: Options, output: (String) -> Void) -> ExitCode {
         let log = Log(prefix: "driverhost[\(options.bdf ?? "simulated")]", threshold: options.logLevel)
@@ -70,6 +73,7 @@ public enum DriverHost {
         }
         defer { device.close() }
         let info = device.info
+        for (level, line) in info.safetyReport { log(level, line) }
         guard descriptor.matches(info) else {
             throw HostFailure(.deviceNotMatched, "plugin \(descriptor.name) does not drive device \(hex(info.vendor)):\(hex(info.device)) (subsystem \(hex(info.subvendor)):\(hex(info.subdevice)), class \(String(info.classCode, radix: 16)))")
         }
@@ -89,17 +93,29 @@ public enum DriverHost {
         if !options.calls.isEmpty {
             for call in options.calls {
                 if let stop = instance.pendingStop {
+                    try failOnDeviceError(stop)
                     log(.info, "stopping before \(call.name): \(stop)")
                     return
                 }
                 let result = try instance.call(call.name, arguments: call.arguments)
                 output("\(call.name)(\(call.arguments.joined(separator: ","))) = \(result)")
             }
+            if let stop = instance.pendingStop { try failOnDeviceError(stop) }
             return
         }
+        if let stop = instance.pendingStop { try failOnDeviceError(stop) }
         instance.announceAttached()
         let reason = try instance.runLoop()
+        if let reason { try failOnDeviceError(reason) }
         log(.info, "stopping: \(reason.map { "\($0)" } ?? "done")")
+    }
+
+    /// A device error ends driverhost with its own exit code, for the
+    /// supervisor to restart it once the proxy has released (and reset) the
+    /// device. The instance does not detach (see Instance.detach).
+    private static func failOnDeviceError(_ reason: StopReason) throws(HostFailure) {
+        guard case .deviceError(let report) = reason else { return }
+        throw HostFailure(.deviceError, "\(report); letting the device go to be released and reset")
     }
 
     private static func hex(_ value: UInt16) -> String {

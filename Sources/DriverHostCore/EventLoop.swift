@@ -6,6 +6,8 @@ public enum StopReason: Equatable, Sendable {
     case signal(Int32)
     case controlStop
     case controlClosed
+    /// An ERROR record: not a reason to detach, a reason to let go at once.
+    case deviceError(DeviceErrorReport)
 }
 
 /// The interrupt loop: one epoll over the device's event descriptor, the
@@ -130,14 +132,31 @@ final class EventLoop {
         let device = self.device, instance = self.instance
         var delivered: UInt64 = 0
         for _ in 0..<EventLoop.drainRounds {
+            guard !hasDeviceError else { break }
             let n = try device.readEvents(into: events, capacity: EventLoop.batch)
             if n == 0 { break }
             for i in 0..<n {
+                if _slowPath(events[i].flags & DeviceErrorReport.flag != 0) {
+                    deviceFailed(events[i])
+                    return delivered + UInt64(i)
+                }
                 instance.deliver(events + i)
             }
             delivered += UInt64(n)
         }
         return delivered
+    }
+
+    /// Set once an ERROR record was read: nothing after it reaches the
+    /// plugin, and a nested wait_events answers DH_ERR_IO.
+    private(set) var hasDeviceError = false
+
+    /// The device is in an unknown state: stop delivering, stop the loop,
+    /// and let driverhost exit with ExitCode.deviceError (it overrides any
+    /// other reason to stop: the exit code is what the supervisor acts on).
+    private func deviceFailed(_ event: dh_event) {
+        hasDeviceError = true
+        stopReason = .deviceError(DeviceErrorReport(event))
     }
 
     @inline(__always)
@@ -148,17 +167,17 @@ final class EventLoop {
         case Token.signals:
             if let signals {
                 let signal = cdh_signalfd_read(signals.raw)
-                if signal > 0 { stopReason = .signal(signal) }
+                if signal > 0, !hasDeviceError { stopReason = .signal(signal) }
             }
             return 0
         case Token.control:
             guard let control else { return 0 }
             for message in control.receive() {
                 switch message {
-                case .stop: stopReason = .controlStop
+                case .stop: if !hasDeviceError { stopReason = .controlStop }
                 case .call(let request): queuedCalls.append(request)
                 case .closed:
-                    stopReason = .controlClosed
+                    if !hasDeviceError { stopReason = .controlClosed }
                     // End of file stays readable: stop watching it.
                     try? epoll.remove(control.descriptorNumber)
                 }

@@ -12,10 +12,12 @@
 /// | 20 | the device cannot be opened (absent, busy, no permission) |
 /// | 21 | the device refused setup (INFO, programs, IRQ mode, BAR mapping) |
 /// | 22 | the device is not one the plugin's match table names |
+/// | 23 | the proxy refused to open the device: no IOMMU confines its DMA (EPERM) |
 /// | 30 | the plugin's attach() failed |
 /// | 31 | a --call failed (unknown command, bad argument) |
 /// | 40 | watchdog: a plugin callback overran its bound |
 /// | 41 | the event loop failed (an unexpected error from the kernel) |
+/// | 42 | the device reported an error (AER, an ERROR event): let go to be reset |
 ///
 /// A crash inside the plugin ends the process by that signal (e.g. SIGSEGV)
 /// rather than by an exit code.
@@ -29,10 +31,12 @@ public enum ExitCode: Int32, Sendable {
     case deviceUnavailable = 20
     case deviceSetupFailed = 21
     case deviceNotMatched = 22
+    case dmaNotConfined = 23
     case attachFailed = 30
     case commandFailed = 31
     case watchdog = 40
     case loopFailed = 41
+    case deviceError = 42
 }
 
 /// A failure that ends driverhost: the exit code and a message for stderr.

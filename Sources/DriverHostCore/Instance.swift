@@ -149,11 +149,26 @@ public final class Instance {
         }
         self.context = context
         isAttached = true
+        // Only now may the device master the bus (DMA, MSI): the proxy
+        // reset it at open and left bus mastering off, so a device that a
+        // crashed driver left running cannot write memory until the plugin
+        // has set it up again. Not on a device that reported an error.
+        guard !loop.hasDeviceError else { return }
+        do {
+            try device.setBusMaster(true)
+        } catch {
+            detach()
+            throw HostFailure(.deviceSetupFailed, "cannot turn bus mastering on: \(error)")
+        }
     }
 
     public func detach() {
         guard isAttached else { return }
         isAttached = false
+        // After a device error the plugin is not called again: as after a
+        // crash, the release program stands in for detach, and closing the
+        // handle frees the rest.
+        guard !loop.hasDeviceError else { return }
         let detach = descriptor.raw.detach!
         let context = self.context
         watchdog.guarding(detachBound) { detach(context) }
@@ -215,7 +230,8 @@ public final class Instance {
         }
     }
 
-    /// A termination signal or control "stop" that came during a command.
+    /// A termination signal, control "stop" or device error that came
+    /// during attach or a command.
     public var pendingStop: StopReason? { loop.pendingStop }
 
     public func announceAttached() {
@@ -385,8 +401,11 @@ public final class Instance {
 
     func waitEvents(timeoutNs: UInt64) -> Int32 {
         guard !inEventCallback else { return DH_ERR_STATE }
+        guard !loop.hasDeviceError else { return DH_ERR_IO }
         do {
-            return try loop.waitNested(timeoutNs: timeoutNs) > 0 ? DH_OK : DH_ERR_TIMEOUT
+            let delivered = try loop.waitNested(timeoutNs: timeoutNs)
+            if loop.hasDeviceError { return DH_ERR_IO }
+            return delivered > 0 ? DH_OK : DH_ERR_TIMEOUT
         } catch {
             log(.error, "wait_events: \(error)")
             return DH_ERR_IO

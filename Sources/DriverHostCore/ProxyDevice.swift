@@ -16,7 +16,7 @@ public final class ProxyDevice: DeviceBackend {
         do {
             handle = try Descriptor.open(path, flags: O_RDWR | O_NONBLOCK)
         } catch {
-            throw HostFailure(.deviceUnavailable, "cannot open \(path): \(String(cString: strerror(error.code)))")
+            throw ProxyDevice.openFailure(path, error.code)
         }
         var raw = drvproxy_info()
         let fd = handle.raw
@@ -29,15 +29,19 @@ public final class ProxyDevice: DeviceBackend {
             throw HostFailure(.deviceSetupFailed,
                               "\(path): kernel proxy speaks ABI \(raw.abi_version), driverhost speaks \(DRVPROXY_ABI_VERSION)")
         }
-        let bars = withUnsafeBytes(of: raw.bars) { bytes in
-            bytes.bindMemory(to: drvproxy_bar_info.self).map {
-                DeviceInfo.BAR(size: ($0.flags & UInt32(DRVPROXY_BAR_PRESENT)) != 0 ? $0.size : 0,
-                               isMemory: ($0.flags & UInt32(DRVPROXY_BAR_MEM)) != 0)
-            }
+        info = DeviceInfo(raw)
+    }
+
+    /// Why open() failed, with the exit code a supervisor acts on. EPERM is
+    /// drvproxy refusing a device whose DMA no IOMMU confines (ABI 2): no
+    /// restart can change that, only the administrator can.
+    public static func openFailure(_ path: String, _ code: Int32) -> HostFailure {
+        guard code != EPERM else {
+            return HostFailure(.dmaNotConfined,
+                               "cannot open \(path): DMA cannot be confined (no IOMMU confines this device); drvproxy opens it "
+                               + "only with its module parameter allow_unsafe_dma=1 and CAP_SYS_RAWIO, which taints the kernel")
         }
-        info = DeviceInfo(vendor: raw.vendor, device: raw.device, subvendor: raw.subvendor,
-                          subdevice: raw.subdevice, classCode: raw.class_code, bars: bars,
-                          irqKinds: raw.irq_kinds, dmaMaskBits: raw.dma_mask_bits)
+        return HostFailure(.deviceUnavailable, "cannot open \(path): \(String(cString: strerror(code)))")
     }
 
     public var eventDescriptor: Int32 { handle.raw }
@@ -115,6 +119,11 @@ public final class ProxyDevice: DeviceBackend {
         }
         var release = drvproxy_dma_free(abi_version: UInt32(DRVPROXY_ABI_VERSION), id: allocation.id)
         _ = try systemCall("ioctl DMA_FREE") { cdh_proxy_dma_free(handle.raw, &release) }
+    }
+
+    public func setBusMaster(_ enabled: Bool) throws(Errno) {
+        var request = drvproxy_bus_master(abi_version: UInt32(DRVPROXY_ABI_VERSION), enable: enabled ? 1 : 0)
+        _ = try systemCall("ioctl BUS_MASTER") { cdh_proxy_bus_master(handle.raw, &request) }
     }
 
     public func close() {

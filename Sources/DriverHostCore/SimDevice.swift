@@ -35,14 +35,7 @@ public final class SimDevice: DeviceBackend {
         guard raw.abi_version == UInt32(DRVPROXY_ABI_VERSION) else {
             throw HostFailure(.deviceSetupFailed, "sim:\(name): devsim speaks drvproxy ABI \(raw.abi_version), driverhost \(DRVPROXY_ABI_VERSION)")
         }
-        let bars = withUnsafeBytes(of: raw.bars) { bytes in
-            bytes.bindMemory(to: drvproxy_bar_info.self).map {
-                DeviceInfo.BAR(size: ($0.flags & UInt32(DRVPROXY_BAR_PRESENT)) != 0 ? $0.size : 0,
-                               isMemory: ($0.flags & UInt32(DRVPROXY_BAR_MEM)) != 0)
-            }
-        }
-        info = DeviceInfo(vendor: raw.vendor, device: raw.device, subvendor: raw.subvendor, subdevice: raw.subdevice,
-                          classCode: raw.class_code, bars: bars, irqKinds: raw.irq_kinds, dmaMaskBits: raw.dma_mask_bits)
+        info = DeviceInfo(raw)
     }
 
     public var eventDescriptor: Int32 { events.raw }
@@ -134,6 +127,10 @@ public final class SimDevice: DeviceBackend {
     public func freeDMA(_ allocation: DMAAllocation) throws(Errno) {
         if let (base, length) = mappings.removeValue(forKey: allocation.id) { munmap(base, length) }
         try connection.call(DEVSIM_DMA_FREE, "DMA_FREE", a: (allocation.id, 0))
+    }
+
+    public func setBusMaster(_ enabled: Bool) throws(Errno) {
+        try connection.call(DEVSIM_BUS_MASTER, "BUS_MASTER", a: (enabled ? 1 : 0, 0))
     }
 
     public func close() {

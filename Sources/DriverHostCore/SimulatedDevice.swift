@@ -21,6 +21,7 @@ public final class SimulatedDevice: DeviceBackend {
     private var nextDMA: UInt32 = 1
     public private(set) var installed: [ProgramKind: [dh_insn]] = [:]
     public private(set) var interruptMode: UInt32 = 0
+    public private(set) var busMaster = false
     public private(set) var isClosed = false
 
     public init(info: DeviceInfo = SimulatedDevice.eduLike) throws(Errno) {
@@ -28,10 +29,12 @@ public final class SimulatedDevice: DeviceBackend {
         line = try Descriptor.eventFD()
     }
 
+    /// Its "DMA" is calloc'd memory in this process: confined by construction.
     public static let eduLike = DeviceInfo(
         vendor: 0x1234, device: 0x11e8, classCode: 0x00ff00,
         bars: [.init(size: 1 << 20, isMemory: true)],
-        irqKinds: UInt32(DRVPROXY_IRQ_KIND_INTX | DRVPROXY_IRQ_KIND_MSI), dmaMaskBits: 32)
+        irqKinds: UInt32(DRVPROXY_IRQ_KIND_INTX | DRVPROXY_IRQ_KIND_MSI), dmaMaskBits: 32,
+        flags: UInt32(DRVPROXY_INFO_DMA_CONFINED | DRVPROXY_INFO_RESET))
 
     deinit {
         pending.deallocate()
@@ -97,6 +100,8 @@ public final class SimulatedDevice: DeviceBackend {
         guard dmaBuffers.removeValue(forKey: allocation.id) != nil else { throw Errno(ENOENT, call: "DMA free") }
         free(allocation.cpu)
     }
+
+    public func setBusMaster(_ enabled: Bool) throws(Errno) { busMaster = enabled }
 
     public func close() {
         for buffer in dmaBuffers.values { free(buffer.cpu) }

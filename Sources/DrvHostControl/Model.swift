@@ -1,6 +1,13 @@
 // What hostd reports and hostctl shows. Plain Codable values: they travel as
 // JSON over the control socket and are printed by `hostctl --json` as they are.
 
+/// How drvproxy confines a device's DMA: its sysfs attribute `dma_mode`.
+public enum DMAMode: String, Codable, Sendable {
+    case confined   // an IOMMU limits the device to its owner's DMA buffers
+    case unsafe     // no IOMMU; opened in drvproxy's allow_unsafe_dma mode (kernel tainted)
+    case refused    // no IOMMU and the unsafe mode is off: drvproxy will not open it
+}
+
 /// One PCI device as hostd sees it (from libpci, or a simulated device).
 public struct DeviceRow: Codable, Equatable, Sendable {
     public var bdf: String              // "0000:00:05.0", or "sim:edu0"
@@ -14,14 +21,16 @@ public struct DeviceRow: Codable, Equatable, Sendable {
     public var className: String?
     public var kernelDriver: String?    // bound kernel driver, e.g. "drvproxy", "e1000"
     public var instance: String?        // drvhost instance driving it, if any
+    public var dmaMode: DMAMode?        // for devices bound to drvproxy (and simulated ones)
 
     public init(bdf: String, vendor: UInt16, device: UInt16, subvendor: UInt16, subdevice: UInt16,
                 classCode: UInt32, vendorName: String? = nil, deviceName: String? = nil,
-                className: String? = nil, kernelDriver: String? = nil, instance: String? = nil) {
+                className: String? = nil, kernelDriver: String? = nil, instance: String? = nil,
+                dmaMode: DMAMode? = nil) {
         self.bdf = bdf; self.vendor = vendor; self.device = device
         self.subvendor = subvendor; self.subdevice = subdevice; self.classCode = classCode
         self.vendorName = vendorName; self.deviceName = deviceName; self.className = className
-        self.kernelDriver = kernelDriver; self.instance = instance
+        self.kernelDriver = kernelDriver; self.instance = instance; self.dmaMode = dmaMode
     }
 }
 
@@ -64,15 +73,17 @@ public struct InstanceStatus: Codable, Equatable, Sendable {
     public var notMine: UInt64?
     public var dropped: UInt64?
     public var releases: UInt64?
+    public var dmaMode: DMAMode?        // drvproxy's sysfs dma_mode, when readable
+    public var reset: Bool?             // sysfs reset: the function has a reset method
 
     public init(name: String, plugin: String, device: String, state: State, pid: Int32? = nil,
                 standbyPid: Int32? = nil, restarts: UInt32 = 0, lastExit: String? = nil, failure: String? = nil,
                 interrupts: UInt64? = nil, notMine: UInt64? = nil, dropped: UInt64? = nil,
-                releases: UInt64? = nil) {
+                releases: UInt64? = nil, dmaMode: DMAMode? = nil, reset: Bool? = nil) {
         self.name = name; self.plugin = plugin; self.device = device; self.state = state
         self.pid = pid; self.standbyPid = standbyPid; self.restarts = restarts; self.lastExit = lastExit; self.failure = failure
         self.interrupts = interrupts; self.notMine = notMine; self.dropped = dropped
-        self.releases = releases
+        self.releases = releases; self.dmaMode = dmaMode; self.reset = reset
     }
 }
 

@@ -4,7 +4,9 @@ import Glibc
 
 /// A child process hostd started, known by its pidfd: no pid reuse races,
 /// and exits are learnt by polling the pidfd, never by SIGCHLD or waitpid(-1).
-/// The child dies with hostd (PR_SET_PDEATHSIG, see CHostd/spawn.c).
+/// The child dies with hostd (PR_SET_PDEATHSIG, see CHostd/spawn.c). It
+/// leads its own session and process group, and what it leaves behind in
+/// that group is killed when it is reaped (see reap()).
 public final class ChildProcess: @unchecked Sendable {
     public let pid: Int32
     let pidfd: Int32
@@ -100,6 +102,11 @@ public final class ChildProcess: @unchecked Sendable {
     }
 
     /// Reaps the exited process once; later calls return the same status.
+    /// Before that, SIGKILLs every process still in its process group, as
+    /// systemd's KillMode=control-group does: a driverhost's plugin may have
+    /// started processes, and none may outlive the driverhost (in the next
+    /// one's way, or holding what the kernel should have released). So a
+    /// supervisor that has seen the exit event sees the group killed too.
     @discardableResult
     public func reap() -> ExitStatus {
         lock.lock()
@@ -107,7 +114,7 @@ public final class ChildProcess: @unchecked Sendable {
         if let reaped { return reaped }
         var exited: Int32 = 0
         var code: Int32 = 0
-        let result = chd_pidfd_reap(pidfd, &exited, &code)
+        let result = chd_pidfd_reap(pidfd, pid, &exited, &code)
         let status: ExitStatus = result != 0 ? .exited(-1) : exited != 0 ? .exited(code) : .signaled(code)
         reaped = status
         return status

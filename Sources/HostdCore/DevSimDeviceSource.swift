@@ -17,7 +17,8 @@ struct DevSimDeviceSource: DeviceSource {
         // No kernel driver: like an unbound PCI device, free for autoload.
         DevSimConnection.describeDevices(in: directory).map { d in
             DeviceRow(bdf: d.address, vendor: d.vendor, device: d.device, subvendor: d.subvendor,
-                      subdevice: d.subdevice, classCode: d.classCode, deviceName: "simulated by devsim")
+                      subdevice: d.subdevice, classCode: d.classCode, deviceName: "simulated by devsim",
+                      dmaMode: Self.dmaMode(d.info))
         }
     }
 
@@ -32,7 +33,14 @@ struct DevSimDeviceSource: DeviceSource {
         }
         defer { connection.close() }
         guard let c = try? connection.counters() else { return DeviceCounters() }
-        return DeviceCounters(interrupts: c.interrupts, notMine: c.not_mine, dropped: c.dropped, releases: c.releases)
+        let info = DeviceInfo(connection.info)
+        return DeviceCounters(interrupts: c.interrupts, notMine: c.not_mine, dropped: c.dropped, releases: c.releases,
+                              dmaMode: Self.dmaMode(info), reset: info.hasFunctionReset)
+    }
+
+    /// devsim has no sysfs: INFO's flags say what drvproxy's dma_mode would.
+    static func dmaMode(_ info: DeviceInfo) -> DMAMode? {
+        info.isDMAConfined ? .confined : info.isDMAUnsafe ? .unsafe : nil
     }
 
     /// Opening as the owner would take the device; the releases counter,

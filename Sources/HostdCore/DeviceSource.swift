@@ -33,12 +33,15 @@ protocol DeviceSource: Sendable {
     var driverhostEnvironment: [String: String] { get }
 }
 
-/// drvproxy's sysfs counters, or devsim's; nil where unreadable.
+/// drvproxy's sysfs counters and safety attributes, or devsim's; nil
+/// where unreadable.
 struct DeviceCounters: Equatable, Sendable {
     var interrupts: UInt64?
     var notMine: UInt64?
     var dropped: UInt64?
     var releases: UInt64?
+    var dmaMode: DMAMode?
+    var reset: Bool?
 }
 
 struct DeviceSourceError: Error, CustomStringConvertible {

@@ -18,11 +18,13 @@ public enum ExitStatus: Equatable, Sendable, CustomStringConvertible {
     }
 
     /// Exits that a restart cannot cure: the same plugin file and device
-    /// would fail the same way again.
+    /// would fail the same way again. (A device error is not one: the
+    /// proxy's release resets the device, so the next driverhost may well
+    /// find it working; it counts as a crash.)
     public var isPermanent: Bool {
         guard case .exited(let code) = self, let known = ExitCode(rawValue: code) else { return false }
         switch known {
-        case .usage, .pluginNotLoadable, .abiMismatch, .descriptorInvalid, .deviceNotMatched: return true
+        case .usage, .pluginNotLoadable, .abiMismatch, .descriptorInvalid, .deviceNotMatched, .dmaNotConfined: return true
         default: return false
         }
     }
@@ -38,10 +40,12 @@ public enum ExitStatus: Equatable, Sendable, CustomStringConvertible {
         case .deviceUnavailable: "device unavailable"
         case .deviceSetupFailed: "device setup failed"
         case .deviceNotMatched: "device not in the match table"
+        case .dmaNotConfined: "DMA cannot be confined: no IOMMU, and drvproxy's module parameter allow_unsafe_dma is off"
         case .attachFailed: "attach failed"
         case .commandFailed: "command failed"
         case .watchdog: "watchdog"
         case .loopFailed: "event loop failed"
+        case .deviceError: "device error"
         }
     }
 

@@ -3,7 +3,8 @@ import DrvHostControl
 import Foundation
 
 /// PCI devices as libpci sees them (ids, subsystem ids, class, names from
-/// pci.ids), with the kernel driver each is bound to read from sysfs.
+/// pci.ids), with the kernel driver each is bound to read from sysfs, and
+/// drvproxy's DMA mode for those bound to it.
 public struct PCIScanner: Sendable {
     public var dumpFile: String?
     public var idsFile: String?
@@ -34,10 +35,12 @@ public struct PCIScanner: Sendable {
                 let s = PCIScanner.text(&field)
                 return s.isEmpty ? nil : s
             }
+            let driver = sysfs.boundDriver(bdf)
             return DeviceRow(bdf: bdf, vendor: d.vendor, device: d.device, subvendor: d.subvendor,
                              subdevice: d.subdevice, classCode: d.class_code,
                              vendorName: name(&d.vendor_name), deviceName: name(&d.device_name),
-                             className: name(&d.class_name), kernelDriver: sysfs.boundDriver(bdf))
+                             className: name(&d.class_name), kernelDriver: driver,
+                             dmaMode: driver == "drvproxy" ? sysfs.dmaMode(bdf) : nil)
         }.sorted { $0.bdf < $1.bdf }
     }
 

@@ -267,6 +267,7 @@ extension Supervisor {
                               pid: record.connection?.process.pid, standbyPid: record.standby?.process.pid, restarts: record.restarts,
                               lastExit: record.lastExit, failure: record.failure,
                               interrupts: counters.interrupts, notMine: counters.notMine,
-                              dropped: counters.dropped, releases: counters.releases)
+                              dropped: counters.dropped, releases: counters.releases,
+                              dmaMode: counters.dmaMode, reset: counters.reset)
     }
 }

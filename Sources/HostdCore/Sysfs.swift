@@ -1,3 +1,4 @@
+import DrvHostControl
 import Foundation
 import Glibc
 
@@ -34,7 +35,27 @@ public struct Sysfs: Sendable {
     /// One of drvproxy's counters (drvproxy.h): interrupts, not_mine,
     /// dropped, releases, storms, owner_pid.
     public func drvproxyCounter(_ bdf: String, _ name: String) -> UInt64? {
-        read(devicePath(bdf) + "/drvproxy/\(name)").flatMap { UInt64($0) }
+        drvproxyAttribute(bdf, name).flatMap { UInt64($0) }
+    }
+
+    /// drvproxy's `dma_mode`: confined, unsafe or refused (ABI 2).
+    public func dmaMode(_ bdf: String) -> DMAMode? {
+        drvproxyAttribute(bdf, "dma_mode").flatMap(DMAMode.init(rawValue:))
+    }
+
+    /// drvproxy's `reset`: whether the function has a reset method.
+    public func hasReset(_ bdf: String) -> Bool? {
+        switch drvproxyAttribute(bdf, "reset") {
+        case "1": true
+        case "0": false
+        default: nil
+        }
+    }
+
+    /// A file of /sys/bus/pci/devices/<BDF>/drvproxy/, there while the
+    /// device is bound to drvproxy.
+    public func drvproxyAttribute(_ bdf: String, _ name: String) -> String? {
+        read(devicePath(bdf) + "/drvproxy/\(name)")
     }
 
     public func read(_ path: String) -> String? {

@@ -11,6 +11,8 @@ struct DevSimOptions {
     enum Command: Equatable {
         case serve([Device])
         case status(String)
+        /// An AER error for the device's owner: pci_channel_state_t.
+        case injectError(String, channelState: UInt32)
         case list
         case listModels
         case help
@@ -22,6 +24,7 @@ struct DevSimOptions {
     static let help = """
         usage: devsim --device NAME=MODEL [--device NAME=MODEL ...] [--runtime-dir DIR]
                devsim status NAME [--runtime-dir DIR]
+               devsim inject-error NAME [frozen|perm-failure] [--runtime-dir DIR]
                devsim list [--runtime-dir DIR]
                devsim --list-models
 
@@ -35,6 +38,11 @@ struct DevSimOptions {
         bus mastering, ...), like drvproxy's sysfs files. `list` prints one line
         per device served in DIR: address, vendor:device, subsystem, class,
         owner pid (0: free), releases.
+
+        `inject-error NAME` makes the device report an error as the PCI core
+        reports an AER error: its owner reads an ERROR event (channel state
+        frozen, the default, or perm-failure) and should let the device go.
+        Fails (exit 3) when nobody owns the device.
 
         options:
           --device NAME=MODEL   a device NAME ([A-Za-z0-9_-]+) of model MODEL
@@ -53,6 +61,7 @@ struct DevSimOptions {
         var rest = arguments[...]
         var devices: [Device] = []
         var status: String?
+        var injectError: (String, UInt32)?
         var list = false
         var listModels = false
         var help = arguments.isEmpty
@@ -60,6 +69,19 @@ struct DevSimOptions {
             rest = rest.dropFirst()
             guard let name = rest.popFirst(), !name.hasPrefix("--") else { throw UsageError(description: "status needs a device NAME") }
             status = name.hasPrefix(SimDevice.prefix) ? String(name.dropFirst(SimDevice.prefix.count)) : name
+        } else if rest.first == "inject-error" {
+            rest = rest.dropFirst()
+            guard let name = rest.popFirst(), !name.hasPrefix("--") else { throw UsageError(description: "inject-error needs a device NAME") }
+            var state: UInt32 = 2  // pci_channel_io_frozen
+            if let word = rest.first, !word.hasPrefix("--") {
+                rest = rest.dropFirst()
+                switch word {
+                case "frozen": state = 2
+                case "perm-failure": state = 3
+                default: throw UsageError(description: "inject-error: \(word) is not frozen or perm-failure")
+                }
+            }
+            injectError = (name.hasPrefix(SimDevice.prefix) ? String(name.dropFirst(SimDevice.prefix.count)) : name, state)
         } else if rest.first == "list" {
             rest = rest.dropFirst()
             list = true
@@ -83,6 +105,8 @@ struct DevSimOptions {
             command = .listModels
         } else if let status {
             command = .status(status)
+        } else if let (name, state) = injectError {
+            command = .injectError(name, channelState: state)
         } else if list {
             command = .list
         } else {

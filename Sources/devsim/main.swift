@@ -1,3 +1,4 @@
+import CDevSim
 import CDrvHost
 import DevSimCore
 import DriverHostCore
@@ -46,6 +47,17 @@ case .status(let name):
             """)
     } catch let error as HostFailure {
         fail(3, error.message)
+    } catch {
+        fail(3, "sim:\(name): \(error)")
+    }
+case .injectError(let name, let state):
+    do {
+        let connection = try DevSimConnection(name: name, directory: options.directory, role: .observer)
+        try connection.call(DEVSIM_INJECT_ERROR, "inject error", a: (state, 0))
+    } catch let error as HostFailure {
+        fail(3, error.message)
+    } catch let error as Errno where error.code == ENXIO {
+        fail(3, "sim:\(name): nobody owns the device: no driver to report the error to")
     } catch {
         fail(3, "sim:\(name): \(error)")
     }

@@ -3,7 +3,7 @@ import DrvHostControl
 
 struct Devices: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "List PCI devices like lspci -nn, with the plugin instance or kernel driver owning each.")
+        abstract: "List PCI devices like lspci -nn, with the plugin instance or kernel driver owning each and drvproxy's DMA mode.")
 
     @OptionGroup var connection: ConnectionOptions
     @OptionGroup var output: OutputOptions

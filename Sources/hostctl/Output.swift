@@ -32,8 +32,9 @@ func hex(_ value: some BinaryInteger, digits: Int) -> String {
     return String(repeating: "0", count: max(0, digits - text.count)) + text
 }
 
-/// One line per device in lspci -nn's form, with its owner:
-/// "0000:00:05.0 Unclassified device [00ff]: Device [1234:11e8]  owner: edu@0000:00:05.0 (drvproxy)"
+/// One line per device in lspci -nn's form, with its owner and, for a
+/// device bound to drvproxy, how its DMA is confined ("-" for others):
+/// "0000:00:05.0 Unclassified device [00ff]: Device [1234:11e8]  owner: edu@0000:00:05.0 (drvproxy)  dma: confined"
 func deviceLine(_ device: DeviceRow) -> String {
     let classID = hex(device.classCode >> 8, digits: 4)
     let className = device.className ?? "Class \(classID)"
@@ -46,7 +47,7 @@ func deviceLine(_ device: DeviceRow) -> String {
     case (nil, let driver?): owner = "kernel driver \(driver)"
     case (nil, nil): owner = "none"
     }
-    return "\(device.bdf) \(className) [\(classID)]: \(name) [\(ids)]  owner: \(owner)"
+    return "\(device.bdf) \(className) [\(classID)]: \(name) [\(ids)]  owner: \(owner)  dma: \(device.dmaMode?.rawValue ?? "-")"
 }
 
 func pluginTable(_ plugins: [PluginRow]) -> String {
@@ -64,12 +65,32 @@ func instanceTable(_ instances: [InstanceStatus]) -> String {
     })
 }
 
+/// drvproxy's DMA mode, with what it means where it is not the safe one.
+func dmaModeText(_ mode: DMAMode?) -> String {
+    switch mode {
+    case .confined?: "confined"
+    case .unsafe?: "unsafe (no IOMMU: the device can reach all memory; kernel tainted)"
+    case .refused?: "refused (no IOMMU, and drvproxy's allow_unsafe_dma is off)"
+    case nil: "-"
+    }
+}
+
+func resetText(_ reset: Bool?) -> String {
+    switch reset {
+    case true?: "yes"
+    case false?: "no (the release program is the only safety net)"
+    case nil: "-"
+    }
+}
+
 func statusText(_ status: InstanceStatus) -> String {
     func count(_ value: UInt64?) -> String { value.map(String.init) ?? "-" }
     let fields: [(String, String)] = [
         ("state", status.state.rawValue),
         ("plugin", status.plugin),
         ("device", status.device),
+        ("dma", dmaModeText(status.dmaMode)),
+        ("reset", resetText(status.reset)),
         ("pid", status.pid.map(String.init) ?? "-"),
         ("standby", status.standbyPid.map(String.init) ?? "-"),
         ("restarts", String(status.restarts)),

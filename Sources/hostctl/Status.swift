@@ -3,7 +3,7 @@ import DrvHostControl
 
 struct Status: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Show an instance: state, pid, standby pid, restarts, last exit, failure, interrupt counters.")
+        abstract: "Show an instance: state, DMA mode, reset, pid, standby pid, restarts, last exit, failure, interrupt counters.")
 
     @Argument(help: ArgumentHelp("Instance name, e.g. edu@0000:00:05.0.", valueName: "instance"))
     var instance: String

@@ -6,7 +6,7 @@ actor FakeSupervisor: SupervisorAPI {
     static let edu = DeviceRow(
         bdf: "0000:00:05.0", vendor: 0x1234, device: 0x11e8, subvendor: 0x1af4, subdevice: 0x1100,
         classCode: 0x00ff00, className: "Unclassified device", kernelDriver: "drvproxy",
-        instance: "edu@0000:00:05.0")
+        instance: "edu@0000:00:05.0", dmaMode: .confined)
     static let nic = DeviceRow(
         bdf: "0000:00:03.0", vendor: 0x8086, device: 0x100e, subvendor: 0x1af4, subdevice: 0x1100,
         classCode: 0x020000, vendorName: "Intel Corporation",
@@ -14,7 +14,13 @@ actor FakeSupervisor: SupervisorAPI {
         kernelDriver: "e1000")
     static let running = InstanceStatus(
         name: "edu@0000:00:05.0", plugin: "edu", device: "0000:00:05.0", state: .running, pid: 4242,
-        restarts: 2, lastExit: "signal 11 (SIGSEGV)", interrupts: 17, notMine: 3, dropped: 0, releases: 2)
+        restarts: 2, lastExit: "signal 11 (SIGSEGV)", interrupts: 17, notMine: 3, dropped: 0, releases: 2,
+        dmaMode: .confined, reset: true)
+    /// On a machine without an IOMMU, in drvproxy's unsafe mode, on a
+    /// function without a reset method, after a device error.
+    static let unsafe = InstanceStatus(
+        name: "edu@0000:00:06.0", plugin: "edu", device: "0000:00:06.0", state: .running, pid: 4343,
+        restarts: 1, lastExit: "exit 42 (device error)", dmaMode: .unsafe, reset: false)
     static let plugins = [
         PluginRow(file: "edu.so", name: "edu", version: "1.0", state: .loaded, instances: ["edu@0000:00:05.0"]),
         PluginRow(file: "broken.so", name: nil, version: nil, state: .refused, refusal: "ABI major 2, host has 1"),
@@ -43,6 +49,7 @@ actor FakeSupervisor: SupervisorAPI {
     func instances() -> [InstanceStatus] { [Self.running] }
 
     func status(_ instance: String) throws(ControlError) -> InstanceStatus {
+        if instance == Self.unsafe.name { return Self.unsafe }
         guard instance == Self.running.name else { throw ControlError(.notFound, "no instance \(instance)") }
         return Self.running
     }

@@ -46,8 +46,8 @@ import Testing
             let run = try await runHostctl(["devices", "--socket", path])
             #expect(run.status == 0)
             #expect(run.stdout == """
-                0000:00:03.0 Ethernet controller [0200]: Intel Corporation 82540EM Gigabit Ethernet Controller [8086:100e]  owner: kernel driver e1000
-                0000:00:05.0 Unclassified device [00ff]: Device [1234:11e8]  owner: edu@0000:00:05.0 (drvproxy)
+                0000:00:03.0 Ethernet controller [0200]: Intel Corporation 82540EM Gigabit Ethernet Controller [8086:100e]  owner: kernel driver e1000  dma: -
+                0000:00:05.0 Unclassified device [00ff]: Device [1234:11e8]  owner: edu@0000:00:05.0 (drvproxy)  dma: confined
 
                 """)
         }
@@ -58,9 +58,11 @@ import Testing
             let devices = try await runHostctl(["devices", "--json", "--socket", path])
             #expect(try JSONDecoder().decode([DeviceRow].self, from: Data(devices.stdout.utf8))
                     == [FakeSupervisor.nic, FakeSupervisor.edu])
+            #expect(devices.stdout.contains(#""dmaMode" : "confined""#))
             let status = try await runHostctl(["status", "edu@0000:00:05.0", "--json", "--socket", path])
             #expect(try JSONDecoder().decode(InstanceStatus.self, from: Data(status.stdout.utf8))
                     == FakeSupervisor.running)
+            #expect(status.stdout.contains(#""dmaMode" : "confined""#) && status.stdout.contains(#""reset" : true"#))
             let list = try await runHostctl(["list", "--json", "--socket", path])
             let object = try JSONSerialization.jsonObject(with: Data(list.stdout.utf8)) as? [String: Any]
             #expect(Set(object?.keys.map { $0 } ?? []) == ["plugins", "instances"])
@@ -74,7 +76,20 @@ import Testing
             let run = try await runHostctl(["status", "edu@0000:00:05.0", "--socket", path])
             #expect(run.status == 0)
             for line in ["state:      running", "pid:        4242", "restarts:   2",
-                         "last exit:  signal 11 (SIGSEGV)", "failure:    -", "interrupts: 17", "not mine:   3"] {
+                         "last exit:  signal 11 (SIGSEGV)", "failure:    -", "interrupts: 17", "not mine:   3",
+                         "dma:        confined", "reset:      yes"] {
+                #expect(run.stdout.contains(line), "\(line)")
+            }
+        }
+    }
+
+    @Test func statusSaysWhatUnsafeDMAAndNoResetMean() async throws {
+        try await withServer { path in
+            let run = try await runHostctl(["status", "edu@0000:00:06.0", "--socket", path])
+            #expect(run.status == 0)
+            for line in ["dma:        unsafe (no IOMMU: the device can reach all memory; kernel tainted)",
+                         "reset:      no (the release program is the only safety net)",
+                         "last exit:  exit 42 (device error)"] {
                 #expect(run.stdout.contains(line), "\(line)")
             }
         }

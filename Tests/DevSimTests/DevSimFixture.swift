@@ -48,6 +48,11 @@ final class DevSim {
         try run(RepoPaths.binary("driverhost"), arguments, environment: environment)
     }
 
+    /// `devsim inject-error NAME`: an AER error for the device's owner.
+    func injectError(_ name: String = "edu0", _ state: [String] = []) throws -> Run {
+        try run(RepoPaths.binary("devsim"), ["inject-error", name] + state + ["--runtime-dir", directory])
+    }
+
     /// `devsim status NAME` as a dictionary of counters.
     func status(_ name: String = "edu0") throws -> [String: Int] {
         let result = try run(RepoPaths.binary("devsim"), ["status", name, "--runtime-dir", directory])
@@ -66,6 +71,8 @@ final class DevSim {
 final class AttachedDriverhost {
     let process = Process()
     private let errors = Pipe()
+    /// stderr up to the "attached" line.
+    private(set) var log = ""
 
     init(device: String, plugin: String, environment: [String: String]) throws {
         process.executableURL = URL(fileURLWithPath: RepoPaths.binary("driverhost"))
@@ -74,12 +81,19 @@ final class AttachedDriverhost {
         process.standardError = errors
         process.standardOutput = FileHandle.nullDevice
         try process.run()
-        var seen = ""
-        while !seen.contains("attached") {
+        while !log.contains("attached") {
             let chunk = errors.fileHandleForReading.availableData
             guard !chunk.isEmpty else { break }
-            seen += String(decoding: chunk, as: UTF8.self)
+            log += String(decoding: chunk, as: UTF8.self)
         }
+    }
+
+    /// Waits for the process to end by itself: its exit status and all it
+    /// wrote to stderr.
+    func exit() -> (status: Int32, stderr: String) {
+        let rest = errors.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, log + String(decoding: rest, as: UTF8.self))
     }
 
     /// SIGKILL, then wait: the process and its descriptors are gone after this.

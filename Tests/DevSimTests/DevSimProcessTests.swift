@@ -15,7 +15,7 @@ import TestSupport
         let owner = try AttachedDriverhost(device: "sim:edu0", plugin: RepoPaths.builtFile(Self.edu), environment: devsim.environment)
         let attached = try devsim.status()
         #expect(attached["owner_pid"] == Int(owner.process.processIdentifier))
-        #expect(attached["bus_master"] == 1)     // edu's attach allocates DMA memory
+        #expect(attached["bus_master"] == 1)     // driverhost turned it on after attach
         #expect(attached["dma_buffers"] == 1)
         #expect(attached["irq_mode"] == 1)       // DRVPROXY_IRQ_INTX_SHARED
         owner.kill()
@@ -28,6 +28,64 @@ import TestSupport
         #expect(after["irq_mode"] == 0)
         let peek = try devsim.driverhost(["--device", "sim:edu0", "--plugin", RepoPaths.builtFile(Self.peek), "--call", "peek", "4"])
         #expect(peek.stdout == "peek(4) = \(Self.releaseMarkerReadback)\n")
+    }
+
+    @Test func busMasteringIsOffDuringAttachAndOnOnceItReturned() throws {
+        let devsim = try DevSim()
+        defer { _ = devsim.stop() }
+        // attach DMAs 64 bytes of edu's buffer (zeros) into memory filled with 0xab.
+        let result = try devsim.driverhost(["--device", "sim:edu0", "--plugin", RepoPaths.testPlugin("dma-in-attach"),
+                                            "--call", "dma", "0", "--call", "dma", "1"])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout == "dma(0) = 64\ndma(1) = 0\n")
+    }
+
+    @Test func driverhostLogsTheDevicesDMAModeAndReset() throws {
+        let devsim = try DevSim()
+        defer { _ = devsim.stop() }
+        let result = try devsim.driverhost(["--device", "sim:edu0", "--plugin", RepoPaths.builtFile(Self.edu), "--call", "liveness", "1"])
+        #expect(result.status == 0)
+        let lines = result.stderr.split(separator: "\n").filter { $0.contains("DMA") }
+        #expect(lines == ["driverhost[sim:edu0]: info: device open: DMA confined, reset yes"])
+    }
+
+    @Test func anErrorTheDeviceReportsEndsTheDriverhostWithItsOwnExitCode() throws {
+        let devsim = try DevSim()
+        defer { _ = devsim.stop() }
+        let before = try devsim.status()
+        let owner = try AttachedDriverhost(device: "sim:edu0", plugin: RepoPaths.builtFile(Self.peek), environment: devsim.environment)
+        let injected = try devsim.injectError()
+        #expect(injected.status == 0, "\(injected.stderr)")
+        let (status, stderr) = owner.exit()
+        #expect(status == 42)  // ExitCode.deviceError
+        #expect(stderr.contains("error: the PCI core reported an error on the device (AER, channel state frozen, event 1); letting the device go"))
+        // No orderly detach (peek.so logs "detach called"), but the release ran.
+        #expect(!stderr.contains("detach called"))
+        let after = try devsim.status()
+        #expect(after["releases"] == before["releases"]! + 1)
+        #expect(after["owner_pid"] == 0)
+    }
+
+    @Test func anOrderlyStopDetaches() throws {
+        // The other side of the error test: peek.so does log its detach.
+        let devsim = try DevSim()
+        defer { _ = devsim.stop() }
+        let owner = try AttachedDriverhost(device: "sim:edu0", plugin: RepoPaths.builtFile(Self.peek), environment: devsim.environment)
+        owner.process.terminate()
+        let (status, stderr) = owner.exit()
+        #expect(status == 0)
+        #expect(stderr.contains("detach called"))
+    }
+
+    @Test func anErrorNeedsAnOwnerToReportItTo() throws {
+        let devsim = try DevSim()
+        defer { _ = devsim.stop() }
+        let result = try devsim.injectError("edu0", ["perm-failure"])
+        #expect(result.status == 3)
+        #expect(result.stderr.contains("sim:edu0: nobody owns the device: no driver to report the error to"))
+        let bad = try devsim.injectError("edu0", ["thawed"])
+        #expect(bad.status == 2)
+        #expect(bad.stderr.contains("inject-error: thawed is not frozen or perm-failure"))
     }
 
     @Test func aSecondOwnerIsTurnedAwayWithThePidOfTheFirst() throws {

@@ -90,7 +90,7 @@ import Testing
 
     @Test func everyMSIIsOneEventAndLeavesTheStatusToTheDriver() throws {
         let function = try owned(mode: DRVPROXY_IRQ_MSI, ack: [insn(DRVPROXY_OP_READ, width: 4, offset: Self.irqStatus), insn(DRVPROXY_OP_SNAPSHOT)])
-        #expect(function.counters.bus_master == 1)  // an MSI is a memory write
+        function.setBusMaster(true)  // an MSI is a memory write
         try function.writeRegister(bar: 0, offset: Self.raise, width: 4, value: 0x10)
         try function.writeRegister(bar: 0, offset: Self.raise, width: 4, value: 0x20)
         let events = function.readEvents(max: 64)
@@ -104,6 +104,7 @@ import Testing
         let (buffer, fd) = try function.allocateDMA(size: 4096)
         close(fd)
         #expect(buffer.busAddress >= DMAMemory.firstBusAddress)
+        function.setBusMaster(true)
         #expect(function.counters.bus_master == 1)
         function.close()
         let counters = function.counters
@@ -116,6 +117,89 @@ import Testing
         // The next owner starts afresh.
         _ = try function.open(owner: 2)
         #expect(function.counters.owner_pid == 2)
+    }
+
+    // MARK: Bus mastering (drvproxy ABI 2: only at the owner's request)
+
+    static let dmaCommand: UInt64 = 0x98, dmaRun: UInt64 = 0x1, dmaToRAM: UInt64 = 0x2
+
+    @Test func busMasteringIsOffUntilAskedAndAfterResetAndRelease() throws {
+        let function = try owned()
+        let mastering = { (function.info.flags & UInt32(DRVPROXY_INFO_BUS_MASTER) != 0, function.counters.bus_master) }
+        #expect(mastering() == (false, 0))
+        let (_, fd) = try function.allocateDMA(size: 4096)  // memory alone does not switch it on
+        close(fd)
+        #expect(mastering() == (false, 0))
+        function.setBusMaster(true)
+        #expect(mastering() == (true, 1))
+        function.release()  // RESET
+        #expect(mastering() == (false, 0))
+        function.setBusMaster(true)
+        function.close()
+        #expect(mastering() == (false, 0))
+        _ = try function.open(owner: 2)
+        #expect(mastering() == (false, 0))
+    }
+
+    @Test func infoSaysDMAIsConfinedAndTheFunctionHasAReset() throws {
+        let flags = try owned().info.flags
+        #expect(flags & UInt32(DRVPROXY_INFO_DMA_CONFINED) != 0)
+        #expect(flags & UInt32(DRVPROXY_INFO_DMA_UNSAFE) == 0)
+        #expect(flags & UInt32(DRVPROXY_INFO_RESET) != 0)
+    }
+
+    @Test func releaseProgramsTakeABI2sNoResetFlagAndNoUnknownOne() throws {
+        let function = try owned()
+        let release = [insn(DRVPROXY_OP_WRITE_IMM, width: 4, offset: Self.liveness, imm: 1)]
+        let kind = UInt32(DRVPROXY_PROG_RELEASE.rawValue)
+        #expect(function.setProgram(kind: kind, flags: UInt32(DRVPROXY_RELEASE_NO_RESET), instructions: release).status == 0)
+        #expect(function.setProgram(kind: kind, flags: UInt32(DRVPROXY_RELEASE_NO_RESET) << 1, instructions: release).status == -EINVAL)
+    }
+
+    @Test func anMSIIsLostWhileBusMasteringIsOff() throws {
+        let function = try owned(mode: DRVPROXY_IRQ_MSI, ack: [insn(DRVPROXY_OP_READ, width: 4, offset: Self.irqStatus), insn(DRVPROXY_OP_SNAPSHOT)])
+        try function.writeRegister(bar: 0, offset: Self.raise, width: 4, value: 0x10)
+        #expect(function.readEvents(max: 64).isEmpty)
+        #expect(function.counters.interrupts == 0)
+        function.setBusMaster(true)
+        try function.writeRegister(bar: 0, offset: Self.raise, width: 4, value: 0x20)
+        #expect(function.readEvents(max: 64).map { $0.snap.0 } == [0x30])
+    }
+
+    @Test func edusDMAReachesMemoryOnlyWhileBusMasteringIsOn() throws {
+        let function = try owned()
+        let (buffer, fd) = try function.allocateDMA(size: 4096)
+        close(fd)
+        // edu's buffer (zeros after power-on) into ours, filled with 0xab.
+        func transfer() throws -> Int {
+            memset(buffer.cpu, 0xab, 64)
+            try function.writeRegister(bar: 0, offset: 0x80, width: 8, value: 0x40000)
+            try function.writeRegister(bar: 0, offset: 0x88, width: 8, value: buffer.busAddress)
+            try function.writeRegister(bar: 0, offset: 0x90, width: 8, value: 64)
+            try function.writeRegister(bar: 0, offset: Self.dmaCommand, width: 8, value: Self.dmaRun | Self.dmaToRAM)
+            function.advance(to: cdh_monotonic_ns() + 10_000_000)  // past edu's 1 ms transfer
+            #expect(try function.readRegister(bar: 0, offset: Self.dmaCommand, width: 8) & Self.dmaRun == 0)
+            return UnsafeRawBufferPointer(start: buffer.cpu, count: 64).filter { $0 == 0xab }.count
+        }
+        #expect(try transfer() == 64)  // a master abort: memory untouched
+        function.setBusMaster(true)
+        #expect(try transfer() == 0)
+    }
+
+    // MARK: Errors (AER)
+
+    @Test func anInjectedErrorIsAnErrorRecordForTheOwner() throws {
+        let function = try owned()
+        try function.injectError(channelState: 2)
+        let events = function.readEvents(max: 64)
+        #expect(events.count == 1)
+        #expect(events.first?.flags == UInt32(DRVPROXY_EVENT_ERROR))
+        #expect(events.first?.nsnap == 1 && events.first?.snap.0 == 2)
+        #expect(function.counters.interrupts == 0)  // not an interrupt
+        #expect(throws: DevSimError.self) { try function.injectError(channelState: 9) }
+        function.close()
+        // Nobody to tell.
+        #expect { try function.injectError(channelState: 2) } throws: { ($0 as? DevSimError)?.code == ENXIO }
     }
 
     @Test func aSecondOwnerIsBusyAndProgramsAreValidatedByRegprog() throws {

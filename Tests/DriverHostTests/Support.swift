@@ -1,3 +1,4 @@
+import CDrvHost
 import DriverHostCore
 import Foundation
 import TestSupport
@@ -45,4 +46,55 @@ func attachedInstance(_ name: String = "good", stateFile: String? = nil) throws 
     try instance.setUpDevice()
     try instance.attach()
     return (instance, device)
+}
+
+/// A simulated device whose armed read returns, in one batch, an interrupt,
+/// an ERROR record (AER, channel state frozen) and another interrupt.
+final class FailingDevice: DeviceBackend {
+    let inner: SimulatedDevice
+    private var armed = false
+
+    init() throws {
+        inner = try SimulatedDevice()
+    }
+
+    /// The next read brings the error.
+    func arm() {
+        armed = true
+        inner.writeRegister(bar: 0, offset: SimulatedDevice.raiseRegister, width: 4, value: 1)
+    }
+
+    var info: DeviceInfo { inner.info }
+    var eventDescriptor: Int32 { inner.eventDescriptor }
+
+    func readEvents(into buffer: UnsafeMutablePointer<dh_event>, capacity: Int) throws(Errno) -> Int {
+        let n = try inner.readEvents(into: buffer, capacity: capacity)
+        guard armed, n == 1, capacity >= 3 else { return n }
+        armed = false
+        var error = dh_event()
+        error.seq = buffer[0].seq + 1
+        error.flags = UInt32(DRVPROXY_EVENT_ERROR)
+        error.nsnap = 1
+        error.snap.0 = 2  // pci_channel_io_frozen
+        buffer[1] = error
+        buffer[2] = buffer[0]
+        buffer[2].seq = buffer[0].seq + 2
+        return 3
+    }
+
+    func install(_ kind: ProgramKind, _ program: UnsafeBufferPointer<dh_insn>, flags: UInt32) throws(HostFailure) {
+        try inner.install(kind, program, flags: flags)
+    }
+    func setInterruptMode(_ mode: UInt32, vectors: UInt32) throws(Errno) { try inner.setInterruptMode(mode, vectors: vectors) }
+    func unmask() throws(Errno) { try inner.unmask() }
+    func mapBAR(_ index: Int) throws(Errno) -> UnsafeMutableRawPointer? { try inner.mapBAR(index) }
+    func readRegister(bar: Int, offset: UInt64, width: Int) -> UInt64 { inner.readRegister(bar: bar, offset: offset, width: width) }
+    func writeRegister(bar: Int, offset: UInt64, width: Int, value: UInt64) {
+        inner.writeRegister(bar: bar, offset: offset, width: width, value: value)
+    }
+    func setDMAMask(bits: UInt32) throws(Errno) { try inner.setDMAMask(bits: bits) }
+    func allocateDMA(size: UInt64) throws(Errno) -> DMAAllocation { try inner.allocateDMA(size: size) }
+    func freeDMA(_ allocation: DMAAllocation) throws(Errno) { try inner.freeDMA(allocation) }
+    func setBusMaster(_ enabled: Bool) throws(Errno) { try inner.setBusMaster(enabled) }
+    func close() { inner.close() }
 }

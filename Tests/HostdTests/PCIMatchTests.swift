@@ -94,6 +94,25 @@ struct FakePCI {
         #expect(rows[3].className == "Non-Volatile memory controller")
     }
 
+    @Test func drvproxysDMAModeAndResetAreReadForDevicesBoundToIt() throws {
+        let pci = try FakePCI([
+            .init(bdf: "00:03.0", vendor: 0x8086, device: 0x100e, classCode: 0x020000, driver: "e1000"),
+            .init(bdf: "00:05.0", vendor: 0x1234, device: 0x11e8, classCode: 0x00ff00, driver: "drvproxy"),
+        ])
+        for bdf in ["0000:00:03.0", "0000:00:05.0"] {  // 03.0: left over, not bound to drvproxy now
+            let dir = pci.sysfs.devicePath(bdf) + "/drvproxy"
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+            try "refused\n".write(toFile: dir + "/dma_mode", atomically: false, encoding: .utf8)
+            try "0\n".write(toFile: dir + "/reset", atomically: false, encoding: .utf8)
+        }
+        #expect(try pci.scan().map(\.dmaMode) == [nil, .refused])
+        #expect(pci.sysfs.dmaMode("0000:00:05.0") == .refused)
+        #expect(pci.sysfs.hasReset("0000:00:05.0") == false)
+        try "1\n".write(toFile: pci.sysfs.devicePath("0000:00:05.0") + "/drvproxy/reset", atomically: false, encoding: .utf8)
+        #expect(pci.sysfs.hasReset("0000:00:05.0") == true)
+        #expect(pci.sysfs.hasReset("0000:00:07.0") == nil)
+    }
+
     @Test func aMissingDumpIsAnErrorNotAnExit() {
         let scanner = PCIScanner(dumpFile: "/nonexistent/dump", sysfs: Sysfs(root: "/nonexistent"))
         #expect(throws: PCIScanner.ScanError.self) { try scanner.scan() }

@@ -46,8 +46,10 @@ import TestSupport
         #expect(devices.map(\.bdf) == ["sim:edu0", "sim:edu1"])
         #expect(devices.allSatisfy { $0.vendor == 0x1234 && $0.device == 0x11e8 && $0.kernelDriver == nil })
         #expect(devices.map(\.instance) == ["edu@sim:edu0", "edu@sim:edu1"])
+        #expect(devices.allSatisfy { $0.dmaMode == .confined })
         let running = await w.supervisor.instances()
         #expect(running.map(\.state) == [.running, .running])
+        #expect(running.allSatisfy { $0.dmaMode == .confined && $0.reset == true })
 
         let answer = try await w.supervisor.call("edu@sim:edu0", command: "factorial", arguments: ["10"])
         #expect(answer == "3628800")
@@ -88,6 +90,34 @@ import TestSupport
         #expect(kill(next, 0) == -1 && errno == ESRCH)
         #expect(await w.supervisor.instances().isEmpty)
         #expect(await w.supervisor.devices().allSatisfy { $0.instance == nil })
+        await w.supervisor.shutdown()
+        #expect(w.devsim.stop() == 0)
+    }
+
+    @Test func aDeviceErrorRestartsTheInstanceAfterTheRelease() async throws {
+        let w = try world(autoload: false)
+        defer { try? FileManager.default.removeItem(atPath: w.plugins) }
+        try await w.supervisor.start()
+        let loaded = try #require(try await w.supervisor.load(plugin: "edu", device: "sim:edu0").first)
+        let changes = await w.supervisor.observe()
+        let inject = Process()
+        inject.executableURL = URL(fileURLWithPath: RepoPaths.binary("devsim"))
+        inject.arguments = ["inject-error", "edu0", "--runtime-dir", w.devsim.directory]
+        try inject.run()
+        inject.waitUntilExit()
+        #expect(inject.terminationStatus == 0)
+        let restarted = try await within(10, waitingFor: "restart of edu@sim:edu0") {
+            var seen: [InstanceStatus] = []
+            for await change in changes where change.name == "edu@sim:edu0" {
+                seen.append(change)
+                if change.state == .running { break }
+            }
+            return seen
+        }
+        #expect(restarted.map(\.state) == [.restarting, .starting, .running])
+        #expect(restarted.first?.lastExit == "exit 42 (device error)")
+        #expect(restarted.last?.restarts == 1 && restarted.last?.pid != loaded.pid)
+        #expect(try await w.supervisor.call("edu@sim:edu0", command: "factorial", arguments: ["5"]) == "120")
         await w.supervisor.shutdown()
         #expect(w.devsim.stop() == 0)
     }

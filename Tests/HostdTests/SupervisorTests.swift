@@ -23,9 +23,18 @@ import TestSupport
         func releases(_ bdf: String) -> String? {
             pci.sysfs.read(pci.sysfs.devicePath(bdf) + "/drvproxy/releases")
         }
+
+        /// (fake driverhost, the sleep it left behind), in start order.
+        func children() throws -> [(parent: pid_t, child: pid_t)] {
+            try String(contentsOfFile: plugins + "/.good.so.children", encoding: .utf8)
+                .split(separator: "\n").map { line in
+                    let pids = line.split(separator: " ").compactMap { pid_t($0) }
+                    return (pids[0], pids[1])
+                }
+        }
     }
 
-    func world(mode: String, warmStandby: Bool = true) throws -> World {
+    func world(mode: String, warmStandby: Bool = true, orphans: Bool = false) throws -> World {
         let pci = try FakePCI([
             .init(bdf: "00:03.0", vendor: 0x8086, device: 0x100e, classCode: 0x020000, driver: "e1000"),
             .init(bdf: "00:05.0", vendor: 0x1234, device: 0x11e8, classCode: 0x00ff00),
@@ -35,6 +44,9 @@ import TestSupport
             let counters = pci.sysfs.devicePath(bdf) + "/drvproxy"
             try FileManager.default.createDirectory(atPath: counters, withIntermediateDirectories: true)
             try "0\n".write(toFile: counters + "/releases", atomically: false, encoding: .utf8)
+            // One with an IOMMU and a reset method, one with neither.
+            try (bdf == Self.eduOnUio ? "unsafe\n" : "confined\n").write(toFile: counters + "/dma_mode", atomically: false, encoding: .utf8)
+            try (bdf == Self.eduOnUio ? "0\n" : "1\n").write(toFile: counters + "/reset", atomically: false, encoding: .utf8)
         }
         let plugins = pci.directory + "/plugins"
         try FileManager.default.createDirectory(atPath: plugins, withIntermediateDirectories: true)
@@ -44,6 +56,7 @@ import TestSupport
         try #"{"name":"good","version":"1","abi":"1.1","irqMode":"intx-shared","matches":[\#(match)],"commands":[{"name":"add","signature":"i64(i64,i32)"}]}"#
             .write(toFile: plugins + "/.good.so.json", atomically: false, encoding: .utf8)
         try mode.write(toFile: plugins + "/.good.so.mode", atomically: false, encoding: .utf8)
+        if orphans { FileManager.default.createFile(atPath: plugins + "/.good.so.orphan", contents: nil) }
 
         var config = HostdConfig()
         config.pluginDirectory = plugins
@@ -67,6 +80,8 @@ import TestSupport
         let loaded = try await w.supervisor.load(plugin: "good", device: nil)
         #expect(loaded.map(\.name) == ["good@\(Self.eduFree)", "good@\(Self.eduOnUio)"])
         #expect(loaded.allSatisfy { $0.state == .running && $0.pid != nil })
+        #expect(loaded.map(\.dmaMode) == [.confined, .unsafe])
+        #expect(loaded.map(\.reset) == [true, false])
         let sysfs = w.pci.sysfs
         #expect(sysfs.read(sysfs.devicePath(Self.eduOnUio) + "/driver_override") == "drvproxy")
         #expect(sysfs.read(sysfs.driverPath("uio_pci_generic") + "/unbind") == Self.eduOnUio)
@@ -117,6 +132,42 @@ import TestSupport
         await w.supervisor.shutdown()
     }
 
+    @Test func aDeviceErrorIsRestartedAndCountedLikeACrash() async throws {
+        let w = try world(mode: "exit 42")  // ExitCode.deviceError
+        try await w.supervisor.start()
+        let changes = await w.supervisor.observe()
+        _ = try await w.supervisor.load(plugin: "good.so", device: Self.eduFree)
+        var states: [InstanceStatus.State] = []
+        var last: InstanceStatus?
+        for await change in changes {
+            states.append(change.state)
+            last = change
+            if change.state == .failed { break }
+        }
+        #expect(states == [.starting, .restarting, .starting, .restarting, .starting, .failed])
+        #expect(last?.lastExit == "exit 42 (device error)")
+        #expect(last?.failure == "crashed 3 times within 60000 ms; last: exit 42 (device error)")
+        await w.supervisor.shutdown()
+    }
+
+    @Test func aDeviceWhoseDMACannotBeConfinedFailsAtOnceAndSaysWhy() async throws {
+        let w = try world(mode: "exit 23")  // ExitCode.dmaNotConfined: open() gave EPERM
+        try await w.supervisor.start()
+        let changes = await w.supervisor.observe()
+        _ = try await w.supervisor.load(plugin: "good.so", device: Self.eduFree)
+        var states: [InstanceStatus.State] = []
+        var last: InstanceStatus?
+        for await change in changes {
+            states.append(change.state)
+            last = change
+            if change.state == .failed { break }
+        }
+        #expect(states == [.starting, .failed])  // no restart can help
+        #expect(last?.failure == "exit 23 (DMA cannot be confined: no IOMMU, and drvproxy's module parameter "
+                + "allow_unsafe_dma is off): restarting cannot help")
+        await w.supervisor.shutdown()
+    }
+
     /// Crashes `instance` through the fake's "crash" command; returns the
     /// states published until it runs again.
     func crash(_ w: World, _ instance: String) async throws -> [InstanceStatus] {
@@ -155,6 +206,28 @@ import TestSupport
         #expect(restarted.last?.standbyPid != nil)
         #expect(w.releases(Self.eduFree) == "1")
         await w.supervisor.shutdown()
+    }
+
+    @Test func whatADriverhostLeavesBehindDiesWithItButNotTheStandby() async throws {
+        let w = try world(mode: "run", orphans: true)
+        try await w.supervisor.start()  // reading the descriptor left a sleep too
+        let name = "good@\(Self.eduFree)"
+        let first = try #require(try await w.supervisor.load(plugin: "good", device: Self.eduFree).first)
+        let standby = try #require(first.standbyPid)
+        let restarted = try await crash(w, name)
+        // The standby, in its own process group, survived and took over.
+        #expect(restarted.map(\.state) == [.restarting, .starting, .running])
+        #expect(restarted.last?.pid == standby)
+        let children = try w.children()
+        let describe = try #require(children.first)
+        let crashed = try #require(children.first { $0.parent == first.pid })
+        let current = try #require(children.first { $0.parent == standby })
+        #expect(describe.parent != first.pid && describe.parent != standby)
+        #expect(await gone(describe.child, within: 10), "the --describe child's sleep \(describe.child) is still there")
+        #expect(await gone(crashed.child, within: 10), "the crashed driverhost's sleep \(crashed.child) is still there")
+        #expect(!isGone(current.child))
+        await w.supervisor.shutdown()
+        #expect(await gone(current.child, within: 10), "the stopped driverhost's sleep \(current.child) is still there")
     }
 
     @Test func withoutWarmStandbyEveryRestartIsANewProcess() async throws {

@@ -15,6 +15,27 @@ extension RepoPaths {
     }
 }
 
+/// True once `pid` is gone: no such process (ESRCH), or only its zombie,
+/// left for its reaper (init, for an orphan, which is slow in some
+/// containers: here about 2 s).
+func isGone(_ pid: pid_t) -> Bool {
+    if kill(pid, 0) == -1 && errno == ESRCH { return true }
+    guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+          let name = stat.lastIndex(of: ")"), stat.distance(from: name, to: stat.endIndex) > 2 else { return true }
+    return stat[stat.index(name, offsetBy: 2)] == "Z"
+}
+
+/// Polls isGone for at most `seconds`: a bound on waiting for the end of a
+/// process, never a way to wait for one.
+func gone(_ pid: pid_t, within seconds: Int) async -> Bool {
+    let deadline = ContinuousClock.now + .seconds(seconds)
+    while ContinuousClock.now < deadline {
+        if isGone(pid) { return true }
+        try? await Task.sleep(for: .milliseconds(10))
+    }
+    return isGone(pid)
+}
+
 struct TimedOut: Error, CustomStringConvertible {
     var description: String
 }

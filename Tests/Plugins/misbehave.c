@@ -18,6 +18,12 @@
  *                        after a restart, attach raises an interrupt itself and
  *                        interrupt() logs "recovered_ns=N": crash to the first
  *                        interrupt handled by the next driverhost (benchmark)
+ *   dma-in-attach.so     attach DMAs from edu into a buffer it filled with
+ *                        0xab, which it must not do: bus mastering is off
+ *                        until attach has returned, so nothing may arrive.
+ *                        `dma u32(u32)`: 0 gives how many probe bytes still
+ *                        held 0xab after attach's transfer, 1 runs the
+ *                        transfer again now and gives the same count
  *
  * Each has the commands `raise u32(u32)`: write the value to the edu raise
  * register and wait for the interrupt, which is where two of them misbehave;
@@ -29,6 +35,7 @@
 
 #include <stddef.h>
 #include <stdio.h>
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -69,6 +76,34 @@ static uint64_t now_ns(void)
 static uint64_t crashed_at; /* from the saved state; 0: none pending */
 #endif
 
+#if defined(MISBEHAVE_DMA_IN_ATTACH)
+#define PROBE_LEN 64u
+static struct dh_dma_buffer probe;
+static uint32_t untouched_in_attach;
+
+/* DMA PROBE_LEN bytes from edu's buffer into `probe`, filled with 0xab
+ * first; how many still hold 0xab once edu reports the transfer done
+ * (UINT32_MAX: no interrupt came). */
+static uint32_t probe_dma(struct ctx *c)
+{
+	uint8_t *bytes = probe.cpu;
+	uint32_t i, untouched = 0;
+
+	memset(bytes, 0xab, PROBE_LEN);
+	c->seen = 0;
+	c->host->write32(c->inst, 0, EDU_REG_DMA_SRC, EDU_DMA_BUFFER);
+	c->host->write32(c->inst, 0, EDU_REG_DMA_DST, (uint32_t)probe.bus_addr);
+	c->host->write32(c->inst, 0, EDU_REG_DMA_COUNT, PROBE_LEN);
+	c->host->write32(c->inst, 0, EDU_REG_DMA_CMD, EDU_DMA_RUN | EDU_DMA_TO_RAM | EDU_DMA_IRQ);
+	while (!(c->seen & EDU_IRQ_DMA))
+		if (c->host->wait_events(c->inst, 2000000000ull) != DH_OK)
+			return UINT32_MAX;
+	for (i = 0; i < PROBE_LEN; i++)
+		untouched += bytes[i] == 0xab;
+	return untouched;
+}
+#endif
+
 static int32_t attach(const struct dh_host *host, dh_instance *inst, void **context)
 {
 	the_ctx.host = host;
@@ -81,6 +116,11 @@ static int32_t attach(const struct dh_host *host, dh_instance *inst, void **cont
 	if (crashed_at)
 		host->write32(inst, 0, EDU_REG_IRQ_RAISE, 1);
 #endif
+#if defined(MISBEHAVE_DMA_IN_ATTACH)
+	if (host->dma_set_mask(inst, EDU_DMA_MASK_BITS) != DH_OK || host->dma_alloc(inst, 4096, &probe) != DH_OK)
+		return DH_ERR_NO_MEMORY;
+	untouched_in_attach = probe_dma(&the_ctx);
+#endif
 #if defined(MISBEHAVE_ATTACH_FAILS)
 	host->log(inst, DH_LOG_ERROR, "attach fails on purpose");
 	return DH_ERR_DEVICE;
@@ -91,12 +131,16 @@ static int32_t attach(const struct dh_host *host, dh_instance *inst, void **cont
 
 static void detach(void *context)
 {
-	(void)context;
+	struct ctx *c = context;
+
+	/* Tests tell an orderly exit from one that skips detach by this line. */
+	c->host->log(c->inst, DH_LOG_INFO, "detach called");
 }
 
 static void interrupt(void *context, const struct dh_event *ev)
 {
-	struct ctx *c = context;
+	/* NULL while attach waits for events: the host has no context yet. */
+	struct ctx *c = context ? context : &the_ctx;
 
 	c->seen = (uint32_t)ev->snap[0];
 #if defined(MISBEHAVE_CRASH_INTERRUPT)
@@ -148,7 +192,17 @@ static uint32_t crash(void *context, uint32_t unused)
 }
 #endif
 
+#if defined(MISBEHAVE_DMA_IN_ATTACH)
+static uint32_t dma(void *context, uint32_t now)
+{
+	return now ? probe_dma(context) : untouched_in_attach;
+}
+#endif
+
 static const struct dh_command commands[] = {
+#if defined(MISBEHAVE_DMA_IN_ATTACH)
+	{ "dma", "u32(u32)", (dh_command_fn)dma, "0: probe bytes untouched by attach's DMA; 1: DMA again now" },
+#endif
 #if defined(MISBEHAVE_CRASH_MAGIC)
 	{ "crash", "u32(u32)", (dh_command_fn)crash, "save the time, crash in interrupt()" },
 #endif

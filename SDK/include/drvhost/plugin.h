@@ -375,6 +375,12 @@ struct dh_plugin {
 	 * Store your state and return it in *context; every later callback gets
 	 * it back. Return DH_OK, or an error to refuse the device: the host then
 	 * exits without calling detach (so undo your own work first).
+	 * Bus mastering is off during attach (the proxy reset the device at
+	 * open, so that one a crashed driver left running cannot write memory):
+	 * no DMA and no MSI until attach has returned DH_OK; the host turns bus
+	 * mastering on then. Allocate DMA buffers and program the device here,
+	 * but start transfers, or wait for an MSI, only after attach. INTx
+	 * interrupts do arrive during attach.
 	 */
 	int32_t (*attach)(const struct dh_host *host, dh_instance *inst, void **context);
 	/* Quiet the device and free what attach made. Called once, on orderly

@@ -16,6 +16,8 @@
  *                                    READ_EVENTS copies whole records out
  *   last close (crash included)      the connection closes: devsim runs the
  *                                    release sequence, in the kernel's order
+ *   AER error reported by the PCI    INJECT_ERROR (from an observer: the test
+ *   core: an ERROR event              bench's hand) queues the ERROR record
  *
  * Transport: a SOCK_SEQPACKET Unix socket, so every message arrives whole.
  * Each message is a struct devsim_msg, optionally followed by a payload
@@ -33,7 +35,8 @@
 
 /* Constants as an enum: Swift imports these, not macros with expressions. */
 enum {
-	DEVSIM_WIRE_VERSION = 1,
+	/* 2: drvproxy ABI 2 (BUS_MASTER; bus mastering off until asked) */
+	DEVSIM_WIRE_VERSION = 2,
 	DEVSIM_MAX_EVENTS_PER_READ = 64,
 	/* Largest message: the header plus 64 event records. */
 	DEVSIM_MAX_MESSAGE = 40 + DEVSIM_MAX_EVENTS_PER_READ * 64,
@@ -55,9 +58,12 @@ enum {
  * WRITE        a0 bar, a1 width, b0 offset, b1 v   -
  * READ_EVENTS  a0 most records wanted              a0 count, payload records
  * COUNTERS     -                                   payload devsim_counters
+ * BUS_MASTER   a0 1 on, 0 off                      -
+ * INJECT_ERROR a0 pci_channel_state_t (1-3)        -; -ENXIO when nobody owns it
  *
- * An observer (HELLO role OBSERVE) may only ask COUNTERS: it never owns the
- * device, like reading sysfs.
+ * An observer (HELLO role OBSERVE) may only ask COUNTERS, like reading
+ * sysfs, and INJECT_ERROR, like the kernel's AER error injection: it never
+ * owns the device.
  */
 enum devsim_op {
 	DEVSIM_HELLO = 1,
@@ -72,6 +78,8 @@ enum devsim_op {
 	DEVSIM_WRITE,
 	DEVSIM_READ_EVENTS,
 	DEVSIM_COUNTERS,
+	DEVSIM_BUS_MASTER,
+	DEVSIM_INJECT_ERROR,
 };
 
 enum devsim_role {

@@ -23,6 +23,7 @@ int cdh_proxy_unmask(int fd);
 int cdh_proxy_dma_mask(int fd, const struct drvproxy_dma_mask *mask);
 int cdh_proxy_dma_alloc(int fd, struct drvproxy_dma_alloc *alloc);
 int cdh_proxy_dma_free(int fd, const struct drvproxy_dma_free *release);
+int cdh_proxy_bus_master(int fd, const struct drvproxy_bus_master *bus_master);
 
 /* ---- epoll: the kernel's struct is packed on x86-64, so it stays in C ---- */
 struct cdh_ready {

@@ -20,15 +20,19 @@ struct chd_spawn_request {
 };
 
 /* Forks and execs on hostd's one spawner thread. The child gets SIGKILL when
- * that thread (so: hostd) dies, an empty signal mask, default dispositions,
- * and only fds 0-3. Returns the pid and a pidfd in *pidfd, or -errno (also
- * when exec failed, with the child's errno). */
+ * that thread (so: hostd) dies, its own session and process group (whose id
+ * is its pid), an empty signal mask, default dispositions, and only fds 0-3.
+ * Returns the pid and a pidfd in *pidfd, or -errno (also when exec failed,
+ * with the child's errno). */
 pid_t chd_spawn(const struct chd_spawn_request *request, int *pidfd);
 
 /* Reaps the process behind a pidfd once it has exited (never blocks when
- * called after the pidfd polled readable). *exited: 1 for an exit code in
- * *code, 0 for a signal in *code. Returns 0 or -errno. */
-int chd_pidfd_reap(int pidfd, int *exited, int *code);
+ * called after the pidfd polled readable). With group > 0, first SIGKILLs
+ * what is left of that process group, once the process has exited and
+ * before it is reaped (so the group's id cannot have been reused).
+ * *exited: 1 for an exit code in *code, 0 for a signal in *code. Returns 0
+ * or -errno. */
+int chd_pidfd_reap(int pidfd, pid_t group, int *exited, int *code);
 
 int chd_pidfd_send_signal(int pidfd, int signal);
 
