@@ -36,6 +36,7 @@ _Static_assert(DH_OP_POLL == DRVPROXY_OP_POLL, "op");
 _Static_assert(DH_OP_POLL + 1 == DRVPROXY_OP_MAX_, "an op was added to one side only");
 _Static_assert(DH_PROG_MAX_INSNS == DRVPROXY_PROG_MAX_INSNS, "program length");
 _Static_assert(DH_RELEASE_FUNCTION_RESET == DRVPROXY_RELEASE_FUNCTION_RESET, "flag");
+_Static_assert(DH_RELEASE_NO_RESET == DRVPROXY_RELEASE_NO_RESET, "flag");
 
 _Static_assert(sizeof(struct dh_event) == sizeof(struct drvproxy_event), "event size");
 SAME_FIELD(dh_event, drvproxy_event, seq);

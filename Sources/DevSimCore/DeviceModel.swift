@@ -14,9 +14,14 @@ public struct ModelIdentity: Sendable {
     public var irqKinds: UInt32
     /// DMA addressing width after power-on (the kernel's default mask).
     public var dmaMaskBits: UInt32
+    /// Whether the function has a reset method (FLR and the like). drvproxy
+    /// resets such a function at open and at every release; one without is
+    /// left to its release program.
+    public var hasResetMethod: Bool
 
     public init(vendor: UInt16, device: UInt16, subvendor: UInt16, subdevice: UInt16, classCode: UInt32,
-                revision: UInt8, barSizes: [UInt64], irqKinds: UInt32, dmaMaskBits: UInt32) {
+                revision: UInt8, barSizes: [UInt64], irqKinds: UInt32, dmaMaskBits: UInt32,
+                hasResetMethod: Bool = false) {
         self.vendor = vendor
         self.device = device
         self.subvendor = subvendor
@@ -26,6 +31,7 @@ public struct ModelIdentity: Sendable {
         self.barSizes = barSizes
         self.irqKinds = irqKinds
         self.dmaMaskBits = dmaMaskBits
+        self.hasResetMethod = hasResetMethod
     }
 }
 

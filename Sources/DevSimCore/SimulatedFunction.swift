@@ -20,6 +20,7 @@ public final class SimulatedFunction: DeviceBus {
     private var releaseFlags: UInt32 = 0
     private(set) var irqMode = UInt32(DRVPROXY_IRQ_NONE.rawValue)
     private var busMaster = false
+    private var needsReset = true     // not reset since last used (drvproxy: at probe too)
     private var dmaMaskBits: UInt32
     private var dma = DMAMemory()
     private var ring = EventRing()
@@ -58,9 +59,9 @@ public final class SimulatedFunction: DeviceBus {
         var info = drvproxy_info()
         info.abi_version = UInt32(DRVPROXY_ABI_VERSION)
         // DMA goes only to the memfd buffers the owner allocated (DMAMemory
-        // translates every access), as an IOMMU would confine it; and the
-        // model has a reset method.
-        info.flags = UInt32(DRVPROXY_INFO_INTX_DISABLE | DRVPROXY_INFO_DMA_CONFINED | DRVPROXY_INFO_RESET)
+        // translates every access), as an IOMMU would confine it.
+        info.flags = UInt32(DRVPROXY_INFO_INTX_DISABLE | DRVPROXY_INFO_DMA_CONFINED)
+            | (identity.hasResetMethod ? UInt32(DRVPROXY_INFO_RESET) : 0)
             | (busMaster ? UInt32(DRVPROXY_INFO_BUS_MASTER) : 0)
         info.vendor = identity.vendor
         info.device = identity.device
@@ -102,6 +103,11 @@ public final class SimulatedFunction: DeviceBus {
         guard ownerPID == 0 else { throw .errno(EBUSY) }
         let fd: Descriptor
         do { fd = try Descriptor.eventFD() } catch { throw .errno(error.code) }
+        // Whatever the last user left running stops here, as in drvproxy.
+        if needsReset && model.identity.hasResetMethod {
+            model.reset()
+            needsReset = false
+        }
         ownerPID = pid
         ring.reset()
         stormCount = 0
@@ -133,14 +139,13 @@ public final class SimulatedFunction: DeviceBus {
         setIRQNone()
         busMaster = false
         dma.freeAll()
-        // Reset only when asked, as in ABI 1, although INFO reports a reset
-        // method (ABI 2's drvproxy resets such a function at open and at
-        // every release unless NO_RESET): the plugin suite, shared with
-        // QEMU's edu (which has no reset method), reads the release
-        // program's marker after a crash, and a reset would erase it.
-        if releaseFlags & UInt32(DRVPROXY_RELEASE_FUNCTION_RESET) != 0,
-           releaseFlags & UInt32(DRVPROXY_RELEASE_NO_RESET) == 0 {
+        // As drvproxy: a function with a reset method is reset unless the
+        // owner asked for NO_RESET, and then at the next open instead.
+        if model.identity.hasResetMethod && releaseFlags & UInt32(DRVPROXY_RELEASE_NO_RESET) == 0 {
             model.reset()
+            needsReset = false
+        } else {
+            needsReset = true
         }
         releases += 1
         serviceInterrupts()

@@ -89,7 +89,7 @@ public struct PluginDescriptor {
         if raw.irq_mode == DH_IRQ_INTX_SHARED.rawValue && ackProgram.isEmpty {
             throw invalid("DH_IRQ_INTX_SHARED needs an ACK program to tell its interrupts from others on the line")
         }
-        guard raw.release_flags & ~UInt32(DH_RELEASE_FUNCTION_RESET) == 0 else {
+        guard raw.release_flags & ~UInt32(DH_RELEASE_FUNCTION_RESET | DH_RELEASE_NO_RESET) == 0 else {
             throw invalid("unknown release_flags 0x\(String(raw.release_flags, radix: 16))")
         }
         // Before the device is known, every BAR is taken as present and

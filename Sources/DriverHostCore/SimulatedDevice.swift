@@ -34,7 +34,7 @@ public final class SimulatedDevice: DeviceBackend {
         vendor: 0x1234, device: 0x11e8, classCode: 0x00ff00,
         bars: [.init(size: 1 << 20, isMemory: true)],
         irqKinds: UInt32(DRVPROXY_IRQ_KIND_INTX | DRVPROXY_IRQ_KIND_MSI), dmaMaskBits: 32,
-        flags: UInt32(DRVPROXY_INFO_DMA_CONFINED | DRVPROXY_INFO_RESET))
+        flags: UInt32(DRVPROXY_INFO_DMA_CONFINED))
 
     deinit {
         pending.deallocate()

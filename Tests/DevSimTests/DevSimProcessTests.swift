@@ -46,7 +46,7 @@ import TestSupport
         let result = try devsim.driverhost(["--device", "sim:edu0", "--plugin", RepoPaths.builtFile(Self.edu), "--call", "liveness", "1"])
         #expect(result.status == 0)
         let lines = result.stderr.split(separator: "\n").filter { $0.contains("DMA") }
-        #expect(lines == ["driverhost[sim:edu0]: info: device open: DMA confined, reset yes"])
+        #expect(lines == ["driverhost[sim:edu0]: info: device open: DMA confined, reset no (the release program is the only safety net)"])
     }
 
     @Test func anErrorTheDeviceReportsEndsTheDriverhostWithItsOwnExitCode() throws {

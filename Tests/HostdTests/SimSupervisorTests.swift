@@ -49,7 +49,7 @@ import TestSupport
         #expect(devices.allSatisfy { $0.dmaMode == .confined })
         let running = await w.supervisor.instances()
         #expect(running.map(\.state) == [.running, .running])
-        #expect(running.allSatisfy { $0.dmaMode == .confined && $0.reset == true })
+        #expect(running.allSatisfy { $0.dmaMode == .confined && $0.reset == false })
 
         let answer = try await w.supervisor.call("edu@sim:edu0", command: "factorial", arguments: ["10"])
         #expect(answer == "3628800")

@@ -134,8 +134,18 @@ struct dh_insn {
 #define DH_INSN_POLL(w, b, off, mask, want, tmo_us) \
 	{ DH_OP_POLL, (w), (b), 0, (off), (mask), (want), (tmo_us), 0 }
 
-/* dh_plugin.release_flags */
-#define DH_RELEASE_FUNCTION_RESET (1u << 0) /* reset the PCI function last */
+/*
+ * dh_plugin.release_flags. A function that has a reset method (FLR and the
+ * like: `hostctl status` says "reset: yes") is reset by the kernel at the
+ * end of every release, after the release program, and again at the next
+ * open if it was not; NO_RESET skips the reset at release (the next open
+ * still does it). A function without a reset method is left as the release
+ * program leaves it: the release program is its only safety net.
+ * FUNCTION_RESET is accepted for plugins written before resets became the
+ * default and changes nothing.
+ */
+#define DH_RELEASE_FUNCTION_RESET (1u << 0)
+#define DH_RELEASE_NO_RESET       (1u << 1)
 
 /* ---- Interrupts ----------------------------------------------------------- */
 

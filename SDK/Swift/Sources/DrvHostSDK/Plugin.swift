@@ -32,11 +32,14 @@ public struct Plugin<D: Driver> {
     public let interrupts: Interrupts
     public let ack: [Instruction]
     public let release: [Instruction]
+    /// Whether the kernel resets the function (if it has a reset method) at
+    /// the end of each release; false asks for DH_RELEASE_NO_RESET, and the
+    /// reset then happens at the next open.
     public let resetFunctionOnRelease: Bool
     public let commands: [Command<D>]
 
     public init(name: String, version: String, matches: [Match], interrupts: Interrupts,
-                ack: [Instruction] = [], release: [Instruction] = [], resetFunctionOnRelease: Bool = false,
+                ack: [Instruction] = [], release: [Instruction] = [], resetFunctionOnRelease: Bool = true,
                 commands: [Command<D>] = []) {
         self.name = name
         self.version = version
@@ -68,7 +71,7 @@ public struct Plugin<D: Driver> {
         descriptor.pointee.ack_program = ack.isEmpty ? nil : permanent(ack.map(\.raw))
         descriptor.pointee.release_len = UInt32(release.count)
         descriptor.pointee.release_program = release.isEmpty ? nil : permanent(release.map(\.raw))
-        descriptor.pointee.release_flags = resetFunctionOnRelease ? UInt32(DH_RELEASE_FUNCTION_RESET) : 0
+        descriptor.pointee.release_flags = resetFunctionOnRelease ? 0 : UInt32(DH_RELEASE_NO_RESET)
         descriptor.pointee.attach = Exported.attach
         descriptor.pointee.detach = Exported.detach
         descriptor.pointee.interrupt = interrupts == .none ? nil : Exported.interrupt
