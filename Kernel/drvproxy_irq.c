@@ -98,9 +98,58 @@ static void ring_push(struct drvproxy_dev *dp, u32 vector, u32 flags,
 }
 
 /*
- * Mask a storming source until UNMASK; ring_lock held, any context. The
- * INTx-disable bit silences just our device; without it the whole line (or
- * the MSI vector) is disabled.
+ * Set or clear bits of PCI_COMMAND; ring_lock held. Every read-modify-
+ * write of the register that drvproxy does goes through here or through
+ * pci_check_and_{un,}mask_intx() under ring_lock, so none can undo
+ * another's, the top half's included. (pci_alloc_irq_vectors() and
+ * pci_free_irq_vectors() toggle the INTx-disable bit too, but only while
+ * no INTx handler of ours is installed.)
+ */
+static void command_write(struct drvproxy_dev *dp, u16 bits, bool set)
+{
+	u16 cmd, want;
+
+	pci_read_config_word(dp->pdev, PCI_COMMAND, &cmd);
+	want = set ? cmd | bits : cmd & ~bits;
+	if (want != cmd)
+		pci_write_config_word(dp->pdev, PCI_COMMAND, want);
+}
+
+/*
+ * Set or clear the INTx-disable bit; ring_lock held. Not pci_intx(): in
+ * newer kernels it may allocate, and so sleep, for a managed device.
+ */
+static void intx_write(struct drvproxy_dev *dp, bool disable)
+{
+	command_write(dp, PCI_COMMAND_INTX_DISABLE, disable);
+	dp->intx_masked = disable;
+}
+
+/*
+ * Bus mastering on or off, serialised with the top half's INTx masking.
+ * Not pci_set_master(): its read-modify-write of PCI_COMMAND takes no lock
+ * of ours. The PCI latency timer, which pci_set_master() also sets on
+ * conventional PCI, is left as the firmware set it.
+ */
+void drvproxy_set_bus_master(struct drvproxy_dev *dp, bool on)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(&dp->ring_lock, flags);
+	command_write(dp, PCI_COMMAND_MASTER, on);
+	dp->pdev->is_busmaster = on;
+	spin_unlock_irqrestore(&dp->ring_lock, flags);
+}
+
+/*
+ * Mask a storming source until UNMASK; ring_lock held, any context. On an
+ * INTx line the INTx-disable bit silences just our device, and always:
+ * not pci_check_and_mask_intx(), which masks only while the device's
+ * interrupt status is set, and a good ACK program has cleared it by now.
+ * Only a device without the bit has its whole line disabled, as the last
+ * resort against a hung CPU; such a device may share a line only with an
+ * ACK program that can say NOT_MINE (see check_irq_request()). An MSI
+ * vector is ours alone.
  */
 static void storm_mask(struct drvproxy_dev *dp, struct drvproxy_vec *vec)
 {
@@ -108,12 +157,14 @@ static void storm_mask(struct drvproxy_dev *dp, struct drvproxy_vec *vec)
 	case DRVPROXY_IRQ_INTX_DISABLE:
 		return;		/* the handler has masked it already */
 	case DRVPROXY_IRQ_INTX_SHARED:
-		if (dp->intx_masked)
-			return;
-		if (dp->intx_mask_ok && pci_check_and_mask_intx(dp->pdev)) {
-			dp->intx_masked = true;
+		if (dp->intx_mask_ok) {
+			intx_write(dp, true);
 			return;
 		}
+		if (!vec->line_disabled)
+			dev_warn_ratelimited(&dp->pdev->dev,
+					     "interrupt storm and no INTx-disable bit: IRQ %u disabled until UNMASK or release\n",
+					     vec->irq);
 		break;
 	default:
 		break;
@@ -179,8 +230,12 @@ static irqreturn_t intx_disable_handler(int irq, void *arg)
 	bool mine;
 
 	spin_lock(&dp->ring_lock);
-	/* Masks the device only if its status says it is asserting. */
-	mine = pci_check_and_mask_intx(dp->pdev);
+	/*
+	 * Masked, our device cannot be the one asserting the line even while
+	 * its interrupt status is still set: the interrupt is a neighbour's.
+	 * Else mask it only if its status says it is asserting.
+	 */
+	mine = !dp->intx_masked && pci_check_and_mask_intx(dp->pdev);
 	if (mine) {
 		dp->intx_masked = true;
 		claim(dp, vec, false);
@@ -205,25 +260,9 @@ static irqreturn_t msi_handler(int irq, void *arg)
 }
 
 /*
- * Set or clear the INTx-disable bit; ring_lock held, so the read-modify-
- * write cannot interleave with the top half's. Not pci_intx(): in newer
- * kernels it may allocate, and so sleep, for a managed device.
+ * Set the INTx-disable bit so that the device cannot assert its line: when
+ * nobody answers for it (unowned, released, unbound, MSI mode).
  */
-static void intx_write(struct drvproxy_dev *dp, bool disable)
-{
-	u16 cmd, want;
-
-	pci_read_config_word(dp->pdev, PCI_COMMAND, &cmd);
-	if (disable)
-		want = cmd | PCI_COMMAND_INTX_DISABLE;
-	else
-		want = cmd & ~PCI_COMMAND_INTX_DISABLE;
-	if (want != cmd)
-		pci_write_config_word(dp->pdev, PCI_COMMAND, want);
-	dp->intx_masked = disable;
-}
-
-/* Set the INTx-disable bit so that the device cannot assert its line. */
 void drvproxy_intx_mask(struct drvproxy_dev *dp)
 {
 	unsigned long flags;
@@ -319,7 +358,7 @@ static int setup_msi(struct drvproxy_dev *dp, u32 mode, u32 nvec)
 	if (err < 0)
 		goto free_vecs;
 	/* An MSI is a memory write by the device: it needs bus mastering. */
-	pci_set_master(dp->pdev);
+	drvproxy_set_bus_master(dp, true);
 	install_vecs(dp, mode, vecs, nvec);
 	for (i = 0; i < nvec; i++) {
 		vecs[i].irq = pci_irq_vector(dp->pdev, i);
@@ -376,6 +415,36 @@ void drvproxy_irq_teardown(struct drvproxy_dev *dp)
 	kfree(vecs);
 }
 
+/*
+ * A device without the INTx-disable bit shares its line only if its ACK
+ * program can answer NOT_MINE, so that it cannot take its neighbours'
+ * interrupts, and a RELEASE program can quiet it when its owner goes,
+ * as nothing else could: the line itself is all we could disable.
+ */
+static int check_shared_without_mask(struct drvproxy_dev *dp)
+{
+	if (!regprog_can_disclaim(dp->ack_prog, dp->ack_len)) {
+		pci_info_ratelimited(dp->pdev,
+				     "INTX_SHARED refused: no INTx-disable bit, and the ACK program has no NOT_MINE_IF_ZERO\n");
+		return -ENOEXEC;
+	}
+	if (!dp->release_len) {
+		pci_info_ratelimited(dp->pdev,
+				     "INTX_SHARED refused: no INTx-disable bit, and no RELEASE program to quiet the device\n");
+		return -ENOEXEC;
+	}
+	return 0;
+}
+
+/*
+ * Whether the RELEASE program must stay: a shared line of a device
+ * without the INTx-disable bit relies on it. dp->lock held.
+ */
+bool drvproxy_release_prog_required(struct drvproxy_dev *dp)
+{
+	return dp->irq_mode == DRVPROXY_IRQ_INTX_SHARED && !dp->intx_mask_ok;
+}
+
 static int check_irq_request(struct drvproxy_dev *dp,
 			     const struct drvproxy_irq *req)
 {
@@ -388,7 +457,9 @@ static int check_irq_request(struct drvproxy_dev *dp,
 		if (!dp->intx_irq)
 			return -EOPNOTSUPP;
 		/* Without an ACK program nothing could tell whose it is. */
-		return one && dp->ack_len ? 0 : -EINVAL;
+		if (!one || !dp->ack_len)
+			return -EINVAL;
+		return dp->intx_mask_ok ? 0 : check_shared_without_mask(dp);
 	case DRVPROXY_IRQ_INTX_DISABLE:
 		if (!dp->intx_irq || !dp->intx_mask_ok)
 			return -EOPNOTSUPP;
@@ -475,13 +546,18 @@ int drvproxy_unmask(struct drvproxy_dev *dp)
 	return 0;
 }
 
-/* Swap the ACK program under the lock the top half runs it under. */
+/*
+ * Swap the ACK program under the lock the top half runs it under. A shared
+ * line needs one, and one that can say NOT_MINE where the device lacks the
+ * INTx-disable bit: SET_IRQ NONE first to drop or weaken it.
+ */
 int drvproxy_set_ack_prog(struct drvproxy_dev *dp,
 			  const struct drvproxy_insn *insns, u32 len)
 {
 	unsigned long flags;
 
-	if (!len && dp->irq_mode == DRVPROXY_IRQ_INTX_SHARED)
+	if (dp->irq_mode == DRVPROXY_IRQ_INTX_SHARED &&
+	    (!len || (!dp->intx_mask_ok && !regprog_can_disclaim(insns, len))))
 		return -EBUSY;
 	spin_lock_irqsave(&dp->ring_lock, flags);
 	if (len)

@@ -119,7 +119,7 @@ static void drvproxy_release_sequence(struct drvproxy_dev *dp, bool dev_locked)
 				 res.poll_timeouts);
 	}
 	drvproxy_irq_teardown(dp);
-	pci_clear_master(dp->pdev);
+	drvproxy_set_bus_master(dp, false);
 	drvproxy_dma_release_all(dp);
 	if (dp->release_flags & DRVPROXY_RELEASE_FUNCTION_RESET) {
 		err = dev_locked ? pci_reset_function_locked(dp->pdev) :
@@ -216,6 +216,8 @@ static int drvproxy_install_prog(struct drvproxy_dev *dp,
 {
 	if (p->kind == DRVPROXY_PROG_ACK)
 		return drvproxy_set_ack_prog(dp, insns, p->len);
+	if (!p->len && drvproxy_release_prog_required(dp))
+		return -EBUSY;
 	/* Only process context runs it, under dp->lock like this. */
 	if (p->len)
 		memcpy(dp->release_prog, insns, p->len * sizeof(*insns));
@@ -631,8 +633,8 @@ static void drvproxy_remove(struct pci_dev *pdev)
 		unmap_mapping_range(dp->mapping, 0, 0, 1);
 		drvproxy_release_sequence(dp, true);
 	}
-	/* The next driver finds INTx as we found it. */
-	drvproxy_intx_set(dp, dp->intx_was_disabled);
+	/* Nobody answers for the device now: it must not assert its line. */
+	drvproxy_intx_mask(dp);
 	mutex_unlock(&dp->lock);
 	wake_up_interruptible_all(&dp->wait);
 	/* An open file keeps dp (not the device) until its last close. */

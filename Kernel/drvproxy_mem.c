@@ -79,7 +79,7 @@ int drvproxy_dma_alloc(struct drvproxy_dev *dp, struct drvproxy_dma_alloc *req)
 	dp->dma[id] = buf;
 	spin_unlock(&dp->dma_lock);
 	/* There is memory for the device to use now. */
-	pci_set_master(dp->pdev);
+	drvproxy_set_bus_master(dp, true);
 
 	req->id = id;
 	req->bus_addr = buf->bus;

@@ -135,6 +135,11 @@ int drvproxy_set_ack_prog(struct drvproxy_dev *dp,
 void drvproxy_intx_mask(struct drvproxy_dev *dp);
 void drvproxy_intx_set(struct drvproxy_dev *dp, bool disable);
 
+/* ---- drvproxy_irq.c: shared lines, PCI_COMMAND ---- */
+
+void drvproxy_set_bus_master(struct drvproxy_dev *dp, bool on);
+bool drvproxy_release_prog_required(struct drvproxy_dev *dp);
+
 /* drvproxy_dma.c */
 int drvproxy_dma_alloc(struct drvproxy_dev *dp, struct drvproxy_dma_alloc *req);
 int drvproxy_dma_free(struct drvproxy_dev *dp, u32 id);
