@@ -26,6 +26,7 @@ static_assert(DRVPROXY_RING_ENTRIES >= 2 &&
 
 int drvproxy_ring_alloc(struct drvproxy_dev *dp)
 {
+	mutex_init(&dp->read_lock);
 	dp->ring = kvcalloc(DRVPROXY_RING_ENTRIES, sizeof(*dp->ring),
 			    GFP_KERNEL);
 	return dp->ring ? 0 : -ENOMEM;
@@ -36,12 +37,18 @@ void drvproxy_ring_free(struct drvproxy_dev *dp)
 	kvfree(dp->ring);
 }
 
-/* A new owner starts with an empty ring and sequence number 1. */
+/*
+ * A new owner starts with an empty ring and sequence number 1. A read()
+ * still copying from the old ring sees the generation change and does not
+ * take records off the new one; waiting for it instead could stall open()
+ * behind a reader's page fault.
+ */
 void drvproxy_ring_reset(struct drvproxy_dev *dp)
 {
 	unsigned long flags;
 
 	spin_lock_irqsave(&dp->ring_lock, flags);
+	dp->ring_gen++;
 	dp->head = 0;
 	dp->tail = 0;
 	dp->next_seq = 0;
@@ -66,35 +73,29 @@ static void ring_fill(struct drvproxy_event *ev, u64 seq, u32 vector,
 		ev->snap[i] = i < res->nsnap ? res->snap[i] : 0;
 }
 
-/* Queue the record of one claimed interrupt; ring_lock held. */
+/*
+ * Queue the record of one claimed interrupt; ring_lock held. Records fill
+ * DRVPROXY_RING_CAPACITY slots; the last slot is kept for a storm record:
+ * the source is masked from then on, so no later record would carry the
+ * news. Nothing between tail and head is ever overwritten, as a reader
+ * may be copying it out.
+ */
 static void ring_push(struct drvproxy_dev *dp, u32 vector, u32 flags,
 		      const struct regprog_result *res)
 {
+	u32 room = (flags & DRVPROXY_EVENT_STORM) ? DRVPROXY_RING_ENTRIES :
+						    DRVPROXY_RING_CAPACITY;
 	u64 seq = ++dp->next_seq;
-	struct drvproxy_event *ev;
-	u64 dropped;
 
-	if (dp->head - dp->tail < DRVPROXY_RING_ENTRIES) {
-		ev = &dp->ring[dp->head++ & RING_MASK];
-		dropped = dp->pending_drops;
-	} else if (flags & DRVPROXY_EVENT_STORM) {
-		/*
-		 * The source is masked from now on, so no later record would
-		 * carry the news: the storm record takes the newest slot, and
-		 * the record it displaces counts as dropped.
-		 */
-		ev = &dp->ring[(dp->head - 1) & RING_MASK];
-		dropped = seq - dp->ring[(dp->head - 2) & RING_MASK].seq - 1;
-		atomic64_inc(&dp->dropped);
-		dp->drops_since_read = true;
-	} else {
+	if (dp->head - dp->tail >= room) {
 		dp->pending_drops++;
 		dp->drops_since_read = true;
 		atomic64_inc(&dp->dropped);
 		return;
 	}
+	ring_fill(&dp->ring[dp->head++ & RING_MASK], seq, vector, flags,
+		  dp->pending_drops, res);
 	dp->pending_drops = 0;
-	ring_fill(ev, seq, vector, flags, dropped, res);
 }
 
 /*
@@ -579,12 +580,13 @@ static bool ring_ready(struct drvproxy_dev *dp)
 }
 
 /*
- * Take up to max records off the ring. The first take of a read() is user
- * space consuming: it restarts storm counting, unless the ring overflowed
- * since the previous read, i.e. the reader is not keeping up.
+ * Copy up to max records, oldest first, without taking them off the ring:
+ * only ring_commit() does, once they have reached user space. ring_push()
+ * never writes between tail and head, and only the holder of read_lock
+ * moves tail, so what is copied here is what gets committed.
  */
-static int ring_take(struct drvproxy_dev *dp, struct drvproxy_event *out,
-		     u32 max, bool first)
+static int ring_peek(struct drvproxy_dev *dp, struct drvproxy_event *out,
+		     u32 max, u32 *gen)
 {
 	unsigned long flags;
 	u32 n = 0;
@@ -594,52 +596,101 @@ static int ring_take(struct drvproxy_dev *dp, struct drvproxy_event *out,
 		spin_unlock_irqrestore(&dp->ring_lock, flags);
 		return -ENODEV;
 	}
-	while (n < max && dp->tail != dp->head)
-		out[n++] = dp->ring[dp->tail++ & RING_MASK];
-	if (n && first) {
-		if (!dp->drops_since_read)
-			dp->storm_count = 0;
-		dp->drops_since_read = false;
-	}
+	for (; n < max && dp->tail + n != dp->head; n++)
+		out[n] = dp->ring[(dp->tail + n) & RING_MASK];
+	*gen = dp->ring_gen;
 	spin_unlock_irqrestore(&dp->ring_lock, flags);
 	return n;
 }
 
-ssize_t drvproxy_ring_read(struct drvproxy_dev *dp, struct file *filp,
-			   char __user *buf, size_t count)
+/*
+ * Take n copied records off the ring, unless a new owner reset it since.
+ * The first commit of a read() is user space consuming: it restarts storm
+ * counting, unless the ring overflowed since the previous read, i.e. the
+ * reader is not keeping up.
+ */
+static void ring_commit(struct drvproxy_dev *dp, u32 n, u32 gen, bool first)
+{
+	unsigned long flags;
+
+	if (!n)
+		return;
+	spin_lock_irqsave(&dp->ring_lock, flags);
+	if (gen == dp->ring_gen) {
+		dp->tail += n;
+		if (first) {
+			if (!dp->drops_since_read)
+				dp->storm_count = 0;
+			dp->drops_since_read = false;
+		}
+	}
+	spin_unlock_irqrestore(&dp->ring_lock, flags);
+}
+
+/*
+ * Copy whole records to buf until it is full, the ring is empty or the
+ * copy faults; read_lock held. A record leaves the ring only once it has
+ * been copied whole, so a bad buffer loses nothing. Returns the bytes
+ * copied, else 0 (ring empty) or an error.
+ */
+static ssize_t ring_copy_out(struct drvproxy_dev *dp, char __user *buf,
+			     size_t count)
 {
 	struct drvproxy_event batch[READ_BATCH];
 	const size_t rec = sizeof(batch[0]);
-	size_t copied = 0;
-	int n, err;
+	size_t copied = 0, want, left;
+	u32 gen, done;
+	int n;
 
-	if (count < rec)
-		return -EINVAL;
-	for (;;) {
-		n = ring_take(dp, batch, min_t(size_t, READ_BATCH,
-					       (count - copied) / rec),
-			      copied == 0);
-		if (n < 0)
+	while (count - copied >= rec) {
+		n = ring_peek(dp, batch, min_t(size_t, READ_BATCH,
+					       (count - copied) / rec), &gen);
+		if (n <= 0)
 			return copied ? copied : n;
-		if (n == 0) {
-			if (copied)
-				break;
-			if (filp->f_flags & O_NONBLOCK)
-				return -EAGAIN;
-			err = wait_event_interruptible(dp->wait,
-						       ring_ready(dp));
-			if (err)
-				return err;
-			continue;
-		}
-		/* Records taken are gone: a bad buffer loses them. */
-		if (copy_to_user(buf + copied, batch, n * rec))
+		want = n * rec;
+		left = copy_to_user(buf + copied, batch, want);
+		done = (want - left) / rec;
+		ring_commit(dp, done, gen, copied == 0);
+		copied += done * rec;
+		if (left)
 			return copied ? copied : -EFAULT;
-		copied += n * rec;
-		if (count - copied < rec)
-			break;
 	}
 	return copied;
+}
+
+/*
+ * read(): whole records, as many as fit. Readers take turns under
+ * read_lock, which nothing else needs: a reader stalled in a page fault
+ * holds up only other readers, never open, ioctls, release or the top
+ * half. A blocked reader waits for records without it, so that a
+ * non-blocking reader never waits behind one.
+ */
+ssize_t drvproxy_ring_read(struct drvproxy_dev *dp, struct file *filp,
+			   char __user *buf, size_t count)
+{
+	bool nonblock = filp->f_flags & O_NONBLOCK;
+	ssize_t ret;
+
+	if (count < sizeof(struct drvproxy_event))
+		return -EINVAL;
+	for (;;) {
+		if (nonblock) {
+			/* Another reader is copying what there is. */
+			if (!mutex_trylock(&dp->read_lock))
+				return -EAGAIN;
+		} else if (mutex_lock_interruptible(&dp->read_lock)) {
+			return -ERESTARTSYS;
+		}
+		ret = ring_copy_out(dp, buf, count);
+		mutex_unlock(&dp->read_lock);
+		if (ret)
+			return ret;
+		if (nonblock)
+			return -EAGAIN;
+		ret = wait_event_interruptible(dp->wait, ring_ready(dp));
+		if (ret)
+			return ret;
+	}
 }
 
 __poll_t drvproxy_ring_poll(struct drvproxy_dev *dp, struct file *filp,

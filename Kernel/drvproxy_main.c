@@ -180,7 +180,7 @@ static int drvproxy_ioc_info(struct drvproxy_dev *dp, void __user *uarg)
 	if (dp->msix_vectors)
 		info.irq_kinds |= DRVPROXY_IRQ_KIND_MSIX;
 	info.msix_vectors = dp->msix_vectors;
-	info.ring_entries = DRVPROXY_RING_ENTRIES;
+	info.ring_entries = DRVPROXY_RING_CAPACITY;
 	info.dma_mask_bits = dp->dma_mask_bits;
 	for (i = 0; i < DRVPROXY_NUM_BARS; i++) {
 		if (!dp->rbars[i].size)

@@ -115,6 +115,10 @@ struct drvproxy_dev {
 	atomic64_t releases;
 	atomic64_t storms;
 	atomic_t owner_pid;
+
+	/* ---- drvproxy_irq.c: readers of the event ring ---- */
+	struct mutex read_lock;	/* one read() copies out at a time */
+	u32 ring_gen;		/* ring_lock; moved by each ring reset */
 };
 
 extern const struct regprog_io drvproxy_regprog_io;
@@ -135,7 +139,13 @@ int drvproxy_set_ack_prog(struct drvproxy_dev *dp,
 void drvproxy_intx_mask(struct drvproxy_dev *dp);
 void drvproxy_intx_set(struct drvproxy_dev *dp, bool disable);
 
-/* ---- drvproxy_irq.c: shared lines, PCI_COMMAND ---- */
+/* ---- drvproxy_irq.c: shared lines, PCI_COMMAND, ring capacity ---- */
+
+/*
+ * Records the ring holds, as INFO reports it: its last slot is kept for the
+ * record that announces a storm (see ring_push()).
+ */
+#define DRVPROXY_RING_CAPACITY		(DRVPROXY_RING_ENTRIES - 1)
 
 void drvproxy_set_bus_master(struct drvproxy_dev *dp, bool on);
 bool drvproxy_release_prog_required(struct drvproxy_dev *dp);
