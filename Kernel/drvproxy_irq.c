@@ -1,6 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * drvproxy: interrupts and the event ring.
+ * drvproxy: interrupts, the event ring, and what keeps a device from
+ * harming its neighbours: the INTx-disable bit and every other change to
+ * PCI_COMMAND (under ring_lock, like the top half's), the rules for sharing
+ * a line without that bit, and the MSI-X table and PBA kept out of reach
+ * of register programs and mmap.
  *
  * The top half runs the device's ACK program under ring_lock, which decides
  * on a shared line whether the interrupt is ours and quiets the device, and
@@ -11,6 +15,7 @@
 #include <linux/kernel.h>
 #include <linux/ktime.h>
 #include <linux/mm.h>
+#include <linux/nospec.h>
 #include <linux/poll.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
@@ -707,4 +712,84 @@ __poll_t drvproxy_ring_poll(struct drvproxy_dev *dp, struct file *filp,
 		mask = EPOLLIN | EPOLLRDNORM;
 	spin_unlock_irqrestore(&dp->ring_lock, flags);
 	return mask;
+}
+
+/* ---- What register programs and mmap may not reach -------------------- */
+
+static void protect_range(struct drvproxy_dev *dp, u32 bir, u64 start,
+			  u64 len)
+{
+	struct regprog_range *r;
+	u32 i;
+
+	if (bir >= DRVPROXY_NUM_BARS)
+		return;		/* a reserved BIR names no BAR we map */
+	for (i = 0; i < REGPROG_MAX_PROTECTED; i++) {
+		r = &dp->rbars[bir].protect[i];
+		if (!r->len) {
+			r->start = start;
+			r->len = len;
+			return;
+		}
+	}
+}
+
+/*
+ * Keep the MSI-X table and PBA out of reach of register programs and of
+ * mmap: whoever writes the table chooses where the device's MSI writes go.
+ * Called once at probe, after the BARs are mapped.
+ */
+void drvproxy_protect_msix(struct drvproxy_dev *dp)
+{
+	struct pci_dev *pdev = dp->pdev;
+	u32 table, pba, nvec, i;
+	u16 flags;
+
+	for (i = 0; i < DRVPROXY_NUM_BARS; i++)
+		memset(dp->rbars[i].protect, 0, sizeof(dp->rbars[i].protect));
+	if (!pdev->msix_cap)
+		return;
+	pci_read_config_word(pdev, pdev->msix_cap + PCI_MSIX_FLAGS, &flags);
+	pci_read_config_dword(pdev, pdev->msix_cap + PCI_MSIX_TABLE, &table);
+	pci_read_config_dword(pdev, pdev->msix_cap + PCI_MSIX_PBA, &pba);
+	nvec = (flags & PCI_MSIX_FLAGS_QSIZE) + 1;
+	protect_range(dp, table & PCI_MSIX_TABLE_BIR,
+		      table & PCI_MSIX_TABLE_OFFSET, nvec * PCI_MSIX_ENTRY_SIZE);
+	protect_range(dp, pba & PCI_MSIX_PBA_BIR, pba & PCI_MSIX_PBA_OFFSET,
+		      DIV_ROUND_UP(nvec, 64) * 8);
+}
+
+/*
+ * Whether [off, off + len) of a BAR touches a page that holds part of a
+ * protected range: a mapping cannot be finer than a page. A BAR index out
+ * of range is protected, so a caller's mistake refuses rather than maps.
+ */
+bool drvproxy_bar_range_protected(struct drvproxy_dev *dp, u32 bar, u64 off,
+				  u64 len)
+{
+	struct regprog_bar pages = { .size = 0 };
+	const struct regprog_range *r;
+	u64 first;
+	u32 i;
+
+	if (bar >= DRVPROXY_NUM_BARS)
+		return true;
+	bar = array_index_nospec(bar, DRVPROXY_NUM_BARS);
+	for (i = 0; i < REGPROG_MAX_PROTECTED; i++) {
+		r = &dp->rbars[bar].protect[i];
+		if (!r->len)
+			continue;
+		/* From config space: start < 2^32 and len <= 32 KiB, no wrap. */
+		first = round_down(r->start, PAGE_SIZE);
+		pages.protect[i].start = first;
+		pages.protect[i].len = round_up(r->start + r->len, PAGE_SIZE) -
+				       first;
+	}
+	return regprog_bar_protected(&pages, off, len);
+}
+
+/* regprog_io.now_us: POLL's budget is elapsed time. */
+u64 drvproxy_io_now_us(void *ctx)
+{
+	return ktime_to_us(ktime_get());
 }

@@ -92,6 +92,7 @@ const struct regprog_io drvproxy_regprog_io = {
 	.read = drvproxy_io_read,
 	.write = drvproxy_io_write,
 	.delay_us = drvproxy_io_delay,
+	.now_us = drvproxy_io_now_us,
 };
 
 /* ---- Release ------------------------------------------------------------- */
@@ -578,6 +579,7 @@ static int drvproxy_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	drvproxy_init_dev(dp, pdev);
 
 	drvproxy_map_bars(dp);
+	drvproxy_protect_msix(dp);
 	drvproxy_probe_irqs(dp);
 	err = dma_set_mask_and_coherent(&pdev->dev,
 					DMA_BIT_MASK(DRVPROXY_DEFAULT_DMA_BITS));

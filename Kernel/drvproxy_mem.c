@@ -123,7 +123,8 @@ static vm_fault_t drvproxy_bar_fault(struct vm_fault *vmf)
 
 	down_read(&dp->zap_sem);
 	if (!dp->dead && bar < DRVPROXY_NUM_BARS &&
-	    boff < dp->rbars[bar].size)
+	    boff < dp->rbars[bar].size &&
+	    !drvproxy_bar_range_protected(dp, bar, boff, PAGE_SIZE))
 		ret = vmf_insert_pfn(vma, vmf->address,
 				     (pci_resource_start(dp->pdev, bar) + boff) >>
 				     PAGE_SHIFT);

@@ -139,7 +139,7 @@ int drvproxy_set_ack_prog(struct drvproxy_dev *dp,
 void drvproxy_intx_mask(struct drvproxy_dev *dp);
 void drvproxy_intx_set(struct drvproxy_dev *dp, bool disable);
 
-/* ---- drvproxy_irq.c: shared lines, PCI_COMMAND, ring capacity ---- */
+/* ---- drvproxy_irq.c: shared lines, PCI_COMMAND, MSI-X, POLL clock ---- */
 
 /*
  * Records the ring holds, as INFO reports it: its last slot is kept for the
@@ -149,6 +149,10 @@ void drvproxy_intx_set(struct drvproxy_dev *dp, bool disable);
 
 void drvproxy_set_bus_master(struct drvproxy_dev *dp, bool on);
 bool drvproxy_release_prog_required(struct drvproxy_dev *dp);
+void drvproxy_protect_msix(struct drvproxy_dev *dp);
+bool drvproxy_bar_range_protected(struct drvproxy_dev *dp, u32 bar, u64 off,
+				  u64 len);
+u64 drvproxy_io_now_us(void *ctx);
 
 /* drvproxy_dma.c */
 int drvproxy_dma_alloc(struct drvproxy_dev *dp, struct drvproxy_dma_alloc *req);
