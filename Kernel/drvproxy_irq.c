@@ -282,7 +282,7 @@ void drvproxy_intx_mask(struct drvproxy_dev *dp)
 
 /*
  * Set the bit either way, with or without mask support: clearing it undoes
- * what another driver may have left, and remove puts back what we found.
+ * what another driver may have left.
  */
 void drvproxy_intx_set(struct drvproxy_dev *dp, bool disable)
 {
