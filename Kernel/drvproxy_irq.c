@@ -44,9 +44,9 @@ void drvproxy_ring_free(struct drvproxy_dev *dp)
 
 /*
  * A new owner starts with an empty ring and sequence number 1. A read()
- * still copying from the old ring sees the generation change and does not
- * take records off the new one; waiting for it instead could stall open()
- * behind a reader's page fault.
+ * begun for the old owner, even one stalled in a page fault (waiting for
+ * it could stall open()), sees the generation change and takes nothing
+ * off the new ring.
  */
 void drvproxy_ring_reset(struct drvproxy_dev *dp)
 {
@@ -61,6 +61,7 @@ void drvproxy_ring_reset(struct drvproxy_dev *dp)
 	dp->drops_since_read = false;
 	dp->storm_count = 0;
 	spin_unlock_irqrestore(&dp->ring_lock, flags);
+	wake_up_interruptible_all(&dp->wait);
 }
 
 static void ring_fill(struct drvproxy_event *ev, u64 seq, u32 vector,
@@ -573,43 +574,54 @@ int drvproxy_set_ack_prog(struct drvproxy_dev *dp,
 	return 0;
 }
 
-static bool ring_ready(struct drvproxy_dev *dp)
+static u32 ring_generation(struct drvproxy_dev *dp)
+{
+	unsigned long flags;
+	u32 gen;
+
+	spin_lock_irqsave(&dp->ring_lock, flags);
+	gen = dp->ring_gen;
+	spin_unlock_irqrestore(&dp->ring_lock, flags);
+	return gen;
+}
+
+static bool ring_ready(struct drvproxy_dev *dp, u32 gen)
 {
 	unsigned long flags;
 	bool ready;
 
 	spin_lock_irqsave(&dp->ring_lock, flags);
-	ready = dp->dead || dp->head != dp->tail;
+	ready = dp->dead || dp->ring_gen != gen || dp->head != dp->tail;
 	spin_unlock_irqrestore(&dp->ring_lock, flags);
 	return ready;
 }
 
 /*
- * Copy up to max records, oldest first, without taking them off the ring:
- * only ring_commit() does, once they have reached user space. ring_push()
- * never writes between tail and head, and only the holder of read_lock
- * moves tail, so what is copied here is what gets committed.
+ * Copy up to max records of ring generation gen, oldest first, without
+ * taking them off the ring: only ring_commit() does, once they have
+ * reached user space. ring_push() never writes between tail and head, and
+ * only the holder of read_lock moves tail, so what is copied here is what
+ * gets committed.
  */
 static int ring_peek(struct drvproxy_dev *dp, struct drvproxy_event *out,
-		     u32 max, u32 *gen)
+		     u32 max, u32 gen)
 {
 	unsigned long flags;
 	u32 n = 0;
 
 	spin_lock_irqsave(&dp->ring_lock, flags);
-	if (dp->dead) {
+	if (dp->dead || dp->ring_gen != gen) {
 		spin_unlock_irqrestore(&dp->ring_lock, flags);
 		return -ENODEV;
 	}
 	for (; n < max && dp->tail + n != dp->head; n++)
 		out[n] = dp->ring[(dp->tail + n) & RING_MASK];
-	*gen = dp->ring_gen;
 	spin_unlock_irqrestore(&dp->ring_lock, flags);
 	return n;
 }
 
 /*
- * Take n copied records off the ring, unless a new owner reset it since.
+ * Take n copied records off the ring, unless a new owner has reset it.
  * The first commit of a read() is user space consuming: it restarts storm
  * counting, unless the ring overflowed since the previous read, i.e. the
  * reader is not keeping up.
@@ -639,17 +651,17 @@ static void ring_commit(struct drvproxy_dev *dp, u32 n, u32 gen, bool first)
  * copied, else 0 (ring empty) or an error.
  */
 static ssize_t ring_copy_out(struct drvproxy_dev *dp, char __user *buf,
-			     size_t count)
+			     size_t count, u32 gen)
 {
 	struct drvproxy_event batch[READ_BATCH];
 	const size_t rec = sizeof(batch[0]);
 	size_t copied = 0, want, left;
-	u32 gen, done;
+	u32 done;
 	int n;
 
 	while (count - copied >= rec) {
 		n = ring_peek(dp, batch, min_t(size_t, READ_BATCH,
-					       (count - copied) / rec), &gen);
+					       (count - copied) / rec), gen);
 		if (n <= 0)
 			return copied ? copied : n;
 		want = n * rec;
@@ -668,12 +680,14 @@ static ssize_t ring_copy_out(struct drvproxy_dev *dp, char __user *buf,
  * read_lock, which nothing else needs: a reader stalled in a page fault
  * holds up only other readers, never open, ioctls, release or the top
  * half. A blocked reader waits for records without it, so that a
- * non-blocking reader never waits behind one.
+ * non-blocking reader never waits behind one. A read() reads the ring of
+ * the owner it began under: a new owner's ring ends it with ENODEV.
  */
 ssize_t drvproxy_ring_read(struct drvproxy_dev *dp, struct file *filp,
 			   char __user *buf, size_t count)
 {
 	bool nonblock = filp->f_flags & O_NONBLOCK;
+	u32 gen = ring_generation(dp);
 	ssize_t ret;
 
 	if (count < sizeof(struct drvproxy_event))
@@ -686,13 +700,13 @@ ssize_t drvproxy_ring_read(struct drvproxy_dev *dp, struct file *filp,
 		} else if (mutex_lock_interruptible(&dp->read_lock)) {
 			return -ERESTARTSYS;
 		}
-		ret = ring_copy_out(dp, buf, count);
+		ret = ring_copy_out(dp, buf, count, gen);
 		mutex_unlock(&dp->read_lock);
 		if (ret)
 			return ret;
 		if (nonblock)
 			return -EAGAIN;
-		ret = wait_event_interruptible(dp->wait, ring_ready(dp));
+		ret = wait_event_interruptible(dp->wait, ring_ready(dp, gen));
 		if (ret)
 			return ret;
 	}
