@@ -372,8 +372,8 @@ static void test_command(const char *bdf)
 	}
 	atomic_store(&t.stop, true);
 	pthread_join(thread, NULL);
-	vt_note("%u interrupts, %lu PCI_COMMAND changes (%s) alongside", COMMAND_ROUNDS,
-		t.changes, t.use_bus_master ? "BUS_MASTER" : "DMA_ALLOC");
+	vt_note("%u interrupts, %lu %s calls alongside", COMMAND_ROUNDS, t.changes,
+		t.use_bus_master ? "BUS_MASTER" : "DMA_ALLOC");
 	vt_check(vt_read_events(dev.fd, ev, 4, 0) == 0, "an event after the last round");
 	edu_write(dev.bar0, EDU_STATUS, 0);
 	vt_dev_close(&dev);
