@@ -132,6 +132,10 @@ static void test_faults(struct vt_dev *dev)
 	vt_check(n == pg, "read into a page followed by a PROT_NONE page: %zd "
 		 "(%s), want %ld", n, n < 0 ? strerror(errno) : "", pg);
 	take(&log, two, n, "the first page");
+	vt_check(log.ev[0].seq == 1 && !(log.ev[0].flags & DRVPROXY_EVENT_DROPPED),
+		 "after two read()s that faulted, the first record is seq %llu flags "
+		 "0x%x dropped %u: records lost without a word",
+		 (unsigned long long)log.ev[0].seq, log.ev[0].flags, log.ev[0].dropped);
 
 	/* One whole record, then one that straddles into PROT_NONE. */
 	n = read(dev->fd, two + pg - REC - REC / 2, 4 * REC);
