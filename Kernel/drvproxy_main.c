@@ -108,6 +108,7 @@ const struct regprog_io drvproxy_regprog_io = {
 	.read = drvproxy_io_read,
 	.write = drvproxy_io_write,
 	.delay_us = drvproxy_io_delay,
+	.now_us = drvproxy_io_now_us,
 };
 
 /* ---- Ownership ----------------------------------------------------------- */
@@ -140,25 +141,6 @@ static int drvproxy_lock_owned(struct drvproxy_dev *dp, struct file *filp)
 	if (err)
 		mutex_unlock(&dp->lock);
 	return err;
-}
-
-/*
- * Bus mastering on or off. The read-modify-write of PCI_COMMAND happens
- * under ring_lock, like the interrupt handler's INTx-disable writes, so
- * neither can undo the other's bit.
- */
-void drvproxy_set_bus_master(struct drvproxy_dev *dp, bool on)
-{
-	unsigned long flags;
-	u16 cmd, want;
-
-	spin_lock_irqsave(&dp->ring_lock, flags);
-	pci_read_config_word(dp->pdev, PCI_COMMAND, &cmd);
-	want = on ? cmd | PCI_COMMAND_MASTER : cmd & ~PCI_COMMAND_MASTER;
-	if (want != cmd)
-		pci_write_config_word(dp->pdev, PCI_COMMAND, want);
-	dp->pdev->is_busmaster = on;
-	spin_unlock_irqrestore(&dp->ring_lock, flags);
 }
 
 /* ---- Release ------------------------------------------------------------- */
@@ -299,7 +281,7 @@ static void drvproxy_fill_info(struct drvproxy_dev *dp,
 	if (dp->msix_vectors)
 		info->irq_kinds |= DRVPROXY_IRQ_KIND_MSIX;
 	info->msix_vectors = dp->msix_vectors;
-	info->ring_entries = DRVPROXY_RING_ENTRIES;
+	info->ring_entries = DRVPROXY_RING_CAPACITY;
 	info->dma_mask_bits = dp->dma_mask_bits;
 	for (i = 0; i < DRVPROXY_NUM_BARS; i++) {
 		if (!dp->rbars[i].size)
@@ -350,6 +332,8 @@ static int drvproxy_install_prog(struct drvproxy_dev *dp,
 {
 	if (p->kind == DRVPROXY_PROG_ACK)
 		return drvproxy_set_ack_prog(dp, insns, p->len);
+	if (!p->len && drvproxy_release_prog_required(dp))
+		return -EBUSY;
 	/* Only process context runs it, under dp->lock like this. */
 	if (p->len)
 		memcpy(dp->release_prog, insns, p->len * sizeof(*insns));
@@ -855,11 +839,7 @@ static void drvproxy_map_bars(struct drvproxy_dev *dp)
 static void drvproxy_probe_irqs(struct drvproxy_dev *dp)
 {
 	struct pci_dev *pdev = dp->pdev;
-	u16 cmd;
 	int n;
-
-	pci_read_config_word(pdev, PCI_COMMAND, &cmd);
-	dp->intx_was_disabled = cmd & PCI_COMMAND_INTX_DISABLE;
 
 	if (pdev->pin && pdev->irq && pdev->irq != IRQ_NOTCONNECTED)
 		dp->intx_irq = pdev->irq;
@@ -900,6 +880,7 @@ static int drvproxy_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	drvproxy_init_dev(dp, pdev);
 
 	drvproxy_map_bars(dp);
+	drvproxy_protect_msix(dp);
 	drvproxy_probe_irqs(dp);
 	drvproxy_probe_reset(dp);
 	err = dma_set_mask_and_coherent(&pdev->dev,
@@ -958,8 +939,8 @@ static void drvproxy_remove(struct pci_dev *pdev)
 	 */
 	if (dp->owner)
 		drvproxy_release_sequence(dp, true);
-	/* The next driver finds INTx as we found it. */
-	drvproxy_intx_set(dp, dp->intx_was_disabled);
+	/* Nobody answers for the device now: it must not assert its line. */
+	drvproxy_intx_mask(dp);
 	mutex_unlock(&dp->lock);
 	wake_up_interruptible_all(&dp->wait);
 	/* An open file keeps dp (not the device) until its last close. */

@@ -240,9 +240,12 @@ static vm_fault_t drvproxy_bar_fault(struct vm_fault *vmf)
 	u64 boff = off & DRVPROXY_MMAP_OFFSET_MASK;
 	vm_fault_t ret = VM_FAULT_SIGBUS;
 
+	if (bar >= DRVPROXY_NUM_BARS)
+		return VM_FAULT_SIGBUS;
+	bar = array_index_nospec(bar, DRVPROXY_NUM_BARS);
 	down_read(&dp->zap_sem);
-	if (!dp->dead && bar < DRVPROXY_NUM_BARS &&
-	    boff < dp->rbars[bar].size)
+	if (!dp->dead && boff < dp->rbars[bar].size &&
+	    !drvproxy_bar_range_protected(dp, bar, boff, PAGE_SIZE))
 		ret = vmf_insert_pfn(vma, vmf->address,
 				     (pci_resource_start(dp->pdev, bar) + boff) >>
 				     PAGE_SHIFT);
@@ -258,7 +261,10 @@ static int drvproxy_mmap_bar(struct drvproxy_dev *dp,
 			     struct vm_area_struct *vma, u32 bar, u64 off,
 			     u64 len)
 {
-	u64 size = dp->rbars[bar].size;
+	u64 size;
+
+	bar = array_index_nospec(bar, DRVPROXY_NUM_BARS);
+	size = dp->rbars[bar].size;
 
 	if (!size || dp->rbars[bar].is_io)
 		return -EINVAL;

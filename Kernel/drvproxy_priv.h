@@ -69,7 +69,6 @@ struct drvproxy_dev {
 	struct regprog_bar rbars[DRVPROXY_NUM_BARS];
 	unsigned int intx_irq;	/* 0: no usable INTx */
 	bool intx_mask_ok;	/* PCI 2.3 INTx-disable bit usable */
-	bool intx_was_disabled;	/* the bit as we found it, put back on remove */
 	bool has_msi;
 	u32 msix_vectors;
 	bool can_reset;		/* the function has a reset method */
@@ -138,6 +137,10 @@ struct drvproxy_dev {
 	atomic64_t storms;
 	atomic64_t resets;	/* function resets done, at open or release */
 	atomic_t owner_pid;
+
+	/* ---- drvproxy_irq.c: readers of the event ring ---- */
+	struct mutex read_lock;	/* one read() copies out at a time */
+	u32 ring_gen;		/* ring_lock; moved by each ring reset */
 };
 
 extern const struct regprog_io drvproxy_regprog_io;
@@ -146,7 +149,6 @@ extern unsigned int drvproxy_dma_limit_mb;
 
 /* drvproxy_main.c */
 int drvproxy_check_caller(struct drvproxy_dev *dp, struct file *filp);
-void drvproxy_set_bus_master(struct drvproxy_dev *dp, bool on);
 
 /* drvproxy_iommu.c */
 bool drvproxy_dma_confined(struct pci_dev *pdev, const char **why);
@@ -167,6 +169,21 @@ int drvproxy_set_ack_prog(struct drvproxy_dev *dp,
 void drvproxy_intx_mask(struct drvproxy_dev *dp);
 void drvproxy_intx_set(struct drvproxy_dev *dp, bool disable);
 void drvproxy_ring_push_error(struct drvproxy_dev *dp, u32 channel_state);
+
+/* ---- drvproxy_irq.c: shared lines, PCI_COMMAND, MSI-X, POLL clock ---- */
+
+/*
+ * Records the ring holds, as INFO reports it: its last slot is kept for the
+ * record that announces a storm (see ring_push()).
+ */
+#define DRVPROXY_RING_CAPACITY		(DRVPROXY_RING_ENTRIES - 1)
+
+void drvproxy_set_bus_master(struct drvproxy_dev *dp, bool on);
+bool drvproxy_release_prog_required(struct drvproxy_dev *dp);
+void drvproxy_protect_msix(struct drvproxy_dev *dp);
+bool drvproxy_bar_range_protected(struct drvproxy_dev *dp, u32 bar, u64 off,
+				  u64 len);
+u64 drvproxy_io_now_us(void *ctx);
 
 /* drvproxy_mem.c */
 int drvproxy_dma_alloc(struct drvproxy_dev *dp, struct drvproxy_dma_alloc *req);

@@ -7,6 +7,13 @@
  */
 #include "regprog.h"
 
+#ifdef __KERNEL__
+#include <linux/nospec.h>
+#else
+/* User space validates only its own programs: nothing to leak. */
+#define array_index_nospec(index, size)	(index)
+#endif
+
 static bool is_register_op(__u8 op)
 {
 	return op == DRVPROXY_OP_READ || op == DRVPROXY_OP_WRITE ||
@@ -32,6 +39,25 @@ static __u64 width_mask(__u8 width)
 	return width == 8 ? ~0ULL : (1ULL << (width * 8)) - 1;
 }
 
+/* Whether [a, a + alen) and [b, b + blen) meet; no sum that could wrap. */
+static bool ranges_overlap(__u64 a, __u64 alen, __u64 b, __u64 blen)
+{
+	if (!alen || !blen)
+		return false;
+	return a < b ? b - a < alen : a - b < blen;
+}
+
+bool regprog_bar_protected(const struct regprog_bar *bar, __u64 off, __u64 len)
+{
+	__u32 i;
+
+	for (i = 0; i < REGPROG_MAX_PROTECTED; i++)
+		if (ranges_overlap(off, len, bar->protect[i].start,
+				   bar->protect[i].len))
+			return true;
+	return false;
+}
+
 static __u32 check_register(const struct drvproxy_insn *in,
 			    const struct regprog_bar bars[DRVPROXY_NUM_BARS])
 {
@@ -39,9 +65,12 @@ static __u32 check_register(const struct drvproxy_insn *in,
 
 	if (in->width != 1 && in->width != 2 && in->width != 4 && in->width != 8)
 		return DRVPROXY_EPROG_BAD_WIDTH;
-	if (in->bar >= DRVPROXY_NUM_BARS || bars[in->bar].size == 0)
+	if (in->bar >= DRVPROXY_NUM_BARS)
 		return DRVPROXY_EPROG_BAD_BAR;
-	bar = &bars[in->bar];
+	/* The index comes from user space: no speculative read past bars[]. */
+	bar = &bars[array_index_nospec(in->bar, DRVPROXY_NUM_BARS)];
+	if (bar->size == 0)
+		return DRVPROXY_EPROG_BAD_BAR;
 	if (in->width == 8 && bar->is_io)
 		return DRVPROXY_EPROG_BAD_WIDTH;
 	/* Written so that it cannot overflow: width <= 8 < size here. */
@@ -49,6 +78,8 @@ static __u32 check_register(const struct drvproxy_insn *in,
 		return DRVPROXY_EPROG_OUT_OF_RANGE;
 	if (in->offset % in->width)
 		return DRVPROXY_EPROG_MISALIGNED;
+	if (regprog_bar_protected(bar, in->offset, in->width))
+		return DRVPROXY_EPROG_PROTECTED;
 	return DRVPROXY_EPROG_OK;
 }
 
@@ -154,12 +185,30 @@ refuse:
 	return -1;
 }
 
-/* One microsecond per try: the bound is then the validated timeout. */
+bool regprog_can_disclaim(const struct drvproxy_insn *insns, __u32 len)
+{
+	__u32 i;
+
+	for (i = 0; i < len; i++)
+		if (insns[i].op == DRVPROXY_OP_NOT_MINE_IF_ZERO)
+			return true;
+	return false;
+}
+
+/*
+ * Read until the masked value matches or timeout_us have passed. Elapsed
+ * time is the clock's where there is one, since reads of a slow register
+ * take time too, and never less than the waits asked for: a clock that
+ * stands still cannot make the loop endless, and the waits of one POLL add
+ * up to at most its timeout. Every wait is at least 1 us, so there are at
+ * most timeout_us of them.
+ */
 static __u64 run_poll(const struct drvproxy_insn *in,
 		      const struct regprog_io *io, void *ctx, bool *timed_out)
 {
-	__u32 waited = 0;
-	__u64 value;
+	__u64 start = io->now_us ? io->now_us(ctx) : 0;
+	__u64 waited = 0, elapsed, now, value;
+	__u32 step = 1, wait;
 
 	for (;;) {
 		value = io->read(ctx, in->bar, in->offset, in->width);
@@ -167,12 +216,23 @@ static __u64 run_poll(const struct drvproxy_insn *in,
 			*timed_out = false;
 			return value;
 		}
-		if (waited >= in->timeout_us) {
+		elapsed = waited;
+		if (io->now_us) {
+			now = io->now_us(ctx);
+			if (now > start && now - start > elapsed)
+				elapsed = now - start;
+		}
+		if (elapsed >= in->timeout_us) {
 			*timed_out = true;
 			return value;
 		}
-		io->delay_us(ctx, 1);
-		waited++;
+		wait = in->timeout_us - elapsed < step ?
+		       (__u32)(in->timeout_us - elapsed) : step;
+		io->delay_us(ctx, wait);
+		waited += wait;
+		if (step < REGPROG_POLL_MAX_STEP_US)
+			step = step * 2 < REGPROG_POLL_MAX_STEP_US ?
+			       step * 2 : REGPROG_POLL_MAX_STEP_US;
 	}
 }
 
@@ -257,7 +317,10 @@ const char *regprog_error_name(__u32 error)
 		[DRVPROXY_EPROG_WRONG_KIND] = "op not allowed in this program kind",
 		[DRVPROXY_EPROG_TOO_MANY_SNAPSHOTS] = "too many snapshots",
 		[DRVPROXY_EPROG_WAIT_TOO_LONG] = "waits exceed the limit",
+		[DRVPROXY_EPROG_PROTECTED] = "register in the MSI-X table or PBA",
 	};
 
-	return error < DRVPROXY_EPROG_MAX_ ? names[error] : "unknown error";
+	if (error >= DRVPROXY_EPROG_MAX_)
+		return "unknown error";
+	return names[array_index_nospec(error, DRVPROXY_EPROG_MAX_)];
 }

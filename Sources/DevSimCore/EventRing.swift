@@ -3,9 +3,11 @@ import CDrvHost
 /// The owner's event ring, with drvproxy's semantics (drvproxy_irq.c):
 /// seq counts every claimed interrupt from 1; a full ring drops and counts,
 /// and the next record that fits carries DRVPROXY_EVENT_DROPPED and the
-/// count; a storm record takes the newest slot so the news is not lost.
+/// count; the last slot is kept for a storm or error record, so that news
+/// is never lost, and nothing queued is ever overwritten.
 struct EventRing {
-    static let capacity = 1024   // DRVPROXY_RING_ENTRIES
+    static let slots = 1024      // DRVPROXY_RING_ENTRIES
+    static let capacity = slots - 1   // DRVPROXY_RING_CAPACITY, what INFO reports
     private var records: [drvproxy_event]
     private var head = 0         // records pushed, ever (mod capacity: next slot)
     private var tail = 0         // records read, ever
@@ -16,7 +18,7 @@ struct EventRing {
     private(set) var dropsSinceRead = false
 
     init() {
-        records = Array(repeating: drvproxy_event(), count: EventRing.capacity)
+        records = Array(repeating: drvproxy_event(), count: EventRing.slots)
     }
 
     var isEmpty: Bool { head == tail }
@@ -32,23 +34,16 @@ struct EventRing {
     mutating func push(vector: UInt32, flags: UInt32, result: regprog_result) {
         nextSeq += 1
         let seq = nextSeq
-        let slot: Int
-        var lost: UInt64
-        if head - tail < EventRing.capacity {
-            slot = head % EventRing.capacity
-            head += 1
-            lost = pendingDrops
-        } else if flags & UInt32(DRVPROXY_EVENT_STORM) != 0 {
-            slot = (head - 1) % EventRing.capacity
-            lost = seq - records[(head - 2) % EventRing.capacity].seq - 1
-            dropped += 1
-            dropsSinceRead = true
-        } else {
+        let lastWord = flags & UInt32(DRVPROXY_EVENT_STORM | DRVPROXY_EVENT_ERROR) != 0
+        guard head - tail < (lastWord ? EventRing.slots : EventRing.capacity) else {
             pendingDrops += 1
             dropped += 1
             dropsSinceRead = true
             return
         }
+        let slot = head % EventRing.slots
+        head += 1
+        let lost = pendingDrops
         pendingDrops = 0
         var event = drvproxy_event()
         event.seq = seq
@@ -77,7 +72,7 @@ struct EventRing {
         var out: [drvproxy_event] = []
         out.reserveCapacity(count)
         for _ in 0..<count {
-            out.append(records[tail % EventRing.capacity])
+            out.append(records[tail % EventRing.slots])
             tail += 1
         }
         return (out, lost)

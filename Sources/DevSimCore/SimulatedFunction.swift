@@ -92,7 +92,8 @@ public final class SimulatedFunction: DeviceBus {
     private var regprogBars: [regprog_bar] {
         (0..<Int(DRVPROXY_NUM_BARS)).map { index in
             let sizes = model.identity.barSizes
-            return regprog_bar(size: index < sizes.count ? sizes[index] : 0, is_io: false)
+            return regprog_bar(size: index < sizes.count ? sizes[index] : 0, is_io: false,
+                               protect: (regprog_range(), regprog_range()))
         }
     }
 
@@ -364,7 +365,8 @@ public final class SimulatedFunction: DeviceBus {
             cds_sleep_us(microseconds)
             Unmanaged<SimulatedFunction>.fromOpaque(context!).takeUnretainedValue()
                 .model.advance(to: cdh_monotonic_ns())
-        })
+        },
+        now_us: { _ in cdh_monotonic_ns() / 1000 })
 
     // MARK: DeviceBus (the model's side)
 

@@ -50,7 +50,7 @@ public struct DeviceInfo: Sendable, Equatable {
 
     /// The BAR table in the form regprog_validate wants.
     var regprogBars: [regprog_bar] {
-        bars.map { regprog_bar(size: $0.size, is_io: !$0.isMemory) }
+        bars.map { regprog_bar(size: $0.size, is_io: !$0.isMemory, protect: (regprog_range(), regprog_range())) }
     }
 }
 

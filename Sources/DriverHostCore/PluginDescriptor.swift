@@ -94,7 +94,8 @@ public struct PluginDescriptor {
         }
         // Before the device is known, every BAR is taken as present and
         // huge: whatever fails then fails on any device.
-        let anyBars = Array(repeating: regprog_bar(size: UInt64(1) << 62, is_io: false), count: Int(DRVPROXY_NUM_BARS))
+        let anyBars = Array(repeating: regprog_bar(size: UInt64(1) << 62, is_io: false,
+                                                   protect: (regprog_range(), regprog_range())), count: Int(DRVPROXY_NUM_BARS))
         if let why = PluginDescriptor.programError(.ack, ackProgram, bars: anyBars)
             ?? PluginDescriptor.programError(.release, releaseProgram, bars: anyBars) {
             throw invalid(why)

@@ -54,12 +54,12 @@ import Testing
         #expect(counters.interrupts == UInt64(SimulatedFunction.stormThreshold))
         var seen: [drvproxy_event] = []
         while case let batch = function.readEvents(max: 64), !batch.isEmpty { seen += batch }
-        #expect(seen.count == EventRing.capacity)
+        #expect(seen.count == EventRing.capacity + 1)
         let last = try #require(seen.last)
         #expect(last.seq == UInt64(SimulatedFunction.stormThreshold))
         #expect(last.flags == UInt32(DRVPROXY_EVENT_STORM | DRVPROXY_EVENT_DROPPED))
-        // The storm record displaced seq 1024; 1025..4095 never fitted.
-        #expect(last.dropped == UInt32(SimulatedFunction.stormThreshold - EventRing.capacity))
+        // The storm record took the kept slot; 1024..4095 never fitted.
+        #expect(last.dropped == UInt32(SimulatedFunction.stormThreshold - EventRing.capacity - 1))
         // Masked until UNMASK, which lets the still-asserted line storm again.
         try function.unmask()
         #expect(function.counters.storms == 2)
@@ -197,6 +197,13 @@ import Testing
         #expect(events.first?.flags == UInt32(DRVPROXY_EVENT_ERROR))
         #expect(events.first?.nsnap == 1 && events.first?.snap.0 == 2)
         #expect(function.counters.interrupts == 0)  // not an interrupt
+        // On a full ring the error takes the slot kept for last words.
+        for i in 0..<(EventRing.capacity + 3) { try function.writeRegister(bar: 0, offset: Self.raise, width: 4, value: UInt64(i + 1)) }
+        try function.injectError(channelState: 3)
+        var seen: [drvproxy_event] = []
+        while case let batch = function.readEvents(max: 64), !batch.isEmpty { seen += batch }
+        #expect(seen.count == EventRing.capacity + 1)
+        #expect(seen.last?.flags == UInt32(DRVPROXY_EVENT_ERROR | DRVPROXY_EVENT_DROPPED) && seen.last?.dropped == 3)
         #expect(throws: DevSimError.self) { try function.injectError(channelState: 9) }
         function.close()
         // Nobody to tell.

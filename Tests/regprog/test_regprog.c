@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
  * Unit tests of the register-program engine, in user space, against a fake
- * device: BAR0 is 4 KiB of memory, BAR1 is absent, BAR2 is 32 bytes of I/O
- * ports. Every op and every rejection reason has a test.
+ * device: BAR0 is 4 KiB of memory with an MSI-X table (4 vectors) at 0x800
+ * and its PBA at 0xc00, BAR1 is absent, BAR2 is 32 bytes of I/O ports.
+ * Every op and every rejection reason has a test.
  */
 #include <stdio.h>
 #include <string.h>
@@ -12,8 +13,14 @@
 #define INSN(...) ((struct drvproxy_insn){ __VA_ARGS__ })
 #define LEN(a) ((__u32)(sizeof(a) / sizeof((a)[0])))
 
+#define MSIX_TABLE	0x800
+#define MSIX_TABLE_LEN	(4 * 16)
+#define MSIX_PBA	0xc00
+#define MSIX_PBA_LEN	8
+
 static const struct regprog_bar bars[DRVPROXY_NUM_BARS] = {
-	[0] = { .size = 4096 },
+	[0] = { .size = 4096, .protect = { { MSIX_TABLE, MSIX_TABLE_LEN },
+					   { MSIX_PBA, MSIX_PBA_LEN } } },
 	[2] = { .size = 32, .is_io = true },
 };
 
@@ -24,6 +31,8 @@ struct fake {
 	unsigned reads, writes;
 	__u32 delayed_us;
 	__u32 poll_ready_after;	/* reads of 0x100 before it shows 1 */
+	__u64 clock_us;		/* for now_us: delays and reads advance it */
+	__u32 read_cost_us;	/* how long a read takes on this clock */
 };
 
 static unsigned char *reg(struct fake *f, __u8 bar, __u32 off)
@@ -37,6 +46,7 @@ static __u64 fake_read(void *ctx, __u8 bar, __u32 off, __u8 width)
 	__u64 v = 0;
 
 	f->reads++;
+	f->clock_us += f->read_cost_us;
 	if (bar == 0 && off == 0x100)
 		return f->poll_ready_after && --f->poll_ready_after ? 0 : 1;
 	memcpy(&v, reg(f, bar, off), width);
@@ -53,10 +63,35 @@ static void fake_write(void *ctx, __u8 bar, __u32 off, __u8 width, __u64 v)
 
 static void fake_delay(void *ctx, __u32 us)
 {
-	((struct fake *)ctx)->delayed_us += us;
+	struct fake *f = ctx;
+
+	f->delayed_us += us;
+	f->clock_us += us;
 }
 
-static const struct regprog_io io = { fake_read, fake_write, fake_delay };
+static __u64 fake_now(void *ctx)
+{
+	return ((struct fake *)ctx)->clock_us;
+}
+
+static __u64 stopped_clock(void *ctx)
+{
+	(void)ctx;
+	return 42;
+}
+
+/* No clock: POLL counts the waits it asked for. */
+static const struct regprog_io io = {
+	.read = fake_read, .write = fake_write, .delay_us = fake_delay,
+};
+static const struct regprog_io io_clock = {
+	.read = fake_read, .write = fake_write, .delay_us = fake_delay,
+	.now_us = fake_now,
+};
+static const struct regprog_io io_stopped_clock = {
+	.read = fake_read, .write = fake_write, .delay_us = fake_delay,
+	.now_us = stopped_clock,
+};
 
 static int passed, failed;
 
@@ -183,9 +218,67 @@ static void test_release_delay_and_poll(void)
 	struct fake f = { .poll_ready_after = 10 };
 	struct regprog_result r;
 
+	/*
+	 * Ready at the 10th read: 9 waits of 1, 2, 4 .. 256 us. Never ready
+	 * with 50 us: waits of 1, 2, 4, 8, 16, then the 19 us left.
+	 */
 	CHECK("release: delay waits, poll stops when ready, poll gives up at its timeout",
 	      run(DRVPROXY_PROG_RELEASE, p, LEN(p), &f, &r) == 0 &&
-	      r.poll_timeouts == 1 && f.delayed_us == 250 + 9 + 50);
+	      r.poll_timeouts == 1 && f.delayed_us == 250 + 511 + 50);
+}
+
+static const struct drvproxy_insn poll_never[] = {
+	INSN(.op = DRVPROXY_OP_POLL, .width = 4, .offset = 0x0, .imm = 1, .expect = 1,
+	     .timeout_us = DRVPROXY_PROG_MAX_WAIT_US),
+};
+
+/* Found in a VM: a 1 s POLL of a slow register took 2.3 s. */
+static void test_poll_budget_is_elapsed_time(void)
+{
+	struct fake f = { .read_cost_us = 300 };
+	struct regprog_result r;
+
+	regprog_run(poll_never, LEN(poll_never), &io_clock, &f, &r);
+	CHECK("poll: slow reads count against the timeout",
+	      r.poll_timeouts == 1 &&
+	      f.clock_us >= DRVPROXY_PROG_MAX_WAIT_US &&
+	      f.clock_us <= DRVPROXY_PROG_MAX_WAIT_US + f.read_cost_us &&
+	      f.delayed_us < DRVPROXY_PROG_MAX_WAIT_US);
+}
+
+static void test_poll_waits_grow(void)
+{
+	struct fake f = { 0 };
+	struct regprog_result r;
+
+	regprog_run(poll_never, LEN(poll_never), &io_clock, &f, &r);
+	/* 1 + 2 + .. + 512 us, then steps of 1 ms: about 1010 reads, not 10^6. */
+	CHECK("poll: a long poll waits in steps of up to 1 ms",
+	      r.poll_timeouts == 1 && f.clock_us == DRVPROXY_PROG_MAX_WAIT_US &&
+	      f.reads <= 11 + DRVPROXY_PROG_MAX_WAIT_US / REGPROG_POLL_MAX_STEP_US);
+}
+
+static void test_poll_clock_standing_still(void)
+{
+	struct fake f = { 0 };
+	struct regprog_result r;
+
+	regprog_run(poll_never, LEN(poll_never), &io_stopped_clock, &f, &r);
+	CHECK("poll: a clock that stands still still ends the poll at its timeout",
+	      r.poll_timeouts == 1 && f.delayed_us == DRVPROXY_PROG_MAX_WAIT_US);
+}
+
+static void test_poll_zero_timeout(void)
+{
+	const struct drvproxy_insn p[] = {
+		INSN(.op = DRVPROXY_OP_POLL, .width = 4, .offset = 0x0, .imm = 1, .expect = 1),
+	};
+	struct fake f = { 0 };
+	struct regprog_result r;
+
+	regprog_run(p, LEN(p), &io_clock, &f, &r);
+	CHECK("poll: timeout 0 reads once and does not wait",
+	      r.poll_timeouts == 1 && f.reads == 1 && f.delayed_us == 0);
 }
 
 static void test_empty_program(void)
@@ -302,6 +395,84 @@ static void test_rejections_across_instructions(void)
 	      DRVPROXY_EPROG_WAIT_TOO_LONG && index == 1);
 }
 
+static void test_protected_ranges(void)
+{
+	static const struct bad_case cases[] = {
+		{ "protected: read of the first table entry", DRVPROXY_PROG_ACK,
+		  INSN(.op = DRVPROXY_OP_READ, .width = 4, .offset = MSIX_TABLE), DRVPROXY_EPROG_PROTECTED },
+		{ "protected: read of the table's last dword", DRVPROXY_PROG_ACK,
+		  INSN(.op = DRVPROXY_OP_READ, .width = 4, .offset = MSIX_TABLE + MSIX_TABLE_LEN - 4), DRVPROXY_EPROG_PROTECTED },
+		{ "protected: 8-byte read reaching into the table", DRVPROXY_PROG_ACK,
+		  INSN(.op = DRVPROXY_OP_READ, .width = 8, .offset = MSIX_TABLE + MSIX_TABLE_LEN - 8), DRVPROXY_EPROG_PROTECTED },
+		{ "protected: write of a vector's data", DRVPROXY_PROG_ACK,
+		  INSN(.op = DRVPROXY_OP_WRITE, .width = 4, .offset = MSIX_TABLE + 0x18), DRVPROXY_EPROG_PROTECTED },
+		{ "protected: immediate write unmasking a vector", DRVPROXY_PROG_RELEASE,
+		  INSN(.op = DRVPROXY_OP_WRITE_IMM, .width = 4, .offset = MSIX_TABLE + 0xc, .imm = 0), DRVPROXY_EPROG_PROTECTED },
+		{ "protected: byte of the PBA", DRVPROXY_PROG_ACK,
+		  INSN(.op = DRVPROXY_OP_READ, .width = 1, .offset = MSIX_PBA + 7), DRVPROXY_EPROG_PROTECTED },
+		{ "protected: poll of the PBA", DRVPROXY_PROG_RELEASE,
+		  INSN(.op = DRVPROXY_OP_POLL, .width = 8, .offset = MSIX_PBA, .imm = 1, .expect = 1, .timeout_us = 1), DRVPROXY_EPROG_PROTECTED },
+	};
+	const struct drvproxy_insn around[] = {
+		INSN(.op = DRVPROXY_OP_READ, .width = 8, .offset = MSIX_TABLE - 8),
+		INSN(.op = DRVPROXY_OP_READ, .width = 4, .offset = MSIX_TABLE + MSIX_TABLE_LEN),
+		INSN(.op = DRVPROXY_OP_READ, .width = 8, .offset = MSIX_PBA - 8),
+		INSN(.op = DRVPROXY_OP_WRITE_IMM, .width = 1, .offset = MSIX_PBA + MSIX_PBA_LEN, .imm = 1),
+	};
+	/* A range at the very top of the address space: no sum may wrap. */
+	const struct regprog_bar top[DRVPROXY_NUM_BARS] = {
+		[0] = { .size = 4096, .protect = { { ~0ULL - 3, 100 }, { 8, 0 } } },
+	};
+	const struct drvproxy_insn low[] = {
+		INSN(.op = DRVPROXY_OP_READ, .width = 8, .offset = 0),
+		INSN(.op = DRVPROXY_OP_READ, .width = 8, .offset = 4088),
+	};
+	__u32 err, idx;
+	unsigned i;
+
+	for (i = 0; i < LEN(cases); i++) {
+		const struct drvproxy_insn p[] = {
+			INSN(.op = DRVPROXY_OP_LOAD_IMM, .imm = 1),
+			cases[i].insn,
+		};
+		__u32 index = 99;
+
+		err = refusal(cases[i].kind, p, 2, &index);
+		CHECK(cases[i].name, err == cases[i].error && index == 1);
+	}
+	CHECK("protected: registers right next to the table and PBA are allowed",
+	      refusal(DRVPROXY_PROG_ACK, around, LEN(around), NULL) == DRVPROXY_EPROG_OK);
+	CHECK("protected: a range near 2^64, and one of length 0, protect nothing below",
+	      regprog_validate(DRVPROXY_PROG_ACK, low, LEN(low), top, &err, &idx) == 0);
+	CHECK("protected: the byte test matches overlap exactly",
+	      regprog_bar_protected(&bars[0], MSIX_TABLE - 1, 2) &&
+	      !regprog_bar_protected(&bars[0], MSIX_TABLE - 1, 1) &&
+	      !regprog_bar_protected(&bars[0], MSIX_TABLE, 0) &&
+	      regprog_bar_protected(&bars[0], 0, ~0ULL) &&
+	      regprog_bar_protected(&top[0], ~0ULL, 1) &&
+	      !regprog_bar_protected(&top[0], 0, ~0ULL - 3));
+}
+
+static void test_can_disclaim(void)
+{
+	const struct drvproxy_insn sloppy[] = {
+		INSN(.op = DRVPROXY_OP_READ, .width = 4, .offset = 0x24),
+		INSN(.op = DRVPROXY_OP_SNAPSHOT),
+		INSN(.op = DRVPROXY_OP_WRITE, .width = 4, .offset = 0x64),
+	};
+	const struct drvproxy_insn careful[] = {
+		INSN(.op = DRVPROXY_OP_READ, .width = 4, .offset = 0x24),
+		INSN(.op = DRVPROXY_OP_SNAPSHOT),
+		INSN(.op = DRVPROXY_OP_NOT_MINE_IF_ZERO),
+		INSN(.op = DRVPROXY_OP_WRITE, .width = 4, .offset = 0x64),
+	};
+
+	CHECK("disclaim: an ACK program without NOT_MINE_IF_ZERO cannot say NOT_MINE",
+	      !regprog_can_disclaim(sloppy, LEN(sloppy)) && !regprog_can_disclaim(NULL, 0));
+	CHECK("disclaim: one with NOT_MINE_IF_ZERO anywhere can",
+	      regprog_can_disclaim(careful, LEN(careful)));
+}
+
 static void test_error_names(void)
 {
 	__u32 e;
@@ -321,10 +492,16 @@ int main(void)
 	test_widths();
 	test_write_truncates_to_width();
 	test_release_delay_and_poll();
+	test_poll_budget_is_elapsed_time();
+	test_poll_waits_grow();
+	test_poll_clock_standing_still();
+	test_poll_zero_timeout();
 	test_empty_program();
 	test_limits_accepted();
 	test_rejections();
 	test_rejections_across_instructions();
+	test_protected_ranges();
+	test_can_disclaim();
 	test_error_names();
 	printf("regprog: %d passed, %d failed\n", passed, failed);
 	return failed != 0;
