@@ -55,6 +55,13 @@ EOF
 expect pass user_segfault_cpu <<'EOF'
 [   13.000001] driverhost[124]: segfault at 0 ip 00007f3a1c2d3e4f sp 00007ffd1234abc0 error 4 in crash.so[7f3a1c2d3000+1000] likely on CPU 0 (core 0, socket 0)
 EOF
+expect pass user_segfault_612 <<'EOF'
+[   16.343852] driverhost[588]: segfault at 0 ip 00007fd65252b13e sp 00007fff968b13c8 error 6 in crash-interrupt.so[113e,7fd65252b000+1000] likely on CPU 0 (core 0, socket 0)
+[   16.346514] Code: 00 48 89 02 31 c0 c3 0f 1f 44 00 00 c3 66 66 2e 0f 1f 84 00 00 00 00 00 0f 1f 40 00 48 8b 46 20 48 8b 15 e5 2e 00 00 89 47 10 <89> 02 c3 66 66 2e 0f 1f 84
+EOF
+expect pass user_gpf_612 <<'EOF'
+[   12.345678] traps: driverhost[123] general protection fault ip:7f3a1c2d3e4f sp:7ffd1234abc0 error:0 in ld-linux-x86-64.so.2[1e4f,7f3a1c2b0000+2a000]
+EOF
 expect pass user_invalid_opcode <<'EOF'
 [   14.500000] traps: driverhost[125] trap invalid opcode ip:7f3a1c2d3e4f sp:7ffd1234abc0 error:0 in abort.so[7f3a1c2d3000+1000]
 EOF

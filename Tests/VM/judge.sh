@@ -29,8 +29,9 @@
 _judge_stamp='^(\[ *[0-9]+\.[0-9]+\] )?'
 
 # The kernel's user-space crash reports (arch/x86/kernel/traps.c show_signal,
-# arch/x86/mm/fault.c show_signal_msg). comm is at most 15 characters.
-_judge_user_report="${_judge_stamp}(traps: .{1,15}\\[[0-9]+\\] (general protection fault|trap [a-z0-9 ]+) ip:[0-9a-f]+ sp:[0-9a-f]+ error:[0-9a-f]+|.{1,15}\\[[0-9]+\\]: segfault at [0-9a-f]+ ip [0-9a-f]+ sp [0-9a-f]+ error [0-9a-f]+)( in [^ ]+\\[[0-9a-f]+\\+[0-9a-f]+\\])?( likely on CPU [0-9]+ \\(core [0-9]+, socket [0-9]+\\))?\$"
+# arch/x86/mm/fault.c show_signal_msg). comm is at most 15 characters. The
+# mapping is file[start+size] in 6.1, file[offset,start+size] in 6.12.
+_judge_user_report="${_judge_stamp}(traps: .{1,15}\\[[0-9]+\\] (general protection fault|trap [a-z0-9 ]+) ip:[0-9a-f]+ sp:[0-9a-f]+ error:[0-9a-f]+|.{1,15}\\[[0-9]+\\]: segfault at [0-9a-f]+ ip [0-9a-f]+ sp [0-9a-f]+ error [0-9a-f]+)( in [^ ]+\\[([0-9a-f]+,)?[0-9a-f]+\\+[0-9a-f]+\\])?( likely on CPU [0-9]+ \\(core [0-9]+, socket [0-9]+\\))?\$"
 
 # What counts as trouble once the lines above are set aside.
 _judge_trouble='Initramfs unpacking failed|WARNING:|BUG:|BUG at|Oops|Call Trace|RIP: |general protection fault|invalid opcode|Kernel panic|stack-protector|UBSAN|KASAN|KFENCE|kmemleak|refcount_t|list_(add|del) corruption|INFO: task .* blocked|soft lockup|hard LOCKUP|rcu: INFO|self-detected stall|nobody cared|Out of memory|segfault at|traps: |DRHD: handling fault|DMAR: \[|fault reason|dmar_fault|IOMMU fault|iommu fault|AMD-Vi: .*Event'
