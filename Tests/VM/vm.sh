@@ -73,10 +73,13 @@ done <"$here/boots"
 
 if [ -n "${VM_BOOTS:-}" ]; then
 	selected=()
-	for want in $VM_BOOTS; do
+	read -r -a wanted <<<"$VM_BOOTS"
+	for want in "${wanted[@]}"; do
 		found=
 		for i in "${!names[@]}"; do
-			[ "${names[$i]}" = "$want" ] && { selected+=("$i"); found=1; }
+			[ "${names[$i]}" = "$want" ] || continue
+			found=1
+			[[ " ${selected[*]} " == *" $i "* ]] || selected+=("$i")
 		done
 		[ -n "$found" ] || die "VM_BOOTS: no boot $want in Tests/VM/boots (there are: ${names[*]})"
 	done
@@ -105,15 +108,22 @@ done
 
 # The scripts of this mode VM_SUITES selects; the helpers always.
 selected_script() {
-	local name=${1##*/} word
+	local name=${1##*/} word words
 	[[ "$name" == [0-9]*.sh ]] || return 0
 	[ -n "${VM_SUITES:-}" ] || return 0
-	for word in $VM_SUITES; do
+	read -r -a words <<<"$VM_SUITES"
+	for word in "${words[@]}"; do
 		# shellcheck disable=SC2053 # a pattern on purpose
 		[[ "$name" == $word* ]] && return 0
 	done
 	return 1
 }
+
+n=0
+for f in "$here/$scripts"/[0-9]*.sh; do
+	[ -f "$f" ] && selected_script "$f" && n=$((n + 1))
+done
+[ "$n" -gt 0 ] || die "VM_SUITES=${VM_SUITES:-} selects none of Tests/VM/$scripts/[0-9]*.sh"
 
 # Copy the shared libraries a binary needs (nothing for static ones).
 copy_libraries() {
@@ -127,7 +137,7 @@ copy_libraries() {
 # per run; each boot appends its kernel's modules (the kernel unpacks
 # concatenated archives in turn).
 build_common() {
-	local root=$work/common-$mode f d n=0
+	local root=$work/common-$mode f d
 	rm -rf "$root"
 	mkdir -p "$root"/{bin,sbin,lib/modules,proc,sys,dev,tmp,run,etc}
 	cp /bin/busybox "$root/bin/busybox"
@@ -143,14 +153,10 @@ build_common() {
 		mkdir -p "$root/$d"
 		for f in "$here/$d"/*; do
 			[ -f "$f" ] || continue
-			if [ "$d" = "$scripts" ]; then
-				selected_script "$f" || continue
-				[[ "${f##*/}" == [0-9]*.sh ]] && n=$((n + 1))
-			fi
+			[ "$d" = "$scripts" ] && ! selected_script "$f" && continue
 			cp "$f" "$root/$d/"
 		done
 	done
-	[ "$n" -gt 0 ] || die "VM_SUITES=${VM_SUITES:-} selects none of Tests/VM/$scripts/[0-9]*.sh"
 	(cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) >"$work/common-$mode.cpio.gz"
 }
 
