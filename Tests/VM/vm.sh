@@ -11,8 +11,9 @@
 # machine and devices, guest kernel arguments, drvproxy parameters). Boots
 # run two at a time, each TCG guest on a core of its own; their lines are
 # shown as they come, prefixed with [boot] when there are several. Each boot
-# has its own directory build/vm/<boot, / as ->/ (initramfs, console-<mode>.log),
-# and says `vm[<boot>]: done after N s` when it ends. A test run ends with
+# has its own directory, build/vm/<name with / as -> (initramfs,
+# console-<mode>.log), and says `vm[<boot>]: done after N s: ...` when it
+# ends (the seconds include packing its initramfs). A test run ends with
 # one line per boot, `vm[<boot>]: N passed, N failed`, and then the total,
 # `vm: N passed, N failed`, which scripts/run-suites.sh reads.
 #
