@@ -173,13 +173,18 @@ copy_module() {
 	esac
 }
 
+# The kernel's own modules the guest gets in /lib/modules (init loads the
+# first two; suites load aer_inject when the boot has a PCIe device).
+guest_modules=(uio uio_pci_generic aer_inject)
+
 # The boot's own archive, its kernel's modules, after the common one.
 build_initramfs() {
-	local i=$1 dir=$2 root=$2/root-$mode
+	local i=$1 dir=$2 root=$2/root-$mode m
 	rm -rf "$root"
 	mkdir -p "$root/lib/modules"
-	copy_module "${kvers[$i]}" uio "$root/lib/modules" &&
-		copy_module "${kvers[$i]}" uio_pci_generic "$root/lib/modules" || return 1
+	for m in "${guest_modules[@]}"; do
+		copy_module "${kvers[$i]}" "$m" "$root/lib/modules" || return 1
+	done
 	cp "$build/kernel/${kvers[$i]}/drvproxy.ko" "$root/lib/modules/"
 	{
 		cat "$work/common-$mode.cpio.gz"
