@@ -1,8 +1,11 @@
 # drvhost: the two commands are `make demo` and `make test` (see README.md).
 #
-# The guest kernel is Debian's linux-image-amd64; its version is the newest
-# one under /lib/modules that has headers. The host's own kernel never loads
-# drvproxy.ko: it is only loaded inside the QEMU guest.
+# The guest kernels are Debian's, -amd64 flavour, one per supported series:
+# 6.1 (linux-image-amd64) and 6.12 (linux-image-6.12-amd64). For each series
+# the newest installed version with image and headers is used (see
+# Tests/VM/kernel-version), so installing some other kernel changes nothing.
+# The host's own kernel never loads drvproxy.ko: it is only loaded inside the
+# QEMU guests (Tests/VM/boots says which guests).
 
 BUILD   := build
 CC      ?= cc
@@ -10,14 +13,18 @@ CLANG   ?= clang
 SWIFT   ?= swift
 FUZZ_SECONDS ?= 60
 
-# Evaluated lazily: `make test` installs the kernel before anything asks.
-KVER = $(or $(shell ls -d /lib/modules/*/build 2>/dev/null | sort -V | tail -n1 | cut -d/ -f4),$(error no kernel headers under /lib/modules: run scripts/install-deps.sh))
-KDIR = /lib/modules/$(KVER)/build
+KERNEL_SERIES := 6.1 6.12
+
+# Evaluated lazily (recursive variables, used only in recipes): `make test`
+# installs the kernels before anything asks.
+kver_of = $(or $(shell Tests/VM/kernel-version $(1)),$(error no Debian $(1) kernel (-amd64 image and headers) installed: run make deps))
+KVERS   = $(foreach s,$(KERNEL_SERIES),$(call kver_of,$(s)))
+KMODS   = $(foreach v,$(KVERS),$(BUILD)/kernel/$(v)/drvproxy.ko)
 
 HOST_CFLAGS := -O2 -g -Wall -Wextra -Werror -IKernel -IKernel/include/uapi
 
 .PHONY: all deps kernel unit unit-build fuzz sdk-test plugins swift-test tutorial-test \
-	vm-payload guest-swift guest-plugins guest-data test test-vm bench bench-host \
+	vm-payload guest-swift guest-plugins guest-data test test-vm test-vm-judge bench bench-host \
 	demo demo-vm demo-sim clean
 
 all: kernel unit-build plugins vm-payload
@@ -26,16 +33,28 @@ deps:
 	@scripts/install-deps.sh
 
 test: deps
-	@scripts/run-suites.sh unit fuzz sdk-test swift-test tutorial-test test-vm
+	@scripts/run-suites.sh unit fuzz sdk-test swift-test tutorial-test test-vm-judge test-vm
 
 # ---- kernel module ----------------------------------------------------------
 
-kernel: $(BUILD)/kernel/drvproxy.ko
+# build/kernel/<version>/drvproxy.ko for each guest kernel. Each kernel builds
+# its own copy of the sources (build/kernel/<version>/src), so no two kernels
+# share objects and Kernel/ stays clean. W=1, and any warning fails the build:
+# the compiler's through -Werror, modpost's through the log.
+KSRC := Kernel/Kbuild $(filter-out %.mod.c,$(wildcard Kernel/*.c Kernel/*.h)) $(wildcard Kernel/include/uapi/*.h)
 
-$(BUILD)/kernel/drvproxy.ko: $(wildcard Kernel/*.c Kernel/*.h Kernel/include/uapi/*.h Kernel/Kbuild Kernel/Makefile)
-	$(MAKE) -C Kernel KDIR=$(KDIR)
-	@mkdir -p $(@D)
-	cp Kernel/drvproxy.ko $@
+kernel:
+	@$(MAKE) --no-print-directory -s $(KMODS)
+
+$(BUILD)/kernel/%/drvproxy.ko: $(KSRC)
+	@rm -rf $(@D)/src
+	@for f in $(KSRC); do install -D -m 0644 $$f $(@D)/src/$${f#Kernel/}; done
+	@echo "kernel: drvproxy.ko for $*"
+	@$(MAKE) --no-print-directory -C /lib/modules/$*/build M=$(abspath $(@D))/src W=1 KCFLAGS=-Werror modules \
+		>$(@D)/build.log 2>&1; status=$$?; cat $(@D)/build.log; \
+	if [ $$status -ne 0 ]; then echo "kernel: $*: build failed" >&2; exit 1; fi; \
+	if grep -qi 'warning' $(@D)/build.log; then echo "kernel: $*: warnings (W=1) fail the build" >&2; exit 1; fi
+	@cp $(@D)/src/drvproxy.ko $@
 
 # ---- register programs in user space: unit tests and fuzzer -------------------
 
@@ -124,29 +143,36 @@ guest-data:
 vm-payload: $(VM_BINS) guest-swift guest-plugins guest-data
 
 # The demo: README's first command. The sub-make runs after deps, so that
-# KVER sees the kernel deps may just have installed.
+# KVERS sees the kernels deps may just have installed.
 demo: deps
 	@$(MAKE) --no-print-directory demo-vm
 
+# vm.sh finds each boot's kernel through Tests/VM/kernel-version, as KVERS does.
 demo-vm: kernel vm-payload
-	@KVER=$(KVER) BUILD=$(abspath $(BUILD)) Tests/VM/vm.sh demo
+	@BUILD=$(abspath $(BUILD)) Tests/VM/vm.sh demo
 
 # The same story on devsim, on the host: no VM, no kernel module, seconds.
 demo-sim: plugins
 	$(SWIFT) build
 	scripts/demo-sim.sh
 
+# Every boot of Tests/VM/boots (VM_BOOTS picks some, VM_SUITES some suites).
 test-vm: kernel vm-payload
-	KVER=$(KVER) BUILD=$(abspath $(BUILD)) Tests/VM/vm.sh test
+	BUILD=$(abspath $(BUILD)) Tests/VM/vm.sh test
+
+# The dmesg judge vm.sh uses, against known good and bad kernel logs.
+test-vm-judge:
+	Tests/VM/judge-test.sh
 
 bench: bench-host kernel vm-payload
-	KVER=$(KVER) BUILD=$(abspath $(BUILD)) Tests/VM/vm.sh bench
+	BUILD=$(abspath $(BUILD)) Tests/VM/vm.sh bench
 
 # Events/s through driverhost's loop against a bare C epoll loop, same eventfd source.
 bench-host: plugins
 	$(SWIFT) build -c release --product driverhost-dispatch-bench
 	.build/release/driverhost-dispatch-bench $(BUILD)/test-plugins/good.so
 
+# Kernel/ holds objects only from a manual `make -C Kernel`; no headers needed.
 clean:
-	-$(MAKE) -C Kernel clean KDIR=$(KDIR)
+	-$(MAKE) -C Kernel clean KDIR=/nonexistent
 	rm -rf $(BUILD)

@@ -6,7 +6,11 @@ set -euo pipefail
 packages=(
 	build-essential pkg-config cpio xz-utils kmod pciutils
 	libpci-dev libffi-dev
-	busybox-static qemu-system-x86 linux-image-amd64 linux-headers-amd64
+	busybox-static qemu-system-x86
+	# The guest kernels, one per series the VM boots test (Tests/VM/boots):
+	# 6.1 from bookworm, 6.12 from bookworm-security.
+	linux-image-amd64 linux-headers-amd64
+	linux-image-6.12-amd64 linux-headers-6.12-amd64
 )
 
 missing=()

@@ -1,4 +1,18 @@
 # Shell helpers for guest suites: `. /suites/lib.sh`.
+#
+# The guest's init tells each suite about its boot (Tests/VM/boots):
+#   DRVHOST_BOOT     the boot's name, e.g. 6.1/pc or 6.12/q35-iommu
+#   DRVHOST_IOMMU    1 when an IOMMU translates the edu devices' DMA, else 0
+#   DRVPROXY_PARAMS  drvproxy's module parameters in this boot (param=value ...);
+#                    init restores them before each suite
+#   EDU_BDFS         the edu devices, unbound
+# A test that does not apply to a boot says so instead of passing:
+#   [ "$DRVHOST_IOMMU" = 1 ] || skip drvproxy_dma_fault "needs an IOMMU"
+
+skip() { echo "SKIP: $1: $2"; }
+
+# Loads drvproxy as the boot does.
+load_drvproxy() { insmod /lib/modules/drvproxy.ko $DRVPROXY_PARAMS; }
 
 sysdev() { echo /sys/bus/pci/devices/$1; }
 
