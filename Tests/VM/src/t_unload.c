@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/stat.h>
@@ -27,12 +28,15 @@ static int delete_module(const char *name)
 	return (int)syscall(SYS_delete_module, name, O_NONBLOCK);
 }
 
+/* With the boot's parameters (the guest's init exports them), as it was. */
 static void load_module(const char *path)
 {
+	const char *params = getenv("DRVPROXY_PARAMS");
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 
 	vt_check(fd >= 0, "open %s: %m", path);
-	vt_check(syscall(SYS_finit_module, fd, "", 0) == 0, "finit_module %s: %m", path);
+	vt_check(syscall(SYS_finit_module, fd, params ? params : "", 0) == 0,
+		 "finit_module %s: %m", path);
 	close(fd);
 }
 

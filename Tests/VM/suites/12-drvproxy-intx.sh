@@ -35,7 +35,7 @@ bind_shared_pair() {
 
 reload_drvproxy() {
 	rmmod drvproxy || { echo "FAIL: drvproxy_intx_reload: rmmod drvproxy"; return 1; }
-	insmod $module "$@" || { echo "FAIL: drvproxy_intx_reload: insmod $module $*"; return 1; }
+	insmod $module $DRVPROXY_PARAMS "$@" || { echo "FAIL: drvproxy_intx_reload: insmod $module $*"; return 1; }
 }
 
 if ! bind_shared_pair; then

@@ -10,7 +10,7 @@ owned=$1 idle=$2
 bind_drvproxy $owned || { echo "FAIL: drvproxy_bind: cannot bind $owned to drvproxy"; exit 1; }
 [ -n "$idle" ] && bind_drvproxy $idle
 vt_run drvproxy_unload 90 t_unload $owned $module
-[ -d /sys/module/drvproxy ] || insmod $module || echo "FAIL: drvproxy_reload: insmod $module"
+[ -d /sys/module/drvproxy ] || load_drvproxy || echo "FAIL: drvproxy_reload: insmod $module"
 unbind $owned
 [ -n "$idle" ] && unbind $idle
 exit 0
