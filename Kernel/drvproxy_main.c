@@ -226,8 +226,12 @@ static void drvproxy_disown(struct drvproxy_dev *dp)
 	dp->owner_mm = NULL;
 	dp->mapping = NULL;
 	atomic_set(&dp->owner_pid, 0);
-	/* Readers and pollers of the released handle learn it is dead. */
-	wake_up_interruptible_all(&dp->wait);
+	/*
+	 * The owner's records go with it; a new ring generation tells its
+	 * readers and pollers still waiting on the released handle that it
+	 * is dead.
+	 */
+	drvproxy_ring_reset(dp);
 }
 
 /* ---- ioctls -------------------------------------------------------------- */
