@@ -566,10 +566,6 @@ static int drvproxy_dma_permitted(struct drvproxy_dev *dp, bool *unsafe)
 			why);
 		return -EPERM;
 	}
-	add_taint(TAINT_USER, LOCKDEP_STILL_OK);
-	pci_warn(dp->pdev,
-		 "opened with unconfined DMA (%s): its owner can write any memory\n",
-		 why);
 	return 0;
 }
 
@@ -618,6 +614,10 @@ static int drvproxy_open(struct inode *inode, struct file *filp)
 	atomic_set(&dp->owner_pid, task_tgid_nr(current));
 	drvproxy_ring_reset(dp);
 	WRITE_ONCE(dp->owner, filp);
+	if (unsafe) {
+		add_taint(TAINT_USER, LOCKDEP_STILL_OK);
+		pci_notice_ratelimited(dp->pdev, "opened with unconfined DMA: its owner can write any memory\n");
+	}
 unlock:
 	mutex_unlock(&dp->lock);
 	if (err)
