@@ -365,7 +365,7 @@ void vt_dma_alloc(int fd, struct vt_dma *dma, uint64_t size)
 
 /* ---- sysfs, procfs --------------------------------------------------------- */
 
-static void read_text(const char *path, char *buf, size_t size)
+void vt_read_text(const char *path, char *buf, size_t size)
 {
 	ssize_t n;
 	int fd;
@@ -375,6 +375,8 @@ static void read_text(const char *path, char *buf, size_t size)
 	n = read(fd, buf, size - 1);
 	vt_check(n >= 0, "read %s: %m", path);
 	buf[n] = '\0';
+	if (n > 0 && buf[n - 1] == '\n')
+		buf[n - 1] = '\0';
 	close(fd);
 }
 
@@ -383,7 +385,7 @@ static uint64_t read_number(const char *path)
 	char buf[64], *end;
 	unsigned long long v;
 
-	read_text(path, buf, sizeof(buf));
+	vt_read_text(path, buf, sizeof(buf));
 	errno = 0;
 	v = strtoull(buf, &end, 0);
 	vt_check(errno == 0 && end != buf, "%s: not a number: '%s'", path, buf);

@@ -131,6 +131,8 @@ void vt_dma_alloc(int fd, struct vt_dma *dma, uint64_t size);
 
 /* ---- sysfs, procfs --------------------------------------------------------- */
 
+/* A whole small file (sysfs, procfs), its trailing newline dropped. */
+void vt_read_text(const char *path, char *buf, size_t size);
 /* /sys/bus/pci/devices/<bdf>/drvproxy/<name> */
 uint64_t vt_counter(const char *bdf, const char *name);
 /* The device's sysfs config file, opened read-write. */

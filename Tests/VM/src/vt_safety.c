@@ -67,21 +67,6 @@ int vt_touch(volatile const uint8_t *addr)
 	return sig;
 }
 
-void vt_read_text(const char *path, char *buf, size_t size)
-{
-	ssize_t n;
-	int fd;
-
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	vt_check(fd >= 0, "open %s: %m", path);
-	n = read(fd, buf, size - 1);
-	vt_check(n >= 0, "read %s: %m", path);
-	buf[n] = '\0';
-	if (n > 0 && buf[n - 1] == '\n')
-		buf[n - 1] = '\0';
-	close(fd);
-}
-
 int vt_try_write_text(const char *path, const char *text)
 {
 	size_t len = strlen(text);

@@ -26,7 +26,6 @@ void vt_edu_dma_polled(volatile uint8_t *bar0, uint64_t src, uint64_t dst,
 int vt_touch(volatile const uint8_t *addr);
 
 /* Whole small files: sysfs attributes, module parameters. */
-void vt_read_text(const char *path, char *buf, size_t size);
 void vt_write_text(const char *path, const char *text);
 /* 0 or errno: for writes a test expects to be refused. */
 int vt_try_write_text(const char *path, const char *text);

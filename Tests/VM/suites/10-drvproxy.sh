@@ -20,23 +20,6 @@ vt_run drvproxy_dma            90 t_dma $dev
 vt_run drvproxy_storm          90 t_storm $dev
 unbind $dev
 
-# An INTx line's IRQ is chosen when the device is enabled (ACPI PCI links
-# take the least loaded IRQ), so whether two devices share a line is only
-# known once both are bound: try pairs until one does.
-bind_shared_pair() {
-	for a in $EDU_BDFS; do
-		for b in $EDU_BDFS; do
-			[ $a = $b ] && continue
-			bind_drvproxy $a || continue
-			uio=$(bind_uio $b) || { unbind $a; continue; }
-			[ "$(irq_of $a)" = "$(irq_of $b)" ] && { ours=$a sibling=$b; return 0; }
-			unbind $b
-			unbind $a
-		done
-	done
-	return 1
-}
-
 if bind_shared_pair; then
 	vt_run drvproxy_shared_intx 330 t_shared_intx $ours $sibling $uio
 	unbind $sibling

@@ -17,22 +17,6 @@ bind_drvproxy $dev || { echo "FAIL: drvproxy_bind: cannot bind $dev to drvproxy 
 vt_run drvproxy_intx_command 240 t_intx_neighbours command $dev
 unbind $dev
 
-# As in 10-drvproxy.sh: whether two devices share a line is known only once
-# both are bound, so try pairs until one does.
-bind_shared_pair() {
-	for a in $EDU_BDFS; do
-		for b in $EDU_BDFS; do
-			[ $a = $b ] && continue
-			bind_drvproxy $a || continue
-			uio=$(bind_uio $b) || { unbind $a; continue; }
-			[ "$(irq_of $a)" = "$(irq_of $b)" ] && { ours=$a sibling=$b; return 0; }
-			unbind $b
-			unbind $a
-		done
-	done
-	return 1
-}
-
 reload_drvproxy() {
 	rmmod drvproxy || { echo "FAIL: drvproxy_intx_reload: rmmod drvproxy"; return 1; }
 	insmod $module $DRVPROXY_PARAMS "$@" || { echo "FAIL: drvproxy_intx_reload: insmod $module $*"; return 1; }

@@ -39,3 +39,22 @@ bind_uio() {
 # The IRQ of an enabled device: ACPI picks a line's IRQ when the device is
 # enabled (bound), so compare IRQs only after binding.
 irq_of() { cat $(sysdev $1)/irq; }
+
+# Binds an edu to drvproxy and another to uio_pci_generic so that they share
+# an INTx line: sets ours, sibling and uio (the sibling's /dev/uioN). An INTx
+# line's IRQ is chosen when the device is enabled (ACPI PCI links take the
+# least loaded IRQ), so whether two devices share a line is only known once
+# both are bound: try pairs until one does.
+bind_shared_pair() {
+	for a in $EDU_BDFS; do
+		for b in $EDU_BDFS; do
+			[ $a = $b ] && continue
+			bind_drvproxy $a || continue
+			uio=$(bind_uio $b) || { unbind $a; continue; }
+			[ "$(irq_of $a)" = "$(irq_of $b)" ] && { ours=$a sibling=$b; return 0; }
+			unbind $b
+			unbind $a
+		done
+	done
+	return 1
+}
