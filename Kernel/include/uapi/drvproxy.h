@@ -169,7 +169,8 @@ struct drvproxy_info {
 	__u8  reserved0[3];
 	__u32 irq_kinds;	/* DRVPROXY_IRQ_KIND_* */
 	__u32 msix_vectors;	/* MSI-X table size, 0 without MSI-X */
-	__u32 ring_entries;	/* capacity of the event ring */
+	__u32 ring_entries;	/* records the event ring holds; one more
+				 * slot is kept for a STORM or ERROR record */
 	__u32 dma_mask_bits;	/* current DMA mask width */
 	struct drvproxy_bar_info bars[DRVPROXY_NUM_BARS];
 };
@@ -183,7 +184,9 @@ enum drvproxy_irq_mode {
 					 * program must be able to answer NOT_MINE
 					 * and a RELEASE program must be set, else
 					 * ENOEXEC: nothing could silence the device
-					 * for its neighbours */
+					 * for its neighbours. While it shares so,
+					 * SET_PROG that would drop either answers
+					 * EBUSY */
 	DRVPROXY_IRQ_INTX_DISABLE,	/* PCI 2.3 disable bit; UNMASK re-enables */
 	DRVPROXY_IRQ_MSI,
 	DRVPROXY_IRQ_MSIX,		/* nvec vectors, event.vector tells which */
@@ -196,7 +199,12 @@ struct drvproxy_irq {
 	__u32 reserved;		/* must be 0 */
 };
 
-/* drvproxy_event.flags */
+/*
+ * drvproxy_event.flags. The top half claims an interrupt on a shared line only
+ * if the device's own status says so, and a source that keeps firing unread
+ * (a storm) is masked at the device with its INTx-disable bit where it has
+ * one (the line stays usable for its neighbours) until UNMASK.
+ */
 #define DRVPROXY_EVENT_DROPPED	(1u << 0) /* `dropped` events were lost before this one */
 #define DRVPROXY_EVENT_STORM	(1u << 1) /* the interrupt was masked as a storm */
 /*
