@@ -4,7 +4,8 @@
 /// under its watchdog: return promptly.
 public protocol Driver: AnyObject {
     /// attach: set the device up, or throw to refuse it (undo your own work
-    /// first: detach() is not called then).
+    /// first: detach() is not called then). Bus mastering is off until init
+    /// returns: no DMA and no MSI before then; the host turns it on after.
     init(device: Device) throws(DriverError)
     /// One device interrupt, in order.
     func interrupt(_ event: Event)
