@@ -21,6 +21,12 @@
  *  - Handles are opaque; integers are fixed width; errors are int32_t
  *    (DH_OK or a negative DH_ERR_* value).
  *
+ * Hostile arguments: every host function checks what it is given. A NULL
+ * or unknown dh_instance, a NULL out-pointer, or an index, size, offset or
+ * width out of range answers DH_ERR_INVALID (or the error its comment
+ * names; reads answer all ones, void functions do nothing): a plugin bug
+ * never crashes the host.
+ *
  * Threads: the driverhost calls every callback on one thread, its event-loop
  * thread, never two at once. Host functions are called from that thread
  * (from inside a callback) unless their comment says otherwise.
@@ -266,7 +272,8 @@ struct dh_host {
 	 * at the BAR (uncached MMIO, valid until detach returns; use volatile
 	 * accesses of the width the device wants) and *size is its length.
 	 * DH_ERR_NOT_SUPPORTED: no mapping (I/O BAR, simulated device): use the
-	 * read/write functions. DH_ERR_INVALID: no such BAR. */
+	 * read/write functions. DH_ERR_INVALID: no such BAR, or base or size
+	 * NULL. */
 	int32_t (*bar_pointer)(dh_instance *inst, uint32_t bar,
 			       volatile void **base, uint64_t *size);
 
@@ -281,7 +288,7 @@ struct dh_host {
 	 * Errors: DH_ERR_INVALID (size 0 or too big), DH_ERR_NO_MEMORY, DH_ERR_IO. */
 	int32_t (*dma_alloc)(dh_instance *inst, uint64_t size, struct dh_dma_buffer *out);
 	/* Free a buffer. The device must no longer use it. DH_ERR_NOT_FOUND for
-	 * an unknown handle. */
+	 * an unknown handle (NULL, freed, or never given out). */
 	int32_t (*dma_free)(dh_instance *inst, dh_dma *handle);
 
 	/* Re-enable the interrupt line (DH_IRQ_INTX_DISABLE, or after a storm
@@ -303,7 +310,8 @@ struct dh_host {
 	/* Keep a blob of at most DH_STATE_MAX bytes that the next attach of this
 	 * instance (after a crash or a restart) can load. Copied; replaces the
 	 * previous blob. DH_ERR_INVALID if too big; DH_ERR_NOT_SUPPORTED if the
-	 * host was given no place to keep it; DH_ERR_IO if writing failed. */
+	 * host was given no place to keep it (checked after the size);
+	 * DH_ERR_IO if writing failed. */
 	int32_t (*state_save)(dh_instance *inst, const void *data, uint32_t size);
 	/* Copy the saved blob into buf (capacity cap) and set *size.
 	 * DH_ERR_NOT_FOUND: nothing saved; DH_ERR_INVALID: cap too small
@@ -318,7 +326,11 @@ struct dh_host {
 	 * dh_plugin.interrupt (nested, on this thread) before returning. For
 	 * attach and commands that need to see interrupts to finish.
 	 * Returns DH_OK once at least one event was delivered, DH_ERR_TIMEOUT
-	 * if none came, DH_ERR_STATE when called from interrupt or timer. */
+	 * if none came, DH_ERR_STATE when called from interrupt or timer.
+	 * timeout_ns is rounded up to whole milliseconds and saturated at
+	 * INT32_MAX ms (about 24.8 days): UINT64_MAX means "a very long time",
+	 * not an error, and returns as soon as an event is there. 0 only looks
+	 * at what is pending. */
 	int32_t (*wait_events)(dh_instance *inst, uint64_t timeout_ns);
 
 	/* An extension by id and revision, e.g. "drvhost.trace/1", or NULL. The
