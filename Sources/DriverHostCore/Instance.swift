@@ -59,21 +59,31 @@ public final class Instance {
     public static let defaultCallbackBoundMs: UInt32 = 2_000
 
     public init(descriptor: PluginDescriptor, device: DeviceBackend, identity: InstanceIdentity,
-                log: Log, state: StateStore, signals: Descriptor? = nil, control: Descriptor? = nil) throws(HostFailure) {
+                log: Log, state: StateStore, limits: CallbackLimits = CallbackLimits(),
+                signals: Descriptor? = nil, control: Descriptor? = nil) throws(HostFailure) {
         self.descriptor = descriptor
         self.device = device
         self.identity = identity
         self.log = log
         self.state = state
-        func bound(_ ms: UInt32, _ fallback: UInt32, _ what: StaticString) -> CallbackWatchdog.Bound {
-            .init(nanoseconds: UInt64(ms == 0 ? fallback : ms) * 1_000_000, what: what)
-        }
         let raw = descriptor.raw
-        attachBound = bound(raw.attach_timeout_ms, Instance.defaultAttachBoundMs, "attach()")
-        callbackBound = bound(raw.callback_timeout_ms, Instance.defaultCallbackBoundMs, "interrupt()")
-        timerBound = bound(raw.callback_timeout_ms, Instance.defaultCallbackBoundMs, "timer()")
-        commandBound = bound(raw.callback_timeout_ms, Instance.defaultCallbackBoundMs, "command")
-        detachBound = bound(raw.callback_timeout_ms, Instance.defaultCallbackBoundMs, "detach()")
+        // The declared bound, capped by the host: a plugin cannot buy
+        // itself unbounded time.
+        let attachMs = CallbackLimits.bound(declared: raw.attach_timeout_ms, fallback: Instance.defaultAttachBoundMs,
+                                            cap: limits.maxAttachMs)
+        let callbackMs = CallbackLimits.bound(declared: raw.callback_timeout_ms, fallback: Instance.defaultCallbackBoundMs,
+                                              cap: limits.maxCallbackMs)
+        if raw.attach_timeout_ms > limits.maxAttachMs || raw.callback_timeout_ms > limits.maxCallbackMs {
+            log(.info, "plugin \(descriptor.name): declared bounds capped: attach \(attachMs) ms, callbacks \(callbackMs) ms")
+        }
+        func bound(_ ms: UInt32, _ what: StaticString) -> CallbackWatchdog.Bound {
+            .init(nanoseconds: UInt64(ms) * 1_000_000, what: what)
+        }
+        attachBound = bound(attachMs, "attach()")
+        callbackBound = bound(callbackMs, "interrupt()")
+        timerBound = bound(callbackMs, "timer()")
+        commandBound = bound(callbackMs, "command")
+        detachBound = bound(callbackMs, "detach()")
         interruptCallback = raw.interrupt
         barSizes = device.info.bars.map(\.size)
         hostTable = .allocate(capacity: 1)

@@ -60,3 +60,19 @@ import TestSupport
         #expect(answers.count == Self.expected.count)
     }
 }
+
+/// A plugin cannot buy itself unbounded time: huge-bound.so declares
+/// callback_timeout_ms = UINT32_MAX (49 days) and spins in interrupt().
+@Suite(.serialized) struct CallbackCapTests {
+    @Test func theWatchdogEndsAHugeDeclaredBoundAtTheHostsCap() throws {
+        let devsim = try DevSim()
+        defer { _ = devsim.stop() }
+        let started = ContinuousClock.now
+        let result = try devsim.driverhost(["--device", "sim:edu0", "--plugin", RepoPaths.testPlugin("huge-bound"),
+                                            "--max-callback-ms", "300", "--call", "raise", "1"])
+        #expect(result.status == 40, "\(result.stderr)")  // ExitCode.watchdog
+        #expect(result.stderr.contains("declared bounds capped: attach 60000 ms, callbacks 300 ms"))
+        #expect(result.stderr.contains("watchdog: plugin interrupt() ran longer than 300 ms"))
+        #expect(ContinuousClock.now - started < .seconds(10))
+    }
+}

@@ -32,9 +32,13 @@
  * (from inside a callback) unless their comment says otherwise.
  *
  * Watchdog: every callback must return within a bound (attach_timeout_ms for
- * attach, callback_timeout_ms for the others; 0 means the host's default).
- * A callback that overruns it ends the driverhost process; the kernel then runs
- * the release program and the supervisor may restart the instance.
+ * attach, callback_timeout_ms for the others; 0 means the host's default:
+ * 10000 ms for attach, 2000 ms for the others). The host caps what a plugin
+ * declares: the bound in force is never above the cap (driverhost
+ * --max-attach-ms, default 60000; --max-callback-ms, default 10000; hostd
+ * sets them from hostd.toml [limits]). A callback that overruns its bound
+ * ends the driverhost process; the kernel then runs the release program and
+ * the supervisor may restart the instance.
  */
 #ifndef DRVHOST_PLUGIN_H
 #define DRVHOST_PLUGIN_H
@@ -389,6 +393,8 @@ struct dh_plugin {
 	uint32_t release_flags;  /* DH_RELEASE_* */
 	const struct dh_insn *release_program;
 
+	/* Watchdog bounds (see the top of this file): 0 is the host's default,
+	 * anything above the host's cap is cut to the cap. */
 	uint32_t attach_timeout_ms;   /* watchdog bound for attach; 0: host default */
 	uint32_t callback_timeout_ms; /* bound for all other callbacks; 0: default */
 
