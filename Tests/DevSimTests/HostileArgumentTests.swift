@@ -76,3 +76,30 @@ import TestSupport
         #expect(ContinuousClock.now - started < .seconds(10))
     }
 }
+
+/// Plugin text reaches a terminal with its controls shown, not obeyed:
+/// nasty-strings.so's version holds ESC [2J and its log line ESC ]0;, DEL
+/// and a C1 CSI. --describe (machine output) keeps the exact string.
+@Suite(.serialized) struct PluginTextEscapingTests {
+    @Test func logLinesAndTheVersionAreEscapedOnStderr() throws {
+        let devsim = try DevSim()
+        defer { _ = devsim.stop() }
+        let result = try devsim.driverhost(["--device", "sim:edu0", "--plugin", RepoPaths.testPlugin("nasty-strings"),
+                                            "--call", "shout", "0"])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stderr.contains(#"plugin nasty-strings 1.0\x1b[2J attached"#), "\(result.stderr)")
+        #expect(result.stderr.contains(#"nasty-strings: title \x1b]0;owned\x07 del \x7f c1 \x9b2J utf8 é"#), "\(result.stderr)")
+        #expect(!result.stderr.unicodeScalars.contains { TerminalControl.isControl($0) && $0 != "\n" })
+    }
+
+    @Test func describeCarriesTheExactVersion() throws {
+        let result = try run(RepoPaths.binary("driverhost"), ["--describe", "--plugin", RepoPaths.testPlugin("nasty-strings")])
+        #expect(result.status == 0, "\(result.stderr)")
+        let object = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]
+        #expect(object?["version"] as? String == "1.0\u{1b}[2J")
+    }
+}
+
+enum TerminalControl {
+    static func isControl(_ scalar: Unicode.Scalar) -> Bool { scalar.value < 0x20 || (0x7f...0x9f).contains(scalar.value) }
+}

@@ -256,7 +256,9 @@ struct dh_host {
 	uint32_t reserved;
 
 	/* Write one line to the instance's log (no trailing newline needed).
-	 * Any thread. msg is copied; NULL is ignored. */
+	 * Any thread. msg is copied; NULL is ignored. Control characters
+	 * (C0, DEL, C1; a newline too) are printed as text, "\x1b": a log line
+	 * cannot drive a terminal or forge another line. */
 	void (*log)(dh_instance *inst, int32_t level, const char *msg);
 
 	/* Register access through the host (traced, works with simulated
@@ -379,7 +381,8 @@ struct dh_plugin {
 	uint32_t reserved;       /* 0 */
 
 	const char *name;        /* [A-Za-z0-9_.-]+ */
-	const char *version;     /* free text, e.g. "1.2.0" */
+	const char *version;     /* free text, e.g. "1.2.0"; shown to people with
+				  * control characters escaped, exact in JSON */
 
 	const struct dh_pci_match *matches;
 	uint32_t match_count;    /* at least 1 */
