@@ -33,9 +33,15 @@ let package = Package(
         ),
         // Everything driverhost does, as a library so tests and benchmarks
         // can drive it.
+        // How text from plugins reaches a terminal (shared by all three
+        // programs; no dependencies, driverhost uses no Foundation).
+        .target(
+            name: "TerminalText",
+            path: "Sources/TerminalText"
+        ),
         .target(
             name: "DriverHostCore",
-            dependencies: ["CDrvHost", "CDevSim"],
+            dependencies: ["CDrvHost", "CDevSim", "TerminalText"],
             path: "Sources/DriverHostCore",
             swiftSettings: [
                 // The loop thread is the only thread that touches these
@@ -83,7 +89,7 @@ let package = Package(
         .executableTarget(
             name: "hostctl",
             dependencies: [
-                "DrvHostControl",
+                "DrvHostControl", "TerminalText",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/hostctl"
@@ -106,7 +112,7 @@ let package = Package(
         .target(
             name: "HostdCore",
             dependencies: [
-                "CHostd", "DriverHostCore", "DrvHostControl",
+                "CHostd", "DriverHostCore", "DrvHostControl", "TerminalText",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -158,7 +164,7 @@ let package = Package(
             name: "DriverHostTests",
             // driverhost itself too: exit codes and messages are tested on
             // the real binary. Test plugins: `make -C Tests/Plugins` first.
-            dependencies: ["TestSupport", "DriverHostCore", "driverhost"],
+            dependencies: ["TestSupport", "DriverHostCore", "driverhost", "TerminalText"],
             path: "Tests/DriverHostTests"
         ),
         .testTarget(

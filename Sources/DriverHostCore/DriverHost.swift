@@ -84,7 +84,7 @@ public enum DriverHost {
         identity.restartCount = restartCount
         let instance = try Instance(descriptor: descriptor, device: device, identity: identity,
                                     log: log, state: StateStore(path: options.stateFile),
-                                    signals: signals, control: control)
+                                    limits: options.limits, signals: signals, control: control)
         try instance.setUpDevice()
         try instance.attach()
         log(.info, "plugin \(descriptor.name) \(descriptor.version) attached")

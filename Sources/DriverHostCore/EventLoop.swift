@@ -107,7 +107,11 @@ final class EventLoop {
     /// One batch for wait_events: blocks at most timeoutNs; returns the
     /// number of plugin callbacks made.
     func waitNested(timeoutNs: UInt64) throws(Errno) -> Int {
-        let timeoutMs = Int32(clamping: (timeoutNs + 999_999) / 1_000_000)
+        // Rounded up to whole milliseconds without overflowing, then
+        // saturated at Int32.max ms (about 24.8 days, epoll's limit): a
+        // plugin's UINT64_MAX means "a very long time", never a trap.
+        let wholeMs = timeoutNs / 1_000_000 + (timeoutNs % 1_000_000 == 0 ? 0 : 1)
+        let timeoutMs = Int32(clamping: wholeMs)
         let count = try instance.watchdog.paused { () throws(Errno) in
             try epoll.wait(into: nestedReady, timeoutMs: timeoutMs)
         }

@@ -59,21 +59,31 @@ public final class Instance {
     public static let defaultCallbackBoundMs: UInt32 = 2_000
 
     public init(descriptor: PluginDescriptor, device: DeviceBackend, identity: InstanceIdentity,
-                log: Log, state: StateStore, signals: Descriptor? = nil, control: Descriptor? = nil) throws(HostFailure) {
+                log: Log, state: StateStore, limits: CallbackLimits = CallbackLimits(),
+                signals: Descriptor? = nil, control: Descriptor? = nil) throws(HostFailure) {
         self.descriptor = descriptor
         self.device = device
         self.identity = identity
         self.log = log
         self.state = state
-        func bound(_ ms: UInt32, _ fallback: UInt32, _ what: StaticString) -> CallbackWatchdog.Bound {
-            .init(nanoseconds: UInt64(ms == 0 ? fallback : ms) * 1_000_000, what: what)
-        }
         let raw = descriptor.raw
-        attachBound = bound(raw.attach_timeout_ms, Instance.defaultAttachBoundMs, "attach()")
-        callbackBound = bound(raw.callback_timeout_ms, Instance.defaultCallbackBoundMs, "interrupt()")
-        timerBound = bound(raw.callback_timeout_ms, Instance.defaultCallbackBoundMs, "timer()")
-        commandBound = bound(raw.callback_timeout_ms, Instance.defaultCallbackBoundMs, "command")
-        detachBound = bound(raw.callback_timeout_ms, Instance.defaultCallbackBoundMs, "detach()")
+        // The declared bound, capped by the host: a plugin cannot buy
+        // itself unbounded time.
+        let attachMs = CallbackLimits.bound(declared: raw.attach_timeout_ms, fallback: Instance.defaultAttachBoundMs,
+                                            cap: limits.maxAttachMs)
+        let callbackMs = CallbackLimits.bound(declared: raw.callback_timeout_ms, fallback: Instance.defaultCallbackBoundMs,
+                                              cap: limits.maxCallbackMs)
+        if raw.attach_timeout_ms > limits.maxAttachMs || raw.callback_timeout_ms > limits.maxCallbackMs {
+            log(.info, "plugin \(descriptor.name): declared bounds capped: attach \(attachMs) ms, callbacks \(callbackMs) ms")
+        }
+        func bound(_ ms: UInt32, _ what: StaticString) -> CallbackWatchdog.Bound {
+            .init(nanoseconds: UInt64(ms) * 1_000_000, what: what)
+        }
+        attachBound = bound(attachMs, "attach()")
+        callbackBound = bound(callbackMs, "interrupt()")
+        timerBound = bound(callbackMs, "timer()")
+        commandBound = bound(callbackMs, "command")
+        detachBound = bound(callbackMs, "detach()")
         interruptCallback = raw.interrupt
         barSizes = device.info.bars.map(\.size)
         hostTable = .allocate(capacity: 1)
@@ -83,24 +93,27 @@ public final class Instance {
         } catch {
             throw HostFailure(.internalError, "cannot set up the event loop: \(error)")
         }
+        guard cdh_handle_register(UnsafeRawPointer(handle)) == 0 else {
+            throw HostFailure(.internalError, "more than \(CDH_MAX_LIVE_HANDLES) instances in one process")
+        }
     }
 
     deinit {
+        cdh_handle_unregister(UnsafeRawPointer(handle))
         hostTable.deallocate()
     }
 
     /// The opaque handle the plugin gets: this object, unretained.
     var handle: OpaquePointer { OpaquePointer(Unmanaged.passUnretained(self).toOpaque()) }
 
-    static func from(_ handle: OpaquePointer?) -> Instance {
-        Unmanaged<Instance>.fromOpaque(UnsafeRawPointer(handle!)).takeUnretainedValue()
-    }
-
-    /// The instance behind a handle, without reference counting: the plugin
-    /// can only hold a handle while the instance exists.
+    /// The instance behind a handle, without reference counting, or
+    /// `invalid` when the handle is not one this host gave out and still
+    /// holds: NULL and made-up pointers answer an error, never a crash.
+    /// (A handle is registered only while its instance exists.)
     @inline(__always)
-    static func with<R>(_ handle: OpaquePointer?, _ body: (Instance) -> R) -> R {
-        Unmanaged<Instance>.fromOpaque(UnsafeRawPointer(handle!))._withUnsafeGuaranteedRef(body)
+    static func with<R>(_ handle: OpaquePointer?, invalid: R, _ body: (Instance) -> R) -> R {
+        guard let handle, cdh_handle_is_live(UnsafeRawPointer(handle)) != 0 else { return invalid }
+        return Unmanaged<Instance>.fromOpaque(UnsafeRawPointer(handle))._withUnsafeGuaranteedRef(body)
     }
 
     // MARK: Device setup
@@ -316,8 +329,10 @@ public final class Instance {
     }
 
     func freeDMA(_ handle: OpaquePointer?) -> Int32 {
-        guard let handle else { return DH_ERR_NOT_FOUND }
-        let id = UInt32(truncatingIfNeeded: UInt(bitPattern: handle) - 1)
+        // A handle is a buffer id + 1 (never 0); anything that does not
+        // convert back exactly (NULL, above UInt32.max + 1) names no buffer,
+        // and must not alias one by truncation.
+        guard let handle, let id = UInt32(exactly: UInt(bitPattern: handle) - 1) else { return DH_ERR_NOT_FOUND }
         guard let buffer = dmaBuffers.removeValue(forKey: id) else { return DH_ERR_NOT_FOUND }
         do {
             try device.freeDMA(buffer)

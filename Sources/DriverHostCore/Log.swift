@@ -1,5 +1,6 @@
 import CDrvHost
 import Glibc
+import TerminalText
 
 /// driverhost's log: one line per message on stderr, prefixed with the
 /// device, so that the supervisor can collect it as it is.
@@ -38,7 +39,10 @@ public struct Log: Sendable {
 
     public func callAsFunction(_ level: Level, _ message: String) {
         guard level <= threshold else { return }
-        let line = "\(prefix): \(level.label): \(message)\n"
+        // Messages carry plugin text (log lines, names, versions): escaped,
+        // so that a plugin can neither drive the reader's terminal nor
+        // forge a line of its own.
+        let line = "\(prefix): \(level.label): \(TerminalText.escape(message))\n"
         // stderr is unbuffered in spirit: one write per line, never lost in a crash.
         var bytes = Array(line.utf8)
         _ = bytes.withUnsafeMutableBytes { Glibc.write(STDERR_FILENO, $0.baseAddress, $0.count) }

@@ -17,6 +17,7 @@ public struct Options: Equatable, Sendable {
     public var showHelp = false
     public var describe = false
     public var standby = false
+    public var limits = CallbackLimits()
 
     public static let help = """
         usage: driverhost --device BDF --plugin PATH [options]
@@ -44,6 +45,10 @@ public struct Options: Equatable, Sendable {
           --device-node PATH    open PATH instead of /dev/drvproxy/BDF
           --simulate            no kernel: an eventfd-backed edu-like device
                                 (for tests and benchmarks)
+          --max-callback-ms N   cap on the plugin's callback_timeout_ms: no
+                                callback runs longer (default 10000)
+          --max-attach-ms N     cap on the plugin's attach_timeout_ms
+                                (default 60000)
           --log-level LEVEL     error, warning, info (default) or debug
           --describe            load and validate the plugin only, print its
                                 descriptor as one JSON line, exit (no device;
@@ -76,6 +81,12 @@ public struct Options: Equatable, Sendable {
             case "--restart-count":
                 guard let n = UInt32(try value(flag)) else { throw UsageError(description: "--restart-count needs a number") }
                 restartCount = n
+            case "--max-callback-ms":
+                guard let n = UInt32(try value(flag)), n > 0 else { throw UsageError(description: "--max-callback-ms needs a number of milliseconds above 0") }
+                limits.maxCallbackMs = n
+            case "--max-attach-ms":
+                guard let n = UInt32(try value(flag)), n > 0 else { throw UsageError(description: "--max-attach-ms needs a number of milliseconds above 0") }
+                limits.maxAttachMs = n
             case "--log-level":
                 let name = try value(flag)
                 guard let level = Log.Level(name: name) else { throw UsageError(description: "unknown log level \(name)") }

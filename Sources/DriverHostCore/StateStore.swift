@@ -11,8 +11,10 @@ public struct StateStore {
     }
 
     func save(_ data: UnsafeRawBufferPointer) -> Int32 {
-        guard let path else { return DH_ERR_NOT_SUPPORTED }
+        // The size first: a bad argument is DH_ERR_INVALID on every host,
+        // whether or not this one keeps state.
         guard data.count <= Int(DH_STATE_MAX) else { return DH_ERR_INVALID }
+        guard let path else { return DH_ERR_NOT_SUPPORTED }
         let temporary = path + ".new"
         do {
             let file = try Descriptor.open(temporary, flags: O_WRONLY | O_CREAT | O_TRUNC)

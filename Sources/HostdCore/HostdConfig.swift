@@ -1,3 +1,5 @@
+import DriverHostCore
+
 /// hostd's configuration: defaults that work, then the file
 /// (/etc/drvhost/hostd.toml), then command-line flags over both.
 ///
@@ -20,6 +22,10 @@
 ///   backoff_max_ms = 5000
 ///   release_wait_ms = 2000                  # bound on waiting for the kernel's release
 ///   warm_standby = true                     # keep a started, plugin-loaded driverhost ready
+///
+///   [limits]
+///   max_callback_ms = 10000                 # cap on a plugin's callback_timeout_ms
+///   max_attach_ms = 60000                   # cap on a plugin's attach_timeout_ms
 ///
 ///   [devices]
 ///   claim  = ["0000:00:05.0"]               # may be taken from their kernel driver
@@ -45,6 +51,9 @@ public struct HostdConfig: Equatable, Sendable {
     /// One spare driverhost per running instance, plugin loaded, device
     /// untouched: a restart then skips process start-up and plugin loading.
     public var warmStandby = true
+    /// Caps on the watchdog bounds plugins declare, passed to every
+    /// driverhost: no plugin callback runs longer than these.
+    public var limits = CallbackLimits()
     public var claim: [String] = []
     public var ignore: [String] = []
 
@@ -126,6 +135,8 @@ public struct HostdConfig: Equatable, Sendable {
             case "restart.warm_standby":
                 guard case .boolean(let b) = entry.value else { throw fail("restart.warm_standby must be true or false") }
                 warmStandby = b
+            case "limits.max_callback_ms": limits.maxCallbackMs = UInt32(try milliseconds(1...3_600_000))
+            case "limits.max_attach_ms": limits.maxAttachMs = UInt32(try milliseconds(1...3_600_000))
             case "devices.claim": claim = try devices()
             case "devices.ignore": ignore = try devices()
             default: throw fail("unknown setting \(key)")

@@ -68,7 +68,9 @@ extension Supervisor {
     /// With `standby` it loads the plugin and waits for "start".
     private func spawnDriverhost(_ record: InstanceRecord, standby: Bool) throws(ChildProcess.SpawnError) -> DriverhostConnection {
         let arguments = ["--device", record.device, "--plugin", pluginPath(record.pluginFile),
-                         "--state-file", "\(config.stateDirectory)/\(record.name)"]
+                         "--state-file", "\(config.stateDirectory)/\(record.name)",
+                         "--max-callback-ms", "\(config.limits.maxCallbackMs)",
+                         "--max-attach-ms", "\(config.limits.maxAttachMs)"]
             + (standby ? ["--standby"] : ["--restart-count", "\(record.restarts)"])
         let connection = try DriverhostConnection(driverhost: config.driverhostPath, arguments: arguments,
                                                   environment: source(for: record.device)?.driverhostEnvironment ?? [:])

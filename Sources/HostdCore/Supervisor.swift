@@ -1,6 +1,7 @@
 import DrvHostControl
 import Foundation
 import Logging
+import TerminalText
 
 /// hostd's state and decisions: which plugins are in the directory and what
 /// they declare, which devices they drive, one driverhost per instance and
@@ -150,7 +151,8 @@ public actor Supervisor {
                 entry.outcome = .refused("another file, \(other.file), already provides plugin \(d.name)")
                 entry.loaded = false
             } else {
-                logger.info("plugin available", metadata: ["file": "\(file)", "name": "\(d.name)", "version": "\(d.version)"])
+                logger.info("plugin available", metadata: ["file": "\(file)", "name": "\(TerminalText.escape(d.name))",
+                                                         "version": "\(TerminalText.escape(d.version))"])
             }
         }
         plugins[file] = entry

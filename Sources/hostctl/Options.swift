@@ -1,6 +1,7 @@
 import ArgumentParser
 import DrvHostControl
 import Foundation
+import TerminalText
 
 let defaultSocketPath = ControlClient.defaultSocketPath
 
@@ -44,5 +45,6 @@ struct OutputOptions: ParsableArguments {
 }
 
 func printError(_ message: String) {
-    FileHandle.standardError.write(Data("hostctl: \(message)\n".utf8))
+    // hostd's messages quote plugin text (command names, failures).
+    FileHandle.standardError.write(Data("hostctl: \(TerminalText.escape(message))\n".utf8))
 }

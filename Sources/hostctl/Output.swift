@@ -1,5 +1,6 @@
 import DrvHostControl
 import Foundation
+import TerminalText
 
 /// Prints `value` as JSON (--json) or as `text` for people.
 func emit<Value: Encodable>(_ value: Value, json: Bool, text: (Value) -> String) {
@@ -10,14 +11,17 @@ func emit<Value: Encodable>(_ value: Value, json: Bool, text: (Value) -> String)
         let data = try! encoder.encode(value)
         print(String(decoding: data, as: UTF8.self))
     } else {
-        let rendered = text(value)
+        // Human output holds plugin text (names, versions, failures):
+        // controls are shown, never obeyed. Lines stay lines; table cells
+        // were escaped whole, so a plugin's "\n" cannot forge a row.
+        let rendered = TerminalText.escape(text(value), keepingNewlines: true)
         if !rendered.isEmpty { print(rendered) }
     }
 }
 
 /// Columns padded to their widest cell, two spaces apart.
 func table(_ header: [String], _ rows: [[String]]) -> String {
-    let all = [header] + rows
+    let all = [header] + rows.map { $0.map { TerminalText.escape($0) } }
     let widths = header.indices.map { column in all.map { $0[column].count }.max() ?? 0 }
     return all.map { row in
         row.indices.map { column in

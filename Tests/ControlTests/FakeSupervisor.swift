@@ -24,6 +24,8 @@ actor FakeSupervisor: SupervisorAPI {
     static let plugins = [
         PluginRow(file: "edu.so", name: "edu", version: "1.0", state: .loaded, instances: ["edu@0000:00:05.0"]),
         PluginRow(file: "broken.so", name: nil, version: nil, state: .refused, refusal: "ABI major 2, host has 1"),
+        // Tests/Plugins/hostile.c's nasty-strings.so: terminal controls in its version.
+        PluginRow(file: "nasty-strings.so", name: "nasty-strings", version: "1.0\u{1b}[2J\u{9b}\n", state: .loaded, instances: []),
     ]
 
     private(set) var changes: [String] = []

@@ -71,6 +71,20 @@ import Testing
         }
     }
 
+    @Test func pluginTextReachesTheTerminalEscapedAndJSONExact() async throws {
+        try await withServer { path in
+            let human = try await runHostctl(["list", "--socket", path])
+            #expect(human.status == 0)
+            let row = human.stdout.split(separator: "\n").first { $0.hasPrefix("nasty-strings.so") }
+            #expect(row?.contains(#"1.0\x1b[2J\x9b\x0a"#) == true, "\(human.stdout)")
+            #expect(!human.stdout.unicodeScalars.contains { $0 == "\u{1b}" || $0 == "\u{9b}" })
+            let json = try await runHostctl(["list", "--json", "--socket", path])
+            struct Listing: Decodable { var plugins: [PluginRow] }
+            let plugins = try JSONDecoder().decode(Listing.self, from: Data(json.stdout.utf8)).plugins
+            #expect(plugins.first { $0.file == "nasty-strings.so" }?.version == "1.0\u{1b}[2J\u{9b}\n")
+        }
+    }
+
     @Test func humanStatusShowsEverything() async throws {
         try await withServer { path in
             let run = try await runHostctl(["status", "edu@0000:00:05.0", "--socket", path])

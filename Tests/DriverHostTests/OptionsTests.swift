@@ -10,6 +10,20 @@ import Testing
         #expect(options.logLevel == .debug)
     }
 
+    @Test func capsThePluginsBoundsWithSaneDefaults() throws {
+        let defaults = try Options(parsing: ["--plugin", "x.so", "--simulate"])
+        #expect(defaults.limits == CallbackLimits(maxCallbackMs: 10_000, maxAttachMs: 60_000))
+        let set = try Options(parsing: ["--plugin", "x.so", "--simulate", "--max-callback-ms", "300", "--max-attach-ms", "900"])
+        #expect(set.limits == CallbackLimits(maxCallbackMs: 300, maxAttachMs: 900))
+    }
+
+    @Test func theBoundInForceIsTheDeclaredOneNeverAboveTheCap() {
+        #expect(CallbackLimits.bound(declared: .max, fallback: 2_000, cap: 10_000) == 10_000)
+        #expect(CallbackLimits.bound(declared: 300, fallback: 2_000, cap: 10_000) == 300)
+        #expect(CallbackLimits.bound(declared: 0, fallback: 2_000, cap: 10_000) == 2_000)
+        #expect(CallbackLimits.bound(declared: 0, fallback: 2_000, cap: 500) == 500)
+    }
+
     @Test(arguments: [
         ["--device", "0000:00:05.0"],
         ["--plugin", "x.so"],
@@ -19,6 +33,9 @@ import Testing
         ["--plugin"],
         ["--plugin", "x.so", "--simulate", "--standby"],
         ["--plugin", "x.so", "--simulate", "--standby", "--control-fd", "3", "--call", "add", "1", "2"],
+        ["--plugin", "x.so", "--simulate", "--max-callback-ms", "0"],
+        ["--plugin", "x.so", "--simulate", "--max-callback-ms", "4294967296"],
+        ["--plugin", "x.so", "--simulate", "--max-attach-ms", "-1"],
     ])
     func refusesBadCommandLines(_ arguments: [String]) {
         #expect(throws: Options.UsageError.self) { try Options(parsing: arguments) }
@@ -26,7 +43,8 @@ import Testing
 
     @Test func helpNamesEveryOption() {
         for flag in ["--device", "--plugin", "--call", "--control-fd", "--state-file", "--restart-count",
-                     "--device-node", "--simulate", "--log-level", "--standby", "--describe", "--help"] {
+                     "--device-node", "--simulate", "--log-level", "--standby", "--describe", "--help",
+                     "--max-callback-ms", "--max-attach-ms"] {
             #expect(Options.help.contains(flag), "help text lacks \(flag)")
         }
     }

@@ -1,5 +1,8 @@
+import DriverHostCore
+import Foundation
 import HostdCore
 import Testing
+import TestSupport
 
 @Suite struct ConfigTests {
     @Test func fileOverridesDefaults() throws {
@@ -26,6 +29,28 @@ import Testing
         #expect(config.warmStandby == false && HostdConfig().warmStandby)
         #expect(config.claim == ["0000:00:05.0", "0000:00:06.0"])
         #expect(config.socketPath == HostdConfig().socketPath)
+    }
+
+    @Test func limitsCapThePluginsBounds() throws {
+        #expect(HostdConfig().limits.maxCallbackMs == 10_000 && HostdConfig().limits.maxAttachMs == 60_000)
+        var config = HostdConfig()
+        try config.apply(file: "hostd.toml", text: """
+            [limits]
+            max_callback_ms = 500
+            max_attach_ms = 5_000
+            """)
+        #expect(config.limits.maxCallbackMs == 500 && config.limits.maxAttachMs == 5_000)
+        #expect(error("[limits]\nmax_callback_ms = 0")?.description
+            == "f.toml:2: limits.max_callback_ms must be an integer from 1 to 3600000")
+        #expect(error("\n[limits]\nmax_attach_ms = 99999999999")?.description
+            == "f.toml:3: limits.max_attach_ms must be an integer from 1 to 3600000")
+    }
+
+    @Test func theShippedConfigHoldsTheDefaults() throws {
+        let text = try String(contentsOfFile: RepoPaths.inRoot("Support/hostd.toml"), encoding: .utf8)
+        var config = HostdConfig()
+        try config.apply(file: "hostd.toml", text: text)
+        #expect(config.limits == HostdConfig().limits)
     }
 
     @Test func simulatedDevicesAreOffUntilConfigured() throws {

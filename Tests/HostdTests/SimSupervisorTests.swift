@@ -18,11 +18,11 @@ import TestSupport
         let plugins: String
     }
 
-    func world(autoload: Bool) throws -> World {
+    func world(autoload: Bool, extraPlugins: [String: String] = [:], configure: (inout HostdConfig) -> Void = { _ in }) throws -> World {
         let devsim = try DevSimProcess(["edu0=edu", "edu1=edu"])
         let edu = RepoPaths.root.appendingPathComponent("build/plugins/edu.so").path
         precondition(FileManager.default.fileExists(atPath: edu), "\(edu) is missing: run `make plugins` before `swift test`")
-        let plugins = try RepoPaths.pluginDirectory(["edu.so": edu])
+        let plugins = try RepoPaths.pluginDirectory(["edu.so": edu].merging(extraPlugins) { $1 })
         var config = HostdConfig()
         config.pluginDirectory = plugins
         config.stateDirectory = plugins + "/.state"
@@ -31,6 +31,7 @@ import TestSupport
         config.pciDevices = false
         config.autoload = autoload
         config.restart = .init(maxCrashes: 3, windowMs: 60_000, initialBackoffMs: 1, maxBackoffMs: 4)
+        configure(&config)
         let reader = DescriptorReader(driverhostPath: RepoPaths.binary("driverhost"), requiredOwner: getuid())
         return World(devsim: devsim, supervisor: Supervisor(config: config, logger: Logger(label: "test"), reader: reader),
                      plugins: plugins)
@@ -118,6 +119,35 @@ import TestSupport
         #expect(restarted.first?.lastExit == "exit 42 (device error)")
         #expect(restarted.last?.restarts == 1 && restarted.last?.pid != loaded.pid)
         #expect(try await w.supervisor.call("edu@sim:edu0", command: "factorial", arguments: ["5"]) == "120")
+        await w.supervisor.shutdown()
+        #expect(w.devsim.stop() == 0)
+    }
+
+    /// hostd.toml's [limits] max_callback_ms reaches every driverhost: a
+    /// plugin declaring a 49-day bound that spins in interrupt() is ended by
+    /// the watchdog at the cap.
+    @Test func theConfiguredCapEndsAPluginThatDeclaresAHugeBound() async throws {
+        let w = try world(autoload: false, extraPlugins: ["huge-bound.so": RepoPaths.testPlugin("huge-bound")]) {
+            $0.limits.maxCallbackMs = 300
+            $0.restart = .init(maxCrashes: 1, windowMs: 60_000, initialBackoffMs: 1, maxBackoffMs: 4)
+        }
+        defer { try? FileManager.default.removeItem(atPath: w.plugins) }
+        try await w.supervisor.start()
+        let loaded = try #require(try await w.supervisor.load(plugin: "huge-bound.so", device: "sim:edu0").first)
+        let started = ContinuousClock.now
+        await #expect(throws: ControlError.self) {
+            try await w.supervisor.call(loaded.name, command: "raise", arguments: ["1"])
+        }
+        #expect(ContinuousClock.now - started < .seconds(10))
+        let supervisor = w.supervisor, name = loaded.name
+        let status = try await within(10, waitingFor: "the watchdog exit of \(name)") {
+            while true {
+                let status = try await supervisor.status(name)
+                if status.lastExit != nil { return status }
+                try await Task.sleep(for: .milliseconds(20))
+            }
+        }
+        #expect(status.lastExit == "exit 40 (watchdog)")
         await w.supervisor.shutdown()
         #expect(w.devsim.stop() == 0)
     }

@@ -21,14 +21,24 @@
  *  - Handles are opaque; integers are fixed width; errors are int32_t
  *    (DH_OK or a negative DH_ERR_* value).
  *
+ * Hostile arguments: every host function checks what it is given. A NULL
+ * or unknown dh_instance, a NULL out-pointer, or an index, size, offset or
+ * width out of range answers DH_ERR_INVALID (or the error its comment
+ * names; reads answer all ones, void functions do nothing): a plugin bug
+ * never crashes the host.
+ *
  * Threads: the driverhost calls every callback on one thread, its event-loop
  * thread, never two at once. Host functions are called from that thread
  * (from inside a callback) unless their comment says otherwise.
  *
  * Watchdog: every callback must return within a bound (attach_timeout_ms for
- * attach, callback_timeout_ms for the others; 0 means the host's default).
- * A callback that overruns it ends the driverhost process; the kernel then runs
- * the release program and the supervisor may restart the instance.
+ * attach, callback_timeout_ms for the others; 0 means the host's default:
+ * 10000 ms for attach, 2000 ms for the others). The host caps what a plugin
+ * declares: the bound in force is never above the cap (driverhost
+ * --max-attach-ms, default 60000; --max-callback-ms, default 10000; hostd
+ * sets them from hostd.toml [limits]). A callback that overruns its bound
+ * ends the driverhost process; the kernel then runs the release program and
+ * the supervisor may restart the instance.
  */
 #ifndef DRVHOST_PLUGIN_H
 #define DRVHOST_PLUGIN_H
@@ -246,7 +256,9 @@ struct dh_host {
 	uint32_t reserved;
 
 	/* Write one line to the instance's log (no trailing newline needed).
-	 * Any thread. msg is copied; NULL is ignored. */
+	 * Any thread. msg is copied; NULL is ignored. Control characters
+	 * (C0, DEL, C1; a newline too) are printed as text, "\x1b": a log line
+	 * cannot drive a terminal or forge another line. */
 	void (*log)(dh_instance *inst, int32_t level, const char *msg);
 
 	/* Register access through the host (traced, works with simulated
@@ -266,7 +278,8 @@ struct dh_host {
 	 * at the BAR (uncached MMIO, valid until detach returns; use volatile
 	 * accesses of the width the device wants) and *size is its length.
 	 * DH_ERR_NOT_SUPPORTED: no mapping (I/O BAR, simulated device): use the
-	 * read/write functions. DH_ERR_INVALID: no such BAR. */
+	 * read/write functions. DH_ERR_INVALID: no such BAR, or base or size
+	 * NULL. */
 	int32_t (*bar_pointer)(dh_instance *inst, uint32_t bar,
 			       volatile void **base, uint64_t *size);
 
@@ -281,7 +294,7 @@ struct dh_host {
 	 * Errors: DH_ERR_INVALID (size 0 or too big), DH_ERR_NO_MEMORY, DH_ERR_IO. */
 	int32_t (*dma_alloc)(dh_instance *inst, uint64_t size, struct dh_dma_buffer *out);
 	/* Free a buffer. The device must no longer use it. DH_ERR_NOT_FOUND for
-	 * an unknown handle. */
+	 * an unknown handle (NULL, freed, or never given out). */
 	int32_t (*dma_free)(dh_instance *inst, dh_dma *handle);
 
 	/* Re-enable the interrupt line (DH_IRQ_INTX_DISABLE, or after a storm
@@ -303,7 +316,8 @@ struct dh_host {
 	/* Keep a blob of at most DH_STATE_MAX bytes that the next attach of this
 	 * instance (after a crash or a restart) can load. Copied; replaces the
 	 * previous blob. DH_ERR_INVALID if too big; DH_ERR_NOT_SUPPORTED if the
-	 * host was given no place to keep it; DH_ERR_IO if writing failed. */
+	 * host was given no place to keep it (checked after the size);
+	 * DH_ERR_IO if writing failed. */
 	int32_t (*state_save)(dh_instance *inst, const void *data, uint32_t size);
 	/* Copy the saved blob into buf (capacity cap) and set *size.
 	 * DH_ERR_NOT_FOUND: nothing saved; DH_ERR_INVALID: cap too small
@@ -318,7 +332,11 @@ struct dh_host {
 	 * dh_plugin.interrupt (nested, on this thread) before returning. For
 	 * attach and commands that need to see interrupts to finish.
 	 * Returns DH_OK once at least one event was delivered, DH_ERR_TIMEOUT
-	 * if none came, DH_ERR_STATE when called from interrupt or timer. */
+	 * if none came, DH_ERR_STATE when called from interrupt or timer.
+	 * timeout_ns is rounded up to whole milliseconds and saturated at
+	 * INT32_MAX ms (about 24.8 days): UINT64_MAX means "a very long time",
+	 * not an error, and returns as soon as an event is there. 0 only looks
+	 * at what is pending. */
 	int32_t (*wait_events)(dh_instance *inst, uint64_t timeout_ns);
 
 	/* An extension by id and revision, e.g. "drvhost.trace/1", or NULL. The
@@ -363,7 +381,8 @@ struct dh_plugin {
 	uint32_t reserved;       /* 0 */
 
 	const char *name;        /* [A-Za-z0-9_.-]+ */
-	const char *version;     /* free text, e.g. "1.2.0" */
+	const char *version;     /* free text, e.g. "1.2.0"; shown to people with
+				  * control characters escaped, exact in JSON */
 
 	const struct dh_pci_match *matches;
 	uint32_t match_count;    /* at least 1 */
@@ -377,6 +396,8 @@ struct dh_plugin {
 	uint32_t release_flags;  /* DH_RELEASE_* */
 	const struct dh_insn *release_program;
 
+	/* Watchdog bounds (see the top of this file): 0 is the host's default,
+	 * anything above the host's cap is cut to the cap. */
 	uint32_t attach_timeout_ms;   /* watchdog bound for attach; 0: host default */
 	uint32_t callback_timeout_ms; /* bound for all other callbacks; 0: default */
 

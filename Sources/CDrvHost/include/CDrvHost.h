@@ -94,6 +94,19 @@ int cdh_watchdog_start(int exit_code);
 void cdh_watchdog_arm(uint64_t bound_ns, const char *what);
 void cdh_watchdog_disarm(void);
 
+/* ---- live instance handles ---- */
+/*
+ * The dh_instance handles the host gave out and has not taken back. A host
+ * function checks its handle here before touching it, so that NULL or a
+ * pointer the plugin made up answers an error instead of crashing the host.
+ * Lock-free: any thread may check (log and register access allow any
+ * thread). A driverhost has one instance; tests run a few at once.
+ */
+#define CDH_MAX_LIVE_HANDLES 64
+int cdh_handle_register(const void *handle);    /* 0, or -1 when full */
+void cdh_handle_unregister(const void *handle);
+int cdh_handle_is_live(const void *handle);     /* 1 or 0; NULL is 0 */
+
 /* ---- dynamic loading: RTLD_NOW | RTLD_LOCAL ---- */
 void *cdh_dlopen_now_local(const char *path);
 
