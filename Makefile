@@ -176,3 +176,55 @@ bench-host: plugins
 clean:
 	-$(MAKE) -C Kernel clean KDIR=/nonexistent
 	rm -rf $(BUILD)
+
+# ---- install ---------------------------------------------------------------
+#
+# make install [PREFIX=/usr/local] [DESTDIR=]: release builds of hostd,
+# hostctl, driverhost and devsim (Swift runtime linked in, stripped), the
+# systemd unit, the sysusers.d and udev files, /etc/drvhost/hostd.toml (an
+# existing one is kept), the SDK header and its pkg-config file, shell
+# completions, and drvproxy's source for DKMS in /usr/src/drvproxy-<version>/.
+# PREFIX defaults to /usr/local as for any source install; a distribution
+# package uses PREFIX=/usr. Every directory below may be set on its own; the
+# unit, the example configuration and the .pc file name the installed paths.
+# The work is done by scripts/install.sh.
+
+PREFIX         ?= /usr/local
+DESTDIR        ?=
+BINDIR         ?= $(PREFIX)/bin
+SBINDIR        ?= $(PREFIX)/sbin
+LIBEXECDIR     ?= $(PREFIX)/libexec
+INCLUDEDIR     ?= $(PREFIX)/include
+DATADIR        ?= $(PREFIX)/share
+# systemd, udev and sysusers all read $(PREFIX)/lib/... for /usr and /usr/local;
+# pkg-config's default path has share/pkgconfig for both (the SDK is header only).
+SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
+UDEVRULESDIR   ?= $(PREFIX)/lib/udev/rules.d
+SYSUSERSDIR    ?= $(PREFIX)/lib/sysusers.d
+PKGCONFIGDIR   ?= $(DATADIR)/pkgconfig
+PLUGINDIR      ?= $(PREFIX)/lib/drvhost/plugins
+# Looked up at fixed places (hostd's default --config, dkms): not under PREFIX.
+SYSCONFDIR     ?= /etc
+DKMSSRCDIR     ?= /usr/src
+
+INSTALL_PRODUCTS := hostd hostctl driverhost devsim
+RELEASE_DIR      := .build/release
+
+.PHONY: install install-build test-install
+
+# The same flags as guest-swift, so the two share one release build.
+install-build:
+	@for p in $(INSTALL_PRODUCTS); do \
+		$(SWIFT) build -c release --static-swift-stdlib --product $$p || exit 1; \
+	done
+
+install: install-build
+	@PREFIX="$(PREFIX)" DESTDIR="$(DESTDIR)" BINDIR="$(BINDIR)" SBINDIR="$(SBINDIR)" \
+	LIBEXECDIR="$(LIBEXECDIR)" INCLUDEDIR="$(INCLUDEDIR)" DATADIR="$(DATADIR)" \
+	SYSCONFDIR="$(SYSCONFDIR)" SYSTEMDUNITDIR="$(SYSTEMDUNITDIR)" UDEVRULESDIR="$(UDEVRULESDIR)" \
+	SYSUSERSDIR="$(SYSUSERSDIR)" PKGCONFIGDIR="$(PKGCONFIGDIR)" PLUGINDIR="$(PLUGINDIR)" \
+	DKMSSRCDIR="$(DKMSSRCDIR)" RELEASE_DIR="$(RELEASE_DIR)" scripts/install.sh
+
+# Installs into scratch roots and checks the result (Tests/Install/).
+test-install: install-build
+	@BUILD=$(abspath $(BUILD)) Tests/Install/install-test.sh
