@@ -212,10 +212,12 @@ RELEASE_DIR      := .build/release
 
 .PHONY: install install-build test-install
 
-# The same flags as guest-swift, so the two share one release build.
+# guest-swift's flags, so the two share one release build's objects, plus
+# --disable-local-rpath: an installed program must not look for libraries in
+# its own directory ($$ORIGIN). Alternating with guest-swift only relinks.
 install-build:
 	@for p in $(INSTALL_PRODUCTS); do \
-		$(SWIFT) build -c release --static-swift-stdlib --product $$p || exit 1; \
+		$(SWIFT) build -c release --static-swift-stdlib --disable-local-rpath --product $$p || exit 1; \
 	done
 
 install: install-build
