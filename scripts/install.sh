@@ -84,8 +84,10 @@ put 0644 SDK/README.md "$DOCDIR/SDK.md"
 # --- SDK: the header, and a pkg-config file that names the installed prefix
 # (the repository's one finds the header beside itself via ${pcfiledir}).
 put 0644 SDK/include/drvhost/plugin.h "$INCLUDEDIR/drvhost/plugin.h"
+pc_includedir=$INCLUDEDIR
+[ "$INCLUDEDIR" = "$PREFIX/include" ] && pc_includedir='${prefix}/include'
 sed -e "s|^prefix=.*|prefix=$PREFIX|" \
-    -e "s|^includedir=.*|includedir=$INCLUDEDIR|" \
+    -e "s|^includedir=.*|includedir=$pc_includedir|" \
     -e 's|^#   PKG_CONFIG_PATH=<this directory> pkg-config|#   pkg-config|' \
     SDK/drvhost-sdk.pc | put_text 0644 "$PKGCONFIGDIR/drvhost-sdk.pc"
 
