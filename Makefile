@@ -210,7 +210,7 @@ DKMSSRCDIR     ?= /usr/src
 INSTALL_PRODUCTS := hostd hostctl driverhost devsim
 RELEASE_DIR      := .build/release
 
-.PHONY: install install-build test-install
+.PHONY: install install-build uninstall test-install
 
 # guest-swift's flags, so the two share one release build's objects, plus
 # --disable-local-rpath: an installed program must not look for libraries in
@@ -220,12 +220,19 @@ install-build:
 		$(SWIFT) build -c release --static-swift-stdlib --disable-local-rpath --product $$p || exit 1; \
 	done
 
-install: install-build
-	@PREFIX="$(PREFIX)" DESTDIR="$(DESTDIR)" BINDIR="$(BINDIR)" SBINDIR="$(SBINDIR)" \
+# scripts/install.sh with every directory of this section.
+INSTALL_SH = PREFIX="$(PREFIX)" DESTDIR="$(DESTDIR)" BINDIR="$(BINDIR)" SBINDIR="$(SBINDIR)" \
 	LIBEXECDIR="$(LIBEXECDIR)" INCLUDEDIR="$(INCLUDEDIR)" DATADIR="$(DATADIR)" \
 	SYSCONFDIR="$(SYSCONFDIR)" SYSTEMDUNITDIR="$(SYSTEMDUNITDIR)" UDEVRULESDIR="$(UDEVRULESDIR)" \
 	SYSUSERSDIR="$(SYSUSERSDIR)" PKGCONFIGDIR="$(PKGCONFIGDIR)" PLUGINDIR="$(PLUGINDIR)" \
 	DKMSSRCDIR="$(DKMSSRCDIR)" RELEASE_DIR="$(RELEASE_DIR)" scripts/install.sh
+
+install: install-build
+	@$(INSTALL_SH)
+
+# Give it the same PREFIX, DESTDIR and directories as the install it undoes.
+uninstall:
+	@$(INSTALL_SH) uninstall
 
 # Installs into scratch roots and checks the result (Tests/Install/).
 test-install: install-build

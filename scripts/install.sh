@@ -55,6 +55,44 @@ put_text() {  # mode, target; text on stdin
 	rm -f "$tmp"
 }
 
+# --- `install.sh uninstall` (make uninstall): removes what an install put
+# there, under the same settings. The configuration goes only if it is
+# still the installed example (an administrator's edits are kept), the
+# plugin directory only if empty; shared directories (bin, lib/udev, ...)
+# stay. Without DESTDIR, drvproxy is removed from dkms first.
+if [ "${1:-}" = uninstall ]; then
+	name=$(sed -n 's/^PACKAGE_NAME="\(.*\)"$/\1/p' Kernel/dkms.conf)
+	version=$(sed -n 's/^PACKAGE_VERSION="\(.*\)"$/\1/p' Kernel/dkms.conf)
+	if [ -z "$DESTDIR" ] && command -v dkms >/dev/null && dkms status -m "$name" -v "$version" | grep -q .; then
+		dkms remove -m "$name" -v "$version" --all
+	fi
+	conf=$SYSCONFDIR/drvhost/hostd.toml
+	if [ -e "$root$conf" ]; then
+		if substitute Support/hostd.toml | cmp -s - "$root$conf"; then
+			rm -f "$root$conf"
+		else
+			say "kept $root$conf: it differs from the installed example"
+		fi
+	fi
+	rm -f "$root$SBINDIR/hostd" "$root$BINDIR/hostctl" "$root$BINDIR/devsim" \
+		"$root$LIBEXECDIR/drvhost/driverhost" \
+		"$root$SYSTEMDUNITDIR/hostd.service" "$root$SYSUSERSDIR/drvhost.conf" \
+		"$root$UDEVRULESDIR/99-drvproxy.rules" \
+		"$root$DOCDIR/examples/hostd.toml" "$root$DOCDIR/README.md" "$root$DOCDIR/SDK.md" \
+		"$root$INCLUDEDIR/drvhost/plugin.h" "$root$PKGCONFIGDIR/drvhost-sdk.pc" \
+		"$root$DATADIR/bash-completion/completions/hostctl" \
+		"$root$DATADIR/zsh/site-functions/_hostctl" \
+		"$root$DATADIR/fish/vendor_completions.d/hostctl.fish"
+	rm -rf "$root$DKMSSRCDIR/$name-$version"
+	for dir in "$LIBEXECDIR/drvhost" "$DOCDIR/examples" "$DOCDIR" "$INCLUDEDIR/drvhost" \
+		"$PLUGINDIR" "$(dirname "$PLUGINDIR")" "$SYSCONFDIR/drvhost"; do
+		rmdir "$root$dir" 2>/dev/null || true
+	done
+	[ -z "$DESTDIR" ] && [ -d /run/systemd/system ] && systemctl daemon-reload || true
+	say "removed (PREFIX=$PREFIX${DESTDIR:+, DESTDIR=$DESTDIR}); the drvhost group stays"
+	exit 0
+fi
+
 # --- programs: release builds with the Swift runtime linked in, stripped.
 for bin in hostd hostctl driverhost devsim; do
 	[ -x "$RELEASE_DIR/$bin" ] || { echo "install: $RELEASE_DIR/$bin missing: make install-build" >&2; exit 1; }

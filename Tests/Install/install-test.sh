@@ -5,7 +5,8 @@
 # against the installed header, the installed programs starting without the
 # Swift toolchain, the systemd unit (systemd-analyze verify), the paths the
 # unit and configuration name, an administrator's configuration surviving a
-# reinstall, PREFIX=/usr, and `dkms build` of the installed source tree.
+# reinstall, PREFIX=/usr, `dkms build` of the installed source tree, and
+# make uninstall.
 # Run by `make test-install` (which builds the release binaries first).
 # Last line: `N passed, N failed`; a check that cannot run here says SKIP.
 set -uo pipefail
@@ -201,6 +202,20 @@ done
 file_list "$root" >"$work/files-after-dkms"
 check "building from the installed source changes nothing in it" diff -u "$work/files-again" "$work/files-after-dkms"
 [ $kernels -gt 0 ] || skip "DKMS source tree builds" "no kernel headers in /lib/modules/*/build"
+
+# ---- make uninstall -------------------------------------------------------------
+files_left() { ( cd "$1" && find . -mindepth 1 \( -type f -o -type l \) -printf '%P\n' | LC_ALL=C sort ); }
+if out=$(make --no-print-directory uninstall PREFIX=/usr DESTDIR="$usr_root" 2>&1) && left=$(files_left "$usr_root") && [ -z "$left" ]; then
+	pass "make uninstall PREFIX=/usr removes every file it installed"
+else
+	fail "make uninstall PREFIX=/usr removes every file it installed" "$out${left:+$'\n'left: $left}"
+fi
+if out=$(make --no-print-directory uninstall DESTDIR="$root" 2>&1) && left=$(files_left "$root") \
+		&& [ "$left" = etc/drvhost/hostd.toml ] && [ ! -e "$root$prefix/lib/drvhost" ]; then
+	pass "make uninstall keeps only the administrator's edited configuration"
+else
+	fail "make uninstall keeps only the administrator's edited configuration" "$out${left:+$'\n'left: $left}"
+fi
 
 echo "$passed passed, $failed failed"
 [ $failed -eq 0 ]
