@@ -33,7 +33,7 @@ deps:
 	@scripts/install-deps.sh
 
 test: deps
-	@scripts/run-suites.sh unit fuzz sdk-test swift-test tutorial-test test-vm-judge test-vm
+	@scripts/run-suites.sh unit fuzz sdk-test swift-test tutorial-test test-vm-judge test-install test-vm
 
 # ---- kernel module ----------------------------------------------------------
 

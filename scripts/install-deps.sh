@@ -6,6 +6,8 @@ set -euo pipefail
 packages=(
 	build-essential pkg-config cpio xz-utils kmod pciutils
 	libpci-dev libffi-dev
+	# make test-install builds the installed drvproxy source with dkms.
+	dkms
 	busybox-static qemu-system-x86
 	# The guest kernels, one per series the VM boots test (Tests/VM/boots):
 	# 6.1 from bookworm, 6.12 from bookworm-security.
