@@ -18,8 +18,8 @@ vt_run drvproxy_failed_ioctl_changes_nothing  60 t_hygiene efault $dev
 vt_run drvproxy_dma_accounting                60 t_hygiene memlimit $dev
 vt_run drvproxy_no_stall                      60 t_hygiene stall $dev
 
-# A PCIe function with FLR and AER: boots that have one put a virtio
-# device (aer=on) behind a PCIe root port.
+# A PCIe function with FLR, AER and MSI-X: boots that have one put a
+# virtio device (aer=on) behind a PCIe root port.
 pcie=
 for d in /sys/bus/pci/devices/*; do
 	[ "$(cat $d/vendor)" = 0x1af4 ] && grep -qw flr $d/reset_method 2>/dev/null && pcie=${d##*/}
@@ -27,6 +27,7 @@ done
 if [ -n "$pcie" ]; then
 	bind_drvproxy $pcie || echo "FAIL: drvproxy_bind: cannot bind $pcie to drvproxy"
 	vt_run drvproxy_reset_flr 120 t_reset $pcie
+	vt_run drvproxy_msix_out_of_reach 60 t_msix $pcie
 	if insmod /lib/modules/aer_inject.ko; then
 		vt_run drvproxy_aer_event 60 t_aer $pcie
 	else
