@@ -71,19 +71,24 @@ uncharge_total:
 	return -ENOMEM;
 }
 
-/* Free the memory now; the struct stays while a VMA still points at it. */
-static void drvproxy_dma_free_memory(struct drvproxy_dma *buf)
+static void drvproxy_dma_uncharge(struct drvproxy_dma *buf)
 {
 	unsigned long pages = buf->size >> PAGE_SHIFT;
 
-	dma_free_coherent(buf->dev, buf->size, buf->cpu, buf->bus);
-	buf->cpu = NULL;
 	atomic_long_sub(pages, &drvproxy_dma_pages_total);
 	if (buf->charged) {
 		atomic_long_sub(pages, &buf->charged->locked_vm);
 		free_uid(buf->charged);
 		buf->charged = NULL;
 	}
+}
+
+/* Free the memory now; the struct stays while a VMA still points at it. */
+static void drvproxy_dma_free_memory(struct drvproxy_dma *buf)
+{
+	dma_free_coherent(buf->dev, buf->size, buf->cpu, buf->bus);
+	buf->cpu = NULL;
+	drvproxy_dma_uncharge(buf);
 }
 
 static void drvproxy_dma_destroy(struct kref *ref)
@@ -152,11 +157,7 @@ int drvproxy_dma_alloc(struct drvproxy_dev *dp, struct drvproxy_dma_alloc *req)
 	return 0;
 
 uncharge:
-	atomic_long_sub(buf->size >> PAGE_SHIFT, &drvproxy_dma_pages_total);
-	if (buf->charged) {
-		atomic_long_sub(buf->size >> PAGE_SHIFT, &buf->charged->locked_vm);
-		free_uid(buf->charged);
-	}
+	drvproxy_dma_uncharge(buf);
 free_buf:
 	kfree(buf);
 	return err;
