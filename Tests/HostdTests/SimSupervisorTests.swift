@@ -65,12 +65,7 @@ import TestSupport
         let changes = await w.supervisor.observe()
         kill(pid, SIGKILL)
         let restarted = try await within(10, waitingFor: "restart of edu@sim:edu0") {
-            var seen: [InstanceStatus] = []
-            for await change in changes where change.name == "edu@sim:edu0" {
-                seen.append(change)
-                if change.state == .running { break }
-            }
-            return seen
+            await HostdTests.changes(changes, until: .running, of: "edu@sim:edu0")
         }
         #expect(restarted.map(\.state) == [.restarting, .starting, .running])
         // Published as the new driverhost started: the release had happened.
@@ -108,12 +103,7 @@ import TestSupport
         inject.waitUntilExit()
         #expect(inject.terminationStatus == 0)
         let restarted = try await within(10, waitingFor: "restart of edu@sim:edu0") {
-            var seen: [InstanceStatus] = []
-            for await change in changes where change.name == "edu@sim:edu0" {
-                seen.append(change)
-                if change.state == .running { break }
-            }
-            return seen
+            await HostdTests.changes(changes, until: .running, of: "edu@sim:edu0")
         }
         #expect(restarted.map(\.state) == [.restarting, .starting, .running])
         #expect(restarted.first?.lastExit == "exit 42 (device error)")

@@ -110,13 +110,8 @@ import TestSupport
         try await w.supervisor.start()
         let changes = await w.supervisor.observe()
         _ = try await w.supervisor.load(plugin: "good.so", device: Self.eduFree)
-        var states: [InstanceStatus.State] = []
-        var last: InstanceStatus?
-        for await change in changes {
-            states.append(change.state)
-            last = change
-            if change.state == .failed { break }
-        }
+        let seen = await HostdTests.changes(changes, until: .failed)
+        let states = seen.map(\.state), last = seen.last
         // First restart at once, then backoff; the third crash gives up.
         #expect(states == [.starting, .restarting, .starting, .restarting, .starting, .failed])
         #expect(last?.failure == "crashed 3 times within 60000 ms; last: signal 11 (SIGSEGV)")
@@ -137,13 +132,8 @@ import TestSupport
         try await w.supervisor.start()
         let changes = await w.supervisor.observe()
         _ = try await w.supervisor.load(plugin: "good.so", device: Self.eduFree)
-        var states: [InstanceStatus.State] = []
-        var last: InstanceStatus?
-        for await change in changes {
-            states.append(change.state)
-            last = change
-            if change.state == .failed { break }
-        }
+        let seen = await HostdTests.changes(changes, until: .failed)
+        let states = seen.map(\.state), last = seen.last
         #expect(states == [.starting, .restarting, .starting, .restarting, .starting, .failed])
         #expect(last?.lastExit == "exit 42 (device error)")
         #expect(last?.failure == "crashed 3 times within 60000 ms; last: exit 42 (device error)")
@@ -155,13 +145,8 @@ import TestSupport
         try await w.supervisor.start()
         let changes = await w.supervisor.observe()
         _ = try await w.supervisor.load(plugin: "good.so", device: Self.eduFree)
-        var states: [InstanceStatus.State] = []
-        var last: InstanceStatus?
-        for await change in changes {
-            states.append(change.state)
-            last = change
-            if change.state == .failed { break }
-        }
+        let seen = await HostdTests.changes(changes, until: .failed)
+        let states = seen.map(\.state), last = seen.last
         #expect(states == [.starting, .failed])  // no restart can help
         #expect(last?.failure == "exit 23 (DMA cannot be confined: no IOMMU, and drvproxy's module parameter "
                 + "allow_unsafe_dma is off): restarting cannot help")
@@ -174,12 +159,7 @@ import TestSupport
         let changes = await w.supervisor.observe()
         await #expect(throws: ControlError.self) { try await w.supervisor.call(instance, command: "crash", arguments: []) }
         return try await within(10, waitingFor: "restart of \(instance)") {
-            var seen: [InstanceStatus] = []
-            for await change in changes where change.name == instance {
-                seen.append(change)
-                if change.state == .running { break }
-            }
-            return seen
+            await HostdTests.changes(changes, until: .running, of: instance)
         }
     }
 

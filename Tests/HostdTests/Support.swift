@@ -1,3 +1,4 @@
+import DrvHostControl
 import Foundation
 import Glibc
 import TestSupport
@@ -53,4 +54,16 @@ func within<T: Sendable>(_ seconds: Int, waitingFor what: String,
         defer { group.cancelAll() }
         return try await group.next()!
     }
+}
+
+/// The state changes (of `instance`, or of any instance) up to and including
+/// the first one in `state`.
+func changes(_ stream: AsyncStream<InstanceStatus>, until state: InstanceStatus.State,
+             of instance: String? = nil) async -> [InstanceStatus] {
+    var seen: [InstanceStatus] = []
+    for await change in stream where instance == nil || change.name == instance {
+        seen.append(change)
+        if change.state == state { break }
+    }
+    return seen
 }
