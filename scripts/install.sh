@@ -79,7 +79,8 @@ if [ "${1:-}" = uninstall ]; then
 		"$root$SYSTEMDUNITDIR/hostd.service" "$root$SYSUSERSDIR/drvhost.conf" \
 		"$root$UDEVRULESDIR/99-drvproxy.rules" \
 		"$root$DOCDIR/examples/hostd.toml" "$root$DOCDIR/README.md" "$root$DOCDIR/SDK.md" \
-		"$root$INCLUDEDIR/drvhost/plugin.h" "$root$PKGCONFIGDIR/drvhost-sdk.pc" \
+		"$root$INCLUDEDIR/drvhost/plugin.h" "$root$INCLUDEDIR/drvhost/block.h" \
+		"$root$INCLUDEDIR/drvhost/net.h" "$root$PKGCONFIGDIR/drvhost-sdk.pc" \
 		"$root$DATADIR/bash-completion/completions/hostctl" \
 		"$root$DATADIR/zsh/site-functions/_hostctl" \
 		"$root$DATADIR/fish/vendor_completions.d/hostctl.fish"
@@ -121,7 +122,9 @@ put 0644 SDK/README.md "$DOCDIR/SDK.md"
 
 # --- SDK: the header, and a pkg-config file that names the installed prefix
 # (the repository's one finds the header beside itself via ${pcfiledir}).
-put 0644 SDK/include/drvhost/plugin.h "$INCLUDEDIR/drvhost/plugin.h"
+for header in plugin.h block.h net.h; do
+	put 0644 "SDK/include/drvhost/$header" "$INCLUDEDIR/drvhost/$header"
+done
 pc_includedir=$INCLUDEDIR
 [ "$INCLUDEDIR" = "$PREFIX/include" ] && pc_includedir='${prefix}/include'
 sed -e "s|^prefix=.*|prefix=$PREFIX|" \

@@ -4,6 +4,8 @@
  * with the initialiser macros so that they are checked in each language too.
  */
 #include <drvhost/plugin.h>
+#include <drvhost/block.h>
+#include <drvhost/net.h>
 
 static int32_t test_attach(const struct dh_host *host, dh_instance *inst, void **context)
 {
@@ -59,6 +61,7 @@ const struct dh_plugin dh_plugin_entry = {
 	0, 0,
 	test_attach, test_detach, test_interrupt, NULL,
 	test_commands, 1, 0,
+	NULL,
 };
 
 /* ABI 1.1: the getter's type, as a plugin in another language exports it. */

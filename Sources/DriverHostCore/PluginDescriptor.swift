@@ -41,12 +41,15 @@ public struct PluginDescriptor {
         func invalid(_ why: String) -> HostFailure {
             HostFailure(.descriptorInvalid, "plugin \(path): invalid descriptor: \(why)")
         }
-        // Every field of 1.0 is required; later minors append.
-        guard size >= UInt32(MemoryLayout<dh_plugin>.size) else {
-            throw invalid("struct_size \(size) is smaller than the ABI \(ours) descriptor (\(MemoryLayout<dh_plugin>.size))")
+        // A plugin of an older minor has only the fields its minor knew:
+        // read those (never past its struct_size) and leave the rest zero,
+        // which means "absent".
+        let known = PluginDescriptor.descriptorSize(minor: minor)
+        guard size >= UInt32(known) else {
+            throw invalid("struct_size \(size) is smaller than the ABI \(major).\(minor) descriptor (\(known) bytes)")
         }
         var raw = dh_plugin()
-        withUnsafeMutableBytes(of: &raw) { $0.copyMemory(from: UnsafeRawBufferPointer(start: entry, count: $0.count)) }
+        withUnsafeMutableBytes(of: &raw) { $0.copyMemory(from: UnsafeRawBufferPointer(start: entry, count: known)) }
         self.raw = raw
 
         guard raw.reserved == 0, raw.reserved1 == 0 else { throw invalid("reserved fields must be 0") }
@@ -125,6 +128,11 @@ public struct PluginDescriptor {
             }
         }
         self.commands = commands
+    }
+
+    /// The bytes of struct dh_plugin that ABI 1.`minor` defines.
+    static func descriptorSize(minor: UInt32) -> Int {
+        minor >= 2 ? MemoryLayout<dh_plugin>.size : MemoryLayout<dh_plugin>.offset(of: \dh_plugin.get_extension)!
     }
 
     /// Checks both programs against the device's real BARs (from INFO).

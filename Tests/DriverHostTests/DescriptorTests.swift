@@ -1,3 +1,4 @@
+import CDrvHost
 @testable import DriverHostCore
 import Testing
 
@@ -15,8 +16,8 @@ import Testing
     }
 
     @Test(arguments: [
-        ("abi2", ExitCode.abiMismatch, "was built for drvhost plugin ABI 2.1; this driverhost implements ABI 1.1"),
-        ("newer-minor", .abiMismatch, "needs drvhost plugin ABI 1.2; this driverhost implements ABI 1.1"),
+        ("abi2", ExitCode.abiMismatch, "was built for drvhost plugin ABI 2.\(DH_ABI_MINOR); this driverhost implements ABI 1.\(DH_ABI_MINOR)"),
+        ("newer-minor", .abiMismatch, "needs drvhost plugin ABI 1.\(DH_ABI_MINOR + 1); this driverhost implements ABI 1.\(DH_ABI_MINOR)"),
         ("short-struct", .descriptorInvalid, "struct_size 8 is smaller"),
         ("no-attach", .descriptorInvalid, "no attach callback"),
         ("no-interrupt", .descriptorInvalid, "no interrupt callback"),
@@ -34,6 +35,18 @@ import Testing
             #expect(error.exitCode == code)
             #expect(error.message.contains(message), "\(error.message)")
         }
+    }
+
+    /// The ABI's promise to older minors: a plugin built against the 1.1
+    /// header loads, and the host reads nothing past its struct_size (its
+    /// fixture puts a pointer right where 1.2 has get_extension).
+    @Test func loadsAPluginOfAnOlderMinorReadingOnlyItsFields() throws {
+        let descriptor = try loadDescriptor("older-minor")
+        #expect(descriptor.raw.abi_minor == 1)
+        #expect(Int(descriptor.raw.struct_size) == PluginDescriptor.descriptorSize(minor: 1))
+        #expect(PluginDescriptor.descriptorSize(minor: 1) < MemoryLayout<dh_plugin>.size)
+        #expect(descriptor.raw.get_extension == nil)
+        #expect(descriptor.command(named: "add")?.signature.description == "i64(i64,i32)")
     }
 
     @Test func checksProgramsAgainstTheDeviceBARs() throws {

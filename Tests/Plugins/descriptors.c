@@ -137,7 +137,21 @@ static const struct dh_insn bad_release[] = { DH_INSN_SNAPSHOT() };
 static const struct dh_insn bad_ack[] = { DH_INSN_READ(4, 0, 0x100000) };
 #endif
 
+#if defined(DESCRIPTOR_OLDER_MINOR)
+/*
+ * Built against the ABI 1.1 header (abi-1.1/): a descriptor 8 bytes shorter
+ * than 1.2's, followed by a pointer where 1.2 has get_extension. A host that
+ * read past struct_size would take it for the plugin's get_extension.
+ */
+static const struct {
+	struct dh_plugin plugin;
+	const void *beyond;
+} older = { .beyond = (const void *)count, .plugin = {
+#define DESCRIPTOR_END } };
+#else
 const struct dh_plugin dh_plugin_entry = {
+#define DESCRIPTOR_END };
+#endif
 	.abi_major = DH_ABI_MAJOR,
 #if defined(DESCRIPTOR_NEWER_MINOR)
 	.abi_minor = DH_ABI_MINOR + 1,
@@ -173,4 +187,9 @@ const struct dh_plugin dh_plugin_entry = {
 	.timer = timer,
 	.commands = commands,
 	.command_count = COUNT_OF(commands),
-};
+DESCRIPTOR_END
+
+#if defined(DESCRIPTOR_OLDER_MINOR)
+DH_EXPORT const struct dh_plugin *dh_plugin_get(void);
+const struct dh_plugin *dh_plugin_get(void) { return &older.plugin; }
+#endif

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * drvhost plugin ABI, version 1.1.
+ * drvhost plugin ABI, version 1.2.
  *
  * A plugin is a shared object that exports exactly one symbol,
  * DH_PLUGIN_SYMBOL ("dh_plugin_entry"): a const struct dh_plugin, or, since
@@ -14,10 +14,14 @@
  * Rules that keep this ABI stable:
  *  - Every top-level struct starts with abi_major, abi_minor and struct_size.
  *    The host refuses another major, refuses a newer minor than its own and
- *    accepts older minors (reading only the first struct_size bytes).
+ *    accepts older minors: it reads only the first struct_size bytes of a
+ *    plugin's descriptor and takes every field past them as absent (zero).
+ *    struct_size must cover at least the 1.0 descriptor (DH_PLUGIN_SIZE_1_0).
  *  - Structs grow only by appending fields; an existing field never changes.
  *    Bigger additions are extensions, found by string id with a revision
- *    ("drvhost.something/1") through dh_host.get_extension.
+ *    ("drvhost.something/1"): the host's through dh_host.get_extension, the
+ *    plugin's (since 1.2) through dh_plugin.get_extension. Device classes
+ *    are such extensions (drvhost/block.h, drvhost/net.h).
  *  - Handles are opaque; integers are fixed width; errors are int32_t
  *    (DH_OK or a negative DH_ERR_* value).
  *
@@ -51,7 +55,7 @@ extern "C" {
 #endif
 
 #define DH_ABI_MAJOR 1
-#define DH_ABI_MINOR 1
+#define DH_ABI_MINOR 2
 
 /* The one symbol a plugin exports: `const struct dh_plugin dh_plugin_entry`. */
 #define DH_PLUGIN_SYMBOL "dh_plugin_entry"
@@ -339,8 +343,12 @@ struct dh_host {
 	 * at what is pending. */
 	int32_t (*wait_events)(dh_instance *inst, uint64_t timeout_ns);
 
-	/* An extension by id and revision, e.g. "drvhost.trace/1", or NULL. The
-	 * result stays valid until detach returns. */
+	/* The host's half of an extension by id and revision, e.g.
+	 * "drvhost.block/1" (a struct dh_block_host, drvhost/block.h), or NULL
+	 * if this host does not offer it, or not to this instance (a device
+	 * class is offered once the plugin's own half was accepted, that is
+	 * from the first callback after attach). The result stays valid until
+	 * detach returns. NULL or unknown id: NULL. */
 	const void *(*get_extension)(dh_instance *inst, const char *id);
 };
 
@@ -425,7 +433,24 @@ struct dh_plugin {
 	const struct dh_command *commands;
 	uint32_t command_count;
 	uint32_t reserved1;      /* 0 */
+
+	/* ---- ABI 1.2 (absent in a descriptor of DH_PLUGIN_SIZE_1_0 bytes) ---- */
+
+	/*
+	 * The plugin's half of an extension, by id and revision, or NULL if it
+	 * offers none by that id. Optional (NULL: no extensions). The host asks
+	 * for each device class it serves once, right after attach returned
+	 * DH_OK, on the loop thread; `context` is what attach returned. What it
+	 * returns (and everything it points to) must stay valid and unchanged
+	 * until detach returns. A plugin offers at most one device class; the
+	 * host checks what it is given as it checks the descriptor, and ends
+	 * the instance with a clear reason if it is malformed.
+	 */
+	const void *(*get_extension)(void *context, const char *id);
 };
+
+/* The size of an ABI 1.0 or 1.1 descriptor: everything before get_extension. */
+#define DH_PLUGIN_SIZE_1_0 offsetof(struct dh_plugin, get_extension)
 
 /* ---- Layout pins ----------------------------------------------------------- */
 
@@ -442,6 +467,7 @@ DH_PIN_SIZE(struct dh_insn, 32);
 DH_PIN_SIZE(struct dh_event, 64);
 DH_PIN_SIZE(struct dh_pci_match, 24);
 DH_PIN_SIZE(struct dh_instance_info, 88);
+DH_PIN_SIZE(struct dh_plugin, 144);
 
 /* The plugin's one export. Define it as
  *     const struct dh_plugin dh_plugin_entry = { ... };
