@@ -217,4 +217,43 @@ import TestSupport
         await w.supervisor.shutdown()
         #expect(w.devsim.stop() == 0)
     }
+
+    /// Plugins whose constructors hang are read side by side, each in a
+    /// child on a thread of its own: while their reads are pending, the
+    /// running instances answer and the listing comes back.
+    @Test func pluginsWhoseConstructorsHangStallNothingElse() async throws {
+        let w = try world(autoload: true)
+        defer { try? FileManager.default.removeItem(atPath: w.plugins) }
+        try await w.supervisor.start()
+        let hang = RepoPaths.testPlugin("ctor-hang")
+        for i in 0..<6 {
+            try FileManager.default.copyItem(atPath: hang, toPath: "\(w.plugins)/hang\(i).so")
+        }
+        defer { for pid in describeChildren(of: w.plugins) { kill(pid, SIGKILL) } }
+        // As many reads at once as the gate lets through (4), not one by one.
+        let directory = w.plugins
+        try await within(10, waitingFor: "4 descriptor reads at once") {
+            while describeChildren(of: directory).count < 4 { try await Task.sleep(for: .milliseconds(10)) }
+        }
+        for n in 1...20 {
+            let answer = try await w.supervisor.call("edu@sim:edu0", command: "factorial", arguments: ["\(n % 10)"])
+            #expect(!answer.isEmpty)
+        }
+        let files = await w.supervisor.plugins().map(\.file)
+        #expect(files == ["edu.so"], "the hanging reads were still pending: \(files)")
+        #expect(describeChildren(of: w.plugins).count == 4)
+        await w.supervisor.shutdown()
+        #expect(w.devsim.stop() == 0)
+    }
+}
+
+/// Processes running `driverhost --describe` on a plugin in `directory`.
+private func describeChildren(of directory: String) -> [pid_t] {
+    let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+    return entries.compactMap { entry -> pid_t? in
+        guard let pid = pid_t(entry),
+              let data = FileManager.default.contents(atPath: "/proc/\(entry)/cmdline") else { return nil }
+        let arguments = data.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
+        return arguments.contains("--describe") && arguments.contains(where: { $0.hasPrefix(directory + "/hang") }) ? pid : nil
+    }
 }
