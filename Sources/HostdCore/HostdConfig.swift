@@ -26,6 +26,9 @@ import DriverHostCore
 ///   [limits]
 ///   max_callback_ms = 10000                 # cap on a plugin's callback_timeout_ms
 ///   max_attach_ms = 60000                   # cap on a plugin's attach_timeout_ms
+///   liveness_ms = 15000                     # a running driverhost that answers no
+///                                           # heartbeat this long is killed and
+///                                           # restarted (default: max_callback_ms + 5000)
 ///
 ///   [devices]
 ///   claim  = ["0000:00:05.0"]               # may be taken from their kernel driver
@@ -54,6 +57,9 @@ public struct HostdConfig: Equatable, Sendable {
     /// Caps on the watchdog bounds plugins declare, passed to every
     /// driverhost: no plugin callback runs longer than these.
     public var limits = CallbackLimits()
+    /// How long a driverhost may leave heartbeats unanswered (nil: the
+    /// longest callback the caps allow, plus 5 s of slack).
+    public var livenessMs: Int? = nil
     public var claim: [String] = []
     public var ignore: [String] = []
 
@@ -72,6 +78,12 @@ public struct HostdConfig: Equatable, Sendable {
         public var description: String {
             line.map { "\(file):\($0): \(reason)" } ?? "\(file): \(reason)"
         }
+    }
+
+    /// The liveness bound in force: a plugin callback may hold the loop for
+    /// up to max_callback_ms, so the bound is never below that.
+    public var livenessBoundMs: Int {
+        max(livenessMs ?? Int(limits.maxCallbackMs) + 5000, Int(limits.maxCallbackMs) + 100)
     }
 
     /// Applies a configuration file's text over the current values.
@@ -137,6 +149,7 @@ public struct HostdConfig: Equatable, Sendable {
                 warmStandby = b
             case "limits.max_callback_ms": limits.maxCallbackMs = UInt32(try milliseconds(1...3_600_000))
             case "limits.max_attach_ms": limits.maxAttachMs = UInt32(try milliseconds(1...3_600_000))
+            case "limits.liveness_ms": livenessMs = try milliseconds(100...3_600_000)
             case "devices.claim": claim = try devices()
             case "devices.ignore": ignore = try devices()
             default: throw fail("unknown setting \(key)")

@@ -2,6 +2,7 @@ import DrvHostControl
 import Foundation
 import Glibc
 import Logging
+import TerminalText
 
 /// Instances: start, watch, restart after the kernel's release, stop.
 extension Supervisor {
@@ -58,6 +59,8 @@ extension Supervisor {
         }
         record.connection = connection
         record.state = .starting
+        record.endReason = nil
+        watchAttach(record, connection)
         publish(record)
         logger.info("driverhost started", metadata: ["instance": "\(record.name)", "pid": "\(connection.process.pid)",
                                                      "restart": "\(record.restarts)", "standby": "\(warm)",
@@ -122,6 +125,7 @@ extension Supervisor {
         switch event {
         case .attached:
             if record.state == .starting { record.state = .running }
+            watchLiveness(record, connection)
             spawnStandby(record)
             publish(record)
             logger.info("instance attached", metadata: ["instance": "\(record.name)", "restart": "\(record.restarts)"])
@@ -131,6 +135,13 @@ extension Supervisor {
                 record.classDevice = device
                 logger.info("instance serves a class device", metadata: ["instance": "\(record.name)", "kind": "\(device.kind)", "name": "\(device.name)"])
             }
+        case .pong:
+            record.lastAnswer = clock.now
+        case .failed(let message):
+            record.endReason = record.endReason ?? TerminalText.escape(message)
+        case .misbehaved(let why):
+            record.endReason = "killed by hostd: it \(why)"
+            logger.error("driverhost killed", metadata: ["instance": "\(record.name)", "reason": "\(why)"])
         case .result(let id, let text):
             record.pendingCalls.removeValue(forKey: id)?.resume(returning: text)
         case .error(let id, let message):
@@ -157,15 +168,18 @@ extension Supervisor {
     }
 
     func crashed(_ record: InstanceRecord, _ status: ExitStatus) {
-        record.lastExit = status.description
-        logger.warning("driverhost ended", metadata: ["instance": "\(record.name)", "status": "\(status)"])
+        record.lastExit = record.endReason.map { "\(status): \($0)" } ?? status.description
+        let exit = record.lastExit!
+        logger.warning("driverhost ended", metadata: ["instance": "\(record.name)", "status": "\(exit)"])
         if status.isPermanent {
-            fail(record, "\(status): restarting cannot help")
+            fail(record, "\(exit); restarting cannot help")
             return
         }
         switch record.policy.crashed(atMs: nowMs) {
         case .giveUp(let crashes, let window):
-            fail(record, "crashed \(crashes) times within \(window) ms; last: \(status)")
+            // Not every end is a crash: an error exit says what failed.
+            let ended = if case .signaled = status { "crashed" } else { "ended" }
+            fail(record, "\(ended) \(crashes) times within \(window) ms; last: \(exit)")
         case .restart(let delay):
             record.state = .restarting
             publish(record)

@@ -13,6 +13,11 @@
  *   ctor-crash.so        its ELF constructor writes through NULL: whoever
  *                        loads it dies (hostd must read descriptors in a child)
  *   ctor-hang.so         its ELF constructor never returns
+ *   attach-stop.so       attach stops its own process (SIGSTOP): the
+ *                        in-process watchdog stops with it, only the
+ *                        supervisor can notice
+ *   flood-control.so     attach writes an endless line (128 KiB, no newline)
+ *                        to the supervisor's control socket (descriptor 3)
  *   crash-magic.so       interrupt() crashes on the status value 0xdead only;
  *                        `crash u32(u32)` saves the time and raises 0xdead;
  *                        after a restart, attach raises an interrupt itself and
@@ -33,6 +38,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "edu_programs.h"
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
@@ -120,6 +126,16 @@ static int32_t attach(const struct dh_host *host, dh_instance *inst, void **cont
 	if (host->dma_set_mask(inst, EDU_DMA_MASK_BITS) != DH_OK || host->dma_alloc(inst, 4096, &probe) != DH_OK)
 		return DH_ERR_NO_MEMORY;
 	untouched_in_attach = probe_dma(&the_ctx);
+#endif
+#if defined(MISBEHAVE_ATTACH_STOP)
+	raise(SIGSTOP);
+#endif
+#if defined(MISBEHAVE_FLOOD_CONTROL)
+	static char junk[4096];
+	memset(junk, 'x', sizeof(junk));
+	for (int i = 0; i < 32; i++)
+		if (write(3, junk, sizeof(junk)) < 0)
+			break;
 #endif
 #if defined(MISBEHAVE_ATTACH_FAILS)
 	host->log(inst, DH_LOG_ERROR, "attach fails on purpose");
