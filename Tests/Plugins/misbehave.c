@@ -13,6 +13,7 @@
  *   ctor-crash.so        its ELF constructor writes through NULL: whoever
  *                        loads it dies (hostd must read descriptors in a child)
  *   ctor-hang.so         its ELF constructor never returns
+ *   ctor-flood.so        its ELF constructor writes to stdout without end
  *   attach-stop.so       attach stops its own process (SIGSTOP): the
  *                        in-process watchdog stops with it, only the
  *                        supervisor can notice
@@ -66,6 +67,15 @@ __attribute__((constructor)) static void hang_on_load(void)
 {
 	for (;;)
 		pause();
+}
+#elif defined(MISBEHAVE_CTOR_FLOOD)
+__attribute__((constructor)) static void flood_on_load(void)
+{
+	static char junk[65536];
+	memset(junk, '{', sizeof(junk));
+	for (;;)
+		if (write(1, junk, sizeof(junk)) < 0)
+			pause();
 }
 #endif
 
