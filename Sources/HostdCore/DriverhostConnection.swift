@@ -26,14 +26,15 @@ final class DriverhostConnection: @unchecked Sendable {
     private let control: Int32
     private let exitNotice = ExitNotice()
 
-    init(driverhost: String, arguments: [String], environment: [String: String] = [:]) throws(ChildProcess.SpawnError) {
+    init(driverhost: String, arguments: [String], environment: [String: String] = [:],
+         confinement: ChildProcess.Confinement = .init()) throws(ChildProcess.SpawnError) {
         var pair: [Int32] = [-1, -1]
         guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &pair) == 0 else {
             throw ChildProcess.SpawnError(description: "socketpair: \(String(cString: strerror(errno)))")
         }
         do {
             process = try ChildProcess(path: driverhost, arguments: arguments + ["--control-fd", "3"],
-                                       environment: environment, controlFD: pair[1])
+                                       environment: environment, controlFD: pair[1], confinement: confinement)
         } catch {
             close(pair[0]); close(pair[1])
             throw error

@@ -28,6 +28,8 @@ final class InstanceRecord {
     var endReason: String?
     /// When the current driverhost last answered a heartbeat.
     var lastAnswer = ContinuousClock.now
+    /// The kernel's OOM kills in the instance's cgroup when it started.
+    var oomKillsAtStart: UInt64 = 0
     var failure: String?
     var policy: RestartPolicy
     /// drvproxy's releases counter when the current driverhost started.

@@ -20,6 +20,7 @@ func simWorld(autoload: Bool, extraPlugins: [String: String] = [:], configure: (
     var config = HostdConfig()
     config.pluginDirectory = plugins
     config.stateDirectory = plugins + "/.state"
+    config.intentDirectory = plugins + "/.intent"
     config.driverhostPath = RepoPaths.binary("driverhost")
     config.simDirectory = devsim.directory
     config.pciDevices = false

@@ -97,6 +97,24 @@ import TestSupport
         #expect(w.devsim.stop() == 0)
     }
 
+    /// Without cgroup v2 (as on this test machine) the memory limit is an
+    /// rlimit: the plugin's allocations fail at the limit, nothing else
+    /// suffers. (The VM suite 40-hostd covers the cgroup.)
+    @Test func anInstanceGetsNoMoreMemoryThanItsLimit() async throws {
+        let w = try simWorld(autoload: false, extraPlugins: ["hog.so": RepoPaths.testPlugin("hog")]) { config in
+            config.resources.memoryMaxMB = 64
+            config.cgroupMount = nil
+        }
+        defer { try? FileManager.default.removeItem(atPath: w.plugins) }
+        try await w.supervisor.start()
+        _ = try await w.supervisor.load(plugin: "hog.so", device: "sim:edu0")
+        let got = try #require(UInt32(try await w.supervisor.call("misbehave@sim:edu0", command: "hog", arguments: ["1000"])))
+        #expect(got > 8 && got < 64, "took \(got) MiB under a 64 MiB limit")
+        _ = try await w.supervisor.unload("misbehave@sim:edu0")
+        await w.supervisor.shutdown()
+        #expect(w.devsim.stop() == 0)
+    }
+
     @Test func inputBeyondTheBudgetIsRefused() {
         var budget = InputBudget()
         let start = ContinuousClock.now

@@ -61,6 +61,7 @@ import TestSupport
         var config = HostdConfig()
         config.pluginDirectory = plugins
         config.stateDirectory = pci.directory + "/state"
+        config.intentDirectory = pci.directory + "/intent"
         config.driverhostPath = Self.fake
         config.sysfsRoot = pci.sysfs.root
         config.pciDump = pci.dump

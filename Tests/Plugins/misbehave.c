@@ -14,6 +14,7 @@
  *                        loads it dies (hostd must read descriptors in a child)
  *   ctor-hang.so         its ELF constructor never returns
  *   ctor-flood.so        its ELF constructor writes to stdout without end
+ *   hog.so               `hog u32(u32)` takes that many MiB and keeps them
  *   attach-stop.so       attach stops its own process (SIGSTOP): the
  *                        in-process watchdog stops with it, only the
  *                        supervisor can notice
@@ -42,6 +43,7 @@
 #include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -225,7 +227,31 @@ static uint32_t dma(void *context, uint32_t now)
 }
 #endif
 
+#if defined(MISBEHAVE_HOG)
+/* Takes n MiB, touching every page, and keeps it; returns how many MiB it
+ * got before malloc failed (if the limit is an rlimit: under a cgroup the
+ * supervisor ends it first). */
+static uint32_t hog(void *context, uint32_t mib)
+{
+	uint32_t got = 0;
+
+	(void)context;
+	while (got < mib) {
+		char *chunk = malloc(1u << 20);
+
+		if (!chunk)
+			break;
+		memset(chunk, 0x5a, 1u << 20);
+		got++;
+	}
+	return got;
+}
+#endif
+
 static const struct dh_command commands[] = {
+#if defined(MISBEHAVE_HOG)
+	{ "hog", "u32(u32)", (dh_command_fn)hog, "take n MiB and keep it" },
+#endif
 #if defined(MISBEHAVE_DMA_IN_ATTACH)
 	{ "dma", "u32(u32)", (dh_command_fn)dma, "0: probe bytes untouched by attach's DMA; 1: DMA again now" },
 #endif
