@@ -224,6 +224,9 @@ public actor Supervisor {
 
     func pluginRemoved(_ file: String) async {
         bumpGeneration(of: file)
+        // The operator's unload was about this file; one dropped in later
+        // under the same name is a new plugin, autoloaded as any other.
+        if intent.unloadedPlugins.remove(file) != nil { saveIntent() }
         let awaiting = devicesAwaitingPlugin.removeValue(forKey: file) ?? []
         for bdf in awaiting where !instances.values.contains(where: { $0.device == bdf }) {
             restoreBinding(bdf)

@@ -47,6 +47,24 @@ import TestSupport
         #expect(w.devsim.stop() == 0)
     }
 
+    @Test func anUnloadedPluginIsNotSpreadByItsFileUntilTheFileIsRemoved() async throws {
+        let w = try simWorld(autoload: true) { $0.warmStandby = false }
+        defer { try? FileManager.default.removeItem(atPath: w.plugins) }
+        try await w.supervisor.start()
+        #expect(try await w.supervisor.unload("edu") == ["edu@sim:edu0", "edu@sim:edu1"])
+        await w.supervisor.pluginArrived("edu.so")  // touched, replaced in place
+        #expect(await w.supervisor.instances().isEmpty)
+        // Removed, then dropped in again: a new plugin, autoloaded.
+        let file = w.plugins + "/edu.so", aside = w.plugins + "/.edu.so.aside"
+        try FileManager.default.moveItem(atPath: file, toPath: aside)
+        await w.supervisor.pluginRemoved("edu.so")
+        try FileManager.default.moveItem(atPath: aside, toPath: file)
+        await w.supervisor.pluginArrived("edu.so")
+        #expect(await w.supervisor.instances().map(\.name) == ["edu@sim:edu0", "edu@sim:edu1"])
+        await w.supervisor.shutdown()
+        #expect(w.devsim.stop() == 0)
+    }
+
     @Test func aSavedIntentThatCannotBeReadIsReported() throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("intent-\(UUID().uuidString).json").path
         defer { try? FileManager.default.removeItem(atPath: path) }
