@@ -87,6 +87,10 @@ extension Supervisor: SupervisorAPI {
         instances.values.sorted { $0.name < $1.name }.map(status)
     }
 
+    public func metrics() async -> String {
+        metricsExporter.render(await instances())
+    }
+
     public func status(_ instance: String) async throws(ControlError) -> InstanceStatus {
         status(try findInstance(instance))
     }

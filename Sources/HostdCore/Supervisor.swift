@@ -50,6 +50,7 @@ public actor Supervisor {
     /// rlimits stand in). Set up by start().
     var cgroups: InstanceCgroups?
     var intent = OperatorIntent()
+    let metricsExporter = HostdMetrics()
     let intentStore: OperatorIntentStore
 
     public init(config: HostdConfig, logger: Logger, reader: DescriptorReader? = nil) {

@@ -85,8 +85,14 @@ struct Hostd: AsyncParsableCommand {
         let server = ControlServer(socketPath: settings.socketPath, group: settings.socketGroup,
                                    supervisor: supervisor, logger: Logger(label: "hostd.control"))
         let service = SupervisorService(supervisor: supervisor) { try await server.waitUntilListening() }
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: server), .init(service: service)]
+        if let listen = settings.metricsListen {
+            services.append(.init(service: MetricsHTTPServer(listen: listen, logger: Logger(label: "hostd.metrics")) {
+                await supervisor.metrics()
+            }))
+        }
         let group = ServiceGroup(configuration: .init(
-            services: [.init(service: server), .init(service: service)],
+            services: services,
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger))
         do {

@@ -54,12 +54,18 @@ import TestSupport
         #expect(try await w.supervisor.unload("edu") == ["edu@sim:edu0", "edu@sim:edu1"])
         await w.supervisor.pluginArrived("edu.so")  // touched, replaced in place
         #expect(await w.supervisor.instances().isEmpty)
-        // Removed, then dropped in again: a new plugin, autoloaded.
+        // Removed, then dropped in again (hostd's directory watcher sees
+        // both): a new plugin, autoloaded.
         let file = w.plugins + "/edu.so", aside = w.plugins + "/.edu.so.aside"
         try FileManager.default.moveItem(atPath: file, toPath: aside)
-        await w.supervisor.pluginRemoved("edu.so")
+        let supervisor = w.supervisor
+        try await within(10, waitingFor: "edu.so's removal") {
+            while await supervisor.plugins().contains(where: { $0.file == "edu.so" }) { try await Task.sleep(for: .milliseconds(10)) }
+        }
         try FileManager.default.moveItem(atPath: aside, toPath: file)
-        await w.supervisor.pluginArrived("edu.so")
+        try await within(10, waitingFor: "edu.so autoloaded again") {
+            while await supervisor.instances().filter({ $0.state == .running }).count < 2 { try await Task.sleep(for: .milliseconds(10)) }
+        }
         #expect(await w.supervisor.instances().map(\.name) == ["edu@sim:edu0", "edu@sim:edu1"])
         await w.supervisor.shutdown()
         #expect(w.devsim.stop() == 0)
