@@ -88,3 +88,26 @@ import TestSupport
         #expect(why.description.contains("is not a saved intent"))
     }
 }
+
+/// SIGHUP's reload: what decides from now on changes, what was set up at
+/// start stays and is named.
+@Suite struct ReloadTests {
+    @Test func aReloadAppliesLimitsAndPolicyAndNamesWhatNeedsARestart() async throws {
+        let w = try simWorld(autoload: false)
+        defer { try? FileManager.default.removeItem(atPath: w.plugins) }
+        try await w.supervisor.start()
+        var new = await w.supervisor.config
+        new.socketPath = "/elsewhere/control.sock"
+        new.livenessMs = 60_000
+        new.ignore = ["0000:00:05.0"]
+        new.resources.memoryMaxMB = 128
+        let needRestart = await w.supervisor.reload(new)
+        #expect(needRestart == ["socket"])
+        let now = await w.supervisor.config
+        #expect(now.socketPath != "/elsewhere/control.sock")
+        #expect(now.livenessMs == 60_000 && now.resources.memoryMaxMB == 128)
+        #expect(await w.supervisor.claimPolicy.ignore == ["0000:00:05.0"])
+        await w.supervisor.shutdown()
+        #expect(w.devsim.stop() == 0)
+    }
+}
