@@ -17,6 +17,9 @@
 //   {"id":7,"op":"restart","instance":"edu@0000:00:05.0"} -> InstanceStatus
 //   {"id":8,"op":"call","instance":"edu@0000:00:05.0","command":"factorial","args":["10"]} -> String
 //   {"id":9,"op":"metrics"}                               -> String (Prometheus text format)
+//   {"id":10,"op":"watch"}                                -> InstanceStatus, one answer line
+//                    per instance now, then one per state change as it happens, until
+//                    the client closes the connection (it serves nothing else then)
 //
 // load answers the [InstanceStatus] it started, unload the [String] instance
 // names it removed. Answers:
@@ -25,8 +28,8 @@
 //   {"id":1,"ok":false,"error":{"code":"notFound","message":"..."}}
 //
 // `code` is a ControlError.Code. An answer to a line that could not be read
-// far enough to find its id has no id. list, devices, instances, status and
-// metrics are open to anyone who can connect; load, unload, restart and call need
+// far enough to find its id has no id. list, devices, instances, status,
+// metrics and watch are open to anyone who can connect; load, unload, restart and call need
 // root or membership in the socket's group (checked from SO_PEERCRED).
 
 /// What a client asks of hostd, checked for completeness.
@@ -40,6 +43,7 @@ public enum ControlCommand: Equatable, Sendable {
     case restart(instance: String)
     case call(instance: String, command: String, arguments: [String])
     case metrics
+    case watch
 
     /// The `op` field that names this command on the wire.
     public var op: String {
@@ -53,6 +57,7 @@ public enum ControlCommand: Equatable, Sendable {
         case .restart: "restart"
         case .call: "call"
         case .metrics: "metrics"
+        case .watch: "watch"
         }
     }
 
@@ -60,7 +65,7 @@ public enum ControlCommand: Equatable, Sendable {
     public var changesState: Bool {
         switch self {
         case .load, .unload, .restart, .call: true
-        case .plugins, .devices, .instances, .status, .metrics: false
+        case .plugins, .devices, .instances, .status, .metrics, .watch: false
         }
     }
 }
@@ -108,6 +113,7 @@ extension ControlRequest: Codable {
         case "devices": command = .devices
         case "instances": command = .instances
         case "metrics": command = .metrics
+        case "watch": command = .watch
         case "status": command = .status(instance: try required(.instance))
         case "restart": command = .restart(instance: try required(.instance))
         case "call":
@@ -128,7 +134,7 @@ extension ControlRequest: Codable {
             try fields.encodeIfPresent(device, forKey: .device)
         case .unload(let target):
             try fields.encode(target, forKey: .target)
-        case .plugins, .devices, .instances, .metrics:
+        case .plugins, .devices, .instances, .metrics, .watch:
             break
         case .status(let instance), .restart(let instance):
             try fields.encode(instance, forKey: .instance)

@@ -84,3 +84,25 @@ import TestSupport
         #expect(try get("POST /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n").hasPrefix("HTTP/1.1 405 Method Not Allowed"))
     }
 }
+
+@Suite(.serialized) struct WatchTests {
+    @Test func aWatchStartsWithEveryInstanceThenFollowsChanges() async throws {
+        let w = try simWorld(autoload: true) { $0.warmStandby = false }
+        defer { try? FileManager.default.removeItem(atPath: w.plugins) }
+        try await w.supervisor.start()
+        let watch = await w.supervisor.watch(buffer: 64)
+        kill(try #require(try await w.supervisor.status("edu@sim:edu1").pid), SIGKILL)
+        let seen = try await within(10, waitingFor: "edu@sim:edu1's restart in the watch") {
+            var seen: [InstanceStatus] = []
+            for await status in watch {
+                seen.append(status)
+                if status.name == "edu@sim:edu1" && status.state == .running && status.restarts == 1 { break }
+            }
+            return seen
+        }
+        #expect(seen.prefix(2).map(\.name) == ["edu@sim:edu0", "edu@sim:edu1"])
+        #expect(seen.dropFirst(2).map(\.state) == [.restarting, .starting, .running])
+        await w.supervisor.shutdown()
+        #expect(w.devsim.stop() == 0)
+    }
+}
