@@ -122,6 +122,21 @@ extension ControlClient {
         }
     }
 
+    /// `logs`: hands each log line to `each` until the log (or, with
+    /// `follow`, the instance) ends, or `each` returns false.
+    public func logs(_ instance: String, lines: Int, follow: Bool, _ each: (String) -> Bool) throws(ControlClientError) {
+        let id = nextID
+        nextID += 1
+        do {
+            try socket.send(WireCodec.encodeRequest(ControlRequest(id: id, command: .logs(instance: instance, lines: lines, follow: follow))))
+        } catch {
+            throw .unreachable("connection to hostd at \(socketPath) failed: \(error)")
+        }
+        while let line: String = try nextAnswer(id: id) {
+            guard each(line) else { return }
+        }
+    }
+
     public func call(_ instance: String, command: String, arguments: [String]) throws(ControlClientError) -> String {
         try send(.call(instance: instance, command: command, arguments: arguments))
     }

@@ -17,17 +17,30 @@ public struct RequestHandler: Sendable {
     }
 
     public func reply(_ line: some Collection<UInt8>, from peer: PeerCredentials) async -> Reply {
-        guard let request = try? WireCodec.decodeRequest(line), case .watch = request.command else {
+        guard let request = try? WireCodec.decodeRequest(line) else { return .answer(await answer(line, from: peer)) }
+        switch request.command {
+        case .watch:
+            return .stream(Self.lines(of: await supervisor.watch(buffer: RequestHandler.watchBuffer), id: request.id))
+        case .logs(let instance, let lines, let follow):
+            do {
+                return .stream(Self.lines(of: try await supervisor.logs(instance, lines: lines, follow: follow), id: request.id))
+            } catch {
+                return .answer(WireCodec.encodeFailure(id: request.id, error))
+            }
+        default:
             return .answer(await answer(line, from: peer))
         }
-        let changes = await supervisor.watch(buffer: RequestHandler.watchBuffer)
-        return .stream(AsyncStream { continuation in
+    }
+
+    /// Each value as an answer line to request `id`.
+    private static func lines<Value: Codable & Sendable>(of values: AsyncStream<Value>, id: Int) -> AsyncStream<[UInt8]> {
+        AsyncStream { continuation in
             let task = Task {
-                for await status in changes { continuation.yield(WireCodec.encodeSuccess(id: request.id, status)) }
+                for await value in values { continuation.yield(WireCodec.encodeSuccess(id: id, value)) }
                 continuation.finish()
             }
             continuation.onTermination = { _ in task.cancel() }
-        })
+        }
     }
 
     /// State changes a watcher may fall behind by before the oldest go.
@@ -74,9 +87,9 @@ public struct RequestHandler: Sendable {
                 id: id, try await supervisor.call(instance, command: command, arguments: arguments))
         case .metrics:
             return WireCodec.encodeSuccess(id: id, await supervisor.metrics())
-        case .watch:
+        case .watch, .logs:
             // Streams go through reply(_:from:).
-            return WireCodec.encodeFailure(id: id, ControlError(.badRequest, "watch streams: use reply(_:from:)"))
+            return WireCodec.encodeFailure(id: id, ControlError(.badRequest, "\(request.command.op) streams: use reply(_:from:)"))
         }
     }
 }

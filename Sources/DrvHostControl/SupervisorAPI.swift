@@ -22,4 +22,6 @@ public protocol SupervisorAPI: Sendable {
     /// until the stream is dropped. Bounded: a reader that falls more than
     /// `buffer` changes behind loses the oldest.
     func watch(buffer: Int) async -> AsyncStream<InstanceStatus>
+    /// An instance's last `lines` log lines, then (follow) each new one.
+    func logs(_ instance: String, lines: Int, follow: Bool) async throws(ControlError) -> AsyncStream<String>
 }

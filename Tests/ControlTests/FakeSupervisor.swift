@@ -75,6 +75,15 @@ actor FakeSupervisor: SupervisorAPI {
         }
     }
 
+    func logs(_ instance: String, lines: Int, follow: Bool) throws(ControlError) -> AsyncStream<String> {
+        guard instance == Self.running.name else { throw ControlError(.notFound, "no instance \(instance)") }
+        let all = (1...5).map { "driverhost[0000:00:05.0]: info: line \($0)" }
+        return AsyncStream { continuation in
+            for line in all.suffix(lines) { continuation.yield(line) }
+            continuation.finish()
+        }
+    }
+
     func metrics() -> String {
         "# TYPE drvhost_instance_interrupts_total counter\ndrvhost_instance_interrupts_total{instance=\"\(Self.running.name)\"} 7\n"
     }

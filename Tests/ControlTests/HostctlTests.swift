@@ -12,6 +12,16 @@ import TestSupport
         }
     }
 
+    @Test func logsPrintTheLastLines() async throws {
+        try await withServer { path in
+            let run = try await runHostctl(["logs", "edu@0000:00:05.0", "-n", "2", "--socket", path])
+            #expect(run.status == 0, "\(run.stderr)")
+            #expect(run.stdout == "driverhost[0000:00:05.0]: info: line 4\ndriverhost[0000:00:05.0]: info: line 5\n")
+            let missing = try await runHostctl(["logs", "nope@x", "--socket", path])
+            #expect(missing.status == 1 && missing.stderr.contains("no instance nope@x"))
+        }
+    }
+
     @Test func watchPrintsEachChangeAsALine() async throws {
         try await withServer { path in
             let run = try await runHostctl(["watch", "--socket", path])
