@@ -1,4 +1,5 @@
 import DriverHostCore
+import Glibc
 import DrvHostControl
 
 /// Everything the supervisor keeps about one (device, plugin) instance.
@@ -30,6 +31,8 @@ final class InstanceRecord {
     var lastAnswer = ContinuousClock.now
     /// The kernel's OOM kills in the instance's cgroup when it started.
     var oomKillsAtStart: UInt64 = 0
+    /// The plugin file the current driverhost mapped.
+    var pluginAtStart: PluginFileIdentity?
     /// Its driverhosts' log lines, across restarts (hostctl logs).
     var log = LogRing()
     var logFollowers: [Int: AsyncStream<String>.Continuation] = [:]
@@ -77,5 +80,28 @@ struct LogRing {
     func last(_ count: Int) -> [String] {
         let ordered = Array(lines[start...] + lines[..<start])
         return Array(ordered.suffix(max(0, count)))
+    }
+}
+
+/// Which file a path names and its contents' version, to tell an in-place
+/// overwrite (same inode, new mtime or size) or a replacement (new inode).
+struct PluginFileIdentity: Equatable {
+    let device: UInt64
+    let inode: UInt64
+    let size: Int64
+    let modified: timespec
+
+    init?(path: String) {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return nil }
+        device = UInt64(info.st_dev)
+        inode = UInt64(info.st_ino)
+        size = Int64(info.st_size)
+        modified = info.st_mtim
+    }
+
+    static func == (a: Self, b: Self) -> Bool {
+        a.device == b.device && a.inode == b.inode && a.size == b.size
+            && a.modified.tv_sec == b.modified.tv_sec && a.modified.tv_nsec == b.modified.tv_nsec
     }
 }

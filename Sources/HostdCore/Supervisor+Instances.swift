@@ -66,6 +66,7 @@ extension Supervisor {
         record.state = .starting
         record.endReason = nil
         record.oomKillsAtStart = cgroups?.oomKills(record.name) ?? 0
+        record.pluginAtStart = PluginFileIdentity(path: pluginPath(record.pluginFile))
         watch(record, connection)
         publish(record)
         logger.info("driverhost started", metadata: ["instance": "\(record.name)", "pid": "\(connection.process.pid)",
@@ -196,6 +197,14 @@ extension Supervisor {
            cgroups.oomKills(record.name) > record.oomKillsAtStart {
             record.endReason = "killed by the kernel's OOM killer at the instance's memory limit (memory_max_mb = \(config.resources.memoryMaxMB))"
         }
+        // A plugin file overwritten in place under a running driverhost
+        // (cp over it) kills it with SIGBUS: an upgrade gone wrong, not a
+        // crash of the plugin, so it does not count toward the crash limit.
+        let upgraded = record.endReason == nil && status.isSignaled
+            && PluginFileIdentity(path: pluginPath(record.pluginFile)) != record.pluginAtStart
+        if upgraded {
+            record.endReason = "its plugin file was replaced in place (install or mv a new file instead); not counted as a crash"
+        }
         record.lastExit = record.endReason.map { "\(status): \($0)" } ?? status.description
         remember(record)
         let exit = record.lastExit!
@@ -204,7 +213,7 @@ extension Supervisor {
             fail(record, "\(exit); restarting cannot help")
             return
         }
-        switch record.policy.crashed(atMs: nowMs) {
+        switch upgraded ? .restart(afterMs: 0) : record.policy.crashed(atMs: nowMs) {
         case .giveUp(let crashes, let window):
             // Not every end is a crash: an error exit says what failed.
             let ended = if case .signaled = status { "crashed" } else { "ended" }
