@@ -79,6 +79,7 @@ extension Supervisor: SupervisorAPI {
         scanAll().map { row in
             var row = row
             row.instance = instances.values.first { $0.device == row.bdf }?.name
+            row.details?.previousDriver = bindings[row.bdf]?.driver
             return row
         }
     }

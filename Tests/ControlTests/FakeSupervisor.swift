@@ -3,10 +3,16 @@ import DrvHostControl
 /// A supervisor with two devices and one running edu instance. Records every
 /// changing call, so tests can tell a refused request changed nothing.
 actor FakeSupervisor: SupervisorAPI {
-    static let edu = DeviceRow(
-        bdf: "0000:00:05.0", vendor: 0x1234, device: 0x11e8, subvendor: 0x1af4, subdevice: 0x1100,
-        classCode: 0x00ff00, className: "Unclassified device", kernelDriver: "drvproxy",
-        instance: "edu@0000:00:05.0", dmaMode: .confined)
+    static let edu: DeviceRow = {
+        var row = DeviceRow(
+            bdf: "0000:00:05.0", vendor: 0x1234, device: 0x11e8, subvendor: 0x1af4, subdevice: 0x1100,
+            classCode: 0x00ff00, className: "Unclassified device", kernelDriver: "drvproxy",
+            instance: "edu@0000:00:05.0", dmaMode: .confined)
+        row.details = DeviceDetails(regions: [.init(index: 0, io: false, size: 1 << 20, prefetchable: false, is64Bit: false)],
+                                    irq: 11, irqSharers: ["0000:00:03.0"], interrupts: "INTx", iommuGroup: 4,
+                                    previousDriver: "uio_pci_generic")
+        return row
+    }()
     static let nic = DeviceRow(
         bdf: "0000:00:03.0", vendor: 0x8086, device: 0x100e, subvendor: 0x1af4, subdevice: 0x1100,
         classCode: 0x020000, vendorName: "Intel Corporation",

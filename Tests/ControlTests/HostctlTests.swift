@@ -96,6 +96,24 @@ import TestSupport
         }
     }
 
+    @Test func verboseDevicesLookLikeLspciVerbose() async throws {
+        try await withServer { path in
+            let run = try await runHostctl(["devices", "-v", "--socket", path])
+            #expect(run.status == 0)
+            #expect(run.stdout.hasSuffix("""
+                0000:00:05.0 Unclassified device [00ff]: Device [1234:11e8]  owner: edu@0000:00:05.0 (drvproxy)  dma: confined
+                    Subsystem: [1af4:1100]
+                    IRQ 11 (shared with 0000:00:03.0)
+                    Interrupts: INTx
+                    IOMMU group 4
+                    Region 0: Memory (32-bit, non-prefetchable), size 1M
+                    Kernel driver in use: drvproxy
+                    Driver before drvhost: uio_pci_generic
+
+                """), "\(run.stdout)")
+        }
+    }
+
     @Test func jsonOutputIsTheProtocolsValues() async throws {
         try await withServer { path in
             let devices = try await runHostctl(["devices", "--json", "--socket", path])
