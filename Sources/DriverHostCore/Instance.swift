@@ -51,6 +51,9 @@ public final class Instance {
     /// interrupt() or timer() is running: wait_events is not allowed there.
     var inEventCallback = false
     private(set) var isAttached = false
+    /// attach() is running; busMasterEarly: it called enable_bus_master.
+    private var inAttach = false
+    private var busMasterEarly = false
     private(set) var loop: EventLoop!
     private let hostTable: UnsafeMutablePointer<dh_host>
     private let interruptCallback: (@convention(c) (UnsafeMutableRawPointer?, UnsafePointer<dh_event>?) -> Void)?
@@ -155,8 +158,13 @@ public final class Instance {
         var context: UnsafeMutableRawPointer?
         let attach = descriptor.raw.attach!
         let host = UnsafePointer(hostTable)
+        inAttach = true
         let result = watchdog.guarding(attachBound) { attach(host, handle, &context) }
+        inAttach = false
         guard result == DH_OK else {
+            // The device may have been mastering the bus: stop it before
+            // its buffers go.
+            if busMasterEarly { try? device.setBusMaster(false) }
             freeAllDMA()
             throw HostFailure(.attachFailed, "plugin \(descriptor.name): attach failed (\(HostTable.errorName(result)))")
         }
@@ -172,6 +180,21 @@ public final class Instance {
         } catch {
             detach()
             throw HostFailure(.deviceSetupFailed, "cannot turn bus mastering on: \(error)")
+        }
+    }
+
+    /// dh_host.enable_bus_master: the plugin says its device is set up
+    /// and may master the bus before attach returns (see plugin.h).
+    func enableBusMasterInAttach() -> Int32 {
+        guard inAttach else { return DH_ERR_STATE }
+        guard !loop.hasDeviceError else { return DH_ERR_IO }
+        do {
+            try device.setBusMaster(true)
+            busMasterEarly = true
+            return DH_OK
+        } catch {
+            log(.warning, "plugin \(descriptor.name): cannot turn bus mastering on: \(error)")
+            return DH_ERR_IO
         }
     }
 

@@ -350,6 +350,20 @@ struct dh_host {
 	 * from the first callback after attach). The result stays valid until
 	 * detach returns. NULL or unknown id: NULL. */
 	const void *(*get_extension)(dh_instance *inst, const char *id);
+
+	/* ABI 1.2: let the device master the bus now, inside attach, instead
+	 * of when attach returns. For devices whose setup is itself DMA (an
+	 * NVMe controller answers Identify and creates its queues through
+	 * its admin queue) and that a device class must describe as soon as
+	 * attach returns (dh_plugin.get_extension is asked right then).
+	 * Call it only once the device is reset and every address it may
+	 * use points into the plugin's own DMA buffers: that is what keeping
+	 * bus mastering off during attach protects. From then on MSI and
+	 * MSI-X messages arrive too (wait_events delivers them). If attach
+	 * then fails, the host turns bus mastering off again before freeing
+	 * the plugin's buffers. DH_OK; DH_ERR_STATE outside attach;
+	 * DH_ERR_IO if the kernel refuses. Test DH_HOST_HAS first. */
+	int32_t (*enable_bus_master)(dh_instance *inst);
 };
 
 #define DH_MAX_TIMERS 16
@@ -418,8 +432,9 @@ struct dh_plugin {
 	 * open, so that one a crashed driver left running cannot write memory):
 	 * no DMA and no MSI until attach has returned DH_OK; the host turns bus
 	 * mastering on then. Allocate DMA buffers and program the device here,
-	 * but start transfers, or wait for an MSI, only after attach. INTx
-	 * interrupts do arrive during attach.
+	 * but start transfers, or wait for an MSI, only after attach, or after
+	 * dh_host.enable_bus_master (1.2) once the device is reset and set up.
+	 * INTx interrupts do arrive during attach.
 	 */
 	int32_t (*attach)(const struct dh_host *host, dh_instance *inst, void **context);
 	/* Quiet the device and free what attach made. Called once, on orderly
