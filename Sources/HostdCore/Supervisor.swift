@@ -38,6 +38,14 @@ public actor Supervisor {
     var watchTask: Task<Void, Never>?
     var observers: [Int: AsyncStream<InstanceStatus>.Continuation] = [:]
     var nextObserver = 0
+    /// Descriptor reads at once: each is a child process and a thread.
+    let describeGate = ConcurrencyGate(limit: 4)
+    /// Bumped by every arrival or removal of a file: a read that a newer
+    /// change overtook is dropped.
+    var pluginGenerations: [String: Int] = [:]
+    /// Devices whose instances an arrival stopped, to be driven again by
+    /// the file's newest version (however many changes overtook each other).
+    var devicesAwaitingPlugin: [String: Set<String>] = [:]
 
     public init(config: HostdConfig, logger: Logger, reader: DescriptorReader? = nil) {
         self.config = config
@@ -71,13 +79,17 @@ public actor Supervisor {
         }
         self.watcher = watcher
         let files = (try? FileManager.default.contentsOfDirectory(atPath: config.pluginDirectory)) ?? []
-        for file in files.sorted() where !file.hasPrefix(".") {
-            await pluginArrived(file)
+        // Read side by side (bounded by describeGate): one plugin whose
+        // constructor hangs must not hold up the others.
+        await withTaskGroup(of: Void.self) { group in
+            for file in files.sorted() where !file.hasPrefix(".") {
+                group.addTask { await self.pluginArrived(file) }
+            }
         }
         watchTask = Task {
             for await change in watcher.changes {
                 switch change {
-                case .arrived(let file): await self.pluginArrived(file)
+                case .arrived(let file): Task { await self.pluginArrived(file) }
                 case .removed(let file): await self.pluginRemoved(file)
                 }
             }
@@ -132,15 +144,22 @@ public actor Supervisor {
     /// A new or replaced file: read its descriptor in a child; instances of
     /// the old version stop and, if the new one is good, restart on it.
     func pluginArrived(_ file: String) async {
-        let old = plugins[file]
+        let generation = bumpGeneration(of: file)
         let oldRecords = instances.values.filter { $0.pluginFile == file }
-        let oldDevices = oldRecords.map(\.device)
+        devicesAwaitingPlugin[file, default: []].formUnion(oldRecords.map(\.device))
         for record in oldRecords {
             await unload(record, restoring: false)
         }
         let reader = self.reader
         let path = pluginPath(file)
-        let outcome = await Task.detached { reader.read(path) }.value
+        let outcome = await describeGate.run {
+            await onOwnThread("describe") { reader.read(path) }
+        }
+        // A newer change of the file (or its removal) came while this one
+        // was read: that change decides, with its own read.
+        guard pluginGenerations[file] == generation else { return }
+        let oldDevices = devicesAwaitingPlugin.removeValue(forKey: file) ?? []
+        let old = plugins[file]
         var entry = PluginEntry(file: file, outcome: outcome, loaded: old?.loaded ?? false)
         switch outcome {
         case .refused(let why):
@@ -169,7 +188,19 @@ public actor Supervisor {
         }
     }
 
+    @discardableResult
+    func bumpGeneration(of file: String) -> Int {
+        let next = (pluginGenerations[file] ?? 0) + 1
+        pluginGenerations[file] = next
+        return next
+    }
+
     func pluginRemoved(_ file: String) async {
+        bumpGeneration(of: file)
+        let awaiting = devicesAwaitingPlugin.removeValue(forKey: file) ?? []
+        for bdf in awaiting where !instances.values.contains(where: { $0.device == bdf }) {
+            restoreBinding(bdf)
+        }
         guard plugins.removeValue(forKey: file) != nil else { return }
         logger.info("plugin removed", metadata: ["file": "\(file)"])
         for record in instances.values where record.pluginFile == file {
