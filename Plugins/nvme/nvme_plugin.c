@@ -218,18 +218,19 @@ static const struct dh_pci_match nvme_matches[] = {
 /*
  * Quiet the controller after a crash: normal shutdown (it finishes or aborts what it has), then CC.EN = 0 and
  * wait for CSTS.RDY = 0 (it forgets its queues and stops all DMA). CAP.TO
- * is not known here: 1 s per step is the kernel's largest wait and QEMU's
- * and common controllers' reset take far less; a slower controller leaves
- * a "poll(s) timed out" line and the kernel's function reset follows.
+ * is not known here, and a release program may wait 1 s in all: 400 ms for
+ * the shutdown, 600 ms for the disable (QEMU's and common controllers' take
+ * far less); a slower controller leaves drvproxy's "poll(s) timed out" line,
+ * and the kernel's function reset follows.
  */
 static const struct dh_insn nvme_release[] = {
 	DH_INSN_READ(4, 0, NVME_REG_CC),
 	DH_INSN_AND(~(uint64_t)NVME_CC_SHN_MASK & 0xffffffffu),
 	DH_INSN_OR(NVME_CC_SHN_NORMAL),
 	DH_INSN_WRITE(4, 0, NVME_REG_CC),
-	DH_INSN_POLL(4, 0, NVME_REG_CSTS, NVME_CSTS_SHST_MASK, NVME_CSTS_SHST_DONE, 1000000),
+	DH_INSN_POLL(4, 0, NVME_REG_CSTS, NVME_CSTS_SHST_MASK, NVME_CSTS_SHST_DONE, 400000),
 	DH_INSN_WRITE_IMM(4, 0, NVME_REG_CC, 0),
-	DH_INSN_POLL(4, 0, NVME_REG_CSTS, NVME_CSTS_RDY, 0, 1000000),
+	DH_INSN_POLL(4, 0, NVME_REG_CSTS, NVME_CSTS_RDY, 0, 600000),
 };
 
 const struct dh_plugin dh_plugin_entry = {

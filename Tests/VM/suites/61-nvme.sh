@@ -16,8 +16,8 @@ dev=$NVME_BDF
 
 pass() { echo "PASS: $1"; }
 fail() { echo "FAIL: $1: $2"; }
-check() { # name expected actual
-	if [ "$3" = "$2" ]; then pass "$1"; else fail "$1" "expected '$2', got '$3'"; fi
+check() { # name expected actual (an empty one never matches)
+	if [ -n "$2" ] && [ "$3" = "$2" ]; then pass "$1"; else fail "$1" "expected '$2', got '$3'"; fi
 }
 
 # The value of call NAME in driverhost's --call output (NAME(ARGS) = VALUE).
@@ -33,6 +33,7 @@ if driverhost --device $dev --plugin $nvme --call identify --call lba_size --cal
 else
 	fail nvme_attach "driverhost exited $?: $(tail -n 4 /tmp/nvme.err | tr '\n' ' ')"
 fi
+echo "NOTE: nvme: $(sed -n 's/.*identify: //p' /tmp/nvme.err | head -n1); reset method: $(cat $(sysdev $dev)/reset_method 2>/dev/null || echo none)"
 bytes=$(value_of identify)
 lba=$(value_of lba_size)
 queues=$(value_of queues)
@@ -115,7 +116,9 @@ else
 fi
 # The release program's POLLs (shutdown done, then not ready) were met:
 # drvproxy warns when one times out.
-if dmesg | grep "$dev" | grep -q "release program: .* timed out"; then
+if [ -z "$attached" ]; then
+	fail nvme_release_program_polls_met "driverhost did not attach"
+elif dmesg | grep "$dev" | grep -q "release program: .* timed out"; then
 	fail nvme_release_program_polls_met "$(dmesg | grep "$dev" | grep 'release program' | tail -n1)"
 else
 	pass nvme_release_program_polls_met
