@@ -36,6 +36,7 @@
 /* Bounds of the plugin's own waits (a controller's CAP.TO can be larger). */
 #define NVME_ADMIN_TIMEOUT_NS	5000000000ull
 #define NVME_SHUTDOWN_TIMEOUT_NS 2000000000ull
+#define NVME_READY_TIMEOUT_MAX_NS 25000000000ull	/* CAP.TO allows up to 127.5 s */
 
 /* One submission/completion queue pair and its memory (one DMA buffer). */
 struct nvme_queue {

@@ -155,6 +155,7 @@ void nvme_interrupt(void *context, const struct dh_event *event)
 			nvme_cq_drain(nv, &nv->io[i], io_done);
 	if (nv->irq_mode == DH_IRQ_INTX_SHARED)
 		nvme_wr32(nv, NVME_REG_INTMC, 1);
-	else if (nv->irq_mode == DH_IRQ_INTX_DISABLE || (event->flags & DH_EVENT_STORM))
+	/* INTx-disable: the kernel masked the function; a storm: the line. */
+	if (nv->irq_mode == DH_IRQ_INTX_DISABLE || (event->flags & DH_EVENT_STORM))
 		nv->host->unmask(nv->inst);
 }

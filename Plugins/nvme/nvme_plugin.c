@@ -14,7 +14,19 @@
  *
  * Interrupts: MSI-X, one vector per I/O queue (the admin queue shares vector
  * 0, and is polled anyway). Completions are drained in interrupt() and
- * handed to the block host by (queue, tag = command id).
+ * handed to the block host by (queue, tag = command id). Where the host
+ * falls back to one vector (MSI, INTx) there is one I/O queue.
+ *
+ * Shared INTx: NVMe has no interrupt status register, and whether a
+ * completion queue has new entries is in host memory, out of a register
+ * program's reach. So the ACK program decides by the controller's own mask:
+ * while vector 0 is masked (INTMS bit 0) the controller cannot be asserting
+ * the line, so the interrupt is not ours; while it is unmasked, the program
+ * claims it and masks vector 0, which lowers our line at once. interrupt()
+ * then drains every queue and unmasks (INTMC); a completion that came in
+ * between raises the line again. The price: an interrupt of a neighbour
+ * while we are unmasked is claimed by us too (one empty drain); it is still
+ * delivered to the neighbour's handler, as on every shared line.
  *
  * Release (crash, SIGKILL): the kernel's RELEASE program notifies a normal
  * shutdown, waits for it, disables the controller and
@@ -91,8 +103,15 @@ static int32_t read_capabilities(struct nvme *nv)
 		return DH_ERR_NOT_SUPPORTED;
 	}
 	nv->doorbell_stride = 4u << NVME_CAP_DSTRD(cap);
-	/* CAP.TO is in 500 ms units; 0 would mean no time at all: give 500 ms. */
+	/* CAP.TO is in 500 ms units; 0 would mean no time at all: give 500 ms.
+	 * Capped so that a disable, an enable and one admin timeout fit in
+	 * the attach bound. */
 	nv->ready_timeout_ns = (uint64_t)(NVME_CAP_TO(cap) ? NVME_CAP_TO(cap) : 1) * 500000000ull;
+	if (nv->ready_timeout_ns > NVME_READY_TIMEOUT_MAX_NS) {
+		nvme_log(nv, DH_LOG_INFO, "CAP.TO is %u ms; waiting at most %llu ms for ready", NVME_CAP_TO(cap) * 500,
+			 (unsigned long long)(NVME_READY_TIMEOUT_MAX_NS / 1000000));
+		nv->ready_timeout_ns = NVME_READY_TIMEOUT_MAX_NS;
+	}
 	return DH_OK;
 }
 
@@ -150,7 +169,9 @@ static int32_t nvme_attach(const struct dh_host *host, dh_instance *inst, void *
 	if (err)
 		goto free_nv;
 	nv->irq_mode = info.irq_mode;
-	nv->vectors = info.irq_mode == DH_IRQ_MSIX ? dh_plugin_entry.msix_vectors : 1;
+	/* A host older than 1.2 reports no vector count: then it set what we asked. */
+	nv->vectors = info.irq_vectors ? info.irq_vectors :
+		      info.irq_mode == DH_IRQ_MSIX ? dh_plugin_entry.msix_vectors : 1;
 	if (!DH_HOST_HAS(host, enable_bus_master)) {
 		nvme_log(nv, DH_LOG_ERROR, "this host cannot enable bus mastering during attach "
 			 "(dh_host.enable_bus_master): NVMe setup needs DMA before the disk can be described");
@@ -233,6 +254,16 @@ static const struct dh_insn nvme_release[] = {
 	DH_INSN_POLL(4, 0, NVME_REG_CSTS, NVME_CSTS_RDY, 0, 600000),
 };
 
+/* Shared INTx only (see the top of this file); never run under MSI-X, where
+ * INTMS is undefined: the host installs it for that fallback alone. */
+static const struct dh_insn nvme_ack[] = {
+	DH_INSN_READ(4, 0, NVME_REG_INTMS),
+	DH_INSN_AND(1),
+	{ DH_OP_XOR, 0, 0, 0, 0, 1, 0, 0, 0 },	/* 1: vector 0 unmasked */
+	DH_INSN_NOT_MINE_IF_ZERO(),
+	DH_INSN_WRITE_IMM(4, 0, NVME_REG_INTMS, 1),
+};
+
 const struct dh_plugin dh_plugin_entry = {
 	.abi_major = DH_ABI_MAJOR,
 	.abi_minor = DH_ABI_MINOR,
@@ -243,10 +274,13 @@ const struct dh_plugin dh_plugin_entry = {
 	.match_count = sizeof(nvme_matches) / sizeof(nvme_matches[0]),
 	.irq_mode = DH_IRQ_MSIX,
 	.msix_vectors = DH_BLOCK_MAX_QUEUES,
+	.ack_len = sizeof(nvme_ack) / sizeof(nvme_ack[0]),
+	.ack_program = nvme_ack,
 	.release_len = sizeof(nvme_release) / sizeof(nvme_release[0]),
 	.release_program = nvme_release,
-	/* Reset (CAP.TO up to 127.5 s in theory; 7.5 s on QEMU) plus setup. */
-	.attach_timeout_ms = 30000,
+	/* Two ready waits (each at most NVME_READY_TIMEOUT_MAX_NS) and setup,
+	 * which stops at the first admin command that times out. */
+	.attach_timeout_ms = 60000,
 	/* selftest waits for real I/O; detach for a shutdown. */
 	.callback_timeout_ms = 10000,
 	.attach = nvme_attach,

@@ -219,9 +219,10 @@ struct dh_instance_info {
 	uint32_t restart_count;  /* 0 on the first attach, then +1 per restart */
 	uint16_t vendor, device, subvendor, subdevice;
 	uint32_t class_code;
-	uint32_t irq_mode;       /* enum dh_irq_mode in force */
+	uint32_t irq_mode;       /* enum dh_irq_mode in force (see dh_plugin.irq_mode) */
 	uint32_t dma_mask_bits;  /* current DMA mask */
-	uint32_t reserved1;
+	uint32_t irq_vectors;    /* 1.2: vectors in force (MSI-X: at most
+				  * msix_vectors); 0 from an older host */
 	uint64_t bar_size[DH_NUM_BARS]; /* 0: BAR absent */
 };
 
@@ -409,6 +410,15 @@ struct dh_plugin {
 	const struct dh_pci_match *matches;
 	uint32_t match_count;    /* at least 1 */
 
+	/*
+	 * The interrupt mode wanted. An INTx mode or none is set as it is. MSI
+	 * and MSI-X are preferences (1.2): the host falls back, in this order,
+	 * to MSI-X with fewer vectors (as many as the device has), MSI, INTx
+	 * with the INTx-disable bit, and a shared INTx line if the plugin gives
+	 * an ACK program, which then serves that fallback only: it is
+	 * installed in no other mode. driverhost --irq-mode forces one mode.
+	 * The mode and vectors in force are in dh_instance_info.
+	 */
 	uint32_t irq_mode;       /* enum dh_irq_mode */
 	uint32_t msix_vectors;   /* DH_IRQ_MSIX: vectors wanted; else 0 */
 

@@ -65,6 +65,26 @@ if [ -n "$bytes" ]; then
 	check nvme_selftest_again 0 "$(value_of selftest)"
 fi
 
+# ---- one vector: the host's fallbacks, forced ---------------------------------------
+
+# Without MSI-X the plugin gets one vector and so one queue. QEMU's NVMe has
+# no MSI; INTx is forced both ways: with the INTx-disable bit (the kernel
+# masks the function) and on a shared line with the plugin's ACK program
+# (it masks vector 0 through INTMS and says "not mine" while masked).
+for mode in intx-disable intx-shared; do
+	case $mode in intx-disable) label="INTx disable" ;; *) label="INTx shared" ;; esac
+	name=nvme_$(echo $mode | tr - _)
+	if driverhost --device $dev --plugin $nvme --irq-mode $mode --call identify --call queues \
+		--call selftest 4242 --call vectors_used >/tmp/nvme.out 2>/tmp/nvme.err &&
+		grep -q "identify: .* irq $label vectors 1" /tmp/nvme.err; then
+		check ${name}_one_queue 1 "$(value_of queues)"
+		check ${name}_selftest_intact 0 "$(value_of selftest)"
+		check ${name}_completions_by_interrupt 1 "$(value_of vectors_used)"
+	else
+		fail ${name}_attach "exit $?: $(grep -E 'identify:|error' /tmp/nvme.err | tail -n 3 | tr '\n' ' ')"
+	fi
+done
+
 # ---- refusal --------------------------------------------------------------------
 
 # Namespace 1 of this controller has 8 bytes of metadata per block.
