@@ -174,11 +174,10 @@ copy_module() {
 }
 
 # The kernel's own modules the guest gets in /lib/modules (init loads the
-# first two, and the NVMe driver's, in this order, where the kernel has
-# them; suites load aer_inject when the boot has a PCIe device). A name
-# ending in ? is one a kernel may not have (nvme-auth is 6.12's, t10-pi
-# 6.1's nvme-core dependency).
-guest_modules=(uio uio_pci_generic aer_inject t10-pi? nvme-auth? nvme-core nvme)
+# first two, and on boots with NVMe controllers the NVMe driver's, in this
+# order; suites load aer_inject when the boot has a PCIe device). A name
+# ending in ? is one a kernel may not have (nvme-auth is 6.12's).
+guest_modules=(uio uio_pci_generic aer_inject nvme-auth? nvme-core nvme)
 
 # The boot's own archive, its kernel's modules, after the common one.
 build_initramfs() {
