@@ -29,9 +29,9 @@
  * delivered to the neighbour's handler, as on every shared line.
  *
  * Release (crash, SIGKILL): the kernel's RELEASE program notifies a normal
- * shutdown, waits for it, disables the controller and
- * waits for CSTS.RDY = 0, so the controller has dropped its queues and stops
- * DMA before its memory is freed.
+ * shutdown, waits for it, disables the controller and waits for
+ * CSTS.RDY = 0, so the controller has dropped its queues and stopped DMA
+ * before its memory is freed.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "nvme.h"
