@@ -46,6 +46,11 @@ public actor Supervisor {
     /// Devices whose instances an arrival stopped, to be driven again by
     /// the file's newest version (however many changes overtook each other).
     var devicesAwaitingPlugin: [String: Set<String>] = [:]
+    /// Each instance's cgroup; nil where cgroup v2 cannot be used (then
+    /// rlimits stand in). Set up by start().
+    var cgroups: InstanceCgroups?
+    var intent = OperatorIntent()
+    let intentStore: OperatorIntentStore
 
     public init(config: HostdConfig, logger: Logger, reader: DescriptorReader? = nil) {
         self.config = config
@@ -55,6 +60,7 @@ public actor Supervisor {
         self.reader = reader ?? DescriptorReader(driverhostPath: config.driverhostPath)
         claimPolicy = DeviceClaimPolicy(claim: config.claim, ignore: config.ignore)
         bindingStore = BindingStore(directory: config.stateDirectory + "/bindings")
+        intentStore = OperatorIntentStore(path: config.intentDirectory + "/intent.json")
         epoch = clock.now
     }
 
@@ -71,6 +77,19 @@ public actor Supervisor {
             throw StartError(description: "cannot create the state directory \(config.stateDirectory): \(error.localizedDescription)")
         }
         bindings = bindingStore.loadAll()
+        switch intentStore.load() {
+        case .success(let saved): intent = saved
+        case .failure(let why): logger.error("starting without the operator's saved intent: \(why)")
+        }
+        if let mount = config.cgroupMount {
+            switch InstanceCgroups.setUp(mount: mount, resources: config.resources) {
+            case .success(let tree):
+                cgroups = tree
+                logger.info("instances get cgroups", metadata: ["under": "\(tree.base)"])
+            case .failure(let why):
+                logger.warning("instances are limited by rlimits only (memory, open files): \(why)")
+            }
+        }
         let watcher: PluginDirectoryWatcher
         do {
             watcher = try PluginDirectoryWatcher(directory: config.pluginDirectory)
@@ -175,13 +194,21 @@ public actor Supervisor {
             }
         }
         plugins[file] = entry
-        if let d = entry.description, entry.loaded || config.autoload {
-            plugins[file]?.loaded = true
-            let devices = scanAll()
-            let targets = devices.filter { device in
-                d.drives(device) && (oldDevices.contains(device.bdf) || isFreeForAutoload(device))
+        if let d = entry.description {
+            // Instances the old version had, and those the operator loaded
+            // (before a restart of hostd too); then, with autoload (or once
+            // loaded), the free devices the operator did not unload it from.
+            let autoload = entry.loaded || (config.autoload && !intent.unloadedPlugins.contains(file))
+            let targets = scanAll().filter { device in
+                let name = InstanceRecord.name(plugin: d.name, device: device.bdf)
+                return d.drives(device) && (oldDevices.contains(device.bdf)
+                    || (intent.loadedInstances.contains(name) && isFreeForAutoload(device, byOperator: true))
+                    || (autoload && intent.allowsAutoload(file: file, instance: name) && isFreeForAutoload(device)))
             }
-            _ = await start(entry.file, d, on: targets)
+            if autoload || !targets.isEmpty {
+                plugins[file]?.loaded = true
+                _ = await start(entry.file, d, on: targets)
+            }
         }
         for bdf in oldDevices where !instances.values.contains(where: { $0.device == bdf }) {
             restoreBinding(bdf)
@@ -197,6 +224,9 @@ public actor Supervisor {
 
     func pluginRemoved(_ file: String) async {
         bumpGeneration(of: file)
+        // The operator's unload was about this file; one dropped in later
+        // under the same name is a new plugin, autoloaded as any other.
+        if intent.unloadedPlugins.remove(file) != nil { saveIntent() }
         let awaiting = devicesAwaitingPlugin.removeValue(forKey: file) ?? []
         for bdf in awaiting where !instances.values.contains(where: { $0.device == bdf }) {
             restoreBinding(bdf)
@@ -208,8 +238,21 @@ public actor Supervisor {
         }
     }
 
-    func isFreeForAutoload(_ device: DeviceRow) -> Bool {
-        claimPolicy.verdict(for: device) == .take && !instances.values.contains { $0.device == device.bdf }
+    /// `byOperator`: the operator named the device before (hostctl load):
+    /// it may be taken from a kernel driver as then, unless now ignored.
+    func isFreeForAutoload(_ device: DeviceRow, byOperator: Bool = false) -> Bool {
+        let verdict = claimPolicy.verdict(for: device)
+        let allowed = verdict == .take || (byOperator && !claimPolicy.ignore.contains(device.bdf))
+        return allowed && !instances.values.contains { $0.device == device.bdf }
+    }
+
+    /// After every change of the operator's intent or an instance's history.
+    func saveIntent() {
+        do {
+            try intentStore.save(intent)
+        } catch {
+            logger.error("the operator's intent is not saved: \(error)")
+        }
     }
 
     // MARK: Devices and bindings
