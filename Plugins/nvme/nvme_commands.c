@@ -69,8 +69,8 @@ static int32_t own_io(struct nvme *nv, uint32_t queue, uint32_t op, uint64_t blo
 		.op = op,
 		.block = block,
 		.blocks = bytes / nv->lba_size,
-		.buffer = (uint8_t *)buf->cpu + offset,
-		.bus_addr = buf->bus_addr + offset,
+		.buffer = bytes ? (uint8_t *)buf->cpu + offset : NULL,
+		.bus_addr = bytes ? buf->bus_addr + offset : 0,
 	};
 	uint64_t deadline = nvme_now_ns() + SELFTEST_WAIT_NS;
 	int32_t err;
@@ -123,6 +123,8 @@ static int32_t roundtrip(struct nvme *nv, const struct dh_dma_buffer *buf, uint3
 		memcpy(data, expected, bytes);
 		err = own_io(nv, queue, DH_BLOCK_WRITE, block, bytes, buf, 0);
 	}
+	if (!err)
+		err = own_io(nv, queue, DH_BLOCK_FLUSH, 0, 0, buf, 0);
 	if (!err) {
 		memset(data, 0, bytes);
 		err = own_io(nv, queue, DH_BLOCK_READ, block, bytes, buf, 0);
@@ -137,15 +139,17 @@ static int32_t roundtrip(struct nvme *nv, const struct dh_dma_buffer *buf, uint3
 
 /*
  * On every I/O queue, transfers of one page (PRP1), two (PRP2) and 16
- * (a PRP list) at the end of the namespace. 0: all intact; > 0: bytes that
- * came back wrong; < 0: DH_ERR_* (and a log line says where).
+ * (a PRP list) at the end of the namespace, each write flushed; then enough
+ * one-page reads that both rings wrap twice (the phase bit flips). 0: all
+ * intact; > 0: bytes that came back wrong; < 0: DH_ERR_* (and a log line
+ * says where).
  */
 static int32_t cmd_selftest(void *context, uint32_t seed)
 {
 	static const uint32_t sizes[] = { 4096, 8192, SELFTEST_AREA };
 	struct nvme *nv = context;
 	struct dh_dma_buffer buf;
-	uint64_t block;
+	uint64_t block, started = nvme_now_ns(), completions = nv->completions;
 	uint32_t q, s;
 	int32_t err = 0, wrong = 0, r;
 
@@ -169,11 +173,20 @@ static int32_t cmd_selftest(void *context, uint32_t seed)
 				nvme_log(nv, DH_LOG_ERROR, "selftest: queue %u, %u bytes: %d bytes wrong", q, sizes[s], r);
 			wrong += r;
 		}
+		if (err)
+			break;
+		for (s = 0; !err && s < 2 * nv->io[q].entries + 1; s++)
+			err = own_io(nv, q, DH_BLOCK_READ, block, NVME_PAGE, &buf, 0);
+		if (err)
+			nvme_log(nv, DH_LOG_ERROR, "selftest: queue %u: read %u of a ring wrap: error %d", q, s, err);
 	}
 	nv->host->dma_free(nv->inst, buf.handle);
 	if (!err && !wrong)
-		nvme_log(nv, DH_LOG_INFO, "selftest: %u queue(s) x %u sizes written and read back intact",
-			 nv->io_queues, (uint32_t)(sizeof(sizes) / sizeof(sizes[0])));
+		nvme_log(nv, DH_LOG_INFO, "selftest: %u queue(s) x %u sizes written, flushed and read back intact, "
+			 "rings wrapped twice: %llu commands in %llu ms", nv->io_queues,
+			 (uint32_t)(sizeof(sizes) / sizeof(sizes[0])),
+			 (unsigned long long)(nv->completions - completions),
+			 (unsigned long long)((nvme_now_ns() - started) / 1000000));
 	return err ? err : wrong;
 }
 
@@ -186,5 +199,5 @@ const struct dh_command nvme_commands[NVME_COMMAND_COUNT] = {
 	  "distinct interrupt vectors that delivered an interrupt since attach" },
 	{ "csts", "u32()", (dh_command_fn)cmd_csts, "the controller status register now" },
 	{ "selftest", "i32(u32)", (dh_command_fn)cmd_selftest,
-	  "write, read back and restore 4/8/64 KiB on every queue; 0 if intact" },
+	  "write, flush, read back and restore 4/8/64 KiB, wrap the rings, on every queue; 0 if intact" },
 };

@@ -53,6 +53,7 @@ check nvme_identify_capacity_is_image_size 67108864 "$bytes"
 # controller grants 64 pairs and 65 MSI-X vectors.
 check nvme_msix_sixteen_queues 16 "$queues"
 check nvme_selftest_intact 0 "$(value_of selftest)"
+echo "NOTE: nvme: $(sed -n 's/.*selftest: //p' /tmp/nvme.err | head -n1)"
 # Every queue's completions came on its own vector.
 check nvme_msix_one_vector_per_queue "$queues" "$(value_of vectors_used)"
 grep -q "identify: .* irq MSI-X vectors 16" /tmp/nvme.err &&
