@@ -4,7 +4,8 @@
 # driver on an identical disk, a selftest of real I/O completed by real
 # interrupts on every queue, the refusal of a format it cannot drive, and
 # the release program after SIGKILL. Boots with NVMe name the controllers
-# (Tests/VM/boots: NVME_BDF, NVME_KERNEL_BDF, NVME_REFUSED_BDF).
+# (Tests/VM/boots: NVME_BDF, NVME_KERNEL_BDF, NVME_REFUSED_BDF,
+# NVME_FEW_VECTORS_BDF).
 . /suites/lib.sh
 
 if [ -z "$NVME_BDF" ]; then
@@ -85,6 +86,27 @@ for mode in intx-disable intx-shared; do
 		fail ${name}_attach "exit $?: $(grep -E 'identify:|error' /tmp/nvme.err | tail -n 3 | tr '\n' ' ')"
 	fi
 done
+
+# ---- fewer MSI-X vectors than wanted ------------------------------------------------
+
+# This controller has 2 MSI-X vectors (and grants 4 queue pairs): the host
+# sets MSI-X with 2 vectors instead of 16, and the plugin makes one queue
+# per vector (a queue on a vector the device lacks would fail Create CQ).
+if [ -n "$NVME_FEW_VECTORS_BDF" ]; then
+	bind_drvproxy $NVME_FEW_VECTORS_BDF || fail nvme_bind "cannot bind $NVME_FEW_VECTORS_BDF"
+	if driverhost --device $NVME_FEW_VECTORS_BDF --plugin $nvme --call queues --call selftest 77 \
+		--call vectors_used >/tmp/nvme.out 2>/tmp/nvme.err &&
+		grep -q "interrupts msix with 2 vectors instead of msix" /tmp/nvme.err; then
+		check nvme_few_vectors_one_queue_per_vector 2 "$(value_of queues)"
+		check nvme_few_vectors_selftest_intact 0 "$(value_of selftest)"
+		check nvme_few_vectors_each_vector_used 2 "$(value_of vectors_used)"
+	else
+		fail nvme_few_vectors_attach "exit $?: $(grep -E 'interrupts|error' /tmp/nvme.err | tail -n 3 | tr '\n' ' ')"
+	fi
+	unbind $NVME_FEW_VECTORS_BDF
+else
+	skip nvme_few_vectors "no controller with few MSI-X vectors on this boot"
+fi
 
 # ---- refusal --------------------------------------------------------------------
 
