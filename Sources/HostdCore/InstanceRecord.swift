@@ -30,6 +30,9 @@ final class InstanceRecord {
     var lastAnswer = ContinuousClock.now
     /// The kernel's OOM kills in the instance's cgroup when it started.
     var oomKillsAtStart: UInt64 = 0
+    /// Its driverhosts' log lines, across restarts (hostctl logs).
+    var log = LogRing()
+    var logFollowers: [Int: AsyncStream<String>.Continuation] = [:]
     var failure: String?
     var policy: RestartPolicy
     /// drvproxy's releases counter when the current driverhost started.
@@ -50,4 +53,29 @@ final class InstanceRecord {
     }
 
     static func name(plugin: String, device: String) -> String { "\(plugin)@\(device)" }
+}
+
+/// The newest lines of an instance's log: at most `capacity` lines, each cut
+/// at `maxLine` bytes, so that a chatty plugin costs hostd a fixed amount.
+struct LogRing {
+    static let capacity = 1000
+    static let maxLine = 2048
+    private(set) var lines: [String] = []
+    private var start = 0
+
+    mutating func append(_ line: String) {
+        let kept = line.utf8.count > LogRing.maxLine ? String(decoding: line.utf8.prefix(LogRing.maxLine), as: UTF8.self) + "…" : line
+        if lines.count < LogRing.capacity {
+            lines.append(kept)
+        } else {
+            lines[start] = kept
+            start = (start + 1) % LogRing.capacity
+        }
+    }
+
+    /// The last `count` lines, oldest first.
+    func last(_ count: Int) -> [String] {
+        let ordered = Array(lines[start...] + lines[..<start])
+        return Array(ordered.suffix(max(0, count)))
+    }
 }

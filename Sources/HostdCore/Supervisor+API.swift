@@ -87,6 +87,10 @@ extension Supervisor: SupervisorAPI {
         instances.values.sorted { $0.name < $1.name }.map(status)
     }
 
+    public func watch(buffer: Int) async -> AsyncStream<InstanceStatus> {
+        observe(bufferingPolicy: .bufferingNewest(buffer), startingWith: await instances())
+    }
+
     public func metrics() async -> String {
         metricsExporter.render(await instances())
     }

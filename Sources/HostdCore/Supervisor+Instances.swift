@@ -128,6 +128,11 @@ extension Supervisor {
     }
 
     func handle(_ event: DriverhostConnection.Event, of record: InstanceRecord, from connection: DriverhostConnection) {
+        // Every driverhost of the instance writes to its log, the standby too.
+        if case .log(let line) = event {
+            appendLog(line, to: record)
+            return
+        }
         if connection === record.standby {
             if case .exited(let status) = event {
                 // Not replaced until the next attach: a standby that cannot
@@ -157,6 +162,7 @@ extension Supervisor {
             record.lastAnswer = clock.now
         case .failed(let message):
             record.endReason = record.endReason ?? TerminalText.escape(message)
+        case .log: break  // taken above
         case .misbehaved(let why):
             record.endReason = "killed by hostd: it \(why)"
             logger.error("driverhost killed", metadata: ["instance": "\(record.name)", "reason": "\(why)"])
@@ -310,6 +316,7 @@ extension Supervisor {
         }
         await endClassDevice(of: record)
         cgroups?.remove(record.name)
+        endLogs(of: record)
         if instances[record.name] === record { instances.removeValue(forKey: record.name) }
         publish(record)
         logger.info("instance unloaded", metadata: ["instance": "\(record.name)"])

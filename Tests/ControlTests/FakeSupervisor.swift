@@ -63,6 +63,27 @@ actor FakeSupervisor: SupervisorAPI {
     }
 
     /// factorial has the signature u64(u32), like the edu plugin's.
+    /// The running instance, then it restarting and running again.
+    func watch(buffer: Int) -> AsyncStream<InstanceStatus> {
+        var restarting = Self.running
+        restarting.state = .restarting
+        var again = Self.running
+        again.restarts += 1
+        return AsyncStream { continuation in
+            for status in [Self.running, restarting, again] { continuation.yield(status) }
+            continuation.finish()
+        }
+    }
+
+    func logs(_ instance: String, lines: Int, follow: Bool) throws(ControlError) -> AsyncStream<String> {
+        guard instance == Self.running.name else { throw ControlError(.notFound, "no instance \(instance)") }
+        let all = (1...5).map { "driverhost[0000:00:05.0]: info: line \($0)" }
+        return AsyncStream { continuation in
+            for line in all.suffix(lines) { continuation.yield(line) }
+            continuation.finish()
+        }
+    }
+
     func metrics() -> String {
         "# TYPE drvhost_instance_interrupts_total counter\ndrvhost_instance_interrupts_total{instance=\"\(Self.running.name)\"} 7\n"
     }
