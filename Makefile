@@ -90,6 +90,7 @@ sdk-test:
 # The plugins build like third-party plugins: SDK header via pkg-config only.
 plugins:
 	$(MAKE) -C Plugins/edu OUT=$(abspath $(BUILD))/plugins
+	$(MAKE) -C Plugins/nvme OUT=$(abspath $(BUILD))/plugins
 	$(MAKE) -C Tests/Plugins OUT=$(abspath $(BUILD))/test-plugins
 	$(MAKE) -C Tests/Tools OUT=$(abspath $(BUILD))/test-tools
 	$(SWIFT) build --package-path Plugins/edu-swift
@@ -131,6 +132,7 @@ guest-swift:
 # runs in the guest as it runs on the host against devsim.
 guest-plugins:
 	$(MAKE) -C Plugins/edu OUT=$(abspath $(BUILD))/vm/payload/plugins
+	$(MAKE) -C Plugins/nvme OUT=$(abspath $(BUILD))/vm/payload/plugins
 	$(MAKE) -C Tests/Plugins OUT=$(abspath $(BUILD))/vm/payload/plugins
 	$(SWIFT) build -c release --package-path Plugins/edu-swift
 	install -D Plugins/edu-swift/.build/release/libedu-swift.so $(BUILD)/vm/payload/plugins/edu-swift.so

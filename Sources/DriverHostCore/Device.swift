@@ -18,6 +18,8 @@ public struct DeviceInfo: Sendable, Equatable {
     public var classCode: UInt32
     public var bars: [BAR]
     public var irqKinds: UInt32
+    /// MSI-X table size, 0 without MSI-X (or not reported).
+    public var msixVectors: UInt32 = 0
     public var dmaMaskBits: UInt32
     /// DRVPROXY_INFO_* (DeviceSafety.swift reads the ABI 2 ones).
     public var flags: UInt32
@@ -46,6 +48,7 @@ public struct DeviceInfo: Sendable, Equatable {
         self.init(vendor: raw.vendor, device: raw.device, subvendor: raw.subvendor, subdevice: raw.subdevice,
                   classCode: raw.class_code, bars: bars, irqKinds: raw.irq_kinds, dmaMaskBits: raw.dma_mask_bits,
                   flags: raw.flags)
+        msixVectors = raw.msix_vectors
     }
 
     /// The BAR table in the form regprog_validate wants.

@@ -103,6 +103,7 @@ public enum DriverHost {
         let instance = try Instance(descriptor: descriptor, device: device, identity: identity,
                                     log: log, state: StateStore(path: options.stateFile),
                                     limits: options.limits, signals: signals, control: control)
+        instance.forcedIRQMode = options.irqMode
         try instance.setUpDevice()
         try instance.attach()
         log(.info, "plugin \(descriptor.name) \(descriptor.version) attached")

@@ -65,6 +65,7 @@ enum HostTable {
             guard let id else { return nil }
             return Instance.with(inst, invalid: nil) { $0.hostExtension(String(cString: id)) }
         }
+        host.enable_bus_master = { inst in Instance.with(inst, invalid: DH_ERR_INVALID) { $0.enableBusMasterInAttach() } }
         return host
     }
 

@@ -51,6 +51,14 @@ public final class Instance {
     /// interrupt() or timer() is running: wait_events is not allowed there.
     var inEventCallback = false
     private(set) var isAttached = false
+    /// `--irq-mode`: this mode instead of the descriptor's (InterruptPlan).
+    public var forcedIRQMode: UInt32?
+    /// The interrupt mode and vectors in force (setUpDevice).
+    private(set) var irqMode: UInt32 = 0
+    private(set) var irqVectors: UInt32 = 0
+    /// attach() is running; busMasterEarly: it called enable_bus_master.
+    private var inAttach = false
+    private var busMasterEarly = false
     private(set) var loop: EventLoop!
     /// The device class served for the plugin, if it offers one (DeviceClasses).
     var classServer: (any DeviceClassServer)?
@@ -132,16 +140,7 @@ public final class Instance {
                 try device.install(.release, program, flags: raw.release_flags)
             }
         }
-        if !descriptor.ackProgram.isEmpty {
-            try descriptor.ackProgram.withUnsafeBufferPointer { program throws(HostFailure) in
-                try device.install(.ack, program, flags: 0)
-            }
-        }
-        do {
-            try device.setInterruptMode(raw.irq_mode, vectors: raw.msix_vectors)
-        } catch {
-            throw setupFailed("cannot set interrupt mode \(raw.irq_mode)", error)
-        }
+        try setInterrupts()
         for index in 0..<Int(DH_NUM_BARS) where barSizes[index] > 0 {
             do {
                 barBases[index] = try device.mapBAR(index)
@@ -151,14 +150,53 @@ public final class Instance {
         }
     }
 
+    /// The first mode of the plan that the device takes; its ACK program
+    /// first, when the step has one, so that it is there before the first
+    /// interrupt.
+    private func setInterrupts() throws(HostFailure) {
+        let raw = descriptor.raw
+        let plan = InterruptPlan(declared: raw.irq_mode, vectors: raw.msix_vectors, forced: forcedIRQMode,
+                                 hasAck: !descriptor.ackProgram.isEmpty, device: device.info)
+        var refused: [String] = []
+        for step in plan.steps {
+            if step.withAck {
+                try descriptor.ackProgram.withUnsafeBufferPointer { program throws(HostFailure) in
+                    try device.install(.ack, program, flags: 0)
+                }
+            }
+            do {
+                try device.setInterruptMode(step.mode, vectors: step.vectors)
+            } catch {
+                refused.append("\(InterruptPlan.name(of: step.mode)): \(error)")
+                continue
+            }
+            irqMode = step.mode
+            irqVectors = step.vectors
+            if step.mode != raw.irq_mode || (step.mode == DH_IRQ_MSIX.rawValue && step.vectors != raw.msix_vectors) {
+                let why = forcedIRQMode != nil ? "forced by --irq-mode" : refused.isEmpty ? "what the device offers" : "refused: " + refused.joined(separator: "; ")
+                log(.info, "plugin \(descriptor.name): interrupts \(InterruptPlan.name(of: step.mode))"
+                    + (step.mode == DH_IRQ_MSIX.rawValue ? " with \(step.vectors) vectors" : "")
+                    + " instead of \(InterruptPlan.name(of: raw.irq_mode)) (\(why))")
+            }
+            return
+        }
+        throw HostFailure(.deviceSetupFailed, "cannot set an interrupt mode for plugin \(descriptor.name) ("
+                          + (refused.isEmpty ? "the device offers none it can use" : refused.joined(separator: "; ")) + ")")
+    }
+
     // MARK: Calls into the plugin
 
     public func attach() throws(HostFailure) {
         var context: UnsafeMutableRawPointer?
         let attach = descriptor.raw.attach!
         let host = UnsafePointer(hostTable)
+        inAttach = true
         let result = watchdog.guarding(attachBound) { attach(host, handle, &context) }
+        inAttach = false
         guard result == DH_OK else {
+            // The device may have been mastering the bus: stop it before
+            // its buffers go.
+            if busMasterEarly { try? device.setBusMaster(false) }
             freeAllDMA()
             throw HostFailure(.attachFailed, "plugin \(descriptor.name): attach failed (\(HostTable.errorName(result)))")
         }
@@ -174,6 +212,21 @@ public final class Instance {
         } catch {
             detach()
             throw HostFailure(.deviceSetupFailed, "cannot turn bus mastering on: \(error)")
+        }
+    }
+
+    /// dh_host.enable_bus_master: the plugin says its device is set up
+    /// and may master the bus before attach returns (see plugin.h).
+    func enableBusMasterInAttach() -> Int32 {
+        guard inAttach else { return DH_ERR_STATE }
+        guard !loop.hasDeviceError else { return DH_ERR_IO }
+        do {
+            try device.setBusMaster(true)
+            busMasterEarly = true
+            return DH_OK
+        } catch {
+            log(.warning, "plugin \(descriptor.name): cannot turn bus mastering on: \(error)")
+            return DH_ERR_IO
         }
     }
 
@@ -403,7 +456,8 @@ public final class Instance {
         info.subvendor = device.subvendor
         info.subdevice = device.subdevice
         info.class_code = device.classCode
-        info.irq_mode = descriptor.raw.irq_mode
+        info.irq_mode = irqMode
+        info.irq_vectors = irqVectors
         info.dma_mask_bits = device.dmaMaskBits
         withUnsafeMutableBytes(of: &info.bar_size) { bytes in
             for (i, size) in barSizes.prefix(Int(DH_NUM_BARS)).enumerated() {

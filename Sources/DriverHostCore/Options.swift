@@ -18,6 +18,7 @@ public struct Options: Equatable, Sendable {
     public var describe = false
     public var standby = false
     public var limits = CallbackLimits()
+    public var irqMode: UInt32?
     /// The class device this instance had before (--class-device).
     public var classDevice: ClassDevice?
     /// --end-device KIND NAME: end that class device and exit.
@@ -62,6 +63,9 @@ public struct Options: Equatable, Sendable {
                                 callback runs longer (default 10000)
           --max-attach-ms N     cap on the plugin's attach_timeout_ms
                                 (default 60000)
+          --irq-mode MODE       msix, msi, intx-disable or intx-shared instead of
+                                the plugin's mode and its fallbacks (a platform
+                                whose MSI is broken; tests of a plugin's paths)
           --log-level LEVEL     error, warning, info (default) or debug
           --describe            load and validate the plugin only, print its
                                 descriptor as one JSON line, exit (no device;
@@ -104,6 +108,12 @@ public struct Options: Equatable, Sendable {
             case "--max-attach-ms":
                 guard let n = UInt32(try value(flag)), n > 0 else { throw UsageError(description: "--max-attach-ms needs a number of milliseconds above 0") }
                 limits.maxAttachMs = n
+            case "--irq-mode":
+                let name = try value(flag)
+                guard let mode = InterruptPlan.modeNames.first(where: { $0.0 == name })?.1 else {
+                    throw UsageError(description: "--irq-mode \(name): one of \(InterruptPlan.modeNames.map(\.0).joined(separator: ", "))")
+                }
+                irqMode = mode.rawValue
             case "--log-level":
                 let name = try value(flag)
                 guard let level = Log.Level(name: name) else { throw UsageError(description: "unknown log level \(name)") }

@@ -1,3 +1,4 @@
+import CDrvHost
 @testable import DriverHostCore
 import Testing
 
@@ -63,10 +64,16 @@ import Testing
         #expect(throws: Options.UsageError.self) { try Options(parsing: arguments) }
     }
 
+    @Test func forcesAnInterruptModeByName() throws {
+        let options = try Options(parsing: ["--plugin", "x.so", "--simulate", "--irq-mode", "intx-shared"])
+        #expect(options.irqMode == DH_IRQ_INTX_SHARED.rawValue)
+        #expect(throws: Options.UsageError.self) { try Options(parsing: ["--plugin", "x.so", "--simulate", "--irq-mode", "msi-x"]) }
+    }
+
     @Test func helpNamesEveryOption() {
         for flag in ["--device", "--plugin", "--call", "--control-fd", "--state-file", "--restart-count",
                      "--device-node", "--simulate", "--log-level", "--standby", "--describe", "--help",
-                     "--max-callback-ms", "--max-attach-ms"] {
+                     "--max-callback-ms", "--max-attach-ms", "--irq-mode"] {
             #expect(Options.help.contains(flag), "help text lacks \(flag)")
         }
     }

@@ -174,8 +174,10 @@ copy_module() {
 }
 
 # The kernel's own modules the guest gets in /lib/modules (init loads the
-# first two; suites load aer_inject when the boot has a PCIe device).
-guest_modules=(uio uio_pci_generic aer_inject)
+# first two, and on boots with NVMe controllers the NVMe driver's, in this
+# order; suites load aer_inject when the boot has a PCIe device). A name
+# ending in ? is one a kernel may not have (nvme-auth is 6.12's).
+guest_modules=(uio uio_pci_generic aer_inject nvme-auth? nvme-core nvme)
 
 # The boot's own archive, its kernel's modules, after the common one.
 build_initramfs() {
@@ -183,7 +185,10 @@ build_initramfs() {
 	rm -rf "$root"
 	mkdir -p "$root/lib/modules"
 	for m in "${guest_modules[@]}"; do
-		copy_module "${kvers[$i]}" "$m" "$root/lib/modules" || return 1
+		if [ "${m%\?}" != "$m" ]; then
+			find "/lib/modules/${kvers[$i]}/kernel" -name "${m%\?}.ko*" | grep -q . || continue
+		fi
+		copy_module "${kvers[$i]}" "${m%\?}" "$root/lib/modules" || return 1
 	done
 	cp "$build/kernel/${kvers[$i]}/drvproxy.ko" "$root/lib/modules/"
 	{
@@ -208,18 +213,31 @@ prefix() {
 	if [ ${#selected[@]} -gt 1 ]; then sed -u "s|^|[$1] |"; else cat; fi
 }
 
+# A boot's disk images: each file=@BOOT_DIR@/NAME in its QEMU arguments is
+# made anew, empty (sparse) and 64 MiB, in the boot's directory; prints
+# the arguments with @BOOT_DIR@ replaced.
+disk_images() {
+	local args=$1 dir=$2 image
+	for image in $(grep -oE 'file=@BOOT_DIR@/[A-Za-z0-9._-]+' <<<"$args" | sed 's|^file=@BOOT_DIR@/||'); do
+		rm -f "$dir/$image"
+		truncate -s 64M "$dir/$image"
+	done
+	printf '%s' "${args//@BOOT_DIR@/$dir}"
+}
+
 # Runs QEMU for boot $1 in $2; the console goes to $2/console-$mode.log and,
 # filtered, to stdout as it comes.
 boot() {
-	local i=$1 dir=$2 edu=() k qemu_pid extra=
+	local i=$1 dir=$2 edu=() k qemu_pid extra= qemu
 	local raw=$dir/console-$mode.raw
+	qemu=$(disk_images "${qemu_args[$i]}" "$dir")
 	for ((k = 0; k < ${VM_EDU:-5}; k++)); do edu+=(-device edu); done
 	for k in ${params[$i]}; do extra="$extra drvproxy.$k"; done
 	[ -n "${guest_args[$i]}" ] && extra="$extra ${guest_args[$i]}"
 	: >"$raw"
 	# shellcheck disable=SC2086 # the boot's QEMU arguments are words
 	timeout -k 5 "$timeout_s" \
-		qemu-system-x86_64 ${qemu_args[$i]} -m "${VM_MEM:-1G}" -smp "${VM_SMP:-1}" \
+		qemu-system-x86_64 $qemu -m "${VM_MEM:-1G}" -smp "${VM_SMP:-1}" \
 		-nographic -no-reboot -nic none -monitor none -serial stdio \
 		-kernel "/boot/vmlinuz-${kvers[$i]}" -initrd "$dir/initramfs-$mode.cpio.gz" \
 		-append "console=ttyS0 quiet panic=-1 drvhost.mode=$mode drvhost.boot=${names[$i]} drvhost.iommu=$(is_iommu "$i" && echo 1 || echo 0)$extra" \

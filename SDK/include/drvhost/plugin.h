@@ -219,9 +219,10 @@ struct dh_instance_info {
 	uint32_t restart_count;  /* 0 on the first attach, then +1 per restart */
 	uint16_t vendor, device, subvendor, subdevice;
 	uint32_t class_code;
-	uint32_t irq_mode;       /* enum dh_irq_mode in force */
+	uint32_t irq_mode;       /* enum dh_irq_mode in force (see dh_plugin.irq_mode) */
 	uint32_t dma_mask_bits;  /* current DMA mask */
-	uint32_t reserved1;
+	uint32_t irq_vectors;    /* 1.2: vectors in force (MSI-X: at most
+				  * msix_vectors); 0 from an older host */
 	uint64_t bar_size[DH_NUM_BARS]; /* 0: BAR absent */
 };
 
@@ -350,6 +351,20 @@ struct dh_host {
 	 * from the first callback after attach). The result stays valid until
 	 * detach returns. NULL or unknown id: NULL. */
 	const void *(*get_extension)(dh_instance *inst, const char *id);
+
+	/* ABI 1.2: let the device master the bus now, inside attach, instead
+	 * of when attach returns. For devices whose setup is itself DMA (an
+	 * NVMe controller answers Identify and creates its queues through
+	 * its admin queue) and that a device class must describe as soon as
+	 * attach returns (dh_plugin.get_extension is asked right then).
+	 * Call it only once the device is reset and every address it may
+	 * use points into the plugin's own DMA buffers: that is what keeping
+	 * bus mastering off during attach protects. From then on MSI and
+	 * MSI-X messages arrive too (wait_events delivers them). If attach
+	 * then fails, the host turns bus mastering off again before freeing
+	 * the plugin's buffers. DH_OK; DH_ERR_STATE outside attach;
+	 * DH_ERR_IO if the kernel refuses. Test DH_HOST_HAS first. */
+	int32_t (*enable_bus_master)(dh_instance *inst);
 };
 
 #define DH_MAX_TIMERS 16
@@ -395,6 +410,15 @@ struct dh_plugin {
 	const struct dh_pci_match *matches;
 	uint32_t match_count;    /* at least 1 */
 
+	/*
+	 * The interrupt mode wanted. An INTx mode or none is set as it is. MSI
+	 * and MSI-X are preferences (1.2): the host falls back, in this order,
+	 * to MSI-X with fewer vectors (as many as the device has), MSI, INTx
+	 * with the INTx-disable bit, and a shared INTx line if the plugin gives
+	 * an ACK program, which then serves that fallback only: it is
+	 * installed in no other mode. driverhost --irq-mode forces one mode.
+	 * The mode and vectors in force are in dh_instance_info.
+	 */
 	uint32_t irq_mode;       /* enum dh_irq_mode */
 	uint32_t msix_vectors;   /* DH_IRQ_MSIX: vectors wanted; else 0 */
 
@@ -418,8 +442,9 @@ struct dh_plugin {
 	 * open, so that one a crashed driver left running cannot write memory):
 	 * no DMA and no MSI until attach has returned DH_OK; the host turns bus
 	 * mastering on then. Allocate DMA buffers and program the device here,
-	 * but start transfers, or wait for an MSI, only after attach. INTx
-	 * interrupts do arrive during attach.
+	 * but start transfers, or wait for an MSI, only after attach, or after
+	 * dh_host.enable_bus_master (1.2) once the device is reset and set up.
+	 * INTx interrupts do arrive during attach.
 	 */
 	int32_t (*attach)(const struct dh_host *host, dh_instance *inst, void **context);
 	/* Quiet the device and free what attach made. Called once, on orderly
@@ -443,7 +468,9 @@ struct dh_plugin {
 	 * after attach returned DH_OK and bus mastering was turned on, under
 	 * the attach watchdog bound; `context` is what attach returned. So a
 	 * plugin whose answer needs DMA (NVMe learns its capacity by Identify)
-	 * finishes that set-up here, waiting with wait_events. What it returns
+	 * finishes that set-up here, waiting with wait_events, or earlier, in
+	 * attach, after dh_host.enable_bus_master: only attach can refuse the
+	 * device with a reason (here NULL means "no such class"). What it returns
 	 * (and everything it points to) must stay valid and unchanged until
 	 * detach returns. A plugin offers at most one device class; the host
 	 * checks what it is given as it checks the descriptor, and ends the
