@@ -366,12 +366,54 @@ struct dh_host {
  * i8, i16, i32, i64 and f64, at most DH_COMMAND_MAX_ARGS arguments; "u64(u32)"
  * names `uint64_t fn(void *context, uint32_t)`. The plugin's context (from
  * attach) is always the hidden first argument. `fn` is stored as a generic
- * function pointer; the host calls it through the declared signature. Runs on
- * the loop thread under the callback watchdog.
+ * function pointer; the host calls it through the declared signature (libffi:
+ * f64 and every integer width are passed as the platform's C ABI passes
+ * them). Runs on the loop thread under the callback watchdog.
+ *
+ * ABI 1.2 adds, in the same grammar (a 1.0 signature means what it meant):
+ *
+ *   x8 x16 x32 x64   as u8..u64; results are shown in hexadecimal ("0x2a").
+ *   str[N]           text of at most N bytes (1 <= N <= DH_COMMAND_MAX_BYTES).
+ *                    As an argument: `const char *`, NUL-terminated UTF-8,
+ *                    strlen <= N.
+ *   bytes[N]         at most N bytes. As an argument: `const struct dh_bytes *`
+ *                    (data, size <= N). On the command line: hex digits, pairs
+ *                    optionally separated by ':' ("52:54:00:12:34:56").
+ *   {name:T,...}     a record, as a result only: up to DH_COMMAND_MAX_FIELDS
+ *                    fields of the scalar types, xN, str[N] (char[N], NUL-
+ *                    padded; all N bytes may be text) or bytes[N] (uint8_t[N]),
+ *                    laid out as the C struct with those members in that
+ *                    order (natural alignment), at most DH_COMMAND_MAX_BYTES.
+ *
+ * A command whose result is str[N], bytes[N] or a record returns int32_t
+ * (DH_OK, or a DH_ERR_* that the caller sees as the command's failure) and
+ * takes one more, last, argument, where it writes its result:
+ *   str[N], bytes[N]: `struct dh_bytes *out`, out->data has room for N bytes
+ *                     (zeroed), out->size is 0: set it to the bytes written.
+ *   a record:         a pointer to the zeroed struct.
+ * Examples:
+ *   "str[32](x16)"              int32_t fn(void *ctx, uint16_t, struct dh_bytes *out)
+ *   "{mac:bytes[6],mtu:u32}()"  int32_t fn(void *ctx, struct my_link *out)
+ *   "u32(bytes[64],str[16])"    uint32_t fn(void *ctx, const struct dh_bytes *, const char *)
+ * The host checks what comes back: a size above N, text that is not UTF-8,
+ * or a status that is not a DH_* code fails the call with a clear message.
+ * hostctl call prints a result as its type says (decimal, hex, text, hex
+ * bytes, name=value for record fields) and --json prints it as JSON
+ * (numbers as numbers; xN, bytes and str as strings; a record as an object).
  */
 typedef void (*dh_command_fn)(void);
 
 #define DH_COMMAND_MAX_ARGS 6
+/* ABI 1.2: largest str[N]/bytes[N] (and record); most fields in a record. */
+#define DH_COMMAND_MAX_BYTES 4096
+#define DH_COMMAND_MAX_FIELDS 16
+
+/* ABI 1.2: a byte buffer argument or result (see above). */
+struct dh_bytes {
+	void    *data;
+	uint32_t size;     /* bytes in data */
+	uint32_t capacity; /* N of the signature */
+};
 
 struct dh_command {
 	const char *name;       /* [a-z0-9_]+, unique in the plugin */
@@ -468,6 +510,7 @@ DH_PIN_SIZE(struct dh_event, 64);
 DH_PIN_SIZE(struct dh_pci_match, 24);
 DH_PIN_SIZE(struct dh_instance_info, 88);
 DH_PIN_SIZE(struct dh_plugin, 144);
+DH_PIN_SIZE(struct dh_bytes, 16);
 
 /* The plugin's one export. Define it as
  *     const struct dh_plugin dh_plugin_entry = { ... };
