@@ -407,6 +407,13 @@ public final class Instance {
                 bytes.storeBytes(of: size, toByteOffset: i * 8, as: UInt64.self)
             }
         }
+        withUnsafeMutableBytes(of: &info.bar_kind) { kinds in
+            for (i, bar) in device.bars.prefix(Int(DH_NUM_BARS)).enumerated() where barSizes[i] > 0 {
+                kinds[i] = UInt8(bar.isMemory ? DH_BAR_MEMORY : DH_BAR_IO)
+            }
+        }
+        info.irq_line = device.irqLine
+        info.msix_vectors = device.msixVectors
         let filled = Int(info.struct_size)
         withUnsafeBytes(of: &info) { source in
             UnsafeMutableRawPointer(out).copyMemory(from: source.baseAddress!, byteCount: filled)

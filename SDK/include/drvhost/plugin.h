@@ -223,7 +223,26 @@ struct dh_instance_info {
 	uint32_t dma_mask_bits;  /* current DMA mask */
 	uint32_t reserved1;
 	uint64_t bar_size[DH_NUM_BARS]; /* 0: BAR absent */
+
+	/* ---- ABI 1.2: filled when the caller's struct_size reaches them ---- */
+	uint8_t  bar_kind[DH_NUM_BARS]; /* DH_BAR_*: a memory BAR can be mapped
+					 * (bar_pointer), an I/O BAR only read
+					 * and written through the host */
+	uint8_t  reserved2[2];
+	uint32_t irq_line;       /* the system's IRQ number for the device's INTx
+				  * line (lspci's "IRQ", sysfs "irq"); 0 when
+				  * it has none or the device is simulated */
+	uint32_t msix_vectors;   /* entries in its MSI-X table; 0: no MSI-X */
+	uint32_t reserved3;
 };
+
+/* dh_instance_info.bar_kind[] */
+#define DH_BAR_ABSENT 0
+#define DH_BAR_MEMORY 1
+#define DH_BAR_IO     2
+
+/* The size of the ABI 1.0/1.1 struct dh_instance_info. */
+#define DH_INSTANCE_INFO_SIZE_1_0 offsetof(struct dh_instance_info, bar_kind)
 
 /* ---- DMA ------------------------------------------------------------------- */
 
@@ -328,8 +347,9 @@ struct dh_host {
 	 * (*size then tells the size needed). */
 	int32_t (*state_load)(dh_instance *inst, void *buf, uint32_t cap, uint32_t *size);
 
-	/* Fill info; set info->struct_size first. The host fills at most that
-	 * many bytes and sets struct_size to what it filled. */
+	/* Fill info; set info->struct_size first (at least 4). The host fills
+	 * at most that many bytes and sets struct_size to what it filled: a
+	 * plugin built against 1.0 or 1.1 (88 bytes) gets the fields it knows. */
 	int32_t (*instance_info)(dh_instance *inst, struct dh_instance_info *info);
 
 	/* Wait at most timeout_ns for device events and deliver them to
@@ -508,7 +528,7 @@ struct dh_plugin {
 DH_PIN_SIZE(struct dh_insn, 32);
 DH_PIN_SIZE(struct dh_event, 64);
 DH_PIN_SIZE(struct dh_pci_match, 24);
-DH_PIN_SIZE(struct dh_instance_info, 88);
+DH_PIN_SIZE(struct dh_instance_info, 112);
 DH_PIN_SIZE(struct dh_plugin, 144);
 DH_PIN_SIZE(struct dh_bytes, 16);
 
