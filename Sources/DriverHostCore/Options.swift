@@ -25,7 +25,8 @@ public struct Options: Equatable, Sendable {
         Drives one PCI device, bound to drvproxy, with one plugin: loads and
         validates the plugin, opens /dev/drvproxy/BDF, installs the plugin's
         ACK and RELEASE programs, calls attach() and runs the interrupt loop
-        until SIGTERM. Exit codes: see ExitCode.swift.
+        until SIGTERM. `driverhost --describe --plugin PATH` validates a plugin
+        without any device.
 
         options:
           --device BDF          the device, e.g. 0000:00:05.0, or sim:NAME for
@@ -54,7 +55,8 @@ public struct Options: Equatable, Sendable {
                                 descriptor as one JSON line, exit (no device;
                                 the supervisor reads plugins this way)
           --help                this text
-        """
+
+        """ + "\n" + ExitCode.helpTable
 
     public struct UsageError: Error, CustomStringConvertible, Equatable {
         public let description: String

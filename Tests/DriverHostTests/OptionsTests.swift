@@ -41,6 +41,14 @@ import Testing
         #expect(throws: Options.UsageError.self) { try Options(parsing: arguments) }
     }
 
+    @Test func helpPrintsEveryExitCode() {
+        for code in ExitCode.all {
+            #expect(Options.help.contains("\n  \(code.rawValue) "), "help lacks exit code \(code.rawValue)")
+        }
+        #expect(Options.help.contains("  40  watchdog: a plugin callback overran its bound"))
+        #expect(!Options.help.contains("ExitCode.swift"))
+    }
+
     @Test func helpNamesEveryOption() {
         for flag in ["--device", "--plugin", "--call", "--control-fd", "--state-file", "--restart-count",
                      "--device-node", "--simulate", "--log-level", "--standby", "--describe", "--help",
