@@ -57,6 +57,62 @@ extern "C" {
 #define DH_ABI_MAJOR 1
 #define DH_ABI_MINOR 2
 
+/*
+ * ---- Numbers (SDK/README.md "Numbers" says the same; a test,
+ *      Tests/DevSimTests/DocumentedNumbersTests.swift, keeps both true) ----
+ *
+ * Watchdog: attach 10000 ms unless the plugin declares attach_timeout_ms;
+ *   every other callback (interrupt, timer, detach) and every command
+ *   2000 ms unless it declares callback_timeout_ms. Caps: 60000 ms for
+ *   attach, 10000 ms for the rest (driverhost --max-attach-ms and
+ *   --max-callback-ms; hostd.toml [limits] max_attach_ms, max_callback_ms).
+ * Events: the kernel queues 1023 events per device that the driverhost has
+ *   not read; the next ones are counted and dropped, and the first event
+ *   read after them has DH_EVENT_DROPPED with `dropped` set. 4096 claimed
+ *   interrupts with none read mask the line as a storm (DH_EVENT_STORM;
+ *   unmask() re-enables it). driverhost reads and delivers them in order.
+ * wait_events(inst, 0): delivers the events already pending and returns at
+ *   once: DH_OK if it delivered one or more, DH_ERR_TIMEOUT if none.
+ * Commands: `hostctl call` gives up after 120 s without an answer (each send
+ *   and each receive); hostd waits for the driverhost as long as the command
+ *   runs (the callback watchdog bounds it) but closes a control connection on
+ *   which nothing moved for 60 s, a caller waiting for a command included.
+ * DMA buffers: page-aligned (CPU and bus address multiples of 4096, enough
+ *   for rings that need 128 bytes or a page), sized in whole pages, at most
+ *   4 MiB each and 64 per device, charged to the driverhost's
+ *   RLIMIT_MEMLOCK. Coherent: the device sees CPU stores without flushes.
+ * Bus mastering (the device's DMA and MSI): off from open to the end of
+ *   attach (the proxy resets the device at open); the host turns it on when
+ *   attach returned DH_OK, before any other callback and before it asks for
+ *   device classes; the kernel turns it off at release, after the RELEASE
+ *   program. A plugin never switches it.
+ * Memory ordering: a store to DMA memory followed by a register write that
+ *   tells the device to look (a doorbell): through the host table
+ *   (write32...) the call itself keeps the compiler from reordering, and on
+ *   x86-64 stores reach memory in program order: nothing more is needed.
+ *   Through the direct pointer (bar_pointer) write the register with a
+ *   volatile access and put atomic_thread_fence(memory_order_release)
+ *   between the DMA stores and it (no instruction on x86-64; on AArch64,
+ *   which drvhost does not test, use Linux's dma_wmb(): dmb oshst). The
+ *   direct pointer saves, per access, the indirect call, the instance
+ *   handle check and the BAR bounds check of the host functions; it does
+ *   not make the uncached access itself faster, and it is not offered on
+ *   devsim (DH_ERR_NOT_SUPPORTED).
+ * Names: hostd names an instance "<plugin name>@<device>", the plugin name
+ *   from this descriptor and the device a PCI address or sim:NAME, e.g.
+ *   "edu@0000:00:05.0"; hostctl and the logs use that name.
+ * Devices hostd takes: when a plugin is loaded (hostctl load, or, with
+ *   hostd.toml autoload = true, the default, when its file is in plugin_dir)
+ *   hostd matches every PCI device against the plugin's table and takes
+ *   those without a kernel driver (or already on drvproxy); a device bound
+ *   to another kernel driver only if hostd.toml [devices] claim lists its
+ *   address; one that [devices] ignore lists never. One instance per device.
+ * Checking a plugin without a device: `driverhost --describe --plugin x.so`
+ *   loads and validates it as hostd would and prints its descriptor as JSON
+ *   (exit 0), or says what is wrong (exit 10, 11 or 12: driverhost --help
+ *   lists every exit code).
+ */
+
 /* The one symbol a plugin exports: `const struct dh_plugin dh_plugin_entry`. */
 #define DH_PLUGIN_SYMBOL "dh_plugin_entry"
 /*
