@@ -91,6 +91,7 @@ sdk-test:
 plugins:
 	$(MAKE) -C Plugins/edu OUT=$(abspath $(BUILD))/plugins
 	$(MAKE) -C Tests/Plugins OUT=$(abspath $(BUILD))/test-plugins
+	$(MAKE) -C Tests/Tools OUT=$(abspath $(BUILD))/test-tools
 	$(SWIFT) build --package-path Plugins/edu-swift
 
 # The SDK tutorial's own commands, run against devsim, so it cannot rot.

@@ -12,15 +12,32 @@ import Glibc
 /// 3. open the device, log its DMA mode and reset (INFO), check the match
 ///    table and the programs against INFO;
 /// 4. install programs and IRQ mode, map BARs, attach;
-///    then bus mastering on (Instance.attach);
+///    then bus mastering on (Instance.attach); then the device class the
+///    plugin offers, if any (DeviceClasses);
 /// 5. run --call commands, or the loop until SIGTERM / control "stop";
 /// 6. detach, close the handle (the kernel runs the release program), exit 0;
 ///    or, after a device error (AER), close without detach and exit 42.
 public enum DriverHost {
     public static func run(_ options: Options, output: (String) -> Void) -> ExitCode {
         let log = Log(prefix: "driverhost[\(options.bdf ?? "simulated")]", threshold: options.logLevel)
+        let control = options.controlFD.map { Descriptor(taking: $0) }
         do {
-            try runChecked(options, log: log, output: output)
+            try runChecked(options, control: control, log: log, output: output)
+            return .success
+        } catch {
+            log(.error, error.message)
+            // The supervisor shows why, not only the exit code.
+            try? control?.write("failed \(LineEscaping.escape(error.message))\n")
+            return error.exitCode
+        }
+    }
+
+    /// --end-device: no plugin, no device; ends a class device that an
+    /// instance left behind (the supervisor's unload or final failure).
+    public static func endDevice(_ device: ClassDevice) -> ExitCode {
+        let log = Log(prefix: "driverhost[end \(device.kind) \(device.name)]", threshold: .info)
+        do {
+            try DeviceClasses.end(kind: device.kind, name: device.name)
             return .success
         } catch {
             log(.error, error.message)
@@ -43,7 +60,7 @@ public enum DriverHost {
         }
     }
 
-    static func runChecked(_ options: Options, log: Log, output: (String) -> Void) throws(HostFailure) {
+    static func runChecked(_ options: Options, control: Descriptor?, log: Log, output: (String) -> Void) throws(HostFailure) {
         let signalFD = cdh_signalfd_for_termination()
         guard signalFD >= 0 else { throw HostFailure(.internalError, "\(Errno(errno, call: "signalfd"))") }
         let signals = Descriptor(taking: signalFD)
@@ -55,13 +72,15 @@ public enum DriverHost {
             throw HostFailure(.commandFailed, "plugin \(descriptor.name) has no command \"\(call.name)\"")
         }
         var restartCount = options.restartCount
-        if options.standby, let controlFD = options.controlFD {
+        var classDevice = options.classDevice
+        if options.standby, let controlFD = control?.raw {
             log(.debug, "standby: plugin \(descriptor.name) \(descriptor.version) validated, waiting for start")
-            guard let restarts = try Standby.awaitStart(control: controlFD, signals: signals.raw) else {
+            guard let start = try Standby.awaitStart(control: controlFD, signals: signals.raw) else {
                 log(.debug, "standby: not started")
                 return
             }
-            restartCount = restarts
+            restartCount = start.restartCount
+            classDevice = start.classDevice
         }
 
         let device: DeviceBackend
@@ -80,7 +99,6 @@ public enum DriverHost {
         }
         try descriptor.validatePrograms(for: info)
 
-        let control = options.controlFD.map { Descriptor(taking: $0) }
         var identity = options.bdf.flatMap { InstanceIdentity(bdf: $0) } ?? InstanceIdentity()
         identity.restartCount = restartCount
         let instance = try Instance(descriptor: descriptor, device: device, identity: identity,
@@ -90,6 +108,7 @@ public enum DriverHost {
         try instance.attach()
         log(.info, "plugin \(descriptor.name) \(descriptor.version) attached")
         defer { instance.detach() }
+        try instance.startDeviceClass(known: classDevice)
 
         if !options.calls.isEmpty {
             for call in options.calls {

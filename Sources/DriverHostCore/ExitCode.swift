@@ -15,6 +15,7 @@
 /// | 23 | the proxy refused to open the device: no IOMMU confines its DMA (EPERM) |
 /// | 30 | the plugin's attach() failed |
 /// | 31 | a --call failed (unknown command, bad argument) |
+/// | 32 | the plugin's device class cannot be served (malformed class half, geometry changed since the class device was made, the kernel lacks the class's driver) |
 /// | 40 | watchdog: a plugin callback overran its bound |
 /// | 41 | the event loop failed (an unexpected error from the kernel) |
 /// | 42 | the device reported an error (AER, an ERROR event): let go to be reset |
@@ -34,6 +35,7 @@ public enum ExitCode: Int32, Sendable {
     case dmaNotConfined = 23
     case attachFailed = 30
     case commandFailed = 31
+    case deviceClassFailed = 32
     case watchdog = 40
     case loopFailed = 41
     case deviceError = 42
@@ -53,6 +55,7 @@ public enum ExitCode: Int32, Sendable {
         case .dmaNotConfined: "the proxy refused the device: no IOMMU confines its DMA"
         case .attachFailed: "the plugin's attach() failed"
         case .commandFailed: "a --call failed (unknown command, bad argument, the command's error)"
+        case .deviceClassFailed: "the plugin's device class cannot be served (malformed, geometry changed, no kernel driver)"
         case .watchdog: "watchdog: a plugin callback overran its bound"
         case .loopFailed: "the event loop failed (an unexpected error from the kernel)"
         case .deviceError: "the device reported an error (AER): let go to be reset"
@@ -62,7 +65,7 @@ public enum ExitCode: Int32, Sendable {
     public static let all: [ExitCode] = [
         .success, .internalError, .usage, .pluginNotLoadable, .abiMismatch, .descriptorInvalid,
         .deviceUnavailable, .deviceSetupFailed, .deviceNotMatched, .dmaNotConfined, .attachFailed,
-        .commandFailed, .watchdog, .loopFailed, .deviceError,
+        .commandFailed, .deviceClassFailed, .watchdog, .loopFailed, .deviceError,
     ]
 
     /// "exit codes:" and one line per code, as --help prints them.

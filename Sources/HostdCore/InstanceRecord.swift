@@ -1,3 +1,4 @@
+import DriverHostCore
 import DrvHostControl
 
 /// Everything the supervisor keeps about one (device, plugin) instance.
@@ -17,7 +18,18 @@ final class InstanceRecord {
     /// matched to their connection instead: see Supervisor.handle.)
     var generation = 0
     var restarts: UInt32 = 0
+    /// The class device the plugin serves (ublk disk, TAP interface): it
+    /// outlives each driverhost, is handed to the next one, and is ended
+    /// when the instance is unloaded or fails for good.
+    var classDevice: ClassDevice?
     var lastExit: String?
+    /// Why the current driverhost is ending, when more is known than its
+    /// exit status: its own "failed" line, or why hostd killed it.
+    var endReason: String?
+    /// When the current driverhost last answered a heartbeat.
+    var lastAnswer = ContinuousClock.now
+    /// The kernel's OOM kills in the instance's cgroup when it started.
+    var oomKillsAtStart: UInt64 = 0
     var failure: String?
     var policy: RestartPolicy
     /// drvproxy's releases counter when the current driverhost started.

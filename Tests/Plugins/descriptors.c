@@ -120,6 +120,7 @@ static double mix(void *context, uint8_t a, int16_t b, double x, uint32_t c, int
 	return x * 4 + a - b + (double)c / 2 + (double)d * 3 - e;
 }
 
+#if DH_ABI_MINOR >= 2 /* older-minor.so is built against the 1.1 header */
 static uint32_t echo_hex(void *context, uint32_t v)
 {
 	(void)context;
@@ -193,6 +194,7 @@ static int32_t not_utf8(void *context, struct dh_bytes *out)
 	out->size = 2;
 	return DH_OK;
 }
+#endif
 
 static uint64_t count(void *context)
 {
@@ -208,6 +210,7 @@ static const struct dh_command commands[] = {
 	{ "nothing", "void()", (dh_command_fn)nothing, NULL },
 	{ "fire_timer", "u32(u32)", (dh_command_fn)fire_timer, "one-shot timer, waits for it" },
 	{ "mix", "f64(u8,i16,f64,u32,i64,u16)", (dh_command_fn)mix, "x*4 + a - b + c/2 + d*3 - e" },
+#if DH_ABI_MINOR >= 2
 	{ "echo_hex", "x32(u32)", (dh_command_fn)echo_hex, NULL },
 	{ "greet", "str[32](str[16])", (dh_command_fn)greet, NULL },
 	{ "reverse", "bytes[16](bytes[16])", (dh_command_fn)reverse, NULL },
@@ -215,6 +218,7 @@ static const struct dh_command commands[] = {
 	{ "oversize", "bytes[4]()", (dh_command_fn)oversize, NULL },
 	{ "not_found", "str[8]()", (dh_command_fn)not_found, NULL },
 	{ "not_utf8", "str[8]()", (dh_command_fn)not_utf8, NULL },
+#endif
 #if defined(DESCRIPTOR_BAD_SIGNATURE)
 	{ "bad", "u64(u33)", (dh_command_fn)count, NULL },
 #endif
