@@ -119,6 +119,13 @@ public struct Device {
         return InstanceInfo(raw)
     }
 
+    /// The host's half of an extension by id ("drvhost.block/1"), or nil if
+    /// this host does not offer it to this instance.
+    public func hostExtension(_ id: String) -> UnsafeRawPointer? {
+        guard host.pointee.struct_size >= UInt32(MemoryLayout<dh_host>.size) else { return nil }
+        return host.pointee.get_extension(instance, id)
+    }
+
     public enum LogLevel: Int32 {
         case error = 0, warning, info, debug
     }

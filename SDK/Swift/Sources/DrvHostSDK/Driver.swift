@@ -15,10 +15,18 @@ public protocol Driver: AnyObject {
     /// Orderly shutdown only: quiet the device, free what init made. After a
     /// crash the RELEASE program stands in for it.
     func detach()
+    /// The plugin's half of an extension by id ("drvhost.block/1": a
+    /// struct dh_block_plugin, drvhost/block.h), or nil. driverhost asks for
+    /// each device class it serves once, after init returned and bus
+    /// mastering is on; what this returns must stay valid until detach.
+    /// Typed wrappers for the block and net classes are to come: until
+    /// then a plugin fills the C struct itself.
+    func pluginExtension(_ id: String) -> UnsafeRawPointer?
 }
 
 extension Driver {
     public func interrupt(_ event: Event) {}
     public func timer(_ id: Int) {}
     public func detach() {}
+    public func pluginExtension(_ id: String) -> UnsafeRawPointer? { nil }
 }

@@ -82,6 +82,7 @@ public struct Plugin<D: Driver> {
         descriptor.pointee.detach = Exported.detach
         descriptor.pointee.interrupt = interrupts == .none ? nil : Exported.interrupt
         descriptor.pointee.timer = Exported.timer
+        descriptor.pointee.get_extension = Exported.pluginExtension
         let table = commands.enumerated().map { index, command in
             // user = slot + 1: which command's body the shared entry runs.
             let function = command.argumentTypes.withUnsafeBufferPointer { types in
@@ -131,6 +132,7 @@ class DriverBox {
     func timer(_ id: UInt32) {}
     func detach() {}
     func command(_ slot: Int, _ arguments: UnsafePointer<UInt64>) -> UInt64 { 0 }
+    func pluginExtension(_ id: String) -> UnsafeRawPointer? { nil }
 }
 
 final class TypedDriverBox<D: Driver>: DriverBox {
@@ -148,6 +150,7 @@ final class TypedDriverBox<D: Driver>: DriverBox {
     override func command(_ slot: Int, _ arguments: UnsafePointer<UInt64>) -> UInt64 {
         commands[slot].invoke(driver, arguments)
     }
+    override func pluginExtension(_ id: String) -> UnsafeRawPointer? { driver.pluginExtension(id) }
 }
 
 /// The exported plugin, reachable from the C entry points (which cannot be
@@ -197,6 +200,12 @@ final class Exported {
 
     static let timer: @convention(c) (UnsafeMutableRawPointer?, UInt32) -> Void = { context, id in
         with(context) { $0.timer(id) }
+    }
+
+    static let pluginExtension: @convention(c) (UnsafeMutableRawPointer?, UnsafePointer<CChar>?) -> UnsafeRawPointer? = {
+        context, id in
+        guard let context, let id else { return nil }
+        return with(context) { $0.pluginExtension(String(cString: id)) }
     }
 
     /// Every command's C function (made by cdhs_command_function with the
