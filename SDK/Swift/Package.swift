@@ -17,5 +17,8 @@ let package = Package(
         .target(name: "CDrvHostSDK", path: "Sources/CDrvHostSDK",
                 linkerSettings: [.linkedLibrary("ffi")]),
         .target(name: "DrvHostSDK", dependencies: ["CDrvHostSDK"], path: "Sources/DrvHostSDK"),
+        // What the SDK derives (signatures, matches, bounds), without a host;
+        // the calls themselves are tested through Plugins/edu-swift.
+        .testTarget(name: "DrvHostSDKTests", dependencies: ["DrvHostSDK", "CDrvHostSDK"], path: "Tests/DrvHostSDKTests"),
     ]
 )
