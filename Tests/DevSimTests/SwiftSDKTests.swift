@@ -28,11 +28,12 @@ import TestSupport
     @Test func textBytesHexAndTimers() throws {
         let devsim = try DevSim()
         defer { _ = devsim.stop() }
-        let result = try call(devsim, [["id"], ["describe"], ["dma_selftest", "9"], ["dma_peek", "0", "4"], ["heartbeat", "2", "3"]])
+        let result = try call(devsim, [["id"], ["describe"], ["dma_selftest", "9"], ["dma_peek", "0", "4"], ["heartbeat", "2", "3"],
+                                    ["registers"]])
         #expect(result.status == 0, "\(result.stderr)")
         let lines = result.stdout.split(separator: "\n").map(String.init)
-        #expect(lines.count == 5)
-        guard lines.count == 5 else { return }
+        #expect(lines.count == 6)
+        guard lines.count == 6 else { return }
         #expect(lines[0] == "id() = 0x010000ed")
         #expect(lines[1] == "describe() = edu 1.0 at 0000:00:00.0, BAR0 1024 KiB memory, no IRQ line")
         #expect(lines[2] == "dma_selftest(9) = 0")
@@ -45,6 +46,8 @@ import TestSupport
         }.joined()
         #expect(lines[3] == "dma_peek(0,4) = \(pattern)")
         #expect(lines[4] == "heartbeat(2,3) = 3")
+        // A record: fields in declaration order, laid out as the host reads them.
+        #expect(lines[5] == "registers() = id=0x010000ed status=0x00000000 irq_status=0x00000000 restarts=0")
     }
 
     @Test func aFailingCommandSaysWhy() throws {

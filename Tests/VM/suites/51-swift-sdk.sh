@@ -26,6 +26,8 @@ check swift_sdk_instance_info "edu 1.0 at $dev, BAR0 1024 KiB memory, IRQ $irq" 
 	"$(call /plugins/edu-swift.so describe)"
 check swift_sdk_timer 3 "$(call /plugins/edu-swift.so heartbeat 2 3)"
 check swift_sdk_hex 0x010000ed "$(call /plugins/edu-swift.so id)"
+check swift_sdk_record "id=0x010000ed status=0x00000000 irq_status=0x00000000 restarts=0" \
+	"$(call /plugins/edu-swift.so registers)"
 check c_command_record "mac=525400123456 mtu=1500 name=eth0 speed=-1 flags=0xa5" \
 	"$(call /plugins/good.so link 1500)"
 unbind $dev

@@ -53,6 +53,9 @@ extension EduDriver {
         Command("id", help: "the id register, in hex") {
             (edu: EduDriver) -> Hex<UInt32> in Hex(edu.device.read(Edu.Register.id))
         }
+        Command("registers", help: "id, status and interrupt status registers and the restart count, in one call") {
+            (edu: EduDriver) -> EduRegisters in edu.registers()
+        }
         Command("heartbeat", help: "a periodic timer every ms milliseconds; returns after n ticks with the ticks seen") {
             (edu: EduDriver, milliseconds: UInt32, ticks: UInt32) -> UInt32 in edu.heartbeat(every: milliseconds, ticks: ticks)
         }

@@ -132,6 +132,11 @@ final class EduDriver: Driver {
         return "edu \(id >> 24).\((id >> 16) & 0xff) at \(info.address), \(bars.joined(separator: ", ")), \(irq)"
     }
 
+    func registers() -> EduRegisters {
+        EduRegisters(id: Hex(device.read(Edu.Register.id)), status: Hex(device.read(Edu.Register.status)),
+                     irqStatus: Hex(device.read(Edu.Register.irqStatus)), restarts: device.info.restartCount)
+    }
+
     /// Bytes of the DMA buffer as the last self-test left them.
     func dmaPeek(_ offset: UInt16, _ count: UInt8) -> Result<Bytes<64>, DriverError> {
         let end = Int(offset) + Int(count)
@@ -202,6 +207,18 @@ final class EduDriver: Driver {
         pings.roundTrips.append(now - pings.raisedAt)
         if pings.roundTrips.count < pings.target { raisePing() }
     }
+}
+
+/// The `registers` command's record: "{id:x32,status:x32,irq_status:x32,restarts:u32}()".
+struct EduRegisters: CommandRecord {
+    var id: Hex<UInt32>
+    var status: Hex<UInt32>
+    var irqStatus: Hex<UInt32>
+    var restarts: UInt32
+    static let fields = [
+        RecordField("id", \EduRegisters.id), RecordField("status", \EduRegisters.status),
+        RecordField("irq_status", \EduRegisters.irqStatus), RecordField("restarts", \EduRegisters.restarts),
+    ]
 }
 
 /// Ping-pong bookkeeping: interrupt() raises the next ping from the last one.

@@ -50,6 +50,34 @@ final class Probe {}
         #expect(signed.invoke(Probe(), &argument) == UInt64(bitPattern: -5))
     }
 
+    struct Link: CommandRecord {
+        var mac: Bytes<6>
+        var mtu: UInt32
+        var name: Text<8>
+        var speed: Int64
+        var flags: Hex<UInt8>
+        static let fields = [RecordField("mac", \Link.mac), RecordField("mtu", \Link.mtu), RecordField("name", \Link.name),
+                             RecordField("speed", \Link.speed), RecordField("flags", \Link.flags)]
+    }
+
+    /// The layout the host computes for good.so's link record (CommandSignatureTests).
+    @Test func recordsAreWrittenAsTheCStruct() {
+        let link = Command<Probe>("link") { (_: Probe) -> Link in
+            Link(mac: Bytes([0x52, 0x54, 0, 0x12, 0x34, 0x56]), mtu: 1500, name: Text("eth0"), speed: -1, flags: Hex(0xa5))
+        }
+        #expect(link.signature == "{mac:bytes[6],mtu:u32,name:str[8],speed:i64,flags:x8}()")
+        var record = [UInt8](repeating: 0, count: 40)
+        record.withUnsafeMutableBytes { out in
+            var arguments: [UInt64] = [UInt64(UInt(bitPattern: out.baseAddress))]
+            #expect(link.invoke(Probe(), &arguments) == UInt64(DH_OK))
+        }
+        #expect(Array(record[0..<6]) == [0x52, 0x54, 0, 0x12, 0x34, 0x56])
+        #expect(record[8..<12].withUnsafeBytes { $0.loadUnaligned(as: UInt32.self) } == 1500)
+        #expect(Array(record[12..<16]) == Array("eth0".utf8))
+        #expect(record[24..<32].withUnsafeBytes { $0.loadUnaligned(as: Int64.self) } == -1)
+        #expect(record[32] == 0xa5)
+    }
+
     @Test func aResultBuilderListsCommands() {
         let include = true
         @CommandList<Probe> var commands: [Command<Probe>] {
