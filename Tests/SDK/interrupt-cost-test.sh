@@ -38,13 +38,19 @@ verdict() { # ok? name detail
 	if [ "$1" = yes ]; then echo "PASS: $2"; passed=$((passed + 1)); else echo "FAIL: $2: $3"; failed=$((failed + 1)); fi
 }
 
+# Counting needs the Swift runtime as a shared library (a driverhost
+# linked with --static-swift-stdlib would count nothing and prove nothing).
+ldd "$driverhost" | grep -q libswiftCore
+verdict "$([ $? = 0 ] && echo yes)" swift_plugin_cost_counts_the_runtime "$driverhost does not load libswiftCore.so"
+
 c1=$(count "$c_plugin" 1000) && c3=$(count "$c_plugin" 3000) &&
 	s1=$(count "$swift_plugin" 1000) && s3=$(count "$swift_plugin" 3000)
 verdict "$([ $? = 0 ] && echo yes)" swift_plugin_cost_runs "a pingpong run failed"
 for counter in retain release allocObject malloc; do
 	get() { echo "$1" | tr ' ' '\n' | sed -n "/^$counter\$/{n;p;}"; }
 	c=$(( $(get "$c3") - $(get "$c1") )) s=$(( $(get "$s3") - $(get "$s1") ))
-	echo "$counter per 2000 events: C plugin $c, Swift plugin $s"
+	echo "$counter per 2000 events: C plugin $c, Swift plugin $s (runs: $(get "$c1") and $(get "$s1") calls in all)"
+	[ "$(get "$c1")" -gt 0 ] || verdict no "swift_plugin_${counter}_counted" "no $counter call was counted at all"
 	verdict "$([ "$s" -le "$c" ] && echo yes)" "swift_plugin_no_${counter}_per_event" \
 		"the Swift plugin adds $((s - c)) ${counter} calls over 2000 events"
 done
