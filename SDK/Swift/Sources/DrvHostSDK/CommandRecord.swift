@@ -24,14 +24,16 @@ public protocol RecordFieldValue {
     func storeField(at address: UnsafeMutableRawPointer) -> Bool
 }
 
-public struct RecordField<Record>: Sendable {
+/// Immutable once made (a name, a layout and a key path's reader), so it
+/// may be a `static let` of the record type.
+public struct RecordField<Record>: @unchecked Sendable {
     let name: String
     let typeName: String
     let size: Int
     let alignment: Int
-    let store: @Sendable (Record, UnsafeMutableRawPointer) -> Bool
+    let store: (Record, UnsafeMutableRawPointer) -> Bool
 
-    public init<Value: RecordFieldValue>(_ name: String, _ keyPath: KeyPath<Record, Value> & Sendable) {
+    public init<Value: RecordFieldValue>(_ name: String, _ keyPath: KeyPath<Record, Value>) {
         self.name = name
         typeName = Value.signatureName
         size = Value.fieldSize
