@@ -59,7 +59,7 @@ extern "C" {
 
 /*
  * ---- Numbers (SDK/README.md "Numbers" says the same; a test,
- *      Tests/DevSimTests/DocumentedNumbersTests.swift, keeps both true) ----
+ *      Tests/HostdTests/DocumentedNumbersTests.swift, keeps both true) ----
  *
  * Watchdog: attach 10000 ms unless the plugin declares attach_timeout_ms;
  *   every other callback (interrupt, timer, detach) and every command
@@ -79,8 +79,9 @@ extern "C" {
  *   which nothing moved for 60 s, a caller waiting for a command included.
  * DMA buffers: page-aligned (CPU and bus address multiples of 4096, enough
  *   for rings that need 128 bytes or a page), sized in whole pages, at most
- *   4 MiB each and 64 per device, charged to the driverhost's
- *   RLIMIT_MEMLOCK. Coherent: the device sees CPU stores without flushes.
+ *   4 MiB each and 64 per device, charged against RLIMIT_MEMLOCK (per
+ *   user, as VFIO does). Coherent: the device sees CPU stores without
+ *   flushes.
  * Bus mastering (the device's DMA and MSI): off from open to the end of
  *   attach (the proxy resets the device at open); the host turns it on when
  *   attach returned DH_OK, before any other callback and before it asks for
