@@ -10,6 +10,29 @@ public struct RequestHandler: Sendable {
         self.policy = policy
     }
 
+    /// What a request line asks for: one answer, or (watch) a stream of them.
+    public enum Reply: Sendable {
+        case answer([UInt8])
+        case stream(AsyncStream<[UInt8]>)
+    }
+
+    public func reply(_ line: some Collection<UInt8>, from peer: PeerCredentials) async -> Reply {
+        guard let request = try? WireCodec.decodeRequest(line), case .watch = request.command else {
+            return .answer(await answer(line, from: peer))
+        }
+        let changes = await supervisor.watch(buffer: RequestHandler.watchBuffer)
+        return .stream(AsyncStream { continuation in
+            let task = Task {
+                for await status in changes { continuation.yield(WireCodec.encodeSuccess(id: request.id, status)) }
+                continuation.finish()
+            }
+            continuation.onTermination = { _ in task.cancel() }
+        })
+    }
+
+    /// State changes a watcher may fall behind by before the oldest go.
+    static let watchBuffer = 1024
+
     /// The answer line, newline included.
     public func answer(_ line: some Collection<UInt8>, from peer: PeerCredentials) async -> [UInt8] {
         let request: ControlRequest
@@ -49,6 +72,11 @@ public struct RequestHandler: Sendable {
         case .call(let instance, let command, let arguments):
             return WireCodec.encodeSuccess(
                 id: id, try await supervisor.call(instance, command: command, arguments: arguments))
+        case .metrics:
+            return WireCodec.encodeSuccess(id: id, await supervisor.metrics())
+        case .watch:
+            // Streams go through reply(_:from:).
+            return WireCodec.encodeFailure(id: id, ControlError(.badRequest, "watch streams: use reply(_:from:)"))
         }
     }
 }

@@ -16,4 +16,10 @@ public protocol SupervisorAPI: Sendable {
     /// Run a plugin command inside the instance's driverhost; the arguments
     /// are text, parsed there by the command's declared signature.
     func call(_ instance: String, command: String, arguments: [String]) async throws(ControlError) -> String
+    /// Every instance's counters and state in Prometheus' text format.
+    func metrics() async -> String
+    /// Every instance as it is now, then each state change as it happens,
+    /// until the stream is dropped. Bounded: a reader that falls more than
+    /// `buffer` changes behind loses the oldest.
+    func watch(buffer: Int) async -> AsyncStream<InstanceStatus>
 }

@@ -14,8 +14,9 @@ struct OperatorIntent: Codable, Equatable {
     /// Instances ("plugin@device") started by `hostctl load`: started again
     /// when hostd starts, autoload or not.
     var loadedInstances: Set<String> = []
-    /// Plugin files unloaded by `hostctl unload PLUGIN`: never autoloaded
-    /// until loaded by hand again.
+    /// Plugin files unloaded by `hostctl unload PLUGIN`: not autoloaded
+    /// (nor spread by a replaced file) until loaded by hand again or
+    /// removed from the plugin directory.
     var unloadedPlugins: Set<String> = []
     /// Instances ("plugin@device") unloaded by `hostctl unload INSTANCE`:
     /// that plugin is not autoloaded onto that device again.

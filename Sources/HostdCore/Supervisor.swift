@@ -20,12 +20,13 @@ public actor Supervisor {
         }
     }
 
-    let config: HostdConfig
+    /// Replaced by reload(_:) (SIGHUP), for what can change while running.
+    var config: HostdConfig
     let logger: Logger
     /// Simulated devices first: their "sim:" addresses are never PCI's.
     let sources: [any DeviceSource]
     let reader: DescriptorReader
-    let claimPolicy: DeviceClaimPolicy
+    var claimPolicy: DeviceClaimPolicy
     let bindingStore: BindingStore
     let clock = ContinuousClock()
     let epoch: ContinuousClock.Instant
@@ -50,6 +51,7 @@ public actor Supervisor {
     /// rlimits stand in). Set up by start().
     var cgroups: InstanceCgroups?
     var intent = OperatorIntent()
+    let metricsExporter = HostdMetrics()
     let intentStore: OperatorIntentStore
 
     public init(config: HostdConfig, logger: Logger, reader: DescriptorReader? = nil) {
@@ -133,7 +135,13 @@ public actor Supervisor {
     /// tests and for anything that wants to follow instances without polling.
     /// (An unloaded instance is last seen in state `stopping`.)
     public func observe() -> AsyncStream<InstanceStatus> {
-        let (stream, continuation) = AsyncStream.makeStream(of: InstanceStatus.self)
+        observe(bufferingPolicy: .unbounded)
+    }
+
+    func observe(bufferingPolicy: AsyncStream<InstanceStatus>.Continuation.BufferingPolicy,
+                 startingWith current: [InstanceStatus] = []) -> AsyncStream<InstanceStatus> {
+        let (stream, continuation) = AsyncStream.makeStream(of: InstanceStatus.self, bufferingPolicy: bufferingPolicy)
+        for status in current { continuation.yield(status) }
         let id = nextObserver
         nextObserver += 1
         observers[id] = continuation
@@ -224,6 +232,9 @@ public actor Supervisor {
 
     func pluginRemoved(_ file: String) async {
         bumpGeneration(of: file)
+        // The operator's unload was about this file; one dropped in later
+        // under the same name is a new plugin, autoloaded as any other.
+        if intent.unloadedPlugins.remove(file) != nil { saveIntent() }
         let awaiting = devicesAwaitingPlugin.removeValue(forKey: file) ?? []
         for bdf in awaiting where !instances.values.contains(where: { $0.device == bdf }) {
             restoreBinding(bdf)

@@ -66,6 +66,22 @@ actor FakeSupervisor: SupervisorAPI {
     static let linkResult = #"{"mac":"525400123456","mtu":1500,"name":"eth 0\t","status":"0x8001"}"#
 
     /// factorial has the signature u64(u32), like the edu plugin's.
+    /// The running instance, then it restarting and running again.
+    func watch(buffer: Int) -> AsyncStream<InstanceStatus> {
+        var restarting = Self.running
+        restarting.state = .restarting
+        var again = Self.running
+        again.restarts += 1
+        return AsyncStream { continuation in
+            for status in [Self.running, restarting, again] { continuation.yield(status) }
+            continuation.finish()
+        }
+    }
+
+    func metrics() -> String {
+        "# TYPE drvhost_instance_interrupts_total counter\ndrvhost_instance_interrupts_total{instance=\"\(Self.running.name)\"} 7\n"
+    }
+
     func call(_ instance: String, command: String, arguments: [String]) throws(ControlError) -> String {
         guard instance == Self.running.name else { throw ControlError(.notFound, "no instance \(instance)") }
         if command == "link" { return Self.linkResult }

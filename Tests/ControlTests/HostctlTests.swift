@@ -5,6 +5,38 @@ import TestSupport
 
 /// hostctl's binary against a real ControlServer with a fake supervisor.
 @Suite struct HostctlTests {
+    @Test func aShortAddressReachesHostd() async throws {
+        try await withServer { path in
+            let run = try await runHostctl(["load", "edu.so", "--device", "00:05.0", "--socket", path])
+            #expect(run.status != 64, "\(run.stderr)")
+        }
+    }
+
+    @Test func watchPrintsEachChangeAsALine() async throws {
+        try await withServer { path in
+            let run = try await runHostctl(["watch", "--socket", path])
+            #expect(run.status == 0, "\(run.stderr)")
+            #expect(run.stdout == """
+                edu@0000:00:05.0 running pid 4242 restarts 2 (last exit: signal 11 (SIGSEGV))
+                edu@0000:00:05.0 restarting pid 4242 restarts 2 (last exit: signal 11 (SIGSEGV))
+                edu@0000:00:05.0 running pid 4242 restarts 3 (last exit: signal 11 (SIGSEGV))
+
+                """)
+            let json = try await runHostctl(["watch", "--json", "--socket", path])
+            let lines = json.stdout.split(separator: "\n")
+            #expect(lines.count == 3 && lines[1].contains(#""state":"restarting""#))
+        }
+    }
+
+    @Test func metricsArePrintedAsHostdSendsThem() async throws {
+        try await withServer { path in
+            let run = try await runHostctl(["metrics", "--socket", path])
+            #expect(run.status == 0)
+            #expect(run.stdout == "# TYPE drvhost_instance_interrupts_total counter\n"
+                    + "drvhost_instance_interrupts_total{instance=\"edu@0000:00:05.0\"} 7\n")
+        }
+    }
+
     @Test func helpListsCommandsAndExitCodes() async throws {
         let run = try await runHostctl(["--help"])
         #expect(run.status == 0)
@@ -19,7 +51,7 @@ import TestSupport
     }
 
     @Test(arguments: [
-        ["load", "edu.so", "--device", "00:05.0"],
+        ["load", "edu.so", "--device", "00:5.0"],
         ["load", "edu.so", "--device", "0000:00:20.0"],
         ["load", ""],
         ["status", "edu"],

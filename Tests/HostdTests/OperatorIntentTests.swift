@@ -47,6 +47,30 @@ import TestSupport
         #expect(w.devsim.stop() == 0)
     }
 
+    @Test func anUnloadedPluginIsNotSpreadByItsFileUntilTheFileIsRemoved() async throws {
+        let w = try simWorld(autoload: true) { $0.warmStandby = false }
+        defer { try? FileManager.default.removeItem(atPath: w.plugins) }
+        try await w.supervisor.start()
+        #expect(try await w.supervisor.unload("edu") == ["edu@sim:edu0", "edu@sim:edu1"])
+        await w.supervisor.pluginArrived("edu.so")  // touched, replaced in place
+        #expect(await w.supervisor.instances().isEmpty)
+        // Removed, then dropped in again (hostd's directory watcher sees
+        // both): a new plugin, autoloaded.
+        let file = w.plugins + "/edu.so", aside = w.plugins + "/.edu.so.aside"
+        try FileManager.default.moveItem(atPath: file, toPath: aside)
+        let supervisor = w.supervisor
+        try await within(10, waitingFor: "edu.so's removal") {
+            while await supervisor.plugins().contains(where: { $0.file == "edu.so" }) { try await Task.sleep(for: .milliseconds(10)) }
+        }
+        try FileManager.default.moveItem(atPath: aside, toPath: file)
+        try await within(10, waitingFor: "edu.so autoloaded again") {
+            while await supervisor.instances().filter({ $0.state == .running }).count < 2 { try await Task.sleep(for: .milliseconds(10)) }
+        }
+        #expect(await w.supervisor.instances().map(\.name) == ["edu@sim:edu0", "edu@sim:edu1"])
+        await w.supervisor.shutdown()
+        #expect(w.devsim.stop() == 0)
+    }
+
     @Test func aSavedIntentThatCannotBeReadIsReported() throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("intent-\(UUID().uuidString).json").path
         defer { try? FileManager.default.removeItem(atPath: path) }
@@ -62,5 +86,28 @@ import TestSupport
             return
         }
         #expect(why.description.contains("is not a saved intent"))
+    }
+}
+
+/// SIGHUP's reload: what decides from now on changes, what was set up at
+/// start stays and is named.
+@Suite struct ReloadTests {
+    @Test func aReloadAppliesLimitsAndPolicyAndNamesWhatNeedsARestart() async throws {
+        let w = try simWorld(autoload: false)
+        defer { try? FileManager.default.removeItem(atPath: w.plugins) }
+        try await w.supervisor.start()
+        var new = await w.supervisor.config
+        new.socketPath = "/elsewhere/control.sock"
+        new.livenessMs = 60_000
+        new.ignore = ["0000:00:05.0"]
+        new.resources.memoryMaxMB = 128
+        let needRestart = await w.supervisor.reload(new)
+        #expect(needRestart == ["socket"])
+        let now = await w.supervisor.config
+        #expect(now.socketPath != "/elsewhere/control.sock")
+        #expect(now.livenessMs == 60_000 && now.resources.memoryMaxMB == 128)
+        #expect(await w.supervisor.claimPolicy.ignore == ["0000:00:05.0"])
+        await w.supervisor.shutdown()
+        #expect(w.devsim.stop() == 0)
     }
 }

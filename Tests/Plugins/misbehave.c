@@ -273,7 +273,11 @@ const struct dh_plugin dh_plugin_entry = {
 	.name = "misbehave",
 	.version = "0",
 	EDU_DESCRIPTOR_FIELDS,
+#if defined(MISBEHAVE_HOG)
+	.callback_timeout_ms = 10000, /* slow, throttled allocation: the memory limit must end it first */
+#else
 	.callback_timeout_ms = 300,
+#endif
 	.attach = attach,
 	.detach = detach,
 	.interrupt = interrupt,

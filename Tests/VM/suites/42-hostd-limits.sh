@@ -13,7 +13,7 @@ OTHERS="$*"
 bind_uio $A >/dev/null || { fail hostd_limits_setup "cannot bind $A to uio_pci_generic"; exit 0; }
 mkdir -p $PLUGINS && cp /plugins/hog.so $PLUGINS/hog.so
 start_hostd "autoload = false" "[restart]" "backoff_initial_ms = 20" "warm_standby = false" \
-	"[limits]" "max_callback_ms = 5000" "liveness_ms = 5100" \
+	"[limits]" "max_callback_ms = 10000" "liveness_ms = 10100" \
 	"[instance]" "memory_max_mb = 48" "pids_max = 16" "cpu_weight = 50" \
 	"[devices]" "claim = $(toml_list $A)" "ignore = $(toml_list $OTHERS)" ||
 	{ fail hostd_limits_ready "see above"; exit 0; }
@@ -36,7 +36,7 @@ else
 fi
 
 # Past its memory limit: ended by hostd, with the reason, and restarted.
-mark=$(log_lines)
+mark=$(($(log_lines) + 1))
 got=$(hostctl call $I hog 1000 2>&1)
 if wait_log "instance=$I .*instance attached" 60 $mark; then
 	case "$(last_exit_of)" in
@@ -50,11 +50,11 @@ fi
 # Stopped: no heartbeat answered, killed, restarted.
 pid=$(pid_of)
 before=$(restarts_of)
-mark=$(log_lines)
+mark=$(($(log_lines) + 1))
 kill -STOP $pid
 if wait_log "instance=$I .*instance attached" 60 $mark && [ "$(restarts_of)" = $((before + 1)) ]; then
 	case "$(last_exit_of)" in
-	*"killed by hostd: it answered no heartbeat for 5100 ms"*) pass hostd_stopped_driverhost_restarted ;;
+	*"killed by hostd: it answered no heartbeat for 10100 ms"*) pass hostd_stopped_driverhost_restarted ;;
 	*) fail hostd_stopped_driverhost_restarted "last exit '$(last_exit_of)'" ;;
 	esac
 else
