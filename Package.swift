@@ -41,9 +41,15 @@ let package = Package(
             name: "TerminalText",
             path: "Sources/TerminalText"
         ),
+        // A command result's typed value and its text and JSON forms, shared
+        // by driverhost (which makes it) and hostctl (which prints it).
+        .target(
+            name: "CommandValue",
+            path: "Sources/CommandValue"
+        ),
         .target(
             name: "DriverHostCore",
-            dependencies: ["CDrvHost", "CDevSim", "TerminalText"],
+            dependencies: ["CDrvHost", "CDevSim", "TerminalText", "CommandValue"],
             path: "Sources/DriverHostCore",
             swiftSettings: [
                 // The loop thread is the only thread that touches these
@@ -91,7 +97,7 @@ let package = Package(
         .executableTarget(
             name: "hostctl",
             dependencies: [
-                "DrvHostControl", "TerminalText",
+                "DrvHostControl", "TerminalText", "CommandValue",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/hostctl"
@@ -170,7 +176,7 @@ let package = Package(
             name: "DriverHostTests",
             // driverhost itself too: exit codes and messages are tested on
             // the real binary. Test plugins: `make -C Tests/Plugins` first.
-            dependencies: ["TestSupport", "DriverHostCore", "driverhost", "TerminalText"],
+            dependencies: ["TestSupport", "DriverHostCore", "driverhost", "TerminalText", "CommandValue"],
             path: "Tests/DriverHostTests"
         ),
         .testTarget(

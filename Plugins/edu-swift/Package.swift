@@ -21,6 +21,12 @@ let package = Package(
             name: "EduSwift",
             dependencies: [.product(name: "DrvHostSDK", package: "DrvHostSDK")],
             path: "Sources/EduSwift",
+            // Only libswiftCore at run time: no Concurrency, StringProcessing
+            // or libdispatch loaded into driverhost for nothing.
+            swiftSettings: [
+                .unsafeFlags(["-Xfrontend", "-disable-implicit-concurrency-module-import",
+                              "-Xfrontend", "-disable-implicit-string-processing-module-import"]),
+            ],
             linkerSettings: [
                 // Export dh_plugin_get and nothing else (ABI rule 1).
                 .unsafeFlags(["-Xlinker", "--version-script=\(Context.packageDirectory)/exports.map"]),

@@ -17,6 +17,7 @@ static ffi_type *ffi_type_for(uint32_t t)
 	case CDH_FFI_I32:  return &ffi_type_sint32;
 	case CDH_FFI_I64:  return &ffi_type_sint64;
 	case CDH_FFI_F64:  return &ffi_type_double;
+	case CDH_FFI_POINTER: return &ffi_type_pointer;
 	default:           return NULL;
 	}
 }
@@ -25,6 +26,7 @@ static ffi_type *ffi_type_for(uint32_t t)
 union cdh_ffi_value {
 	uint8_t u8; uint16_t u16; uint32_t u32; uint64_t u64;
 	int8_t i8; int16_t i16; int32_t i32; int64_t i64; double f64;
+	void *pointer;
 };
 
 static void store(union cdh_ffi_value *v, uint32_t t, uint64_t bits)
@@ -37,6 +39,7 @@ static void store(union cdh_ffi_value *v, uint32_t t, uint64_t bits)
 	case CDH_FFI_I16: v->i16 = (int16_t)bits; break;
 	case CDH_FFI_I32: v->i32 = (int32_t)bits; break;
 	case CDH_FFI_F64: memcpy(&v->f64, &bits, sizeof(bits)); break;
+	case CDH_FFI_POINTER: v->pointer = (void *)(uintptr_t)bits; break;
 	default:          v->u64 = bits; break;
 	}
 }
@@ -63,15 +66,15 @@ int cdh_call_command(dh_command_fn fn, void *context, uint32_t ret_type,
 		     const uint32_t *arg_types, const uint64_t *args, uint32_t nargs,
 		     uint64_t *result)
 {
-	ffi_type *types[DH_COMMAND_MAX_ARGS + 1];
-	void *values[DH_COMMAND_MAX_ARGS + 1];
-	union cdh_ffi_value storage[DH_COMMAND_MAX_ARGS];
+	ffi_type *types[CDH_COMMAND_MAX_C_ARGS];
+	void *values[CDH_COMMAND_MAX_C_ARGS];
+	union cdh_ffi_value storage[CDH_COMMAND_MAX_C_ARGS - 1];
 	ffi_type *rtype = ffi_type_for(ret_type);
 	union { ffi_arg integer; double f64; } ret;
 	ffi_cif cif;
 	uint32_t i;
 
-	if (nargs > DH_COMMAND_MAX_ARGS || rtype == NULL)
+	if (nargs > CDH_COMMAND_MAX_C_ARGS - 1 || rtype == NULL || ret_type == CDH_FFI_POINTER)
 		return -1;
 	types[0] = &ffi_type_pointer;
 	values[0] = &context;

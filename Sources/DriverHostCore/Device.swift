@@ -23,6 +23,10 @@ public struct DeviceInfo: Sendable, Equatable {
     public var dmaMaskBits: UInt32
     /// DRVPROXY_INFO_* (DeviceSafety.swift reads the ABI 2 ones).
     public var flags: UInt32
+    /// MSI-X table entries (0: none).
+    public var msixVectors: UInt32 = 0
+    /// The system IRQ of the INTx line (sysfs "irq"; 0: none, simulated).
+    public var irqLine: UInt32 = 0
 
     public init(vendor: UInt16, device: UInt16, subvendor: UInt16 = 0, subdevice: UInt16 = 0,
                 classCode: UInt32 = 0, bars: [BAR], irqKinds: UInt32, dmaMaskBits: UInt32 = 32, flags: UInt32 = 0) {

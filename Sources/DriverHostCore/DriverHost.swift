@@ -1,4 +1,5 @@
 import CDrvHost
+import TerminalText
 import Glibc
 
 /// One driverhost run, start to exit: the order of steps is the point.
@@ -118,7 +119,7 @@ public enum DriverHost {
                     return
                 }
                 let result = try instance.call(call.name, arguments: call.arguments)
-                output("\(call.name)(\(call.arguments.joined(separator: ","))) = \(result)")
+                output("\(call.name)(\(call.arguments.joined(separator: ","))) = \(TerminalText.escape(result.text))")
             }
             if let stop = instance.pendingStop { try failOnDeviceError(stop) }
             return

@@ -1,4 +1,5 @@
 import CDrvHost
+import CommandValue
 import Glibc
 
 /// Who this instance is, as the plugin sees it in dh_instance_info.
@@ -262,8 +263,9 @@ public final class Instance {
         inEventCallback = false
     }
 
-    /// Invokes a command with arguments given as text; returns the result as text.
-    public func call(_ name: String, arguments: [String]) throws(HostFailure) -> String {
+    /// Invokes a command with arguments given as text, parsed by its
+    /// declared signature; returns its typed result.
+    public func call(_ name: String, arguments: [String]) throws(HostFailure) -> CommandValue {
         guard let command = descriptor.command(named: name) else {
             let known = descriptor.commands.map { "\($0.name) \($0.signature)" }.joined(separator: ", ")
             throw HostFailure(.commandFailed, "plugin \(descriptor.name) has no command \"\(name)\" (it has: \(known.isEmpty ? "none" : known))")
@@ -272,22 +274,20 @@ public final class Instance {
         guard arguments.count == signature.arguments.count else {
             throw HostFailure(.commandFailed, "command \(name) is \(signature): it takes \(signature.arguments.count) argument(s), \(arguments.count) given")
         }
-        var bits: [UInt64] = []
-        for (text, type) in zip(arguments, signature.arguments) {
-            do {
-                bits.append(try CommandSignature.encode(text, as: type))
-            } catch {
-                throw HostFailure(.commandFailed, "command \(name): \(error.description)")
-            }
+        let call: CommandCall
+        do {
+            call = try CommandCall(signature, arguments: arguments)
+        } catch {
+            throw HostFailure(.commandFailed, "command \(name) is \(signature): \(error.description)")
         }
-        let types = signature.arguments.map(\.ffi)
-        var result: UInt64 = 0
         let context = self.context
-        let status = watchdog.guarding(commandBound) {
-            cdh_call_command(command.function, context, signature.result.ffi, types, bits, UInt32(bits.count), &result)
+        let called = watchdog.guarding(commandBound) { call.invoke(command.function, context: context) }
+        guard called else { throw HostFailure(.commandFailed, "libffi cannot call \(name) as \(signature)") }
+        do {
+            return try call.result()
+        } catch {
+            throw HostFailure(.commandFailed, "command \(name): \(error.description)")
         }
-        guard status == 0 else { throw HostFailure(.commandFailed, "libffi cannot call \(name) as \(signature)") }
-        return CommandSignature.format(result, as: signature.result)
     }
 
     /// Runs the event loop (see EventLoop.run).
@@ -464,6 +464,13 @@ public final class Instance {
                 bytes.storeBytes(of: size, toByteOffset: i * 8, as: UInt64.self)
             }
         }
+        withUnsafeMutableBytes(of: &info.bar_kind) { kinds in
+            for (i, bar) in device.bars.prefix(Int(DH_NUM_BARS)).enumerated() where barSizes[i] > 0 {
+                kinds[i] = UInt8(bar.isMemory ? DH_BAR_MEMORY : DH_BAR_IO)
+            }
+        }
+        info.irq_line = device.irqLine
+        info.msix_vectors = device.msixVectors
         let filled = Int(info.struct_size)
         withUnsafeBytes(of: &info) { source in
             UnsafeMutableRawPointer(out).copyMemory(from: source.baseAddress!, byteCount: filled)

@@ -32,7 +32,8 @@ public struct Options: Equatable, Sendable {
         ACK and RELEASE programs, calls attach() and runs the interrupt loop
         until SIGTERM. A plugin that offers a device class (block, net) gets
         its standard Linux device, which outlives this process.
-        Exit codes: see ExitCode.swift.
+        `driverhost --describe --plugin PATH` validates a plugin without any
+        device.
 
         options:
           --device BDF          the device, e.g. 0000:00:05.0 or 00:05.0, or sim:NAME for
@@ -71,7 +72,8 @@ public struct Options: Equatable, Sendable {
                                 descriptor as one JSON line, exit (no device;
                                 the supervisor reads plugins this way)
           --help                this text
-        """
+
+        """ + "\n" + ExitCode.helpTable
 
     public struct UsageError: Error, CustomStringConvertible, Equatable {
         public let description: String

@@ -29,7 +29,20 @@ public final class ProxyDevice: DeviceBackend {
             throw HostFailure(.deviceSetupFailed,
                               "\(path): kernel proxy speaks ABI \(raw.abi_version), driverhost speaks \(DRVPROXY_ABI_VERSION)")
         }
-        info = DeviceInfo(raw)
+        var info = DeviceInfo(raw)
+        info.irqLine = ProxyDevice.irqLine(bdf: String(path.split(separator: "/").last ?? ""))
+        self.info = info
+    }
+
+    /// sysfs's "irq" of the device: the INTx line's system IRQ, 0 if unknown.
+    static func irqLine(bdf: String) -> UInt32 {
+        let fd = Glibc.open("/sys/bus/pci/devices/\(bdf)/irq", O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return 0 }
+        defer { Glibc.close(fd) }
+        var bytes = [UInt8](repeating: 0, count: 16)
+        let n = bytes.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+        guard n > 0 else { return 0 }
+        return UInt32(String(decoding: bytes.prefix(n), as: UTF8.self).filter(\.isNumber)) ?? 0
     }
 
     /// Why open() failed, with the exit code a supervisor acts on. EPERM is

@@ -30,9 +30,12 @@ public final class ControlClient {
     private let socketPath: String
     private var nextID = 1
 
-    /// `timeout` in seconds bounds each send and receive; a plugin command
-    /// may take a while, so hostctl waits long.
-    public init(socketPath: String, timeout: Int? = 120) throws(ControlClientError) {
+    /// Seconds hostctl waits for each send and receive (SDK/README.md
+    /// "Numbers" states it): a plugin command may take a while.
+    public static let defaultTimeoutSeconds = 120
+
+    /// `timeout` in seconds bounds each send and receive.
+    public init(socketPath: String, timeout: Int? = ControlClient.defaultTimeoutSeconds) throws(ControlClientError) {
         self.socketPath = socketPath
         do {
             socket = try UnixStreamSocket(connectingTo: socketPath, timeout: timeout)

@@ -1,5 +1,7 @@
 import ArgumentParser
+import CommandValue
 import DrvHostControl
+import TerminalText
 
 struct Call: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -9,6 +11,14 @@ struct Call: ParsableCommand {
             (e.g. u64(u32)) inside the driverhost; a wrong count or type is \
             refused with hostd's message (exit 1). Negative numbers need -- \
             before them: hostctl call edu@0000:00:05.0 add -- -1 2
+
+            The result is printed as the signature says: uN and iN in \
+            decimal, xN in hex (0x...), str[N] as text, bytes[N] as hex \
+            digits, a record as name=value pairs; void commands print \
+            "void". --json prints it as JSON: numbers as numbers, hex, bytes \
+            and text as strings, a record as an object, void as null. \
+            bytes[N] arguments are hex digits ("52:54:00:12:34:56" or \
+            "525400123456"), str[N] arguments text of at most N bytes.
             """)
 
     @Argument(help: ArgumentHelp("Instance name, e.g. edu@0000:00:05.0.", valueName: "instance"))
@@ -31,7 +41,14 @@ struct Call: ParsableCommand {
     func run() throws {
         try connection.withClient { client throws(ControlClientError) in
             let result = try client.call(instance, command: command, arguments: arguments)
-            emit(result, json: output.json) { $0 }
+            // driverhost sends the typed result in its JSON form.
+            let value: CommandValue
+            do throws(CommandValue.JSONError) {
+                value = try CommandValue(json: result)
+            } catch {
+                throw ControlClientError.protocolViolation("call result: \(error.description)")
+            }
+            print(output.json ? value.json : TerminalText.escape(value.text, keepingNewlines: true))
         }
     }
 }

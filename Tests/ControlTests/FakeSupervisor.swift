@@ -68,6 +68,9 @@ actor FakeSupervisor: SupervisorAPI {
         return Self.running
     }
 
+    /// What driverhost sends for a "{mac:bytes[6],mtu:u32,name:str[8],status:x16}()" command.
+    static let linkResult = #"{"mac":"525400123456","mtu":1500,"name":"eth 0\t","status":"0x8001"}"#
+
     /// factorial has the signature u64(u32), like the edu plugin's.
     /// The running instance, then it restarting and running again.
     func watch(buffer: Int) -> AsyncStream<InstanceStatus> {
@@ -96,6 +99,7 @@ actor FakeSupervisor: SupervisorAPI {
 
     func call(_ instance: String, command: String, arguments: [String]) throws(ControlError) -> String {
         guard instance == Self.running.name else { throw ControlError(.notFound, "no instance \(instance)") }
+        if command == "link" { return Self.linkResult }
         guard command == "factorial" else { throw ControlError(.notFound, "edu has no command \(command)") }
         guard arguments.count == 1 else {
             throw ControlError(.badRequest, "factorial u64(u32) takes 1 argument, got \(arguments.count)")

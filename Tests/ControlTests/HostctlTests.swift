@@ -111,6 +111,16 @@ import TestSupport
                     Driver before drvhost: uio_pci_generic
 
                 """), "\(run.stdout)")
+    @Test func callPrintsAResultAsItsSignatureSays() async throws {
+        try await withServer { path in
+            let text = try await runHostctl(["call", "edu@0000:00:05.0", "link", "--socket", path])
+            #expect(text.status == 0, "\(text.stderr)")
+            // Text fields reach the terminal with their controls escaped.
+            #expect(text.stdout == "mac=525400123456 mtu=1500 name=eth 0\\x09 status=0x8001\n")
+            let json = try await runHostctl(["call", "edu@0000:00:05.0", "link", "--json", "--socket", path])
+            #expect(json.stdout == FakeSupervisor.linkResult + "\n")
+            let number = try await runHostctl(["call", "edu@0000:00:05.0", "factorial", "5", "--json", "--socket", path])
+            #expect(number.stdout == "120\n")
         }
     }
 
@@ -128,7 +138,8 @@ import TestSupport
             let object = try JSONSerialization.jsonObject(with: Data(list.stdout.utf8)) as? [String: Any]
             #expect(Set(object?.keys.map { $0 } ?? []) == ["plugins", "instances"])
             let call = try await runHostctl(["call", "edu@0000:00:05.0", "factorial", "5", "--json", "--socket", path])
-            #expect(call.stdout == "\"120\"\n")
+            // A u64 result is a JSON number, no longer a string.
+            #expect(call.stdout == "120\n")
         }
     }
 

@@ -31,7 +31,7 @@ import TestSupport
         "state_save_null_inst": invalid, "state_save_null_data": invalid, "state_save_size_max": invalid,
         "state_save_too_big": invalid, "state_load_null_inst": invalid, "state_load_null_size": invalid,
         "instance_info_null_inst": invalid, "instance_info_null": invalid, "instance_info_size_0": invalid,
-        "instance_info_size_max": ok, "instance_info_size_max_filled": "88",
+        "instance_info_size_max": ok, "instance_info_size_max_filled": "112",  // sizeof(struct dh_instance_info), ABI 1.2
         "wait_events_null_inst": invalid, "wait_events_fake_inst": invalid, "wait_events_0_idle": timeout,
         "wait_events_max_pending": ok, "wait_events_max_seen": "5", "wait_events_max_minus_1_pending": ok,
         "get_extension_null_id": ok, "get_extension_null_inst": ok,

@@ -16,19 +16,19 @@ import Testing
     @Test func deliversEveryEventOnceThroughTheMainLoop() throws {
         let (instance, _) = try attachedInstance()
         defer { instance.detach() }
-        #expect(try instance.call("arm", arguments: ["5000"]) == "5000")
+        #expect(try instance.call("arm", arguments: ["5000"]).text == "5000")
         _ = try instance.runLoop(stopAfterEvents: 5000)
-        #expect(try instance.call("count", arguments: []) == "5000")
+        #expect(try instance.call("count", arguments: []).text == "5000")
     }
 
     @Test func commandsWaitForEventsAndTimers() throws {
         let (instance, _) = try attachedInstance()
         defer { instance.detach() }
-        #expect(try instance.call("run", arguments: ["1000"]) == "1000")
-        #expect(try instance.call("fire_timer", arguments: ["7"]) == "8")
-        #expect(try instance.call("add", arguments: ["-5", "3"]) == "-2")
-        #expect(try instance.call("half", arguments: ["3"]) == "1.5")
-        #expect(try instance.call("nothing", arguments: []) == "void")
+        #expect(try instance.call("run", arguments: ["1000"]).text == "1000")
+        #expect(try instance.call("fire_timer", arguments: ["7"]).text == "8")
+        #expect(try instance.call("add", arguments: ["-5", "3"]).text == "-2")
+        #expect(try instance.call("half", arguments: ["3"]).text == "1.5")
+        #expect(try instance.call("nothing", arguments: []).text == "void")
     }
 
     @Test func refusesBadCalls() throws {

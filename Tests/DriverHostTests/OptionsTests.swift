@@ -68,6 +68,12 @@ import Testing
         let options = try Options(parsing: ["--plugin", "x.so", "--simulate", "--irq-mode", "intx-shared"])
         #expect(options.irqMode == DH_IRQ_INTX_SHARED.rawValue)
         #expect(throws: Options.UsageError.self) { try Options(parsing: ["--plugin", "x.so", "--simulate", "--irq-mode", "msi-x"]) }
+    @Test func helpPrintsEveryExitCode() {
+        for code in ExitCode.all {
+            #expect(Options.help.contains("\n  \(code.rawValue) "), "help lacks exit code \(code.rawValue)")
+        }
+        #expect(Options.help.contains("  40  watchdog: a plugin callback overran its bound"))
+        #expect(!Options.help.contains("ExitCode.swift"))
     }
 
     @Test func helpNamesEveryOption() {

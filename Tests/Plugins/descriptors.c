@@ -11,6 +11,7 @@
 #include "edu_programs.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 struct counter {
 	const struct dh_host *host;
@@ -108,6 +109,93 @@ static uint32_t fire_timer(void *context, uint32_t id)
 	return c->timer_fired;
 }
 
+/*
+ * Every argument register class and width at once: if the host called this
+ * as anything but its real signature (say, six 64-bit integers), the f64
+ * would arrive in the wrong register and the narrow values untruncated.
+ */
+static double mix(void *context, uint8_t a, int16_t b, double x, uint32_t c, int64_t d, uint16_t e)
+{
+	(void)context;
+	return x * 4 + a - b + (double)c / 2 + (double)d * 3 - e;
+}
+
+#if DH_ABI_MINOR >= 2 /* older-minor.so is built against the 1.1 header */
+static uint32_t echo_hex(void *context, uint32_t v)
+{
+	(void)context;
+	return v;
+}
+
+/* ABI 1.2 buffers: text in, text out. */
+static int32_t greet(void *context, const char *name, struct dh_bytes *out)
+{
+	(void)context;
+	size_t n = strlen(name);
+
+	if (n + 7 > out->capacity)
+		return DH_ERR_INVALID;
+	memcpy(out->data, "hello, ", 7);
+	memcpy((char *)out->data + 7, name, n);
+	out->size = (uint32_t)(n + 7);
+	return DH_OK;
+}
+
+static int32_t reverse(void *context, const struct dh_bytes *in, struct dh_bytes *out)
+{
+	(void)context;
+	for (uint32_t i = 0; i < in->size; i++)
+		((uint8_t *)out->data)[i] = ((const uint8_t *)in->data)[in->size - 1 - i];
+	out->size = in->size;
+	return DH_OK;
+}
+
+/* A record: what a NIC driver would report in one call. */
+struct link_record {
+	uint8_t mac[6];
+	uint32_t mtu;
+	char name[8];
+	int64_t speed;
+	uint8_t flags;
+};
+
+static int32_t link_info(void *context, uint16_t mtu, struct link_record *out)
+{
+	static const uint8_t mac[6] = { 0x52, 0x54, 0x00, 0x12, 0x34, 0x56 };
+
+	(void)context;
+	memcpy(out->mac, mac, sizeof(mac));
+	out->mtu = mtu;
+	memcpy(out->name, "eth0", 4);
+	out->speed = -1;
+	out->flags = 0xa5;
+	return DH_OK;
+}
+
+/* Broken answers the host must refuse: too many bytes, a failure, not UTF-8. */
+static int32_t oversize(void *context, struct dh_bytes *out)
+{
+	(void)context;
+	out->size = out->capacity + 1;
+	return DH_OK;
+}
+
+static int32_t not_found(void *context, struct dh_bytes *out)
+{
+	(void)context;
+	(void)out;
+	return DH_ERR_NOT_FOUND;
+}
+
+static int32_t not_utf8(void *context, struct dh_bytes *out)
+{
+	(void)context;
+	memset(out->data, 0xff, 2);
+	out->size = 2;
+	return DH_OK;
+}
+#endif
+
 static uint64_t count(void *context)
 {
 	return ((struct counter *)context)->events;
@@ -121,6 +209,16 @@ static const struct dh_command commands[] = {
 	{ "half", "f64(f64)", (dh_command_fn)half, NULL },
 	{ "nothing", "void()", (dh_command_fn)nothing, NULL },
 	{ "fire_timer", "u32(u32)", (dh_command_fn)fire_timer, "one-shot timer, waits for it" },
+	{ "mix", "f64(u8,i16,f64,u32,i64,u16)", (dh_command_fn)mix, "x*4 + a - b + c/2 + d*3 - e" },
+#if DH_ABI_MINOR >= 2
+	{ "echo_hex", "x32(u32)", (dh_command_fn)echo_hex, NULL },
+	{ "greet", "str[32](str[16])", (dh_command_fn)greet, NULL },
+	{ "reverse", "bytes[16](bytes[16])", (dh_command_fn)reverse, NULL },
+	{ "link", "{mac:bytes[6],mtu:u32,name:str[8],speed:i64,flags:x8}(u16)", (dh_command_fn)link_info, NULL },
+	{ "oversize", "bytes[4]()", (dh_command_fn)oversize, NULL },
+	{ "not_found", "str[8]()", (dh_command_fn)not_found, NULL },
+	{ "not_utf8", "str[8]()", (dh_command_fn)not_utf8, NULL },
+#endif
 #if defined(DESCRIPTOR_BAD_SIGNATURE)
 	{ "bad", "u64(u33)", (dh_command_fn)count, NULL },
 #endif

@@ -57,6 +57,63 @@ extern "C" {
 #define DH_ABI_MAJOR 1
 #define DH_ABI_MINOR 2
 
+/*
+ * ---- Numbers (SDK/README.md "Numbers" says the same; a test,
+ *      Tests/HostdTests/DocumentedNumbersTests.swift, keeps both true) ----
+ *
+ * Watchdog: attach 10000 ms unless the plugin declares attach_timeout_ms;
+ *   every other callback (interrupt, timer, detach) and every command
+ *   2000 ms unless it declares callback_timeout_ms. Caps: 60000 ms for
+ *   attach, 10000 ms for the rest (driverhost --max-attach-ms and
+ *   --max-callback-ms; hostd.toml [limits] max_attach_ms, max_callback_ms).
+ * Events: the kernel queues 1023 events per device that the driverhost has
+ *   not read; the next ones are counted and dropped, and the first event
+ *   read after them has DH_EVENT_DROPPED with `dropped` set. 4096 claimed
+ *   interrupts with none read mask the line as a storm (DH_EVENT_STORM;
+ *   unmask() re-enables it). driverhost reads and delivers them in order.
+ * wait_events(inst, 0): delivers the events already pending and returns at
+ *   once: DH_OK if it delivered one or more, DH_ERR_TIMEOUT if none.
+ * Commands: `hostctl call` gives up after 120 s without an answer (each send
+ *   and each receive); hostd waits for the driverhost as long as the command
+ *   runs (the callback watchdog bounds it) but closes a control connection on
+ *   which nothing moved for 60 s, a caller waiting for a command included.
+ * DMA buffers: page-aligned (CPU and bus address multiples of 4096, enough
+ *   for rings that need 128 bytes or a page), sized in whole pages, at most
+ *   4 MiB each and 64 per device, charged against RLIMIT_MEMLOCK (per
+ *   user, as VFIO does). Coherent: the device sees CPU stores without
+ *   flushes.
+ * Bus mastering (the device's DMA and MSI): off from open to the end of
+ *   attach (the proxy resets the device at open); the host turns it on when
+ *   attach returned DH_OK, before any other callback and before it asks for
+ *   device classes; the kernel turns it off at release, after the RELEASE
+ *   program. A plugin never switches it.
+ * Memory ordering: a store to DMA memory followed by a register write that
+ *   tells the device to look (a doorbell): through the host table
+ *   (write32...) the call itself keeps the compiler from reordering, and on
+ *   x86-64 stores reach memory in program order: nothing more is needed.
+ *   Through the direct pointer (bar_pointer) write the register with a
+ *   volatile access and put atomic_thread_fence(memory_order_release)
+ *   between the DMA stores and it (no instruction on x86-64; on AArch64,
+ *   which drvhost does not test, use Linux's dma_wmb(): dmb oshst). The
+ *   direct pointer saves, per access, the indirect call, the instance
+ *   handle check and the BAR bounds check of the host functions; it does
+ *   not make the uncached access itself faster, and it is not offered on
+ *   devsim (DH_ERR_NOT_SUPPORTED).
+ * Names: hostd names an instance "<plugin name>@<device>", the plugin name
+ *   from this descriptor and the device a PCI address or sim:NAME, e.g.
+ *   "edu@0000:00:05.0"; hostctl and the logs use that name.
+ * Devices hostd takes: when a plugin is loaded (hostctl load, or, with
+ *   hostd.toml autoload = true, the default, when its file is in plugin_dir)
+ *   hostd matches every PCI device against the plugin's table and takes
+ *   those without a kernel driver (or already on drvproxy); a device bound
+ *   to another kernel driver only if hostd.toml [devices] claim lists its
+ *   address; one that [devices] ignore lists never. One instance per device.
+ * Checking a plugin without a device: `driverhost --describe --plugin x.so`
+ *   loads and validates it as hostd would and prints its descriptor as JSON
+ *   (exit 0), or says what is wrong (exit 10, 11 or 12: driverhost --help
+ *   lists every exit code).
+ */
+
 /* The one symbol a plugin exports: `const struct dh_plugin dh_plugin_entry`. */
 #define DH_PLUGIN_SYMBOL "dh_plugin_entry"
 /*
@@ -224,7 +281,26 @@ struct dh_instance_info {
 	uint32_t irq_vectors;    /* 1.2: vectors in force (MSI-X: at most
 				  * msix_vectors); 0 from an older host */
 	uint64_t bar_size[DH_NUM_BARS]; /* 0: BAR absent */
+
+	/* ---- ABI 1.2: filled when the caller's struct_size reaches them ---- */
+	uint8_t  bar_kind[DH_NUM_BARS]; /* DH_BAR_*: a memory BAR can be mapped
+					 * (bar_pointer), an I/O BAR only read
+					 * and written through the host */
+	uint8_t  reserved2[2];
+	uint32_t irq_line;       /* the system's IRQ number for the device's INTx
+				  * line (lspci's "IRQ", sysfs "irq"); 0 when
+				  * it has none or the device is simulated */
+	uint32_t msix_vectors;   /* entries in its MSI-X table; 0: no MSI-X */
+	uint32_t reserved3;
 };
+
+/* dh_instance_info.bar_kind[] */
+#define DH_BAR_ABSENT 0
+#define DH_BAR_MEMORY 1
+#define DH_BAR_IO     2
+
+/* The size of the ABI 1.0/1.1 struct dh_instance_info. */
+#define DH_INSTANCE_INFO_SIZE_1_0 offsetof(struct dh_instance_info, bar_kind)
 
 /* ---- DMA ------------------------------------------------------------------- */
 
@@ -329,8 +405,9 @@ struct dh_host {
 	 * (*size then tells the size needed). */
 	int32_t (*state_load)(dh_instance *inst, void *buf, uint32_t cap, uint32_t *size);
 
-	/* Fill info; set info->struct_size first. The host fills at most that
-	 * many bytes and sets struct_size to what it filled. */
+	/* Fill info; set info->struct_size first (at least 4). The host fills
+	 * at most that many bytes and sets struct_size to what it filled: a
+	 * plugin built against 1.0 or 1.1 (88 bytes) gets the fields it knows. */
 	int32_t (*instance_info)(dh_instance *inst, struct dh_instance_info *info);
 
 	/* Wait at most timeout_ns for device events and deliver them to
@@ -381,12 +458,54 @@ struct dh_host {
  * i8, i16, i32, i64 and f64, at most DH_COMMAND_MAX_ARGS arguments; "u64(u32)"
  * names `uint64_t fn(void *context, uint32_t)`. The plugin's context (from
  * attach) is always the hidden first argument. `fn` is stored as a generic
- * function pointer; the host calls it through the declared signature. Runs on
- * the loop thread under the callback watchdog.
+ * function pointer; the host calls it through the declared signature (libffi:
+ * f64 and every integer width are passed as the platform's C ABI passes
+ * them). Runs on the loop thread under the callback watchdog.
+ *
+ * ABI 1.2 adds, in the same grammar (a 1.0 signature means what it meant):
+ *
+ *   x8 x16 x32 x64   as u8..u64; results are shown in hexadecimal ("0x2a").
+ *   str[N]           text of at most N bytes (1 <= N <= DH_COMMAND_MAX_BYTES).
+ *                    As an argument: `const char *`, NUL-terminated UTF-8,
+ *                    strlen <= N.
+ *   bytes[N]         at most N bytes. As an argument: `const struct dh_bytes *`
+ *                    (data, size <= N). On the command line: hex digits, pairs
+ *                    optionally separated by ':' ("52:54:00:12:34:56").
+ *   {name:T,...}     a record, as a result only: up to DH_COMMAND_MAX_FIELDS
+ *                    fields of the scalar types, xN, str[N] (char[N], NUL-
+ *                    padded; all N bytes may be text) or bytes[N] (uint8_t[N]),
+ *                    laid out as the C struct with those members in that
+ *                    order (natural alignment), at most DH_COMMAND_MAX_BYTES.
+ *
+ * A command whose result is str[N], bytes[N] or a record returns int32_t
+ * (DH_OK, or a DH_ERR_* that the caller sees as the command's failure) and
+ * takes one more, last, argument, where it writes its result:
+ *   str[N], bytes[N]: `struct dh_bytes *out`, out->data has room for N bytes
+ *                     (zeroed), out->size is 0: set it to the bytes written.
+ *   a record:         a pointer to the zeroed struct.
+ * Examples:
+ *   "str[32](x16)"              int32_t fn(void *ctx, uint16_t, struct dh_bytes *out)
+ *   "{mac:bytes[6],mtu:u32}()"  int32_t fn(void *ctx, struct my_link *out)
+ *   "u32(bytes[64],str[16])"    uint32_t fn(void *ctx, const struct dh_bytes *, const char *)
+ * The host checks what comes back: a size above N, text that is not UTF-8,
+ * or a status that is not a DH_* code fails the call with a clear message.
+ * hostctl call prints a result as its type says (decimal, hex, text, hex
+ * bytes, name=value for record fields) and --json prints it as JSON
+ * (numbers as numbers; xN, bytes and str as strings; a record as an object).
  */
 typedef void (*dh_command_fn)(void);
 
 #define DH_COMMAND_MAX_ARGS 6
+/* ABI 1.2: largest str[N]/bytes[N] (and record); most fields in a record. */
+#define DH_COMMAND_MAX_BYTES 4096
+#define DH_COMMAND_MAX_FIELDS 16
+
+/* ABI 1.2: a byte buffer argument or result (see above). */
+struct dh_bytes {
+	void    *data;
+	uint32_t size;     /* bytes in data */
+	uint32_t capacity; /* N of the signature */
+};
 
 struct dh_command {
 	const char *name;       /* [a-z0-9_]+, unique in the plugin */
@@ -496,8 +615,9 @@ struct dh_plugin {
 DH_PIN_SIZE(struct dh_insn, 32);
 DH_PIN_SIZE(struct dh_event, 64);
 DH_PIN_SIZE(struct dh_pci_match, 24);
-DH_PIN_SIZE(struct dh_instance_info, 88);
+DH_PIN_SIZE(struct dh_instance_info, 112);
 DH_PIN_SIZE(struct dh_plugin, 144);
+DH_PIN_SIZE(struct dh_bytes, 16);
 
 /* The plugin's one export. Define it as
  *     const struct dh_plugin dh_plugin_entry = { ... };

@@ -78,6 +78,33 @@ static uint32_t my_raise(void *context, uint32_t bits)
 	return me->last_status;
 }
 
+/*
+ * A command that returns a record (ABI 1.2): the signature names the
+ * fields, the host passes a zeroed struct of that layout as the last
+ * argument, and `hostctl call` prints "id=0x010000ed bar0=1048576 ...".
+ */
+struct my_info {
+	uint32_t id;		/* x32 */
+	uint64_t bar0;		/* u64 */
+	uint8_t bar0_io;	/* u8 */
+	uint32_t irq_line;	/* u32 */
+};
+
+static int32_t my_info(void *context, struct my_info *out)
+{
+	struct myplugin *me = context;
+	struct dh_instance_info info = { .struct_size = sizeof(info) };
+	int32_t status = me->host->instance_info(me->inst, &info);
+
+	if (status != DH_OK)
+		return status;
+	out->id = me->host->read32(me->inst, 0, REG_ID);
+	out->bar0 = info.bar_size[0];
+	out->bar0_io = info.bar_kind[0] == DH_BAR_IO;
+	out->irq_line = info.irq_line;
+	return DH_OK;
+}
+
 static const struct dh_pci_match my_matches[] = {
 	DH_MATCH_ID(0x1234, 0x11e8),
 };
@@ -99,6 +126,8 @@ static const struct dh_insn my_release[] = {
 static const struct dh_command my_commands[] = {
 	{ "id", "u32()", (dh_command_fn)my_id, "the device's id register" },
 	{ "raise", "u32(u32)", (dh_command_fn)my_raise, "raise an interrupt, return its status" },
+	{ "info", "{id:x32,bar0:u64,bar0_io:u8,irq_line:u32}()", (dh_command_fn)my_info,
+	  "id register, BAR0 size and kind, interrupt line" },
 };
 
 const struct dh_plugin dh_plugin_entry = {

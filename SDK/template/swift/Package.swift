@@ -19,6 +19,12 @@ let package = Package(
             name: "MyPlugin",
             dependencies: [.product(name: "DrvHostSDK", package: "DrvHostSDK")],
             path: "Sources/MyPlugin",
+            // Only libswiftCore at run time: no Concurrency, StringProcessing
+            // or libdispatch loaded into driverhost for nothing.
+            swiftSettings: [
+                .unsafeFlags(["-Xfrontend", "-disable-implicit-concurrency-module-import",
+                              "-Xfrontend", "-disable-implicit-string-processing-module-import"]),
+            ],
             linkerSettings: [
                 // A plugin exports dh_plugin_get and nothing else.
                 .unsafeFlags(["-Xlinker", "--version-script=\(Context.packageDirectory)/exports.map"]),

@@ -71,14 +71,18 @@ static inline void cdh_mmio_write64(volatile void *base, uint64_t off, uint64_t 
 /*
  * Call a command through libffi. Argument and return types are
  * enum cdh_ffi_type; integer arguments are passed in args[] as their bit
- * pattern (sign-extended for signed types), f64 as its IEEE bits. The plugin
+ * pattern (sign-extended for signed types), f64 as its IEEE bits, pointers
+ * (str, bytes and result buffers, ABI 1.2) as their address. The plugin
  * context is prepended. The result is returned the same way in *result.
  * Returns 0, or -1 if libffi refused the signature.
  */
 enum cdh_ffi_type {
 	CDH_FFI_VOID, CDH_FFI_U8, CDH_FFI_U16, CDH_FFI_U32, CDH_FFI_U64,
 	CDH_FFI_I8, CDH_FFI_I16, CDH_FFI_I32, CDH_FFI_I64, CDH_FFI_F64,
+	CDH_FFI_POINTER,
 };
+/* A command's C arguments: the context, its signature's, one result buffer. */
+#define CDH_COMMAND_MAX_C_ARGS (DH_COMMAND_MAX_ARGS + 2)
 int cdh_call_command(dh_command_fn fn, void *context, uint32_t ret_type,
 		     const uint32_t *arg_types, const uint64_t *args, uint32_t nargs,
 		     uint64_t *result);

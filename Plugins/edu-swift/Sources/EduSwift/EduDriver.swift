@@ -3,14 +3,15 @@ import Glibc
 
 /// One edu device: the Swift twin of Plugins/edu/edu.c, command for command.
 final class EduDriver: Driver {
-    static let waitNs: UInt64 = 2_000_000_000   // per step; real DMA takes 100 ms of QEMU time
+    static let wait = Duration.seconds(2)   // per step; real DMA takes 100 ms of QEMU time
     let device: Device
-    private let dma: Device.DMABuffer
+    private let dma: DMABuffer
 
     private var factorialResult: UInt32?
     private var dmaDone = false
     private var pings = PingPong()
     private var lastSequence: UInt64 = 0
+    private var ticks: UInt32 = 0
 
     init(device: Device) throws(DriverError) {
         self.device = device
@@ -31,7 +32,7 @@ final class EduDriver: Driver {
     }
 
     func detach() {
-        device.write32(bar: 0, Edu.Register.status, 0)
+        device.write(Edu.Register.status, 0)
         device.free(dma)
     }
 
@@ -48,20 +49,20 @@ final class EduDriver: Driver {
         lastSequence = event.sequence
         guard let first = event.snapshots.first else { return }
         let status = UInt32(truncatingIfNeeded: first)
-        if status & Edu.irqFactorial != 0 { factorialResult = device.read32(bar: 0, Edu.Register.factorial) }
+        if status & Edu.irqFactorial != 0 { factorialResult = device.read(Edu.Register.factorial) }
         if status & Edu.irqDMA != 0 { dmaDone = true }
         if status & Edu.pingMask != 0 { pingReceived(status >> Edu.pingShift, at: now) }
     }
 
     private static func checkAlive(_ device: Device) throws(DriverError) {
-        let id = device.read32(bar: 0, Edu.Register.id)
+        let id = device.read(Edu.Register.id)
         guard id & 0xff == 0xed else {
             device.log(.error, "id register reads 0x\(String(id, radix: 16)), not an edu device")
             throw .device
         }
         for probe: UInt32 in [0x0000_0000, 0xffff_ffff, 0x5a5a_a5a5] {
-            device.write32(bar: 0, Edu.Register.liveness, probe)
-            guard device.read32(bar: 0, Edu.Register.liveness) == ~probe else {
+            device.write(Edu.Register.liveness, probe)
+            guard device.read(Edu.Register.liveness) == ~probe else {
                 device.log(.error, "liveness check failed for 0x\(String(probe, radix: 16))")
                 throw .device
             }
@@ -79,13 +80,13 @@ final class EduDriver: Driver {
         attaches += 1
         try? device.saveState(Array("eds1".utf8) + (0..<4).map { UInt8(truncatingIfNeeded: attaches >> (8 * $0)) })
         let info = device.info
-        device.log(.info, "attach \(attaches) (restart \(info.restart_count)) at \(hex(info.pci_domain, 4)):\(hex(info.pci_bus, 2)):\(hex(info.pci_slot, 2)).\(info.pci_function)")
+        device.log(.info, "attach \(attaches) (restart \(info.restartCount)) at \(info.address)")
     }
 
     /// Deliver events until `done` holds; false if a wait gave nothing.
     private func wait(until done: () -> Bool) -> Bool {
         while !done() {
-            guard (try? device.waitEvents(timeoutNs: EduDriver.waitNs)) == true else { return false }
+            guard (try? device.waitEvents(for: EduDriver.wait)) == true else { return false }
         }
         return true
     }
@@ -95,8 +96,8 @@ final class EduDriver: Driver {
     /// n! computed by the device (32 bits: exact up to 12!), or UInt64.max on timeout.
     func factorial(_ n: UInt32) -> UInt64 {
         factorialResult = nil
-        device.write32(bar: 0, Edu.Register.status, Edu.statusIRQOnFactorial)
-        device.write32(bar: 0, Edu.Register.factorial, n)
+        device.write(Edu.Register.status, Edu.statusIRQOnFactorial)
+        device.write(Edu.Register.factorial, n)
         guard wait(until: { factorialResult != nil }), let result = factorialResult else {
             device.log(.error, "no factorial interrupt")
             return .max
@@ -104,31 +105,69 @@ final class EduDriver: Driver {
         return UInt64(result)
     }
 
+    func timer(_ id: Int) {
+        ticks += 1
+    }
+
+    /// A periodic timer: the ticks seen once `count` came (0 if they did not).
+    func heartbeat(every milliseconds: UInt32, ticks count: UInt32) -> UInt32 {
+        ticks = 0
+        do {
+            try device.startTimer(0, after: .milliseconds(milliseconds), every: .milliseconds(milliseconds))
+        } catch {
+            device.log(.error, "timer: \(error)")
+            return 0
+        }
+        defer { device.stopTimer(0) }
+        guard wait(until: { ticks >= count }) else { return 0 }
+        return ticks
+    }
+
+    /// Address, revision, BARs and interrupt line, from instance_info.
+    func describe() -> String {
+        let info = device.info
+        let id = device.read(Edu.Register.id)
+        let bars = info.bars.map { "BAR\($0.index) \($0.size >> 10) KiB \($0.kind == .memory ? "memory" : "I/O")" }
+        let irq = info.irqLine.map { "IRQ \($0)" } ?? "no IRQ line"
+        return "edu \(id >> 24).\((id >> 16) & 0xff) at \(info.address), \(bars.joined(separator: ", ")), \(irq)"
+    }
+
+    func registers() -> EduRegisters {
+        EduRegisters(id: Hex(device.read(Edu.Register.id)), status: Hex(device.read(Edu.Register.status)),
+                     irqStatus: Hex(device.read(Edu.Register.irqStatus)), restarts: device.info.restartCount)
+    }
+
+    /// Bytes of the DMA buffer as the last self-test left them.
+    func dmaPeek(_ offset: UInt16, _ count: UInt8) -> Result<Bytes<64>, DriverError> {
+        let end = Int(offset) + Int(count)
+        guard count <= 64, end <= dma.count else { return .failure(.invalid) }
+        return .success(Bytes(dma.read(Int(offset)..<end)))
+    }
+
     func liveness(_ value: UInt32) -> UInt32 {
-        device.write32(bar: 0, Edu.Register.liveness, value)
-        return device.read32(bar: 0, Edu.Register.liveness)
+        device.write(Edu.Register.liveness, value)
+        return device.read(Edu.Register.liveness)
     }
 
     private func transfer(from source: UInt64, to destination: UInt64, command: UInt32) -> Bool {
         dmaDone = false
-        device.write32(bar: 0, Edu.Register.dmaSource, UInt32(truncatingIfNeeded: source))
-        device.write32(bar: 0, Edu.Register.dmaDestination, UInt32(truncatingIfNeeded: destination))
-        device.write32(bar: 0, Edu.Register.dmaCount, UInt32(Edu.dmaTransferLength))
-        device.write32(bar: 0, Edu.Register.dmaCommand, command | Edu.dmaRun | Edu.dmaIRQ)
+        device.write(Edu.Register.dmaSource, UInt32(truncatingIfNeeded: source))
+        device.write(Edu.Register.dmaDestination, UInt32(truncatingIfNeeded: destination))
+        device.write(Edu.Register.dmaCount, UInt32(Edu.dmaTransferLength))
+        device.write(Edu.Register.dmaCommand, command | Edu.dmaRun | Edu.dmaIRQ)
         return wait(until: { dmaDone })
     }
 
     /// Copy a pattern to the device and back: 0 if intact, else the number
     /// of bytes that differ, or DH_ERR_TIMEOUT.
     func dmaSelfTest(seed: UInt32) -> Int32 {
-        let bytes = dma.bytes
         var pattern = XorShift32(seed: seed | 1)
-        for i in 0..<Edu.dmaTransferLength { bytes[i] = pattern.nextByte() }
+        for i in 0..<Edu.dmaTransferLength { dma[i] = pattern.nextByte() }
         guard transfer(from: dma.busAddress, to: Edu.dmaBuffer, command: 0) else { return DriverError.timeout.code }
-        for i in 0..<Edu.dmaTransferLength { bytes[i] = 0 }
+        for i in 0..<Edu.dmaTransferLength { dma[i] = 0 }
         guard transfer(from: Edu.dmaBuffer, to: dma.busAddress, command: Edu.dmaToRAM) else { return DriverError.timeout.code }
         pattern = XorShift32(seed: seed | 1)
-        return Int32((0..<Edu.dmaTransferLength).filter { bytes[$0] != pattern.nextByte() }.count)
+        return Int32((0..<Edu.dmaTransferLength).filter { dma[$0] != pattern.nextByte() }.count)
     }
 
     /// `count` raise -> interrupt() -> raise round trips; how many arrived
@@ -138,10 +177,10 @@ final class EduDriver: Driver {
         guard count > 0 else { return 0 }
         raisePing()
         while !pings.finished {
-            guard (try? device.waitEvents(timeoutNs: EduDriver.waitNs)) == true else { break }
+            guard (try? device.waitEvents(for: EduDriver.wait)) == true else { break }
         }
         // A duplicate of the last ping would arrive right after it.
-        _ = try? device.waitEvents(timeoutNs: 20_000_000)
+        _ = try? device.waitEvents(for: .milliseconds(20))
         if pings.errors > 0 { device.log(.error, "ping-pong: \(pings.errors) errors") }
         return pings.errors > 0 ? 0 : UInt32(pings.roundTrips.count)
     }
@@ -156,7 +195,7 @@ final class EduDriver: Driver {
     private func raisePing() {
         pings.expected = pings.expected % 0xffff + 1
         pings.raisedAt = monotonicNs()
-        device.write32(bar: 0, Edu.Register.irqRaise, pings.expected << Edu.pingShift)
+        device.write(Edu.Register.irqRaise, pings.expected << Edu.pingShift)
     }
 
     private func pingReceived(_ value: UInt32, at now: UInt64) {
@@ -168,6 +207,18 @@ final class EduDriver: Driver {
         pings.roundTrips.append(now - pings.raisedAt)
         if pings.roundTrips.count < pings.target { raisePing() }
     }
+}
+
+/// The `registers` command's record: "{id:x32,status:x32,irq_status:x32,restarts:u32}()".
+struct EduRegisters: CommandRecord {
+    var id: Hex<UInt32>
+    var status: Hex<UInt32>
+    var irqStatus: Hex<UInt32>
+    var restarts: UInt32
+    static let fields = [
+        RecordField("id", \EduRegisters.id), RecordField("status", \EduRegisters.status),
+        RecordField("irq_status", \EduRegisters.irqStatus), RecordField("restarts", \EduRegisters.restarts),
+    ]
 }
 
 /// Ping-pong bookkeeping: interrupt() raises the next ping from the last one.

@@ -1,3 +1,5 @@
+import DrvHostSDK
+
 /// QEMU's edu device (1234:11e8), BAR0 register map, from QEMU
 /// docs/specs/edu.rst; the same values as Plugins/edu/edu_regs.h.
 enum Edu {
@@ -5,17 +7,17 @@ enum Edu {
     static let device: UInt16 = 0x11e8
 
     enum Register {
-        static let id: UInt64 = 0x00            // 0xRRrr00ed
-        static let liveness: UInt64 = 0x04      // reads back the bitwise NOT
-        static let factorial: UInt64 = 0x08
-        static let status: UInt64 = 0x20
-        static let irqStatus: UInt64 = 0x24
-        static let irqRaise: UInt64 = 0x60
-        static let irqAck: UInt64 = 0x64
-        static let dmaSource: UInt64 = 0x80
-        static let dmaDestination: UInt64 = 0x88
-        static let dmaCount: UInt64 = 0x90
-        static let dmaCommand: UInt64 = 0x98
+        static let id = DrvHostSDK.Register<UInt32>(0x00)             // 0xRRrr00ed
+        static let liveness = DrvHostSDK.Register<UInt32>(0x04)       // reads back the bitwise NOT
+        static let factorial = DrvHostSDK.Register<UInt32>(0x08)
+        static let status = DrvHostSDK.Register<UInt32>(0x20)
+        static let irqStatus = DrvHostSDK.Register<UInt32>(0x24)
+        static let irqRaise = DrvHostSDK.Register<UInt32>(0x60)
+        static let irqAck = DrvHostSDK.Register<UInt32>(0x64)
+        static let dmaSource = DrvHostSDK.Register<UInt32>(0x80)
+        static let dmaDestination = DrvHostSDK.Register<UInt32>(0x88)
+        static let dmaCount = DrvHostSDK.Register<UInt32>(0x90)
+        static let dmaCommand = DrvHostSDK.Register<UInt32>(0x98)
     }
 
     static let statusComputing: UInt32 = 0x01
@@ -36,4 +38,22 @@ enum Edu {
 
     /// The release program's last write; reads back as its complement.
     static let releaseMarker: UInt32 = 0xD15E_A5ED
+}
+
+/// Register programs name registers by BAR and 32-bit offset.
+extension Instruction {
+    static func read32(_ register: DrvHostSDK.Register<UInt32>) -> Instruction {
+        .read32(bar: UInt8(register.bar), UInt32(register.offset))
+    }
+    static func write32(_ register: DrvHostSDK.Register<UInt32>) -> Instruction {
+        .write32(bar: UInt8(register.bar), UInt32(register.offset))
+    }
+    static func write32(_ register: DrvHostSDK.Register<UInt32>, value: UInt32) -> Instruction {
+        .write32(bar: UInt8(register.bar), UInt32(register.offset), value: value)
+    }
+    static func poll32(_ register: DrvHostSDK.Register<UInt32>, mask: UInt32, equals value: UInt32,
+                       timeoutMicroseconds: UInt32) -> Instruction {
+        .poll32(bar: UInt8(register.bar), UInt32(register.offset), mask: mask, equals: value,
+                timeoutMicroseconds: timeoutMicroseconds)
+    }
 }

@@ -4,4 +4,4 @@
 
 _Static_assert(sizeof(struct dh_insn) == 32, "dh_insn layout");
 _Static_assert(sizeof(struct dh_event) == 64, "dh_event layout");
-_Static_assert(DH_COMMAND_MAX_ARGS == 6, "Command trampolines take six arguments");
+_Static_assert(sizeof(struct dh_bytes) == 16, "dh_bytes layout");

@@ -12,20 +12,6 @@ import CDrvHostSDK
 ///     @_cdecl("dh_plugin_get")
 ///     public func pluginDescriptor() -> UnsafeRawPointer { plugin.export() }
 public struct Plugin<D: Driver> {
-    public enum Interrupts: UInt32 {
-        case none = 0, intxShared = 1, intxDisable = 2, msi = 3
-    }
-
-    public struct Match {
-        let raw: dh_pci_match
-        /// vendor:device exactly, anything else.
-        public static func id(vendor: UInt16, device: UInt16) -> Match {
-            Match(raw: dh_pci_match(vendor: vendor, vendor_mask: 0xffff, device: device, device_mask: 0xffff,
-                                    subvendor: 0, subvendor_mask: 0, subdevice: 0, subdevice_mask: 0,
-                                    class_code: 0, class_mask: 0))
-        }
-    }
-
     public let name: String
     public let version: String
     public let matches: [Match]
@@ -36,10 +22,15 @@ public struct Plugin<D: Driver> {
     /// the end of each release; false asks for DH_RELEASE_NO_RESET, and the
     /// reset then happens at the next open.
     public let resetFunctionOnRelease: Bool
+    /// Watchdog bounds; nil is the host's default (10 s for attach, 2 s for
+    /// the rest), and the host caps them (60 s and 10 s unless configured).
+    public let attachTimeout: Duration?
+    public let callbackTimeout: Duration?
     public let commands: [Command<D>]
 
     public init(name: String, version: String, matches: [Match], interrupts: Interrupts,
                 ack: [Instruction] = [], release: [Instruction] = [], resetFunctionOnRelease: Bool = true,
+                attachTimeout: Duration? = nil, callbackTimeout: Duration? = nil,
                 commands: [Command<D>] = []) {
         self.name = name
         self.version = version
@@ -48,15 +39,27 @@ public struct Plugin<D: Driver> {
         self.ack = ack
         self.release = release
         self.resetFunctionOnRelease = resetFunctionOnRelease
+        self.attachTimeout = attachTimeout
+        self.callbackTimeout = callbackTimeout
         self.commands = commands
+    }
+
+    /// The same, with commands one per line (see `CommandList`).
+    public init(name: String, version: String, matches: [Match], interrupts: Interrupts,
+                ack: [Instruction] = [], release: [Instruction] = [], resetFunctionOnRelease: Bool = true,
+                attachTimeout: Duration? = nil, callbackTimeout: Duration? = nil,
+                @CommandList<D> commands: () -> [Command<D>]) {
+        self.init(name: name, version: version, matches: matches, interrupts: interrupts, ack: ack, release: release,
+                  resetFunctionOnRelease: resetFunctionOnRelease, attachTimeout: attachTimeout,
+                  callbackTimeout: callbackTimeout, commands: commands())
     }
 
     /// The C descriptor, built once and kept for the life of the process
     /// (driverhost never unloads a plugin). Call it from `dh_plugin_get`.
+    /// What driverhost checks (names, signatures, programs, bounds) it
+    /// refuses with a message; nothing here stops the process.
     public func export() -> UnsafeRawPointer {
         if let exported = Exported.current { return exported.descriptor }
-        precondition(commands.count <= Exported.trampolines.count,
-                     "the Swift SDK supports \(Exported.trampolines.count) commands per plugin")
         let descriptor = UnsafeMutablePointer<dh_plugin>.allocate(capacity: 1)
         descriptor.initialize(to: dh_plugin())
         descriptor.pointee.abi_major = UInt32(DH_ABI_MAJOR)
@@ -66,39 +69,53 @@ public struct Plugin<D: Driver> {
         descriptor.pointee.version = permanent(version)
         descriptor.pointee.matches = permanent(matches.map(\.raw))
         descriptor.pointee.match_count = UInt32(matches.count)
-        descriptor.pointee.irq_mode = interrupts.rawValue
+        descriptor.pointee.irq_mode = interrupts.mode.rawValue
+        descriptor.pointee.msix_vectors = interrupts.vectors
         descriptor.pointee.ack_len = UInt32(ack.count)
         descriptor.pointee.ack_program = ack.isEmpty ? nil : permanent(ack.map(\.raw))
         descriptor.pointee.release_len = UInt32(release.count)
         descriptor.pointee.release_program = release.isEmpty ? nil : permanent(release.map(\.raw))
         descriptor.pointee.release_flags = resetFunctionOnRelease ? 0 : UInt32(DH_RELEASE_NO_RESET)
+        descriptor.pointee.attach_timeout_ms = milliseconds(attachTimeout)
+        descriptor.pointee.callback_timeout_ms = milliseconds(callbackTimeout)
         descriptor.pointee.attach = Exported.attach
         descriptor.pointee.detach = Exported.detach
         descriptor.pointee.interrupt = interrupts == .none ? nil : Exported.interrupt
+        descriptor.pointee.timer = Exported.timer
+        descriptor.pointee.get_extension = Exported.pluginExtension
         let table = commands.enumerated().map { index, command in
-            dh_command(name: permanent(command.name), signature: permanent(command.signature),
-                       fn: Exported.trampolines[index], help: command.help.map(permanent))
+            // user = slot + 1: which command's body the shared entry runs.
+            let function = command.argumentTypes.withUnsafeBufferPointer { types in
+                types.withMemoryRebound(to: UInt32.self) {
+                    cdhs_command_function(command.resultType.rawValue, $0.baseAddress, UInt32($0.count),
+                                          Exported.command, UnsafeMutableRawPointer(bitPattern: index + 1))
+                }
+            }
+            return dh_command(name: permanent(command.name), signature: permanent(command.signature),
+                              fn: function, help: command.help.map(permanent))
         }
         descriptor.pointee.commands = table.isEmpty ? nil : permanent(table)
         descriptor.pointee.command_count = UInt32(commands.count)
 
         let commands = self.commands
-        Exported.current = Exported(
-            descriptor: UnsafeRawPointer(descriptor),
-            attach: { device throws(DriverError) in try D(device: device) },
-            interrupt: { driver, event in unsafeDowncast(driver, to: D.self).interrupt(event) },
-            detach: { driver in unsafeDowncast(driver, to: D.self).detach() },
-            commands: commands.map { command in
-                { driver, arguments in command.invoke(unsafeDowncast(driver, to: D.self), arguments) }
-            })
+        Exported.current = Exported(descriptor: UnsafeRawPointer(descriptor)) { device throws(DriverError) in
+            TypedDriverBox(driver: try D(device: device), commands: commands)
+        }
         return UnsafeRawPointer(descriptor)
     }
 }
 
+/// Whole milliseconds, rounded up (0: the host's default).
+private func milliseconds(_ duration: Duration?) -> UInt32 {
+    guard let duration, duration > .zero else { return 0 }
+    let (seconds, attoseconds) = duration.components
+    let ms = seconds * 1000 + (attoseconds + 999_999_999_999_999) / 1_000_000_000_000_000
+    return UInt32(clamping: ms)
+}
+
 /// Memory the descriptor points into, never freed.
 private func permanent(_ text: String) -> UnsafePointer<CChar> {
-    let bytes = Array(text.utf8CString)
-    return permanent(bytes)
+    permanent(Array(text.utf8CString))
 }
 
 private func permanent<T>(_ values: [T]) -> UnsafePointer<T> {
@@ -107,39 +124,63 @@ private func permanent<T>(_ values: [T]) -> UnsafePointer<T> {
     return UnsafePointer(memory)
 }
 
-/// The exported plugin, type-erased so that the C entry points (which
-/// cannot be generic or capture anything) can reach it.
+/// The plugin's context as driverhost holds it: one object per attached
+/// device, reached from C without knowing the driver's type (a class's
+/// vtable does the dispatch, so no existential and no closure per event).
+class DriverBox {
+    func interrupt(_ event: UnsafePointer<dh_event>) {}
+    func timer(_ id: UInt32) {}
+    func detach() {}
+    func command(_ slot: Int, _ arguments: UnsafePointer<UInt64>) -> UInt64 { 0 }
+    func pluginExtension(_ id: String) -> UnsafeRawPointer? { nil }
+}
+
+final class TypedDriverBox<D: Driver>: DriverBox {
+    let driver: D
+    let commands: [Command<D>]
+
+    init(driver: D, commands: [Command<D>]) {
+        self.driver = driver
+        self.commands = commands
+    }
+
+    override func interrupt(_ event: UnsafePointer<dh_event>) { driver.interrupt(Event(event.pointee)) }
+    override func timer(_ id: UInt32) { driver.timer(Int(id)) }
+    override func detach() { driver.detach() }
+    override func command(_ slot: Int, _ arguments: UnsafePointer<UInt64>) -> UInt64 {
+        commands[slot].invoke(driver, arguments)
+    }
+    override func pluginExtension(_ id: String) -> UnsafeRawPointer? { driver.pluginExtension(id) }
+}
+
+/// The exported plugin, reachable from the C entry points (which cannot be
+/// generic or capture anything).
 final class Exported {
     let descriptor: UnsafeRawPointer
-    let makeDriver: (Device) throws(DriverError) -> AnyObject
-    let deliver: (AnyObject, Event) -> Void
-    let finish: (AnyObject) -> Void
-    let commands: [(AnyObject, [UInt64]) -> UInt64]
+    let makeDriver: (Device) throws(DriverError) -> DriverBox
 
-    init(descriptor: UnsafeRawPointer, attach: @escaping (Device) throws(DriverError) -> AnyObject,
-         interrupt: @escaping (AnyObject, Event) -> Void, detach: @escaping (AnyObject) -> Void,
-         commands: [(AnyObject, [UInt64]) -> UInt64]) {
+    init(descriptor: UnsafeRawPointer, makeDriver: @escaping (Device) throws(DriverError) -> DriverBox) {
         self.descriptor = descriptor
-        makeDriver = attach
-        deliver = interrupt
-        finish = detach
-        self.commands = commands
+        self.makeDriver = makeDriver
     }
 
     /// Set once, by the first export(), before driverhost calls anything:
     /// every later access is on driverhost's loop thread.
     nonisolated(unsafe) static var current: Exported?
 
-    static func driver(_ context: UnsafeMutableRawPointer?) -> AnyObject {
-        Unmanaged<AnyObject>.fromOpaque(context!).takeUnretainedValue()
+    /// The context without a retain: driverhost holds it from attach to
+    /// detach, and calls one callback at a time.
+    @inline(__always)
+    static func with<T>(_ context: UnsafeMutableRawPointer?, _ body: (DriverBox) -> T) -> T {
+        Unmanaged<DriverBox>.fromOpaque(context!)._withUnsafeGuaranteedRef(body)
     }
 
     static let attach: @convention(c) (UnsafePointer<dh_host>?, OpaquePointer?, UnsafeMutablePointer<UnsafeMutableRawPointer?>?) -> Int32 = {
         host, instance, context in
         guard let host, let instance, let context, let plugin = Exported.current else { return DH_ERR_INVALID }
         do throws(DriverError) {
-            let driver = try plugin.makeDriver(Device(host: host, instance: instance))
-            context.pointee = Unmanaged.passRetained(driver).toOpaque()
+            let box = try plugin.makeDriver(Device(host: host, instance: instance))
+            context.pointee = Unmanaged.passRetained(box).toOpaque()
             return DH_OK
         } catch {
             return error.code
@@ -148,46 +189,28 @@ final class Exported {
 
     static let detach: @convention(c) (UnsafeMutableRawPointer?) -> Void = { context in
         guard let context else { return }
-        Exported.current!.finish(driver(context))
-        Unmanaged<AnyObject>.fromOpaque(context).release()
+        with(context) { $0.detach() }
+        Unmanaged<DriverBox>.fromOpaque(context).release()
     }
 
     static let interrupt: @convention(c) (UnsafeMutableRawPointer?, UnsafePointer<dh_event>?) -> Void = { context, event in
         guard let event else { return }
-        Exported.current!.deliver(driver(context), Event(event.pointee))
+        with(context) { $0.interrupt(event) }
     }
 
-    /// Command entry points, one per command slot. driverhost calls a
-    /// command through libffi with its declared signature, e.g.
-    /// `uint64_t fn(void *ctx, uint32_t)`. For integer types that call is
-    /// the same machine-level call as one with six uint64_t arguments and a
-    /// uint64_t result on the x86-64 and AArch64 Linux ABIs (arguments in
-    /// 64-bit registers or 8-byte stack slots, the result in one register),
-    /// so one trampoline shape serves every integer signature: it truncates
-    /// each argument to its declared type (upper register bits are
-    /// undefined) and returns the result sign- or zero-extended.
-    typealias Trampoline = @convention(c) (UnsafeMutableRawPointer?, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) -> UInt64
-
-    static func call(_ slot: Int, _ context: UnsafeMutableRawPointer?, _ arguments: [UInt64]) -> UInt64 {
-        Exported.current!.commands[slot](driver(context), arguments)
+    static let timer: @convention(c) (UnsafeMutableRawPointer?, UInt32) -> Void = { context, id in
+        with(context) { $0.timer(id) }
     }
 
-    static let trampolines: [dh_command_fn] = [
-        { call(0, $0, [$1, $2, $3, $4, $5, $6]) } as Trampoline,
-        { call(1, $0, [$1, $2, $3, $4, $5, $6]) } as Trampoline,
-        { call(2, $0, [$1, $2, $3, $4, $5, $6]) } as Trampoline,
-        { call(3, $0, [$1, $2, $3, $4, $5, $6]) } as Trampoline,
-        { call(4, $0, [$1, $2, $3, $4, $5, $6]) } as Trampoline,
-        { call(5, $0, [$1, $2, $3, $4, $5, $6]) } as Trampoline,
-        { call(6, $0, [$1, $2, $3, $4, $5, $6]) } as Trampoline,
-        { call(7, $0, [$1, $2, $3, $4, $5, $6]) } as Trampoline,
-        { call(8, $0, [$1, $2, $3, $4, $5, $6]) } as Trampoline,
-        { call(9, $0, [$1, $2, $3, $4, $5, $6]) } as Trampoline,
-        { call(10, $0, [$1, $2, $3, $4, $5, $6]) } as Trampoline,
-        { call(11, $0, [$1, $2, $3, $4, $5, $6]) } as Trampoline,
-        { call(12, $0, [$1, $2, $3, $4, $5, $6]) } as Trampoline,
-        { call(13, $0, [$1, $2, $3, $4, $5, $6]) } as Trampoline,
-        { call(14, $0, [$1, $2, $3, $4, $5, $6]) } as Trampoline,
-        { call(15, $0, [$1, $2, $3, $4, $5, $6]) } as Trampoline,
-    ].map { unsafeBitCast($0, to: dh_command_fn.self) }
+    static let pluginExtension: @convention(c) (UnsafeMutableRawPointer?, UnsafePointer<CChar>?) -> UnsafeRawPointer? = {
+        context, id in
+        guard let context, let id else { return nil }
+        return with(context) { $0.pluginExtension(String(cString: id)) }
+    }
+
+    /// Every command's C function (made by cdhs_command_function with the
+    /// command's real signature) ends here with its slot + 1 as `user`.
+    static let command: cdhs_command_body = { user, context, arguments in
+        with(context) { $0.command(Int(bitPattern: user) - 1, arguments!) }
+    }
 }
