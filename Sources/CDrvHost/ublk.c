@@ -236,7 +236,7 @@ void cdh_ublk_control_close(struct cdh_ublk_control *c)
 }
 
 static int control_queue(struct cdh_ublk_control *c, uint32_t op, uint32_t dev_id,
-			 void *buf, uint16_t len, uint64_t data0, uint64_t user)
+			 void *buf, uint16_t len, uint64_t data0, uint64_t user, uint8_t flags)
 {
 	struct io_uring_sqe *sqe = ring_sqe(&c->ring);
 	struct ublksrv_ctrl_cmd *cmd;
@@ -247,6 +247,7 @@ static int control_queue(struct cdh_ublk_control *c, uint32_t op, uint32_t dev_i
 	sqe->fd = c->fd;
 	sqe->cmd_op = op;
 	sqe->user_data = user;
+	sqe->flags = flags;
 	cmd = sqe_cmd(sqe);
 	cmd->dev_id = dev_id;
 	cmd->queue_id = (uint16_t)-1;
@@ -279,7 +280,7 @@ static int control_sync(struct cdh_ublk_control *c, uint32_t op, uint32_t dev_id
 			void *buf, uint16_t len, uint64_t data0)
 {
 	int32_t result = 0;
-	int rc = control_queue(c, op, dev_id, buf, len, data0, USER_SYNC);
+	int rc = control_queue(c, op, dev_id, buf, len, data0, USER_SYNC, 0);
 
 	if (rc < 0)
 		return rc;
@@ -300,7 +301,9 @@ static int control_async(struct cdh_ublk_control *c, uint32_t op, uint32_t dev_i
 
 	if (c->async_pending)
 		return -EBUSY;
-	rc = control_queue(c, op, dev_id, NULL, 0, data0, USER_ASYNC);
+	/* IOSQE_ASYNC: run it in an io-wq worker, never inline in
+	 * io_uring_enter, which would then wait for I/O we have yet to serve. */
+	rc = control_queue(c, op, dev_id, NULL, 0, data0, USER_ASYNC, IOSQE_ASYNC);
 	if (rc < 0)
 		return rc;
 	rc = ring_enter(&c->ring, 0);

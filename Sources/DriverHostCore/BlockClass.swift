@@ -156,6 +156,9 @@ final class BlockClass: DeviceClassServer {
     }
 
     private func close() {
+        // After stop() there is nothing left, and deinit may run while the
+        // instance itself is going away: do not touch it then.
+        guard server != nil || control != nil else { return }
         let loop = instance.loop!
         if let server {
             loop.removeClassSource(cdh_ublk_server_ring_fd(server))

@@ -174,8 +174,14 @@ copy_module() {
 }
 
 # The kernel's own modules the guest gets in /lib/modules (init loads the
-# first two; suites load aer_inject when the boot has a PCIe device).
-guest_modules=(uio uio_pci_generic aer_inject)
+# first two; suites load aer_inject when the boot has a PCIe device, the
+# block suite ext4 and what it needs, in this order: `modinfo -F depends`,
+# and crc32c_generic for metadata checksums, which the kernel would ask
+# modprobe for).
+guest_modules=(uio uio_pci_generic aer_inject crc16 mbcache crc32c_generic jbd2 ext4)
+# Copied where the boot's kernel has them: ublk_drv is in 6.12, not in
+# Debian's 6.1 (the block suite skips there).
+optional_modules=(ublk_drv)
 
 # The boot's own archive, its kernel's modules, after the common one.
 build_initramfs() {
@@ -183,6 +189,10 @@ build_initramfs() {
 	rm -rf "$root"
 	mkdir -p "$root/lib/modules"
 	for m in "${guest_modules[@]}"; do
+		copy_module "${kvers[$i]}" "$m" "$root/lib/modules" || return 1
+	done
+	for m in "${optional_modules[@]}"; do
+		find "/lib/modules/${kvers[$i]}/kernel" -name "$m.ko*" | grep -q . || continue
 		copy_module "${kvers[$i]}" "$m" "$root/lib/modules" || return 1
 	done
 	cp "$build/kernel/${kvers[$i]}/drvproxy.ko" "$root/lib/modules/"
