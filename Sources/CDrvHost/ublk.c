@@ -16,6 +16,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <unistd.h>
 #include <linux/io_uring.h>
 
@@ -181,6 +182,15 @@ static int ring_reap(struct ring *r, struct io_uring_cqe *out)
 static void *sqe_cmd(struct io_uring_sqe *sqe)
 {
 	return (unsigned char *)sqe + SQE_CMD_OFFSET;
+}
+
+int cdh_pages_pinnable(const void *addr, size_t len)
+{
+	char probe[64];
+	struct iovec local = { probe, len < sizeof(probe) ? len : sizeof(probe) };
+	struct iovec remote = { (void *)addr, local.iov_len };
+
+	return process_vm_readv(getpid(), &local, 1, &remote, 1, 0) == (ssize_t)local.iov_len;
 }
 
 /* ---- control ---------------------------------------------------------------- */

@@ -27,7 +27,7 @@ final class BlockClass: DeviceClassServer {
     let deviceID: UInt32
     let queues: UInt16
     let depth: UInt16
-    let buffers: BlockBuffers
+    var buffers: BlockBuffers
     let submitFunction: @convention(c) (UnsafeMutableRawPointer?, UnsafePointer<dh_block_request>?) -> Int32
     let submitBound: CallbackWatchdog.Bound
     private let host: UnsafeMutablePointer<dh_block_host>
@@ -92,11 +92,12 @@ final class BlockClass: DeviceClassServer {
             if !disk.recovered { try? BlockClass.end(id: disk.id, log: instance.log) }
             throw error
         }
-        instance.log(.info, "block class: /dev/\(deviceName): \(geometry.capacity) blocks of \(geometry.logicalBlockSize) bytes, \(queues) queue(s) of \(depth), \(disk.recovered ? "recovered" : "new")")
+        instance.log(.info, "block class: /dev/\(deviceName): \(geometry.capacity) blocks of \(geometry.logicalBlockSize) bytes, \(queues) queue(s) of \(depth), \(disk.recovered ? "recovered" : "new"), \(buffers.bounced ? "bounce copies (the DMA mapping cannot be pinned)" : "no copy in user space")")
     }
 
     deinit {
         close()
+        buffers.release()
         requests.deallocate()
         host.deallocate()
     }

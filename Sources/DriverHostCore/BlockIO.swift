@@ -72,7 +72,7 @@ extension BlockClass {
         requests[slot] = request
         if request.op == UInt32(DH_BLOCK_WRITE.rawValue) {
             states[slot] = .copyingIn
-            queueCopy(slot, cdh_ublk_copy_in(server, queue, tag, buffers.cpu[slot], bytes(request)))
+            queueCopy(slot, cdh_ublk_copy_in(server, queue, tag, buffers.ublk[slot], bytes(request)))
             return 0
         }
         return submit(slot)
@@ -86,6 +86,7 @@ extension BlockClass {
                 commit(slot, result < 0 ? result : -EIO)
                 return 0
             }
+            if buffers.bounced { buffers.cpu[slot].copyMemory(from: buffers.ublk[slot], byteCount: Int(expected)) }
             return submit(slot)
         case .copyingOut:
             commit(slot, result == expected ? expected : (result < 0 ? result : -EIO))
@@ -127,7 +128,8 @@ extension BlockClass {
         switch request.op {
         case UInt32(DH_BLOCK_READ.rawValue):
             states[slot] = .copyingOut
-            queueCopy(slot, cdh_ublk_copy_out(server, UInt16(request.queue), UInt16(request.tag), buffers.cpu[slot], bytes(request)))
+            if buffers.bounced { buffers.ublk[slot].copyMemory(from: buffers.cpu[slot], byteCount: Int(bytes(request))) }
+            queueCopy(slot, cdh_ublk_copy_out(server, UInt16(request.queue), UInt16(request.tag), buffers.ublk[slot], bytes(request)))
         case UInt32(DH_BLOCK_WRITE.rawValue):
             commit(slot, Int32(bitPattern: bytes(request)))
         default:

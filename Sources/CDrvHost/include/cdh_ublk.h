@@ -11,6 +11,7 @@
 #ifndef CDH_UBLK_H
 #define CDH_UBLK_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <linux/ublk_cmd.h>
 
@@ -34,6 +35,15 @@
 
 /* ublk_drv is loaded: /dev/ublk-control exists. */
 int cdh_ublk_available(void);
+
+/*
+ * 1 if the kernel can pin the pages at [addr, addr + len) (get_user_pages),
+ * 0 if not: a VM_PFNMAP mapping, such as dma_mmap_coherent's without an
+ * IOMMU. Linux 6.12's ublk pins the server's buffer even for
+ * UBLK_F_USER_COPY's read/write on /dev/ublkcN. Probed with
+ * process_vm_readv on ourselves, which pins its "remote" range.
+ */
+int cdh_pages_pinnable(const void *addr, size_t len);
 
 /* ---- control: /dev/ublk-control and a small ring of its own ---- */
 struct cdh_ublk_control;

@@ -71,6 +71,7 @@ if [ -b "$DEV" ]; then
 	else
 		fail block_driverhost_inline_roundtrip "read back $got, file $file, want $want, size $(blockdev --getsize64 $DEV)"
 	fi
+	echo "NOTE: block: $(grep -o 'block class: /dev/ublkb[0-9]*: .*' /tmp/blk-dh.log | head -n1)"
 	flags=$(dma_vmflags $DH)
 	echo "NOTE: block: DMA buffer VmFlags (boot $DRVHOST_BOOT): $(echo "$flags" | sort -u | tr '\n' ';')"
 	if [ "$DRVHOST_IOMMU" != 1 ]; then
@@ -102,7 +103,7 @@ rm -f $IMG
 
 # ---- through hostd ---------------------------------------------------------------
 mkdir -p $PLUGINS $MNT && cp /plugins/ramblock.so $PLUGINS/ramblock.so
-start_hostd "[restart]" "max_crashes = 10" "window_ms = 120000" "backoff_initial_ms = 20" \
+start_hostd "autoload = false" "[restart]" "max_crashes = 10" "window_ms = 120000" "backoff_initial_ms = 20" \
 	"[devices]" "claim = $(toml_list $A)" "ignore = $(toml_list $OTHERS)" ||
 	{ fail block_hostd_ready "see above"; exit 0; }
 I=ramblock@$A
