@@ -23,7 +23,7 @@ struct BlockGeometry: Equatable {
     /// Reads and checks the plugin's half; `reason` names the first bad field.
     init(pluginHalf: UnsafeRawPointer, plugin: String) throws(HostFailure) {
         func invalid(_ reason: String) -> HostFailure {
-            HostFailure(.descriptorInvalid, "plugin \(plugin): \(DH_BLOCK_EXTENSION): \(reason)")
+            HostFailure(.deviceClassFailed, "plugin \(plugin): \(DH_BLOCK_EXTENSION): \(reason)")
         }
         let size = pluginHalf.load(as: UInt32.self)
         guard size >= UInt32(MemoryLayout<dh_block_device>.size) else {

@@ -33,7 +33,7 @@ import Testing
             _ = try geometry(device(change))
             return nil
         } catch {
-            #expect(error.exitCode == .descriptorInvalid)
+            #expect(error.exitCode == .deviceClassFailed)
             return error.message
         }
     }
