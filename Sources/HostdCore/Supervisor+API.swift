@@ -42,18 +42,24 @@ extension Supervisor: SupervisorAPI {
             }
         }
         plugins[entry.file]?.loaded = true
-        return await start(entry.file, description, on: targets)
+        let started = await start(entry.file, description, on: targets)
+        intent.loaded(file: entry.file, instances: started.map(\.name))
+        saveIntent()
+        return started
     }
 
     public func unload(_ target: String) async throws(ControlError) -> [String] {
         let records: [InstanceRecord]
         if let record = instances[target] {
             records = [record]
+            intent.unloaded(instance: record.name)
         } else {
             let entry = try findPlugin(target)
             plugins[entry.file]?.loaded = false
             records = instances.values.filter { $0.pluginFile == entry.file }
+            intent.unloaded(file: entry.file, instances: records.map(\.name))
         }
+        saveIntent()
         for record in records {
             await unload(record)
         }
@@ -94,6 +100,7 @@ extension Supervisor: SupervisorAPI {
         record.policy.reset()
         record.failure = nil
         record.restarts += 1
+        remember(record)
         launch(record)
         if record.state == .starting {
             await withCheckedContinuation { record.attachWaiters.append($0) }

@@ -19,6 +19,7 @@ struct Hostd: AsyncParsableCommand {
     @Option(help: "Control socket path.") var socket: String?
     @Option(help: "Group allowed to use the control socket.") var group: String?
     @Option(help: "State directory (saved plugin state, bindings to restore).") var stateDir: String?
+    @Option(help: "Directory kept across restarts: what the operator loaded and unloaded, instance history.") var intentDir: String?
     @Option(help: "The driverhost executable.") var driverhost: String?
     @Option(help: "sysfs root (tests).") var sysfs: String?
     @Option(help: "Read PCI devices from an `lspci -x` dump (tests).") var pciDump: String?
@@ -47,6 +48,7 @@ struct Hostd: AsyncParsableCommand {
         if let socket { result.socketPath = socket }
         if let group { result.socketGroup = group }
         if let stateDir { result.stateDirectory = stateDir }
+        if let intentDir { result.intentDirectory = intentDir }
         if let driverhost { result.driverhostPath = driverhost }
         if let sysfs { result.sysfsRoot = sysfs }
         if let pciDump { result.pciDump = pciDump }

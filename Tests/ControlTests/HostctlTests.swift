@@ -1,6 +1,7 @@
 import DrvHostControl
 import Foundation
 import Testing
+import TestSupport
 
 /// hostctl's binary against a real ControlServer with a fake supervisor.
 @Suite struct HostctlTests {
@@ -165,6 +166,37 @@ struct UnprivilegedPeerTests {
             }
         }
         #expect(await supervisor.changes.isEmpty)
+    }
+
+    /// Half-sent requests from one uid take at most its share of the
+    /// connections: the rest of its connections are refused with a reason,
+    /// and root still gets in (its connections are counted apart).
+    @Test func oneUserStallingHalfLinesLocksNobodyOut() async throws {
+        try await withServer(configure: { configuration in
+            openSocket(&configuration)
+            configuration.maximumConnections = 16
+            configuration.maximumConnectionsPerUser = 4
+        }) { path in
+            try await onThread {
+                let process = Process()
+                process.executableURL = URL(fileURLWithPath: Self.outsider[0])
+                process.arguments = Array(Self.outsider.dropFirst())
+                    + [RepoPaths.builtFile("build/test-tools/halfline"), path, "20", "16"]
+                let input = Pipe(), output = Pipe()
+                process.standardInput = input
+                process.standardOutput = output
+                try process.run()
+                defer {
+                    try? input.fileHandleForWriting.close()
+                    process.waitUntilExit()
+                }
+                // Once the outsider's refusals are in, its 4 stalls are held.
+                let line = String(decoding: output.fileHandleForReading.availableData, as: UTF8.self)
+                #expect(line == "held 4 refused 16\n")
+                let root = try ControlClient(socketPath: path)
+                #expect(try root.instances() == [FakeSupervisor.running])
+            }
+        }
     }
 
     @Test func aSupplementaryMemberMayChange() async throws {
