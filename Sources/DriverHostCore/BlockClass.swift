@@ -111,13 +111,6 @@ final class BlockClass: DeviceClassServer {
             throw HostFailure(.deviceClassFailed, "block class: /dev/ublkc\(deviceID): \(Errno(-err, call: "open"))")
         }
         self.server = server
-        for queue in 0..<queues {
-            for tag in 0..<depth { _ = cdh_ublk_fetch(server, queue, tag) }
-        }
-        try check(cdh_ublk_submit(server), "io_uring_enter (fetch)")
-        try check(disk.recovered ? cdh_ublk_end_recovery_async(control, deviceID, getpid())
-                                 : cdh_ublk_start_async(control, deviceID, getpid()),
-                  disk.recovered ? "END_USER_RECOVERY" : "START_DEV")
         let loop = instance.loop!
         do {
             try loop.addClassSource(cdh_ublk_server_ring_fd(server)) { [unowned self] in self.serveCompletions() }
@@ -125,6 +118,13 @@ final class BlockClass: DeviceClassServer {
         } catch {
             throw HostFailure(.deviceClassFailed, "block class: \(error)")
         }
+        for queue in 0..<queues {
+            for tag in 0..<depth { _ = cdh_ublk_fetch(server, queue, tag) }
+        }
+        try check(cdh_ublk_submit(server), "io_uring_enter (fetch)")
+        try check(disk.recovered ? cdh_ublk_end_recovery_async(control, deviceID, getpid())
+                                 : cdh_ublk_start_async(control, deviceID, getpid()),
+                  disk.recovered ? "END_USER_RECOVERY" : "START_DEV")
         loop.afterBatch = { [unowned self] in self.submitQueued() }
     }
 

@@ -39,7 +39,10 @@ done
 # The ublk disk's name from an instance's status ("serves: block ublkb0").
 served() { hostctl status $1 2>/dev/null | sed -n 's/^ *serves: *block //p'; }
 restarts() { hostctl status $1 2>/dev/null | sed -n 's/^ *restarts: *//p'; }
-pid_of() { hostctl status $1 2>/dev/null | sed -n 's/^ *pid: *//p'; }
+# The running driverhost's pid, empty while there is none.
+pid_of() { hostctl status $1 2>/dev/null | sed -n 's/^ *pid: *\([0-9][0-9]*\)$/\1/p'; }
+# A driverhost other than pid $2 runs instance $1.
+replaced() { p=$(pid_of $1); [ -n "$p" ] && [ "$p" != "$2" ]; }
 ublk_io_errors() { dmesg | grep -c "I/O error, dev ublkb"; }
 
 # What justifies UBLK_F_USER_COPY: without an IOMMU, the driverhost's DMA
@@ -167,9 +170,8 @@ FIO=$!
 crash_once() {
 	n=$(restarts $I); old=$(pid_of $I)
 	"$@"
-	wait_until 30 sh -c "[ \"\$(hostctl status $I 2>/dev/null | sed -n 's/^ *restarts: *//p')\" -gt $n ] &&
-		[ -n \"\$(hostctl status $I 2>/dev/null | sed -n 's/^ *pid: *\([0-9]*\)$/\1/p')\" ]" &&
-	[ "$(pid_of $I)" != "$old" ]
+	wait_until 30 sh -c "[ \"\$(hostctl status $I 2>/dev/null | sed -n 's/^ *restarts: *//p')\" -gt $n ]" &&
+		wait_until 30 replaced $I $old
 }
 running_during=yes
 crashes=0
@@ -192,6 +194,23 @@ if [ $fio_rc = 0 ] && [ $crashes = 3 ] && [ $running_during = yes ] && [ $((r1 -
 	echo "NOTE: block: across the crashes fio saw $(grep -E '^ *clat .*max=' /tmp/blk-fio.log | sed 's/^ *//' | tr '\n' ' ')"
 else
 	fail block_fio_verify_across_three_crashes "fio exit $fio_rc, crashes $crashes, fio running throughout: $running_during, restarts $r0 -> $r1, kernel I/O errors $io_errors; $(grep -E 'err=|verify|bad' /tmp/blk-fio.log | head -n 3 | tr '\n' ' ')"
+fi
+
+# An orderly restart (hostctl restart) during I/O leaves the disk to the
+# next driverhost too: the reader pauses, then reads what was written.
+dd if=/dev/urandom of=/tmp/blk-pattern bs=64k count=32 2>/dev/null
+dd if=/tmp/blk-pattern of=$DEV bs=64k oflag=direct 2>/dev/null
+want=$(sha256sum </tmp/blk-pattern | cut -d' ' -f1)
+old=$(pid_of $I)
+(for i in 1 2 3 4 5 6 7 8; do dd if=$DEV bs=64k count=32 iflag=direct 2>/dev/null | sha256sum | cut -d' ' -f1; done) >/tmp/blk-reads &
+READER=$!
+hostctl restart $I >/dev/null 2>&1; restart_rc=$?
+wait $READER
+if [ $restart_rc = 0 ] && wait_until 30 replaced $I $old &&
+	[ $(grep -c "^$want$" /tmp/blk-reads) = 8 ]; then
+	pass block_restart_during_io_keeps_disk
+else
+	fail block_restart_during_io_keeps_disk "restart exit $restart_rc, pid $old -> $(pid_of $I), good reads $(grep -c "^$want$" /tmp/blk-reads) of 8"
 fi
 
 # Unload during I/O: the driverhost stops, hostd ends the disk, the reader
