@@ -25,7 +25,7 @@ if [ ! -f /lib/modules/ublk_drv.ko ] || [ ! -f /plugins/nvme.so ] || [ $# -lt 2 
 fi
 KERNEL_BDF=$1 PLUGIN_BDF=$2
 insmod /lib/modules/ublk_drv.ko 2>/dev/null
-for m in nvme-core nvme-auth nvme; do [ -f /lib/modules/$m.ko ] && insmod /lib/modules/$m.ko 2>/dev/null; done
+for m in nvme-auth nvme-core nvme; do [ -f /lib/modules/$m.ko ] && insmod /lib/modules/$m.ko 2>/dev/null; done
 bind_to nvme $KERNEL_BDF || { skip bench_block "cannot bind $KERNEL_BDF to the kernel's nvme driver"; exit 0; }
 wait_until 20 sh -c "ls /sys/bus/pci/devices/$KERNEL_BDF/nvme/*/ 2>/dev/null | grep -q 'n1$'"
 KDEV=/dev/$(ls /sys/bus/pci/devices/$KERNEL_BDF/nvme/*/ | grep 'n1$' | head -n1)
