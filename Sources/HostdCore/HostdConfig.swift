@@ -16,6 +16,7 @@ import DriverHostCore
 ///   pci_ids    = "/usr/share/misc/pci.ids"
 ///   pci        = true                       # false: never scan or claim real PCI devices
 ///   sim_dir    = "/run/drvhost/sim"         # also drive devsim's devices there (default: off)
+///   metrics_listen = "127.0.0.1:9464"       # serve GET /metrics over HTTP (default: off)
 ///
 ///   [restart]
 ///   max_crashes = 5                         # this many within window_ms: failed
@@ -75,6 +76,25 @@ public struct HostdConfig: Equatable, Sendable {
     public var resources = InstanceResources()
     /// Where cgroup v2 is mounted; nil: rlimits only.
     public var cgroupMount: String? = "/sys/fs/cgroup"
+    /// Where to serve GET /metrics; nil: not at all (hostctl metrics still works).
+    public var metricsListen: ListenAddress?
+
+    public struct ListenAddress: Equatable, Sendable {
+        public var host: String
+        public var port: Int
+
+        /// "HOST:PORT" or "[IPv6]:PORT".
+        public init?(_ text: String) {
+            guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]),
+                  (1...65535).contains(port) else { return nil }
+            var host = String(text[..<colon])
+            if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+            guard !host.isEmpty else { return nil }
+            self.host = host
+            self.port = port
+        }
+    }
+
     public var claim: [String] = []
     public var ignore: [String] = []
 
@@ -144,6 +164,10 @@ public struct HostdConfig: Equatable, Sendable {
             case "group": socketGroup = try string()
             case "state_dir": stateDirectory = try path()
             case "intent_dir": intentDirectory = try path()
+            case "metrics_listen":
+                let text = try string()
+                guard let address = ListenAddress(text) else { throw fail("metrics_listen must be HOST:PORT, like \"127.0.0.1:9464\", not \"\(text)\"") }
+                metricsListen = address
             case "driverhost": driverhostPath = try path()
             case "sysfs": sysfsRoot = try path()
             case "dev_dir": deviceDirectory = try path()

@@ -26,7 +26,8 @@ public struct InstanceResources: Equatable, Sendable {
 /// delegation, v1 only), rlimits stand in: RLIMIT_DATA for memory.
 final class InstanceCgroups {
     let base: String
-    private let resources: InstanceResources
+    /// Limits for the next driverhost of each instance (a reload changes them).
+    var resources: InstanceResources
 
     /// Sets hostd's cgroup up for instance cgroups, or says why it cannot.
     static func setUp(mount: String, selfCgroupFile: String = "/proc/self/cgroup",

@@ -50,7 +50,7 @@ extension Supervisor: SupervisorAPI {
 
     public func unload(_ target: String) async throws(ControlError) -> [String] {
         let records: [InstanceRecord]
-        if let record = instances[target] {
+        if let record = instances[target] ?? instances[Self.fullInstanceName(target)] {
             records = [record]
             intent.unloaded(instance: record.name)
         } else {
@@ -85,6 +85,10 @@ extension Supervisor: SupervisorAPI {
 
     public func instances() async -> [InstanceStatus] {
         instances.values.sorted { $0.name < $1.name }.map(status)
+    }
+
+    public func metrics() async -> String {
+        metricsExporter.render(await instances())
     }
 
     public func status(_ instance: String) async throws(ControlError) -> InstanceStatus {
@@ -139,10 +143,18 @@ extension Supervisor: SupervisorAPI {
     }
 
     func findInstance(_ name: String) throws(ControlError) -> InstanceRecord {
-        guard let record = instances[name] else {
+        guard let record = instances[name] ?? instances[Self.fullInstanceName(name)] else {
             throw ControlError(.notFound, "no instance \(name)")
         }
         return record
+    }
+
+    /// "edu@00:05.0" names "edu@0000:00:05.0": short addresses work
+    /// wherever full ones do.
+    public static func fullInstanceName(_ name: String) -> String {
+        guard let at = name.lastIndex(of: "@"),
+              let bdf = PCIAddress.normalized(String(name[name.index(after: at)...])) else { return name }
+        return String(name[..<at]) + "@" + bdf
     }
 
     func refusal(_ entry: PluginEntry) -> String? {

@@ -20,12 +20,13 @@ public actor Supervisor {
         }
     }
 
-    let config: HostdConfig
+    /// Replaced by reload(_:) (SIGHUP), for what can change while running.
+    var config: HostdConfig
     let logger: Logger
     /// Simulated devices first: their "sim:" addresses are never PCI's.
     let sources: [any DeviceSource]
     let reader: DescriptorReader
-    let claimPolicy: DeviceClaimPolicy
+    var claimPolicy: DeviceClaimPolicy
     let bindingStore: BindingStore
     let clock = ContinuousClock()
     let epoch: ContinuousClock.Instant
@@ -50,6 +51,7 @@ public actor Supervisor {
     /// rlimits stand in). Set up by start().
     var cgroups: InstanceCgroups?
     var intent = OperatorIntent()
+    let metricsExporter = HostdMetrics()
     let intentStore: OperatorIntentStore
 
     public init(config: HostdConfig, logger: Logger, reader: DescriptorReader? = nil) {

@@ -4,6 +4,7 @@ import Foundation
 import HostdCore
 import Logging
 import ServiceLifecycle
+import UnixSignals
 
 /// hostd: the supervisor. Configuration: defaults, then the file, then flags.
 @main
@@ -85,8 +86,17 @@ struct Hostd: AsyncParsableCommand {
         let server = ControlServer(socketPath: settings.socketPath, group: settings.socketGroup,
                                    supervisor: supervisor, logger: Logger(label: "hostd.control"))
         let service = SupervisorService(supervisor: supervisor) { try await server.waitUntilListening() }
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+            .init(service: server), .init(service: service),
+            .init(service: ReloadOnHangup(supervisor: supervisor, logger: logger) { try self.resolvedConfig() }),
+        ]
+        if let listen = settings.metricsListen {
+            services.append(.init(service: MetricsHTTPServer(listen: listen, logger: Logger(label: "hostd.metrics")) {
+                await supervisor.metrics()
+            }))
+        }
         let group = ServiceGroup(configuration: .init(
-            services: [.init(service: server), .init(service: service)],
+            services: services,
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger))
         do {
@@ -94,6 +104,24 @@ struct Hostd: AsyncParsableCommand {
         } catch {
             logger.critical("hostd stopped: \(error)")
             throw ExitCode(1)
+        }
+    }
+}
+
+/// SIGHUP: read the configuration again (file, then flags) and hand it to
+/// the supervisor; a file that does not parse changes nothing.
+struct ReloadOnHangup: Service {
+    let supervisor: Supervisor
+    let logger: Logger
+    let resolve: @Sendable () throws -> HostdConfig
+
+    func run() async throws {
+        for await _ in await UnixSignalsSequence(trapping: .sighup).cancelOnGracefulShutdown() {
+            do {
+                await supervisor.reload(try resolve())
+            } catch {
+                logger.error("configuration not reloaded: \(error)")
+            }
         }
     }
 }

@@ -5,6 +5,22 @@ import TestSupport
 
 /// hostctl's binary against a real ControlServer with a fake supervisor.
 @Suite struct HostctlTests {
+    @Test func aShortAddressReachesHostd() async throws {
+        try await withServer { path in
+            let run = try await runHostctl(["load", "edu.so", "--device", "00:05.0", "--socket", path])
+            #expect(run.status != 64, "\(run.stderr)")
+        }
+    }
+
+    @Test func metricsArePrintedAsHostdSendsThem() async throws {
+        try await withServer { path in
+            let run = try await runHostctl(["metrics", "--socket", path])
+            #expect(run.status == 0)
+            #expect(run.stdout == "# TYPE drvhost_instance_interrupts_total counter\n"
+                    + "drvhost_instance_interrupts_total{instance=\"edu@0000:00:05.0\"} 7\n")
+        }
+    }
+
     @Test func helpListsCommandsAndExitCodes() async throws {
         let run = try await runHostctl(["--help"])
         #expect(run.status == 0)
@@ -19,7 +35,7 @@ import TestSupport
     }
 
     @Test(arguments: [
-        ["load", "edu.so", "--device", "00:05.0"],
+        ["load", "edu.so", "--device", "00:5.0"],
         ["load", "edu.so", "--device", "0000:00:20.0"],
         ["load", ""],
         ["status", "edu"],

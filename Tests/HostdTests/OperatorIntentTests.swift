@@ -54,12 +54,18 @@ import TestSupport
         #expect(try await w.supervisor.unload("edu") == ["edu@sim:edu0", "edu@sim:edu1"])
         await w.supervisor.pluginArrived("edu.so")  // touched, replaced in place
         #expect(await w.supervisor.instances().isEmpty)
-        // Removed, then dropped in again: a new plugin, autoloaded.
+        // Removed, then dropped in again (hostd's directory watcher sees
+        // both): a new plugin, autoloaded.
         let file = w.plugins + "/edu.so", aside = w.plugins + "/.edu.so.aside"
         try FileManager.default.moveItem(atPath: file, toPath: aside)
-        await w.supervisor.pluginRemoved("edu.so")
+        let supervisor = w.supervisor
+        try await within(10, waitingFor: "edu.so's removal") {
+            while await supervisor.plugins().contains(where: { $0.file == "edu.so" }) { try await Task.sleep(for: .milliseconds(10)) }
+        }
         try FileManager.default.moveItem(atPath: aside, toPath: file)
-        await w.supervisor.pluginArrived("edu.so")
+        try await within(10, waitingFor: "edu.so autoloaded again") {
+            while await supervisor.instances().filter({ $0.state == .running }).count < 2 { try await Task.sleep(for: .milliseconds(10)) }
+        }
         #expect(await w.supervisor.instances().map(\.name) == ["edu@sim:edu0", "edu@sim:edu1"])
         await w.supervisor.shutdown()
         #expect(w.devsim.stop() == 0)
@@ -80,5 +86,28 @@ import TestSupport
             return
         }
         #expect(why.description.contains("is not a saved intent"))
+    }
+}
+
+/// SIGHUP's reload: what decides from now on changes, what was set up at
+/// start stays and is named.
+@Suite struct ReloadTests {
+    @Test func aReloadAppliesLimitsAndPolicyAndNamesWhatNeedsARestart() async throws {
+        let w = try simWorld(autoload: false)
+        defer { try? FileManager.default.removeItem(atPath: w.plugins) }
+        try await w.supervisor.start()
+        var new = await w.supervisor.config
+        new.socketPath = "/elsewhere/control.sock"
+        new.livenessMs = 60_000
+        new.ignore = ["0000:00:05.0"]
+        new.resources.memoryMaxMB = 128
+        let needRestart = await w.supervisor.reload(new)
+        #expect(needRestart == ["socket"])
+        let now = await w.supervisor.config
+        #expect(now.socketPath != "/elsewhere/control.sock")
+        #expect(now.livenessMs == 60_000 && now.resources.memoryMaxMB == 128)
+        #expect(await w.supervisor.claimPolicy.ignore == ["0000:00:05.0"])
+        await w.supervisor.shutdown()
+        #expect(w.devsim.stop() == 0)
     }
 }
