@@ -4,8 +4,9 @@
 # disk in /tmp/ramblock.img and completes each request from a real edu
 # interrupt. Through driverhost directly, then through hostd: mkfs.ext4,
 # mount, e2fsck; fio verifying its data while the driverhost is crashed
-# (SIGSEGV inside the plugin, SIGSEGV and SIGKILL from outside); a plugin
-# whose geometry changed; unload during I/O. Linux 6.1 has no ublk_drv:
+# (SIGSEGV inside the plugin, SIGSEGV and SIGKILL from outside); an orderly
+# restart during I/O; unload during I/O; a plugin whose geometry changed.
+# Linux 6.1 has no ublk_drv:
 # there, only the clear refusal is checked.
 . /suites/lib.sh
 . /suites/hostd.sh
