@@ -15,6 +15,10 @@
  *                          the request itself
  *
  * Commands:
+ *   hold u32(u32)          1: interrupt() leaves finished requests in flight
+ *                          (irq mode), so that a crash finds I/O there;
+ *                          0: complete them now and from then on
+ *   crash u32(u32)         crash (SIGSEGV) in the plugin, now
  *   crash_after u32(u32)   crash (SIGSEGV) in the n-th submit from now,
  *                          with requests still in flight (irq mode); 0 disarms
  *   in_flight u32(u32)     requests submitted and not completed yet
@@ -54,6 +58,7 @@ struct ramblock {
 	struct finished done[DH_BLOCK_MAX_QUEUES * DH_BLOCK_MAX_DEPTH];
 	uint32_t ndone;
 	uint32_t crash_countdown;
+	int hold;
 	uint64_t submitted;
 	uint32_t in_flight;
 };
@@ -134,6 +139,8 @@ static void rb_interrupt(void *context, const struct dh_event *event)
 	uint32_t i;
 
 	(void)event;
+	if (rb->hold)
+		return;
 	for (i = 0; i < rb->ndone; i++) {
 		if (rb->block_host->complete(rb->inst, rb->done[i].queue, rb->done[i].tag, rb->done[i].status) != DH_OK)
 			say(rb, DH_LOG_ERROR, "complete refused a request in flight");
@@ -208,6 +215,24 @@ static const void *rb_get_extension(void *context, const char *id)
 	return &rb->device;
 }
 
+static uint32_t hold(void *context, uint32_t on)
+{
+	struct ramblock *rb = context;
+
+	rb->hold = on != 0;
+	if (!rb->hold)
+		rb_interrupt(rb, NULL);
+	return on;
+}
+
+static uint32_t crash(void *context, uint32_t unused)
+{
+	(void)unused;
+	say(context, DH_LOG_WARNING, "crash: crashing in a command");
+	raise(SIGSEGV);
+	return 0;
+}
+
 static uint32_t crash_after(void *context, uint32_t n)
 {
 	struct ramblock *rb = context;
@@ -229,6 +254,8 @@ static uint64_t submitted(void *context, uint32_t unused)
 }
 
 static const struct dh_command commands[] = {
+	{ "hold", "u32(u32)", (dh_command_fn)hold, "1: keep finished requests in flight; 0: complete them" },
+	{ "crash", "u32(u32)", (dh_command_fn)crash, "crash (SIGSEGV) now" },
 	{ "crash_after", "u32(u32)", (dh_command_fn)crash_after, "crash in the n-th submit from now (0: never)" },
 	{ "in_flight", "u32(u32)", (dh_command_fn)in_flight, "requests submitted, not completed" },
 	{ "submitted", "u64(u32)", (dh_command_fn)submitted, "requests submitted since attach" },

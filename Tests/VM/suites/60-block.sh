@@ -156,34 +156,39 @@ if grep -q " $MNT " /proc/mounts; then
 	fi
 fi
 
-# fio writes and verifies while the driverhost dies three times: inside the
-# plugin's submit (SIGSEGV with requests in flight), SIGSEGV and SIGKILL from
-# outside. The kernel holds and reissues the I/O: no error, the data verifies.
+# fio writes and verifies while the driverhost dies three times: SIGSEGV
+# inside the plugin (a command), SIGSEGV and SIGKILL from outside. Before
+# each crash the plugin holds the requests it finished (`hold 1`), so that
+# the crash finds I/O in flight and fio still waiting for it, however fast or
+# slow the machine. The kernel holds and reissues the I/O to the next
+# driverhost: no error, the data verifies.
 errors_before=$(ublk_io_errors)
 r0=$(restarts $I)
-# The rate keeps fio busy (about 10 s of writes, then as long verifying)
-# whatever the machine's speed, so that the crashes fall inside its I/O.
+# The rate keeps fio going for 20 s at least between the crashes.
 fio --name=crashverify --filename=$DEV --rw=randwrite --bsrange=4k-16k --size=40M --ioengine=libaio \
 	--iodepth=16 --direct=1 --verify=crc32c --do_verify=1 --verify_fatal=1 --rate_iops=400 \
 	--output=/tmp/blk-fio.log >/dev/null 2>&1 &
 FIO=$!
-# One crash, then the next driverhost running (restarts moved, a new pid).
+in_flight() { hostctl call $I in_flight 0 2>/dev/null || echo 0; }
+held() { [ "$(in_flight)" -gt 0 ]; }
+# One crash with requests in flight, then the next driverhost running
+# (restarts moved, a new pid).
 crash_once() {
 	n=$(restarts $I); old=$(pid_of $I)
-	"$@"
+	hostctl call $I hold 1 >/dev/null && wait_until 30 held || return 1
+	kill -0 $FIO 2>/dev/null || running_during=no
+	case $1 in
+	plugin) hostctl call $I crash 0 ;;
+	*) kill -$1 $old ;;
+	esac
 	wait_until 30 sh -c "[ \"\$(hostctl status $I 2>/dev/null | sed -n 's/^ *restarts: *//p')\" -gt $n ]" &&
 		wait_until 30 replaced $I $old
 }
 running_during=yes
 crashes=0
-# Let fio get going: the plugin has seen requests.
-wait_until 20 sh -c "[ \$(hostctl call $I submitted 0 2>/dev/null || echo 0) -gt 50 ]"
-for how in "hostctl call $I crash_after 40" "kill -SEGV \$(pid_of $I)" "kill -KILL \$(pid_of $I)"; do
-	kill -0 $FIO 2>/dev/null || running_during=no
-	crash_once eval "$how" >/dev/null && crashes=$((crashes + 1))
-	wait_until 20 sh -c "[ \$(hostctl call $I submitted 0 2>/dev/null || echo 0) -gt 20 ]"
+for how in plugin SEGV KILL; do
+	crash_once $how >/dev/null 2>&1 && crashes=$((crashes + 1))
 done
-kill -0 $FIO 2>/dev/null || running_during=no
 wait_until 300 sh -c "! kill -0 $FIO 2>/dev/null"
 wait $FIO; fio_rc=$?
 r1=$(restarts $I)
@@ -194,7 +199,7 @@ if [ $fio_rc = 0 ] && [ $crashes = 3 ] && [ $running_during = yes ] && [ $((r1 -
 	# The longest a request waited (a crash's pause), for orientation.
 	echo "NOTE: block: across the crashes fio saw $(grep -E '^ *clat .*max=' /tmp/blk-fio.log | sed 's/^ *//' | tr '\n' ' ')"
 else
-	fail block_fio_verify_across_three_crashes "fio exit $fio_rc, crashes $crashes, fio running throughout: $running_during, restarts $r0 -> $r1, kernel I/O errors $io_errors; $(grep -E 'err=|verify|bad' /tmp/blk-fio.log | head -n 3 | tr '\n' ' ')"
+	fail block_fio_verify_across_three_crashes "fio exit $fio_rc, crashes $crashes, fio running at each: $running_during, restarts $r0 -> $r1, kernel I/O errors $io_errors; $(grep -E 'err=|verify|bad' /tmp/blk-fio.log | head -n 3 | tr '\n' ' ')"
 fi
 
 # An orderly restart (hostctl restart) during I/O leaves the disk to the
