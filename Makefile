@@ -24,7 +24,7 @@ KMODS   = $(foreach v,$(KVERS),$(BUILD)/kernel/$(v)/drvproxy.ko)
 HOST_CFLAGS := -O2 -g -Wall -Wextra -Werror -IKernel -IKernel/include/uapi
 
 .PHONY: all deps kernel unit unit-build fuzz sdk-test plugins swift-test tutorial-test sdk-cost-test \
-	vm-payload guest-swift guest-plugins guest-data test test-vm test-vm-judge bench bench-host \
+	vm-payload guest-swift guest-plugins guest-data guest-block-tools test test-vm test-vm-judge bench bench-host \
 	demo demo-vm demo-sim clean
 
 all: kernel unit-build plugins vm-payload
@@ -151,7 +151,15 @@ guest-plugins:
 guest-data:
 	install -D -m 0644 /usr/share/misc/pci.ids $(BUILD)/vm/payload/usr/share/misc/pci.ids
 
-vm-payload: $(VM_BINS) guest-swift guest-plugins guest-data
+# The block class's suite uses real programs on /dev/ublkbN: mkfs.ext4 and
+# e2fsck (e2fsprogs), fio; vm.sh copies the libraries they need.
+guest-block-tools:
+	install -D /usr/sbin/mke2fs $(BUILD)/vm/payload/bin/mkfs.ext4
+	install -D /usr/sbin/e2fsck $(BUILD)/vm/payload/bin/e2fsck
+	install -D /usr/bin/fio $(BUILD)/vm/payload/bin/fio
+	install -D -m 0644 /etc/mke2fs.conf $(BUILD)/vm/payload/etc/mke2fs.conf
+
+vm-payload: $(VM_BINS) guest-swift guest-plugins guest-data guest-block-tools
 
 # The demo: README's first command. The sub-make runs after deps, so that
 # KVERS sees the kernels deps may just have installed.

@@ -9,6 +9,8 @@ packages=(
 	# make test-install builds the installed drvproxy source with dkms.
 	dkms
 	busybox-static qemu-system-x86
+	# The block class's VM suite runs these on /dev/ublkbN.
+	e2fsprogs fio
 	# The guest kernels, one per series the VM boots test (Tests/VM/boots):
 	# 6.1 from bookworm, 6.12 from bookworm-security.
 	linux-image-amd64 linux-headers-amd64

@@ -26,6 +26,7 @@ final class EventLoop {
         static let signals: UInt64 = 2
         static let control: UInt64 = 3
         static let firstTimer: UInt64 = 16
+        static let firstClassSource: UInt64 = 64
     }
 
     static let batch = 64
@@ -42,6 +43,15 @@ final class EventLoop {
     /// Calls from the supervisor, run by run() between events, never from
     /// inside a nested wait (a command waiting for its interrupt).
     private var queuedCalls: [ControlChannel.CallRequest] = []
+    /// Descriptors a device class serves (its io_uring rings), by token;
+    /// each handler answers how many plugin callbacks it made.
+    private var classSources: [UInt64: () -> UInt64] = [:]
+    private var classTokens: [Int32: UInt64] = [:]
+    private var nextClassToken = Token.firstClassSource
+    /// Runs after each batch of ready descriptors, in the main loop and in
+    /// nested waits: a device class submits what the batch queued (requests
+    /// completed from interrupt(), say) in one system call.
+    var afterBatch: (() -> Void)?
 
     init(instance: Instance, signals: Descriptor?, control: Descriptor?) throws(Errno) {
         self.instance = instance
@@ -68,6 +78,20 @@ final class EventLoop {
         try epoll.add(timer.raw, token: Token.firstTimer + UInt64(id))
     }
 
+    func addClassSource(_ fd: Int32, handler: @escaping () -> UInt64) throws(Errno) {
+        let token = nextClassToken
+        try epoll.add(fd, token: token)
+        nextClassToken += 1
+        classSources[token] = handler
+        classTokens[fd] = token
+    }
+
+    func removeClassSource(_ fd: Int32) {
+        guard let token = classTokens.removeValue(forKey: fd) else { return }
+        try? epoll.remove(fd)
+        classSources[token] = nil
+    }
+
     /// Tells the supervisor the instance is up (no-op without a control fd),
     /// and first which class device it serves, if any.
     func announceAttached() {
@@ -88,6 +112,7 @@ final class EventLoop {
                 delivered += try dispatch(ready[i].token)
             }
             runQueuedCalls()
+            afterBatch?()
         }
         return stopReason
     }
@@ -123,6 +148,7 @@ final class EventLoop {
         for i in 0..<count {
             delivered += Int(try dispatch(nestedReady[i].token))
         }
+        afterBatch?()
         return delivered
     }
 
@@ -191,6 +217,8 @@ final class EventLoop {
                 }
             }
             return 0
+        case Token.firstClassSource...:
+            return classSources[token]?() ?? 0
         default:
             let id = UInt32(token - Token.firstTimer)
             guard let timer = instance.timers[Int(id)], try timer.readCounter() > 0 else { return 0 }

@@ -175,9 +175,13 @@ copy_module() {
 
 # The kernel's own modules the guest gets in /lib/modules (init loads the
 # first two, and on boots with NVMe controllers the NVMe driver's, in this
-# order; suites load aer_inject when the boot has a PCIe device). A name
-# ending in ? is one a kernel may not have (nvme-auth is 6.12's).
-guest_modules=(uio uio_pci_generic aer_inject nvme-auth? nvme-core nvme)
+# order; suites load aer_inject when the boot has a PCIe device, the block
+# suite ext4 and what it needs, in this order: `modinfo -F depends`, and
+# crc32c_generic for metadata checksums, which the kernel would ask modprobe
+# for). A name ending in ? is one a kernel may not have: nvme-auth and
+# ublk_drv are 6.12's (the block suite skips on 6.1).
+guest_modules=(uio uio_pci_generic aer_inject nvme-auth? nvme-core nvme
+	crc16 mbcache crc32c_generic jbd2 ext4 ublk_drv?)
 
 # The boot's own archive, its kernel's modules, after the common one.
 build_initramfs() {

@@ -14,6 +14,7 @@
 #include "../../../Kernel/include/uapi/drvproxy.h"
 #include "../../../Kernel/regprog.h"
 #include "../../../SDK/include/drvhost/plugin.h"
+#include "../../../SDK/include/drvhost/block.h"
 
 /* ---- drvproxy ioctls: 0 or -1 with errno, like ioctl(2) ---- */
 int cdh_proxy_info(int fd, struct drvproxy_info *info);
@@ -113,5 +114,8 @@ int cdh_handle_is_live(const void *handle);     /* 1 or 0; NULL is 0 */
 
 /* ---- dynamic loading: RTLD_NOW | RTLD_LOCAL ---- */
 void *cdh_dlopen_now_local(const char *path);
+
+/* ---- ublk, for the block device class ---- */
+#include "cdh_ublk.h"
 
 #endif /* CDRVHOST_H */

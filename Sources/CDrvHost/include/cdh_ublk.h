@@ -1,0 +1,116 @@
+/*
+ * ublk (Linux's user-space block device driver, ublk_drv) for driverhost's
+ * block class: a small io_uring (raw system calls, no liburing) and the ublk
+ * control and I/O commands over it. Every function answers 0 (or a count)
+ * or a negative errno; nothing here blocks except the *_sync control calls.
+ *
+ * The ublk uapi comes from <linux/ublk_cmd.h>; what the 6.1 header on build
+ * machines lacks (the guest runs 6.12) is defined here with the kernel's
+ * values.
+ */
+#ifndef CDH_UBLK_H
+#define CDH_UBLK_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <linux/ublk_cmd.h>
+
+#ifndef UBLK_F_CMD_IOCTL_ENCODE
+#define UBLK_F_CMD_IOCTL_ENCODE (1UL << 6)
+#endif
+#ifndef UBLK_F_USER_COPY
+#define UBLK_F_USER_COPY (1UL << 7)
+#endif
+#ifndef UBLK_TAG_OFF
+#define UBLK_IO_BUF_BITS 25
+#define UBLK_TAG_OFF UBLK_IO_BUF_BITS
+#define UBLK_TAG_BITS 16
+#define UBLK_QID_OFF (UBLK_TAG_OFF + UBLK_TAG_BITS)
+#endif
+
+/* What ublk_drv reports in dev_info.state. */
+#define CDH_UBLK_STATE_DEAD 0
+#define CDH_UBLK_STATE_LIVE 1
+#define CDH_UBLK_STATE_QUIESCED 2
+
+/* ublk_drv is loaded: /dev/ublk-control exists. */
+int cdh_ublk_available(void);
+
+/*
+ * 1 if the kernel can pin the pages at [addr, addr + len) (get_user_pages),
+ * 0 if not: a VM_PFNMAP mapping, such as dma_mmap_coherent's without an
+ * IOMMU. Linux 6.12's ublk pins the server's buffer even for
+ * UBLK_F_USER_COPY's read/write on /dev/ublkcN. Probed with
+ * process_vm_readv on ourselves, which pins its "remote" range.
+ */
+int cdh_pages_pinnable(const void *addr, size_t len);
+
+/* ---- control: /dev/ublk-control and a small ring of its own ---- */
+struct cdh_ublk_control;
+
+/* NULL and *err = -errno (-ENOENT: no ublk_drv). */
+struct cdh_ublk_control *cdh_ublk_control_open(int *err);
+void cdh_ublk_control_close(struct cdh_ublk_control *c);
+
+/* Synchronous commands (the kernel runs them in an io-wq worker; these wait). */
+int cdh_ublk_add(struct cdh_ublk_control *c, struct ublksrv_ctrl_dev_info *info);
+int cdh_ublk_set_params(struct cdh_ublk_control *c, uint32_t dev_id, struct ublk_params *params);
+int cdh_ublk_get_params(struct cdh_ublk_control *c, uint32_t dev_id, struct ublk_params *params);
+int cdh_ublk_get_info(struct cdh_ublk_control *c, uint32_t dev_id, struct ublksrv_ctrl_dev_info *info);
+int cdh_ublk_start_recovery(struct cdh_ublk_control *c, uint32_t dev_id);
+int cdh_ublk_stop(struct cdh_ublk_control *c, uint32_t dev_id);
+/* DEL_DEV_ASYNC (does not wait for the disk's last opener), DEL_DEV on older kernels. */
+int cdh_ublk_delete(struct cdh_ublk_control *c, uint32_t dev_id);
+
+/*
+ * START_DEV and END_USER_RECOVERY wait inside the kernel for I/O that the
+ * caller itself must serve (the partition scan, requeued requests): they are
+ * only queued here; cdh_ublk_control_reap answers their result later. The
+ * ring's fd is readable then.
+ */
+int cdh_ublk_start_async(struct cdh_ublk_control *c, uint32_t dev_id, int32_t pid);
+int cdh_ublk_end_recovery_async(struct cdh_ublk_control *c, uint32_t dev_id, int32_t pid);
+int cdh_ublk_control_ring_fd(const struct cdh_ublk_control *c);
+/* 1 and *result: the queued command finished; 0: not yet. */
+int cdh_ublk_control_reap(struct cdh_ublk_control *c, int32_t *result);
+
+/* ---- the server side of one device: /dev/ublkcN, descriptors, one ring ---- */
+struct cdh_ublk_server;
+
+/* What a completion was. */
+enum cdh_ublk_kind {
+	CDH_UBLK_REQUEST = 1, /* a FETCH or COMMIT_AND_FETCH returned: a request, or abort */
+	CDH_UBLK_COPY = 2     /* a data copy between the kernel and our buffer finished */
+};
+
+struct cdh_ublk_completion {
+	uint32_t kind;   /* enum cdh_ublk_kind */
+	uint16_t queue;
+	uint16_t tag;
+	int32_t result;  /* REQUEST: UBLK_IO_RES_OK or -ENODEV (abort); COPY: bytes or -errno */
+	uint32_t reserved;
+};
+
+struct cdh_ublk_server *cdh_ublk_server_open(uint32_t dev_id, uint16_t queues, uint16_t depth, int *err);
+/* Closes the ring and /dev/ublkcN: the kernel takes back the tags (requeued
+ * for a later server under user recovery). */
+void cdh_ublk_server_close(struct cdh_ublk_server *s);
+int cdh_ublk_server_ring_fd(const struct cdh_ublk_server *s);
+/* The kernel's descriptor of request (queue, tag): read-only, valid while open. */
+const struct ublksrv_io_desc *cdh_ublk_iod(const struct cdh_ublk_server *s, uint16_t queue, uint16_t tag);
+
+/* Queue (not yet submit) one operation on the ring; at most one per tag is
+ * outstanding, so the ring never fills. */
+int cdh_ublk_fetch(struct cdh_ublk_server *s, uint16_t queue, uint16_t tag);
+int cdh_ublk_commit(struct cdh_ublk_server *s, uint16_t queue, uint16_t tag, int32_t result);
+/* UBLK_F_USER_COPY: pread/pwrite of /dev/ublkcN at the request's offset,
+ * through the ring: a WRITE's data from the kernel into buf, a READ's data
+ * from buf to the kernel. */
+int cdh_ublk_copy_in(struct cdh_ublk_server *s, uint16_t queue, uint16_t tag, void *buf, uint32_t len);
+int cdh_ublk_copy_out(struct cdh_ublk_server *s, uint16_t queue, uint16_t tag, const void *buf, uint32_t len);
+/* Submit everything queued: one system call for the batch. */
+int cdh_ublk_submit(struct cdh_ublk_server *s);
+/* 1 and *out: one completion; 0: none left. */
+int cdh_ublk_next(struct cdh_ublk_server *s, struct cdh_ublk_completion *out);
+
+#endif

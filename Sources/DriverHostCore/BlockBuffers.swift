@@ -1,0 +1,62 @@
+import CDrvHost
+import Glibc
+
+/// The block class's I/O buffers: one slot of max_transfer bytes per
+/// (queue, tag), in DMA memory taken through the instance: it counts
+/// against the proxy's limits, and the instance frees it with its other
+/// buffers after the plugin's detach, when the device no longer uses it.
+/// Slots never straddle buffers.
+///
+/// ublk (UBLK_F_USER_COPY) copies the block layer's data straight into and
+/// out of a slot, so the device transfers to and from it with no copy in
+/// user space, wherever the kernel can pin the slot's pages. It cannot where
+/// the DMA mapping is VM_PFNMAP (dma_mmap_coherent without an IOMMU), and
+/// Linux 6.12's ublk pins the server's pages even for user copy: there each
+/// slot gets a bounce slot in ordinary memory that ublk copies to and from,
+/// and the class copies between it and the DMA slot (`bounced`).
+struct BlockBuffers {
+    private(set) var cpu: [UnsafeMutableRawPointer] = []
+    private(set) var bus: [UInt64] = []
+    /// Where ublk copies a slot's data: the DMA slot itself, or its bounce slot.
+    private(set) var ublk: [UnsafeMutableRawPointer] = []
+    let bounced: Bool
+    private var bounce: (base: UnsafeMutableRawPointer, length: Int)?
+
+    init(instance: Instance, slots: Int, slotSize: UInt32) throws(HostFailure) {
+        let bufferSize = UInt64(DRVPROXY_MAX_DMA_SIZE)
+        let perBuffer = Int(bufferSize / UInt64(slotSize))
+        var remaining = slots
+        while remaining > 0 {
+            let count = min(perBuffer, remaining)
+            var buffer = dh_dma_buffer()
+            let status = instance.allocateDMA(UInt64(count) * UInt64(slotSize), &buffer)
+            guard status == DH_OK, let base = buffer.cpu else {
+                throw HostFailure(.deviceClassFailed, "block class: cannot allocate \(slots) I/O buffers of \(slotSize) bytes in DMA memory (\(HostTable.errorName(status)))")
+            }
+            for i in 0..<count {
+                cpu.append(base + i * Int(slotSize))
+                bus.append(buffer.bus_addr + UInt64(i) * UInt64(slotSize))
+            }
+            remaining -= count
+        }
+        bounced = cdh_pages_pinnable(cpu[0], Int(slotSize)) == 0
+        guard bounced else {
+            ublk = cpu
+            return
+        }
+        let length = slots * Int(slotSize)
+        let base = mmap(nil, length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0)
+        guard let base, base != MAP_FAILED else {
+            throw HostFailure(.deviceClassFailed, "block class: cannot map \(length) bytes of bounce buffers: \(Errno(errno, call: "mmap"))")
+        }
+        bounce = (base, length)
+        ublk = (0..<slots).map { base + $0 * Int(slotSize) }
+    }
+
+    /// Unmaps the bounce slots (the DMA slots are the instance's).
+    mutating func release() {
+        if let bounce { munmap(bounce.base, bounce.length) }
+        bounce = nil
+        ublk.removeAll()
+    }
+}
