@@ -26,6 +26,7 @@ final class EventLoop {
         static let signals: UInt64 = 2
         static let control: UInt64 = 3
         static let firstTimer: UInt64 = 16
+        static let firstClassSource: UInt64 = 1 << 32
     }
 
     static let batch = 64
@@ -42,6 +43,12 @@ final class EventLoop {
     /// Calls from the supervisor, run by run() between events, never from
     /// inside a nested wait (a command waiting for its interrupt).
     private var queuedCalls: [ControlChannel.CallRequest] = []
+    /// What a device class does when one of its descriptors (a TAP queue)
+    /// is readable, by token - Token.firstClassSource.
+    private var classSources: [() -> Void] = []
+    /// Work a host function asked for from inside a plugin callback, run
+    /// once the callback is over: the plugin is never called back nested.
+    private var deferred: [() -> Void] = []
 
     init(instance: Instance, signals: Descriptor?, control: Descriptor?) throws(Errno) {
         self.instance = instance
@@ -68,6 +75,36 @@ final class EventLoop {
         try epoll.add(timer.raw, token: Token.firstTimer + UInt64(id))
     }
 
+    /// Watches a device class's descriptor; `readable` runs on the loop
+    /// thread whenever it is. Returns the token for pause/resume.
+    func addClassSource(_ fd: Int32, readable: @escaping () -> Void) throws(Errno) -> UInt64 {
+        let token = Token.firstClassSource + UInt64(classSources.count)
+        classSources.append(readable)
+        try epoll.add(fd, token: token)
+        return token
+    }
+
+    /// Stops watching a class descriptor (backpressure, or the class
+    /// stopped); resumeClassSource watches it again under the same token.
+    func pauseClassSource(_ fd: Int32) throws(Errno) {
+        try epoll.remove(fd)
+    }
+
+    func resumeClassSource(_ fd: Int32, token: UInt64) throws(Errno) {
+        try epoll.add(fd, token: token)
+    }
+
+    /// Runs `work` after the callback now running has returned.
+    func runSoon(_ work: @escaping () -> Void) {
+        deferred.append(work)
+    }
+
+    private func runDeferred() {
+        while stopReason == nil, !deferred.isEmpty {
+            deferred.removeFirst()()
+        }
+    }
+
     /// Tells the supervisor the instance is up (no-op without a control fd).
     func announceAttached() {
         control?.send("attached \(instance.identity.restartCount)")
@@ -79,6 +116,7 @@ final class EventLoop {
     func run(stopAfterEvents limit: UInt64 = .max) throws(Errno) -> StopReason? {
         var delivered: UInt64 = 0
         while stopReason == nil && delivered < limit {
+            runDeferred()
             let count = try epoll.wait(into: ready, timeoutMs: -1)
             for i in 0..<count {
                 delivered += try dispatch(ready[i].token)
@@ -186,6 +224,10 @@ final class EventLoop {
                     try? epoll.remove(control.descriptorNumber)
                 }
             }
+            return 0
+        case Token.firstClassSource...:
+            guard !hasDeviceError else { return 0 }
+            classSources[Int(token - Token.firstClassSource)]()
             return 0
         default:
             let id = UInt32(token - Token.firstTimer)
