@@ -11,7 +11,8 @@ import Glibc
 /// 3. open the device, log its DMA mode and reset (INFO), check the match
 ///    table and the programs against INFO;
 /// 4. install programs and IRQ mode, map BARs, attach;
-///    then bus mastering on (Instance.attach);
+///    then bus mastering on (Instance.attach); then the device class the
+///    plugin offers, if any (DeviceClasses);
 /// 5. run --call commands, or the loop until SIGTERM / control "stop";
 /// 6. detach, close the handle (the kernel runs the release program), exit 0;
 ///    or, after a device error (AER), close without detach and exit 42.
@@ -20,6 +21,19 @@ public enum DriverHost {
         let log = Log(prefix: "driverhost[\(options.bdf ?? "simulated")]", threshold: options.logLevel)
         do {
             try runChecked(options, log: log, output: output)
+            return .success
+        } catch {
+            log(.error, error.message)
+            return error.exitCode
+        }
+    }
+
+    /// --end-device: no plugin, no device; ends a class device that an
+    /// instance left behind (the supervisor's unload or final failure).
+    public static func endDevice(_ device: ClassDevice) -> ExitCode {
+        let log = Log(prefix: "driverhost[end \(device.kind) \(device.name)]", threshold: .info)
+        do {
+            try DeviceClasses.end(kind: device.kind, name: device.name)
             return .success
         } catch {
             log(.error, error.message)
@@ -54,13 +68,15 @@ public enum DriverHost {
             throw HostFailure(.commandFailed, "plugin \(descriptor.name) has no command \"\(call.name)\"")
         }
         var restartCount = options.restartCount
+        var classDevice = options.classDevice
         if options.standby, let controlFD = options.controlFD {
             log(.debug, "standby: plugin \(descriptor.name) \(descriptor.version) validated, waiting for start")
-            guard let restarts = try Standby.awaitStart(control: controlFD, signals: signals.raw) else {
+            guard let start = try Standby.awaitStart(control: controlFD, signals: signals.raw) else {
                 log(.debug, "standby: not started")
                 return
             }
-            restartCount = restarts
+            restartCount = start.restartCount
+            classDevice = start.classDevice
         }
 
         let device: DeviceBackend
@@ -89,6 +105,7 @@ public enum DriverHost {
         try instance.attach()
         log(.info, "plugin \(descriptor.name) \(descriptor.version) attached")
         defer { instance.detach() }
+        try instance.startDeviceClass(known: classDevice)
 
         if !options.calls.isEmpty {
             for call in options.calls {

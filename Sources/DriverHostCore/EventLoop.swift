@@ -105,8 +105,12 @@ final class EventLoop {
         }
     }
 
-    /// Tells the supervisor the instance is up (no-op without a control fd).
+    /// Tells the supervisor the instance is up (no-op without a control fd),
+    /// and first which class device it serves, if any.
     func announceAttached() {
+        if let device = instance.classDevice {
+            control?.send("device \(device.kind) \(LineEscaping.escape(device.name))")
+        }
         control?.send("attached \(instance.identity.restartCount)")
     }
 

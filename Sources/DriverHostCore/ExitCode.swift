@@ -15,6 +15,7 @@
 /// | 23 | the proxy refused to open the device: no IOMMU confines its DMA (EPERM) |
 /// | 30 | the plugin's attach() failed |
 /// | 31 | a --call failed (unknown command, bad argument) |
+/// | 32 | the plugin's device class cannot be served (malformed class half, geometry changed since the class device was made, the kernel lacks the class's driver) |
 /// | 40 | watchdog: a plugin callback overran its bound |
 /// | 41 | the event loop failed (an unexpected error from the kernel) |
 /// | 42 | the device reported an error (AER, an ERROR event): let go to be reset |
@@ -34,6 +35,7 @@ public enum ExitCode: Int32, Sendable {
     case dmaNotConfined = 23
     case attachFailed = 30
     case commandFailed = 31
+    case deviceClassFailed = 32
     case watchdog = 40
     case loopFailed = 41
     case deviceError = 42

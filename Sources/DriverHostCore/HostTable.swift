@@ -61,7 +61,10 @@ enum HostTable {
         }
         host.instance_info = { inst, info in Instance.with(inst, invalid: DH_ERR_INVALID) { $0.fillInfo(info) } }
         host.wait_events = { inst, timeout in Instance.with(inst, invalid: DH_ERR_INVALID) { $0.waitEvents(timeoutNs: timeout) } }
-        host.get_extension = { _, _ in nil }
+        host.get_extension = { inst, id in
+            guard let id else { return nil }
+            return Instance.with(inst, invalid: nil) { $0.hostExtension(String(cString: id)) }
+        }
         return host
     }
 

@@ -52,6 +52,8 @@ public final class Instance {
     var inEventCallback = false
     private(set) var isAttached = false
     private(set) var loop: EventLoop!
+    /// The device class served for the plugin, if it offers one (DeviceClasses).
+    var classServer: (any DeviceClassServer)?
     private let hostTable: UnsafeMutablePointer<dh_host>
     private let interruptCallback: (@convention(c) (UnsafeMutableRawPointer?, UnsafePointer<dh_event>?) -> Void)?
 
@@ -181,6 +183,7 @@ public final class Instance {
         // After a device error the plugin is not called again: as after a
         // crash, the release program stands in for detach, and closing the
         // handle frees the rest.
+        classServer?.stop()
         guard !loop.hasDeviceError else { return }
         let detach = descriptor.raw.detach!
         let context = self.context

@@ -42,11 +42,9 @@ final class NetClass: DeviceClassServer {
         hostTable = .allocate(capacity: 1)
         hostTable.initialize(to: NetClass.makeHostTable())
         try attachInterface(known: known != nil)
-        NetClass.serving[ObjectIdentifier(instance)] = Unmanaged.passUnretained(self)
     }
 
     deinit {
-        NetClass.serving[ObjectIdentifier(instance)] = nil
         hostTable.deallocate()
     }
 
@@ -260,12 +258,13 @@ final class NetClass: DeviceClassServer {
 
     // MARK: From a plugin's handle to its server
 
-    /// The servers of the live instances (the loop thread's only).
-    nonisolated(unsafe) private static var serving: [ObjectIdentifier: Unmanaged<NetClass>] = [:]
-
+    /// The server behind a plugin's handle: `invalid` for a handle that is
+    /// not live or an instance that serves no net device.
     static func serving<R>(_ handle: OpaquePointer?, invalid: R, _ body: (NetClass) -> R) -> R {
-        guard let server = Instance.with(handle, invalid: nil, { serving[ObjectIdentifier($0)] }) else { return invalid }
-        return server._withUnsafeGuaranteedRef(body)
+        Instance.with(handle, invalid: invalid) { instance in
+            guard let server = instance.classServer as? NetClass else { return invalid }
+            return body(server)
+        }
     }
 
     private static func makeHostTable() -> dh_net_host {

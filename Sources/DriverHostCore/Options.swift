@@ -18,6 +18,10 @@ public struct Options: Equatable, Sendable {
     public var describe = false
     public var standby = false
     public var limits = CallbackLimits()
+    /// The class device this instance had before (--class-device).
+    public var classDevice: ClassDevice?
+    /// --end-device KIND NAME: end that class device and exit.
+    public var endDevice: ClassDevice?
 
     public static let help = """
         usage: driverhost --device BDF --plugin PATH [options]
@@ -25,7 +29,9 @@ public struct Options: Equatable, Sendable {
         Drives one PCI device, bound to drvproxy, with one plugin: loads and
         validates the plugin, opens /dev/drvproxy/BDF, installs the plugin's
         ACK and RELEASE programs, calls attach() and runs the interrupt loop
-        until SIGTERM. Exit codes: see ExitCode.swift.
+        until SIGTERM. A plugin that offers a device class (block, net) gets
+        its standard Linux device, which outlives this process.
+        Exit codes: see ExitCode.swift.
 
         options:
           --device BDF          the device, e.g. 0000:00:05.0, or sim:NAME for
@@ -38,8 +44,15 @@ public struct Options: Equatable, Sendable {
                                 --call instead of running the loop; repeatable
           --control-fd N        the supervisor's socketpair end (line protocol)
           --standby             load and validate the plugin, then wait for
-                                "start <restart-count>" on the control fd before
-                                opening the device (a supervisor's warm spare)
+                                "start <restart-count> [<kind> <name>]" on the
+                                control fd before opening the device (a
+                                supervisor's warm spare)
+          --class-device KIND:NAME
+                                the class device this instance served before
+                                (e.g. block:ublkb0): recover it, don't make one
+          --end-device KIND NAME
+                                end a class device (its I/O fails, it is
+                                deleted) and exit; no plugin, no device
           --state-file PATH     where the plugin's saved state survives restarts
           --restart-count N     reported to the plugin (set by the supervisor)
           --device-node PATH    open PATH instead of /dev/drvproxy/BDF
@@ -99,6 +112,18 @@ public struct Options: Equatable, Sendable {
                     rest = rest.dropFirst()
                 }
                 calls.append(Call(name: name, arguments: args))
+            case "--class-device":
+                let text = try value(flag)
+                guard let device = ClassDevice(argument: text) else {
+                    throw UsageError(description: "--class-device \(text): expected KIND:NAME, e.g. block:ublkb0")
+                }
+                classDevice = device
+            case "--end-device":
+                let kind = try value(flag), name = try value(flag)
+                guard ClassDevice.isWord(kind), ClassDevice.isWord(name) else {
+                    throw UsageError(description: "--end-device needs a class and a device name, e.g. --end-device block ublkb0")
+                }
+                endDevice = ClassDevice(kind: kind, name: name)
             case "--describe": describe = true
             case "--standby": standby = true
             case "--help", "-h": showHelp = true
@@ -109,7 +134,7 @@ public struct Options: Equatable, Sendable {
     }
 
     func validate() throws(UsageError) {
-        if showHelp { return }
+        if showHelp || endDevice != nil { return }
         guard plugin != nil else { throw UsageError(description: "--plugin is required") }
         if describe { return }
         if standby {

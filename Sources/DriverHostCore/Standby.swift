@@ -6,15 +6,22 @@ import Glibc
 /// a supervisor keeps one standby per instance and, after a crash and the
 /// kernel's release, only has to say "start".
 ///
-///   supervisor -> standby:  "start <restart-count>"   open the device and attach
+///   supervisor -> standby:  "start <restart-count> [<kind> <name>]"
+///                                                     open the device and attach
+///                                                     (recovering that class device)
 ///                           "stop", end of file        exit 0, device untouched
 ///
 /// A termination signal also ends the wait. The line is read a byte at a
 /// time so that nothing after it (a "call" sent right behind the start) is
 /// taken from the event loop's ControlChannel.
 enum Standby {
-    /// The restart count to attach with, or nil: leave without starting.
-    static func awaitStart(control: Int32, signals: Int32) throws(HostFailure) -> UInt32? {
+    struct Start: Equatable {
+        var restartCount: UInt32
+        var classDevice: ClassDevice?
+    }
+
+    /// What to attach with, or nil: leave without starting.
+    static func awaitStart(control: Int32, signals: Int32) throws(HostFailure) -> Start? {
         var line: [UInt8] = []
         while true {
             var fds = [pollfd(fd: control, events: Int16(POLLIN), revents: 0),
@@ -37,7 +44,11 @@ enum Standby {
             line.removeAll()
             switch (fields.first, fields.count) {
             case ("start"?, 2):
-                if let restarts = UInt32(fields[1]) { return restarts }
+                if let restarts = UInt32(fields[1]) { return Start(restartCount: restarts) }
+            case ("start"?, 4):
+                if let restarts = UInt32(fields[1]), let name = LineEscaping.unescape(fields[3]) {
+                    return Start(restartCount: restarts, classDevice: ClassDevice(kind: String(fields[2]), name: name))
+                }
             case ("stop"?, _):
                 return nil
             default:

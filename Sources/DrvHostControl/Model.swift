@@ -52,6 +52,18 @@ public struct PluginRow: Codable, Equatable, Sendable {
 }
 
 /// One (device, plugin) instance: one driverhost process at a time.
+/// The standard Linux device an instance's plugin serves (a device class):
+/// kind "block" (name: the ublk disk) or "net" (name: the interface).
+public struct ClassDeviceStatus: Codable, Equatable, Sendable {
+    public var kind: String
+    public var name: String
+
+    public init(kind: String, name: String) {
+        self.kind = kind
+        self.name = name
+    }
+}
+
 public struct InstanceStatus: Codable, Equatable, Sendable {
     public enum State: String, Codable, Sendable {
         case starting       // driverhost spawned, attach not confirmed yet
@@ -75,15 +87,18 @@ public struct InstanceStatus: Codable, Equatable, Sendable {
     public var releases: UInt64?
     public var dmaMode: DMAMode?        // drvproxy's sysfs dma_mode, when readable
     public var reset: Bool?             // sysfs reset: the function has a reset method
+    public var classDevice: ClassDeviceStatus?  // kept across the instance's restarts
 
     public init(name: String, plugin: String, device: String, state: State, pid: Int32? = nil,
                 standbyPid: Int32? = nil, restarts: UInt32 = 0, lastExit: String? = nil, failure: String? = nil,
                 interrupts: UInt64? = nil, notMine: UInt64? = nil, dropped: UInt64? = nil,
-                releases: UInt64? = nil, dmaMode: DMAMode? = nil, reset: Bool? = nil) {
+                releases: UInt64? = nil, dmaMode: DMAMode? = nil, reset: Bool? = nil,
+                classDevice: ClassDeviceStatus? = nil) {
         self.name = name; self.plugin = plugin; self.device = device; self.state = state
         self.pid = pid; self.standbyPid = standbyPid; self.restarts = restarts; self.lastExit = lastExit; self.failure = failure
         self.interrupts = interrupts; self.notMine = notMine; self.dropped = dropped
         self.releases = releases; self.dmaMode = dmaMode; self.reset = reset
+        self.classDevice = classDevice
     }
 }
 

@@ -8,6 +8,8 @@ import Glibc
 final class DriverhostConnection: @unchecked Sendable {
     enum Event: Sendable {
         case attached
+        /// "device <kind> <name>": the class device it serves (before "attached").
+        case classDevice(ClassDevice)
         case result(id: String, text: String)
         case error(id: String, message: String)
         case exited(ExitStatus)
@@ -61,6 +63,11 @@ final class DriverhostConnection: @unchecked Sendable {
         let fields = line.split(separator: " ", maxSplits: 2, omittingEmptySubsequences: false)
         switch fields.first {
         case "attached"?: return .attached
+        case "device"? where fields.count == 3:
+            guard let name = LineEscaping.unescape(fields[2]) else { return nil }
+            let device = ClassDevice(kind: String(fields[1]), name: name)
+            guard ClassDevice.isWord(device.kind), ClassDevice.isWord(device.name) else { return nil }
+            return .classDevice(device)
         case "result"? where fields.count == 3:
             guard let id = LineEscaping.unescape(fields[1]), let text = LineEscaping.unescape(fields[2]) else { return nil }
             return .result(id: id, text: text)
@@ -82,9 +89,11 @@ final class DriverhostConnection: @unchecked Sendable {
     }
 
     /// Tells a driverhost started with --standby to open the device and
-    /// attach. False if it is gone.
-    func requestStart(restartCount: UInt32) -> Bool {
-        send("start \(restartCount)")
+    /// attach, recovering the instance's class device if it has one.
+    /// False if it is gone.
+    func requestStart(restartCount: UInt32, classDevice: ClassDevice? = nil) -> Bool {
+        guard let device = classDevice else { return send("start \(restartCount)") }
+        return send("start \(restartCount) \(device.kind) \(LineEscaping.escape(device.name))")
     }
 
     /// Returns once the process has exited (at once if it already has).

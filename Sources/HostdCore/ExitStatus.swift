@@ -24,7 +24,8 @@ public enum ExitStatus: Equatable, Sendable, CustomStringConvertible {
     public var isPermanent: Bool {
         guard case .exited(let code) = self, let known = ExitCode(rawValue: code) else { return false }
         switch known {
-        case .usage, .pluginNotLoadable, .abiMismatch, .descriptorInvalid, .deviceNotMatched, .dmaNotConfined: return true
+        case .usage, .pluginNotLoadable, .abiMismatch, .descriptorInvalid, .deviceNotMatched, .dmaNotConfined,
+             .deviceClassFailed: return true
         default: return false
         }
     }
@@ -43,6 +44,7 @@ public enum ExitStatus: Equatable, Sendable, CustomStringConvertible {
         case .dmaNotConfined: "DMA cannot be confined: no IOMMU, and drvproxy's module parameter allow_unsafe_dma is off"
         case .attachFailed: "attach failed"
         case .commandFailed: "command failed"
+        case .deviceClassFailed: "device class cannot be served"
         case .watchdog: "watchdog"
         case .loopFailed: "event loop failed"
         case .deviceError: "device error"

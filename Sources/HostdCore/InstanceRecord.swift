@@ -1,3 +1,4 @@
+import DriverHostCore
 import DrvHostControl
 
 /// Everything the supervisor keeps about one (device, plugin) instance.
@@ -17,6 +18,10 @@ final class InstanceRecord {
     /// matched to their connection instead: see Supervisor.handle.)
     var generation = 0
     var restarts: UInt32 = 0
+    /// The class device the plugin serves (ublk disk, TAP interface): it
+    /// outlives each driverhost, is handed to the next one, and is ended
+    /// when the instance is unloaded or fails for good.
+    var classDevice: ClassDevice?
     var lastExit: String?
     var failure: String?
     var policy: RestartPolicy

@@ -40,7 +40,7 @@ extension Supervisor {
         record.releasesAtStart = source(for: record.device)?.counters(record.device).releases
         let connection: DriverhostConnection
         let warm: Bool
-        if let standby = record.standby, standby.requestStart(restartCount: record.restarts) {
+        if let standby = record.standby, standby.requestStart(restartCount: record.restarts, classDevice: record.classDevice) {
             record.standby = nil
             connection = standby
             warm = true
@@ -72,6 +72,7 @@ extension Supervisor {
                          "--max-callback-ms", "\(config.limits.maxCallbackMs)",
                          "--max-attach-ms", "\(config.limits.maxAttachMs)"]
             + (standby ? ["--standby"] : ["--restart-count", "\(record.restarts)"])
+            + (standby ? [] : record.classDevice.map { ["--class-device", "\($0.kind):\($0.name)"] } ?? [])
         let connection = try DriverhostConnection(driverhost: config.driverhostPath, arguments: arguments,
                                                   environment: source(for: record.device)?.driverhostEnvironment ?? [:])
         Task {
@@ -125,6 +126,11 @@ extension Supervisor {
             publish(record)
             logger.info("instance attached", metadata: ["instance": "\(record.name)", "restart": "\(record.restarts)"])
             wakeAll(&record.attachWaiters)
+        case .classDevice(let device):
+            if record.classDevice != device {
+                record.classDevice = device
+                logger.info("instance serves a class device", metadata: ["instance": "\(record.name)", "kind": "\(device.kind)", "name": "\(device.name)"])
+            }
         case .result(let id, let text):
             record.pendingCalls.removeValue(forKey: id)?.resume(returning: text)
         case .error(let id, let message):
@@ -174,6 +180,9 @@ extension Supervisor {
         record.failure = reason
         publish(record)
         logger.error("instance failed", metadata: ["instance": "\(record.name)", "reason": "\(reason)"])
+        // Nobody will drive its class device again: its users get errors
+        // now rather than waiting for a driver that will not come.
+        Task { await self.endClassDevice(of: record) }
     }
 
     private func stillRestarting(_ record: InstanceRecord, _ generation: Int) -> Bool {
@@ -255,6 +264,7 @@ extension Supervisor {
         if let standby = retireStandby(record) {
             await waitForExit(standby, of: record)
         }
+        await endClassDevice(of: record)
         if instances[record.name] === record { instances.removeValue(forKey: record.name) }
         publish(record)
         logger.info("instance unloaded", metadata: ["instance": "\(record.name)"])
@@ -270,6 +280,7 @@ extension Supervisor {
                               lastExit: record.lastExit, failure: record.failure,
                               interrupts: counters.interrupts, notMine: counters.notMine,
                               dropped: counters.dropped, releases: counters.releases,
-                              dmaMode: counters.dmaMode, reset: counters.reset)
+                              dmaMode: counters.dmaMode, reset: counters.reset,
+                              classDevice: record.classDevice.map { ClassDeviceStatus(kind: $0.kind, name: $0.name) })
     }
 }

@@ -20,6 +20,9 @@ if options.showHelp {
     writeAll(STDOUT_FILENO, Options.help + "\n")
     exit(ExitCode.success.rawValue)
 }
+if let device = options.endDevice {
+    exit(DriverHost.endDevice(device).rawValue)
+}
 if options.describe {
     exit(DriverHost.describe(options) { writeAll(STDOUT_FILENO, $0 + "\n") }.rawValue)
 }

@@ -63,9 +63,9 @@ func pluginTable(_ plugins: [PluginRow]) -> String {
 }
 
 func instanceTable(_ instances: [InstanceStatus]) -> String {
-    table(["INSTANCE", "STATE", "PID", "RESTARTS", "LAST EXIT"], instances.map { instance in
+    table(["INSTANCE", "STATE", "PID", "RESTARTS", "LAST EXIT", "SERVES"], instances.map { instance in
         [instance.name, instance.state.rawValue, instance.pid.map(String.init) ?? "-",
-         String(instance.restarts), instance.lastExit ?? "-"]
+         String(instance.restarts), instance.lastExit ?? "-", classDeviceText(instance.classDevice)]
     })
 }
 
@@ -77,6 +77,11 @@ func dmaModeText(_ mode: DMAMode?) -> String {
     case .refused?: "refused (no IOMMU, and drvproxy's allow_unsafe_dma is off)"
     case nil: "-"
     }
+}
+
+/// "block ublkb0", "net dh-edu0", or "-".
+func classDeviceText(_ device: ClassDeviceStatus?) -> String {
+    device.map { "\($0.kind) \($0.name)" } ?? "-"
 }
 
 func resetText(_ reset: Bool?) -> String {
@@ -95,6 +100,7 @@ func statusText(_ status: InstanceStatus) -> String {
         ("device", status.device),
         ("dma", dmaModeText(status.dmaMode)),
         ("reset", resetText(status.reset)),
+        ("serves", classDeviceText(status.classDevice)),
         ("pid", status.pid.map(String.init) ?? "-"),
         ("standby", status.standbyPid.map(String.init) ?? "-"),
         ("restarts", String(status.restarts)),

@@ -10,6 +10,18 @@ import Testing
         #expect(options.logLevel == .debug)
     }
 
+    @Test func namesTheClassDeviceToRecoverOrToEnd() throws {
+        let recover = try Options(parsing: ["--plugin", "x.so", "--simulate", "--class-device", "block:ublkb3"])
+        #expect(recover.classDevice == ClassDevice(kind: "block", name: "ublkb3"))
+        // Ending needs neither a plugin nor a device.
+        let end = try Options(parsing: ["--end-device", "net", "dh-edu0"])
+        #expect(end.endDevice == ClassDevice(kind: "net", name: "dh-edu0") && end.plugin == nil)
+    }
+
+    @Test func endingAClassDeviceOfAnUnknownKindIsAUsageError() {
+        #expect(DriverHost.endDevice(ClassDevice(kind: "tape", name: "st0")) == .usage)
+    }
+
     @Test func capsThePluginsBoundsWithSaneDefaults() throws {
         let defaults = try Options(parsing: ["--plugin", "x.so", "--simulate"])
         #expect(defaults.limits == CallbackLimits(maxCallbackMs: 10_000, maxAttachMs: 60_000))
@@ -36,6 +48,11 @@ import Testing
         ["--plugin", "x.so", "--simulate", "--max-callback-ms", "0"],
         ["--plugin", "x.so", "--simulate", "--max-callback-ms", "4294967296"],
         ["--plugin", "x.so", "--simulate", "--max-attach-ms", "-1"],
+        ["--plugin", "x.so", "--simulate", "--class-device", "block"],
+        ["--plugin", "x.so", "--simulate", "--class-device", "block:"],
+        ["--plugin", "x.so", "--simulate", "--class-device", "block:a b"],
+        ["--end-device", "block"],
+        ["--end-device", "block", "--plugin"],
     ])
     func refusesBadCommandLines(_ arguments: [String]) {
         #expect(throws: Options.UsageError.self) { try Options(parsing: arguments) }

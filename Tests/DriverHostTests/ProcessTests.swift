@@ -22,6 +22,14 @@ import TestSupport
         #expect(run.status == ExitCode.deviceUnavailable.rawValue)
     }
 
+    /// A restart hands over the instance's class device; a plugin that no
+    /// longer offers that class must not leave it hanging unnoticed.
+    @Test func aPluginWithoutTheInstancesDeviceClassIsRefused() throws {
+        let run = try runDriverhost(["--simulate", "--plugin", RepoPaths.testPlugin("good"), "--class-device", "block:ublkb0"])
+        #expect(run.status == ExitCode.deviceClassFailed.rawValue)
+        #expect(run.stderr.contains("offers no device class, but this instance has the block device ublkb0"))
+    }
+
     @Test func attachFailureIsItsOwnExitCode() throws {
         let run = try runDriverhost(["--simulate", "--plugin", RepoPaths.testPlugin("attach-fails")])
         #expect(run.status == ExitCode.attachFailed.rawValue)

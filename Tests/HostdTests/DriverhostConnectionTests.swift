@@ -86,4 +86,15 @@ import TestSupport
         #expect(DriverhostConnection.parse("result 7 bad%2") == nil)
         #expect(DriverhostConnection.parse("hello") == nil)
     }
+
+    @Test func aClassDeviceLineNamesKindAndDevice() {
+        guard case .classDevice(let device)? = DriverhostConnection.parse("device net dh-edu0") else {
+            Issue.record("not parsed")
+            return
+        }
+        #expect(device == ClassDevice(kind: "net", name: "dh-edu0"))
+        #expect(DriverhostConnection.parse("device block") == nil)
+        #expect(DriverhostConnection.parse("device block a%20b") == nil)  // no spaces in a name
+        #expect(DriverhostConnection.parse("device block bad%2") == nil)
+    }
 }

@@ -163,4 +163,58 @@ import TestSupport
         await w.supervisor.shutdown()
         #expect(w.devsim.stop() == 0)
     }
+
+    /// The class-device seam, with a driverhost wrapped by a script that
+    /// announces a block device the way a class server does (before the
+    /// real driverhost's "attached") and records every command line: the
+    /// device is shown, handed to the next driverhost after a crash, and
+    /// ended after the unload.
+    @Test func aClassDeviceOutlivesCrashesAndIsEndedAtUnload() async throws {
+        let calls = FileManager.default.temporaryDirectory.appendingPathComponent("class-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
+        let wrapper = calls.path + ".sh"
+        defer { try? FileManager.default.removeItem(at: calls); try? FileManager.default.removeItem(atPath: wrapper) }
+        try """
+            #!/bin/sh
+            echo "$*" >>'\(calls.path)'
+            case " $* " in *" --end-device "*) exit 0 ;; esac
+            # The real driverhost would refuse --class-device for edu (no
+            # class): keep the name and leave the option out.
+            name=disk0 taking=
+            for a; do
+                shift
+                if [ -n "$taking" ]; then name=${a#block:} taking=; continue; fi
+                if [ "$a" = --class-device ]; then taking=1; continue; fi
+                set -- "$@" "$a"
+            done
+            echo "device block $name" >&3
+            exec '\(RepoPaths.binary("driverhost"))' "$@"
+            """.write(toFile: wrapper, atomically: true, encoding: .utf8)
+        chmod(wrapper, 0o755)
+        let w = try world(autoload: false) { config in
+            config.driverhostPath = wrapper
+            config.warmStandby = false
+        }
+        defer { try? FileManager.default.removeItem(atPath: w.plugins) }
+        try await w.supervisor.start()
+        _ = try await w.supervisor.load(plugin: "edu.so", device: "sim:edu0")
+        let first = try await w.supervisor.status("edu@sim:edu0")
+        #expect(first.classDevice == ClassDeviceStatus(kind: "block", name: "disk0"))
+
+        let changes = await w.supervisor.observe()
+        kill(try #require(first.pid), SIGSEGV)
+        let restarted = try await within(10, waitingFor: "restart of edu@sim:edu0") {
+            await HostdTests.changes(changes, until: .running, of: "edu@sim:edu0")
+        }
+        #expect(restarted.last?.restarts == 1)
+        #expect(restarted.allSatisfy { $0.classDevice?.name == "disk0" })
+        var lines = try String(contentsOf: calls, encoding: .utf8).split(separator: "\n")
+        #expect(lines.last?.contains("--restart-count 1 --class-device block:disk0") == true)
+
+        #expect(try await w.supervisor.unload("edu@sim:edu0") == ["edu@sim:edu0"])
+        lines = try String(contentsOf: calls, encoding: .utf8).split(separator: "\n")
+        #expect(lines.last == "--end-device block disk0")
+        #expect(lines.filter { $0.contains("--end-device") }.count == 1)
+        await w.supervisor.shutdown()
+        #expect(w.devsim.stop() == 0)
+    }
 }

@@ -6,8 +6,9 @@
  *
  * The two halves:
  *  - the plugin's, struct dh_block_device, returned by
- *    dh_plugin.get_extension(context, DH_BLOCK_EXTENSION) after attach: the
- *    disk's geometry and the submit callback;
+ *    dh_plugin.get_extension(context, DH_BLOCK_EXTENSION) after attach,
+ *    with bus mastering on (see plugin.h): the disk's geometry and the
+ *    submit callback;
  *  - the host's, struct dh_block_host, returned by
  *    dh_host.get_extension(inst, DH_BLOCK_EXTENSION) once the plugin's half
  *    was accepted: the completion function.

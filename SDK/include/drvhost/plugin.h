@@ -439,12 +439,15 @@ struct dh_plugin {
 	/*
 	 * The plugin's half of an extension, by id and revision, or NULL if it
 	 * offers none by that id. Optional (NULL: no extensions). The host asks
-	 * for each device class it serves once, right after attach returned
-	 * DH_OK, on the loop thread; `context` is what attach returned. What it
-	 * returns (and everything it points to) must stay valid and unchanged
-	 * until detach returns. A plugin offers at most one device class; the
-	 * host checks what it is given as it checks the descriptor, and ends
-	 * the instance with a clear reason if it is malformed.
+	 * for each device class it serves once per attach, on the loop thread,
+	 * after attach returned DH_OK and bus mastering was turned on, under
+	 * the attach watchdog bound; `context` is what attach returned. So a
+	 * plugin whose answer needs DMA (NVMe learns its capacity by Identify)
+	 * finishes that set-up here, waiting with wait_events. What it returns
+	 * (and everything it points to) must stay valid and unchanged until
+	 * detach returns. A plugin offers at most one device class; the host
+	 * checks what it is given as it checks the descriptor, and ends the
+	 * instance with a clear reason (exit 32) if it is malformed.
 	 */
 	const void *(*get_extension)(void *context, const char *id);
 };

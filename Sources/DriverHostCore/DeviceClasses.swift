@@ -1,0 +1,112 @@
+import CDrvHost
+
+/// A device class driverhost serves for a plugin: the plugin's device
+/// becomes a standard Linux device (block: ublk, net: TAP) that programs use
+/// without knowing drvhost. The class device outlives the driverhost (it is
+/// the supervisor's to end), so that a crash is only a pause for its users.
+protocol DeviceClassServer: AnyObject {
+    /// The extension id both halves are found by, e.g. "drvhost.block/1".
+    static var extensionID: String { get }
+    /// The class's short name in the supervisor's protocol: "block", "net".
+    static var kind: String { get }
+
+    /// Called once bus mastering is on after attach, with the plugin's half
+    /// (what its get_extension returned). `known` is the class device this
+    /// instance had before a crash or restart (from the supervisor), nil on
+    /// the first attach. Validates the plugin's half, then creates or
+    /// recovers the class device and registers its descriptors with the loop.
+    init(instance: Instance, pluginHalf: UnsafeRawPointer, known: String?) throws(HostFailure)
+
+    /// The class device's name, as the supervisor shows it ("ublkb0", "dh-edu0").
+    var deviceName: String { get }
+
+    /// The host's half, answered by dh_host.get_extension(inst, extensionID).
+    var hostHalf: UnsafeRawPointer { get }
+
+    /// Orderly detach, before the plugin's detach: stop handing the plugin
+    /// work. The class device stays for the supervisor to end.
+    func stop()
+
+    /// `driverhost --end-device KIND NAME`: ends the class device after an
+    /// unload or when its instance failed for good, so that its users get
+    /// errors, not a hang. Idempotent: a device that is gone already is fine.
+    static func end(name: String) throws(HostFailure)
+}
+
+/// The classes this driverhost serves, in the order a plugin is asked.
+enum DeviceClasses {
+    static var servers: [any DeviceClassServer.Type] { [NetClass.self] }
+
+    static func server(kind: String) -> (any DeviceClassServer.Type)? {
+        servers.first { $0.kind == kind }
+    }
+
+    /// `driverhost --end-device KIND NAME`.
+    static func end(kind: String, name: String) throws(HostFailure) {
+        guard let server = server(kind: kind) else {
+            throw HostFailure(.usage, "unknown device class \"\(kind)\" (this driverhost serves: \(servers.map { $0.kind }.joined(separator: ", ")))")
+        }
+        try server.end(name: name)
+    }
+}
+
+/// A class device as the supervisor names it: "KIND:NAME" on the command
+/// line, "KIND NAME" in its protocol.
+public struct ClassDevice: Equatable, Sendable {
+    public var kind: String
+    public var name: String
+
+    public init(kind: String, name: String) {
+        self.kind = kind
+        self.name = name
+    }
+
+    /// "block:ublkb0". Both parts non-empty, no spaces or control characters.
+    public init?(argument: some StringProtocol) {
+        guard let colon = argument.firstIndex(of: ":") else { return nil }
+        self.init(kind: String(argument[..<colon]), name: String(argument[argument.index(after: colon)...]))
+        guard ClassDevice.isWord(kind), ClassDevice.isWord(name) else { return nil }
+    }
+
+    public static func isWord(_ text: String) -> Bool {
+        !text.isEmpty && text.count <= 64 && text.unicodeScalars.allSatisfy { $0.value > 0x20 && $0.value < 0x7f }
+    }
+}
+
+extension Instance {
+    /// Asks the plugin for each class this host serves and starts the one it
+    /// offers (at most one). Runs after bus mastering is on, under the attach
+    /// bound: a plugin whose geometry needs DMA (NVMe's Identify) finishes
+    /// its set-up inside get_extension.
+    func startDeviceClass(known: ClassDevice?) throws(HostFailure) {
+        guard let getExtension = descriptor.raw.get_extension else {
+            if let known { throw HostFailure(.deviceClassFailed, "plugin \(descriptor.name) offers no device class, but this instance has the \(known.kind) device \(known.name)") }
+            return
+        }
+        let context = self.context
+        for server in DeviceClasses.servers {
+            let half = server.extensionID.withCString { id in
+                watchdog.guarding(attachBound) { getExtension(context, id) }
+            }
+            guard let half else { continue }
+            if let known, known.kind != server.kind {
+                throw HostFailure(.deviceClassFailed, "plugin \(descriptor.name) now offers a \(server.kind) device, but this instance has the \(known.kind) device \(known.name)")
+            }
+            classServer = try server.init(instance: self, pluginHalf: half, known: known?.name)
+            log(.info, "plugin \(descriptor.name): serving \(server.kind) device \(classServer!.deviceName)")
+            return
+        }
+        if let known { throw HostFailure(.deviceClassFailed, "plugin \(descriptor.name) no longer offers a \(known.kind) device (this instance has \(known.name))") }
+    }
+
+    /// dh_host.get_extension: the running class server's half for its id.
+    func hostExtension(_ id: String) -> UnsafeRawPointer? {
+        guard let server = classServer, type(of: server).extensionID == id else { return nil }
+        return server.hostHalf
+    }
+
+    /// The class device, for the supervisor.
+    var classDevice: ClassDevice? {
+        classServer.map { ClassDevice(kind: type(of: $0).kind, name: $0.deviceName) }
+    }
+}

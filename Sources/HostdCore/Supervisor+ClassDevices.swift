@@ -1,0 +1,71 @@
+import CHostd
+import DriverHostCore
+import Foundation
+import Glibc
+import Logging
+
+/// Class devices (a ublk disk, a TAP interface) outlive each driverhost of
+/// their instance; the supervisor ends them when nobody will drive them
+/// again: after an unload, and when the instance failed for good.
+extension Supervisor {
+    static let classDeviceEndBound = Duration.seconds(10)
+
+    /// Runs `driverhost --end-device KIND NAME` (bounded: killed after
+    /// classDeviceEndBound) and forgets the class device.
+    func endClassDevice(of record: InstanceRecord) async {
+        guard let device = record.classDevice else { return }
+        record.classDevice = nil
+        publish(record)
+        let outcome = await ClassDeviceEnd.run(driverhost: config.driverhostPath, device: device,
+                                               bound: Supervisor.classDeviceEndBound)
+        let metadata: Logger.Metadata = ["instance": "\(record.name)", "kind": "\(device.kind)", "name": "\(device.name)"]
+        switch outcome {
+        case .ended: logger.info("class device ended", metadata: metadata)
+        case .failed(let why): logger.error("cannot end the class device: \(why)", metadata: metadata)
+        }
+    }
+}
+
+/// One `driverhost --end-device` run, on a thread of its own: it blocks in
+/// poll, which must not hold a thread of the Swift concurrency pool.
+enum ClassDeviceEnd {
+    enum Outcome: Equatable {
+        case ended
+        case failed(String)
+    }
+
+    static func run(driverhost: String, device: ClassDevice, bound: Duration) async -> Outcome {
+        await withCheckedContinuation { done in
+            let thread = Thread { done.resume(returning: runBlocking(driverhost: driverhost, device: device, bound: bound)) }
+            thread.name = "end-\(device.kind)-\(device.name)"
+            thread.start()
+        }
+    }
+
+    private static func runBlocking(driverhost: String, device: ClassDevice, bound: Duration) -> Outcome {
+        var err: [Int32] = [-1, -1]
+        guard chd_pipe_cloexec(&err) == 0 else { return .failed("pipe: \(String(cString: strerror(errno)))") }
+        defer { close(err[0]) }
+        let child: ChildProcess
+        do {
+            child = try ChildProcess(path: driverhost, arguments: ["--end-device", device.kind, device.name], stderrFD: err[1])
+        } catch {
+            close(err[1])
+            return .failed("\(error)")
+        }
+        close(err[1])
+        var stderr: [UInt8] = []
+        guard let status = child.wait(watching: [err[0]], deadline: .now + bound, onData: { _, bytes in
+            if stderr.count < 4096 { stderr += bytes }
+        }) else {
+            child.signal(SIGKILL)
+            child.reap()
+            return .failed("driverhost --end-device took longer than \(bound); killed")
+        }
+        guard status == .exited(0) else {
+            let message = String(decoding: stderr, as: UTF8.self).split(separator: "\n").last.map(String.init) ?? ""
+            return .failed(message.isEmpty ? "\(status)" : "\(message) [\(status)]")
+        }
+        return .ended
+    }
+}
