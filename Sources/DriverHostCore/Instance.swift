@@ -211,6 +211,7 @@ public final class Instance {
 
     /// Invokes a command with arguments given as text; returns the result as text.
     public func call(_ name: String, arguments: [String]) throws(HostFailure) -> String {
+        if name == NetClass.counterCommand, let net = classServer as? NetClass { return net.counters.text }
         guard let command = descriptor.command(named: name) else {
             let known = descriptor.commands.map { "\($0.name) \($0.signature)" }.joined(separator: ", ")
             throw HostFailure(.commandFailed, "plugin \(descriptor.name) has no command \"\(name)\" (it has: \(known.isEmpty ? "none" : known))")

@@ -27,6 +27,9 @@ import DriverHostCore
 ///   max_callback_ms = 10000                 # cap on a plugin's callback_timeout_ms
 ///   max_attach_ms = 60000                   # cap on a plugin's attach_timeout_ms
 ///
+///   [net]
+///   interface_name = "dh-{plugin}-{pci}"    # a net device's interface: {plugin}, {pci} = p<bus>s<slot>
+///
 ///   [devices]
 ///   claim  = ["0000:00:05.0"]               # may be taken from their kernel driver
 ///   ignore = ["0000:00:02.0"]               # never touched
@@ -54,6 +57,9 @@ public struct HostdConfig: Equatable, Sendable {
     /// Caps on the watchdog bounds plugins declare, passed to every
     /// driverhost: no plugin callback runs longer than these.
     public var limits = CallbackLimits()
+    /// How driverhost names a net device's new interface (--net-name);
+    /// nil: driverhost's default, NetInterfaceName.defaultPattern.
+    public var netInterfaceName: String? = nil
     public var claim: [String] = []
     public var ignore: [String] = []
 
@@ -137,6 +143,10 @@ public struct HostdConfig: Equatable, Sendable {
                 warmStandby = b
             case "limits.max_callback_ms": limits.maxCallbackMs = UInt32(try milliseconds(1...3_600_000))
             case "limits.max_attach_ms": limits.maxAttachMs = UInt32(try milliseconds(1...3_600_000))
+            case "net.interface_name":
+                let pattern = try string()
+                if let problem = NetInterfaceName.patternProblem(pattern) { throw fail(problem) }
+                netInterfaceName = pattern
             case "devices.claim": claim = try devices()
             case "devices.ignore": ignore = try devices()
             default: throw fail("unknown setting \(key)")
