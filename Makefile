@@ -90,6 +90,7 @@ sdk-test:
 # The plugins build like third-party plugins: SDK header via pkg-config only.
 plugins:
 	$(MAKE) -C Plugins/edu OUT=$(abspath $(BUILD))/plugins
+	$(MAKE) -C Plugins/e1000e OUT=$(abspath $(BUILD))/plugins
 	$(MAKE) -C Tests/Plugins OUT=$(abspath $(BUILD))/test-plugins
 	$(SWIFT) build --package-path Plugins/edu-swift
 
@@ -124,12 +125,14 @@ guest-swift:
 	$(SWIFT) build -c release --static-swift-stdlib --product hostd
 	install -D -s .build/release/hostd $(BUILD)/vm/payload/bin/hostd
 	install -D /usr/bin/lspci $(BUILD)/vm/payload/bin/lspci-pciutils
+	install -D /usr/sbin/ip $(BUILD)/vm/payload/bin/ip
 
 # edu-swift needs the Swift runtime's .so files: vm.sh copies what ldd lists
 # (the plugin's RUNPATH names the toolchain's directory). The plugin suite
 # runs in the guest as it runs on the host against devsim.
 guest-plugins:
 	$(MAKE) -C Plugins/edu OUT=$(abspath $(BUILD))/vm/payload/plugins
+	$(MAKE) -C Plugins/e1000e OUT=$(abspath $(BUILD))/vm/payload/plugins all variants
 	$(MAKE) -C Tests/Plugins OUT=$(abspath $(BUILD))/vm/payload/plugins
 	$(SWIFT) build -c release --package-path Plugins/edu-swift
 	install -D Plugins/edu-swift/.build/release/libedu-swift.so $(BUILD)/vm/payload/plugins/edu-swift.so

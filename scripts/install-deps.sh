@@ -9,6 +9,9 @@ packages=(
 	# make test-install builds the installed drvproxy source with dkms.
 	dkms
 	busybox-static qemu-system-x86
+	# The guest's `ip` with network namespaces (busybox's has none): the net
+	# tests put the kernel's e1000e peer in a namespace of its own.
+	iproute2
 	# The guest kernels, one per series the VM boots test (Tests/VM/boots):
 	# 6.1 from bookworm, 6.12 from bookworm-security.
 	linux-image-amd64 linux-headers-amd64

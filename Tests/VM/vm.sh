@@ -174,8 +174,9 @@ copy_module() {
 }
 
 # The kernel's own modules the guest gets in /lib/modules (init loads the
-# first two; suites load aer_inject when the boot has a PCIe device).
-guest_modules=(uio uio_pci_generic aer_inject)
+# first two; suites load aer_inject when the boot has a PCIe device, tun and
+# e1000e when it has e1000e NICs).
+guest_modules=(uio uio_pci_generic aer_inject tun e1000e)
 
 # The boot's own archive, its kernel's modules, after the common one.
 build_initramfs() {
@@ -208,6 +209,19 @@ prefix() {
 	if [ ${#selected[@]} -gt 1 ]; then sed -u "s|^|[$1] |"; else cat; fi
 }
 
+# Types the monitor commands the guest asks for (console lines
+# "DRVHOST-MONITOR: <command>") into QEMU $1's monitor FIFO $3, as they come
+# in the console $2. Only set_link: the guest must not steer anything else.
+monitor_relay() {
+	tail -n +1 -f --pid="$1" "$2" | sed -u -n 's/\r$//; s/^DRVHOST-MONITOR: //p' |
+		while read -r command; do
+			case "$command" in
+			"set_link "[a-z0-9]*" on" | "set_link "[a-z0-9]*" off") printf '%s\n' "$command" >"$3" ;;
+			*) echo "vm: ignored monitor command from the guest: $command" >&2 ;;
+			esac
+		done
+}
+
 # Runs QEMU for boot $1 in $2; the console goes to $2/console-$mode.log and,
 # filtered, to stdout as it comes.
 boot() {
@@ -217,18 +231,26 @@ boot() {
 	for k in ${params[$i]}; do extra="$extra drvproxy.$k"; done
 	[ -n "${guest_args[$i]}" ] && extra="$extra ${guest_args[$i]}"
 	: >"$raw"
+	# QEMU's monitor on a pair of FIFOs: the guest asks for a command by
+	# printing "DRVHOST-MONITOR: <command>" (a cable pulled: set_link), and
+	# monitor_relay types it; the monitor's answers go to monitor-<mode>.log.
+	rm -f "$dir/monitor.in" "$dir/monitor.out"
+	mkfifo "$dir/monitor.in" "$dir/monitor.out"
 	# shellcheck disable=SC2086 # the boot's QEMU arguments are words
 	timeout -k 5 "$timeout_s" \
 		qemu-system-x86_64 ${qemu_args[$i]} -m "${VM_MEM:-1G}" -smp "${VM_SMP:-1}" \
-		-nographic -no-reboot -nic none -monitor none -serial stdio \
+		-nographic -no-reboot -nic none -serial stdio \
+		-chardev pipe,id=monitor,path="$dir/monitor" -mon chardev=monitor,mode=readline \
 		-kernel "/boot/vmlinuz-${kvers[$i]}" -initrd "$dir/initramfs-$mode.cpio.gz" \
 		-append "console=ttyS0 quiet panic=-1 drvhost.mode=$mode drvhost.boot=${names[$i]} drvhost.iommu=$(is_iommu "$i" && echo 1 || echo 0)$extra" \
 		"${edu[@]}" </dev/null >"$raw" 2>&1 &
 	qemu_pid=$!
 	echo "$qemu_pid" >"$dir/qemu-$mode.pid"
+	cat "$dir/monitor.out" >"$dir/monitor-$mode.log" &
+	monitor_relay "$qemu_pid" "$raw" "$dir/monitor.in" &
 	tail -n +1 -f --pid="$qemu_pid" "$raw" | sed -u 's/\r//g' | show_progress | prefix "${names[$i]}" || true
 	wait "$qemu_pid" || true
-	rm -f "$dir/qemu-$mode.pid"
+	rm -f "$dir/qemu-$mode.pid" "$dir/monitor.in" "$dir/monitor.out"
 	tr -d '\r' <"$raw" >"$dir/console-$mode.log"
 	rm -f "$raw"
 }
