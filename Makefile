@@ -125,7 +125,7 @@ guest-swift:
 	$(SWIFT) build -c release --static-swift-stdlib --product hostd
 	install -D -s .build/release/hostd $(BUILD)/vm/payload/bin/hostd
 	install -D /usr/bin/lspci $(BUILD)/vm/payload/bin/lspci-pciutils
-	install -D /usr/sbin/ip $(BUILD)/vm/payload/bin/ip
+	install -D /usr/sbin/ip $(BUILD)/vm/payload/usr/sbin/ip
 
 # edu-swift needs the Swift runtime's .so files: vm.sh copies what ldd lists
 # (the plugin's RUNPATH names the toolchain's directory). The plugin suite

@@ -143,7 +143,7 @@ build_common() {
 	mkdir -p "$root"/{bin,sbin,lib/modules,proc,sys,dev,tmp,run,etc}
 	cp /bin/busybox "$root/bin/busybox"
 	[ -d "$work/payload" ] && cp -a "$work/payload/." "$root/"
-	for f in "$root"/bin/* "$root"/plugins/*; do
+	for f in "$root"/bin/* "$root"/usr/sbin/* "$root"/plugins/*; do
 		[ -f "$f" ] && [ "$f" != "$root/bin/busybox" ] || continue
 		copy_libraries "$root" "$f"
 		# Symbols stay for backtraces; debug info only slows the boot.

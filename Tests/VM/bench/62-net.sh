@@ -16,17 +16,17 @@
 net_setup_peer >/dev/null || exit 0
 is_e1000e $C && is_e1000e $D || exit 0
 into_netns $D $MAC_D base $BASE.2 || exit 0
-wait_until 20 iface_of_mac $MAC_C || { echo "FAIL: bench_net: no interface for $C"; exit 0; }
+wait_until 20 iface_of_mac $MAC_C >/dev/null || { echo "FAIL: bench_net: no interface for $C"; exit 0; }
 IF_C=$(iface_of_mac $MAC_C)
-ip addr add $BASE.1/24 dev $IF_C
-ip link set $IF_C up
+$IP addr add $BASE.1/24 dev $IF_C
+$IP link set $IF_C up
 
 mkdir -p $PLUGINS
 cp /plugins/e1000e.so $PLUGINS/
 start_hostd "autoload = false" "[restart]" "max_crashes = 1000" "window_ms = 1" \
 	"[devices]" "claim = $(toml_list $A)" || { echo "FAIL: bench_net: hostd not ready"; exit 0; }
 load_and_configure e1000e >/tmp/why || { echo "FAIL: bench_net: $(cat /tmp/why)"; exit 0; }
-base_reaches() { ip netns exec base ping -c 1 -W 1 $BASE.1 >/dev/null 2>&1; }
+base_reaches() { $IP netns exec base ping -c 1 -W 1 $BASE.1 >/dev/null 2>&1; }
 wait_until 20 base_reaches || { echo "FAIL: bench_net: the baseline pair does not talk"; exit 0; }
 
 field() { echo "$1" | sed -n "s/.*$2=\([0-9.]*\).*/\1/p" | head -n 1; }

@@ -59,7 +59,7 @@ rm -f /tmp/recv.out
 $N net_stream recv $PORT 180 >/tmp/recv.out &
 recv_pid=$!
 wait_until 10 grep -q listening /tmp/recv.out
-net_stream send $NET.2 $PORT 16777216 180 >/tmp/send.out &
+net_stream send $NET.2 $PORT 100663296 180 >/tmp/send.out &
 send_pid=$!
 crashes=0 why=
 for round in 1 2 3; do
@@ -81,7 +81,7 @@ wait $send_pid
 wait $recv_pid
 out="$(grep -v listening /tmp/recv.out)
 $(cat /tmp/send.out)"
-addr=$(ip -4 addr show dev $IF 2>/dev/null | grep -c "inet $NET.1/24")
+addr=$($IP -4 addr show dev $IF 2>/dev/null | grep -c "inet $NET.1/24")
 if [ $crashes -eq 3 ] && same_data "$out" && [ "$addr" = 1 ]; then
 	pass net_tcp_survives_3_driver_crashes
 else
@@ -90,7 +90,7 @@ fi
 
 # Link down and up from QEMU's monitor: the carrier follows.
 echo "DRVHOST-MONITOR: set_link dhn0 off"
-if wait_until 20 carrier 0 && ip link show $IF | grep -q NO-CARRIER; then
+if wait_until 20 carrier 0 && $IP link show $IF | grep -q NO-CARRIER; then
 	echo "DRVHOST-MONITOR: set_link dhn0 on"
 	if wait_until 20 carrier 1 && wait_until 20 peer_reaches_us; then pass net_carrier_follows_qemu_link
 	else fail net_carrier_follows_qemu_link "carrier did not come back"; fi
@@ -140,4 +140,4 @@ for v in msi intx; do
 done
 
 stop_hostd
-ip netns del peer
+$IP netns del peer

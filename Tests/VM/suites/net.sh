@@ -4,10 +4,14 @@
 #   A 00:10.0 (drvhost's e1000e plugin)  <->  B 00:11.0 (kernel, netns peer)
 #   C 00:12.0 (kernel)                   <->  D 00:13.0 (kernel, netns base)
 
+# iproute2's ip (network namespaces; busybox's ip has none), by its path:
+# busybox's shell runs its own applets before looking at PATH.
+IP=/usr/sbin/ip
+
 A=0000:00:10.0 B=0000:00:11.0 C=0000:00:12.0 D=0000:00:13.0
 MAC_A=52:54:00:d4:00:01 MAC_B=52:54:00:d4:00:02 MAC_C=52:54:00:d4:00:03 MAC_D=52:54:00:d4:00:04
 NET=10.77.0 BASE=10.78.0 PORT=5001
-N="ip netns exec peer"
+N="$IP netns exec peer"
 IF=
 
 is_e1000e() { [ "$(cat $(sysdev $1)/vendor 2>/dev/null):$(cat $(sysdev $1)/device 2>/dev/null)" = 0x8086:0x10d3 ]; }
@@ -22,13 +26,13 @@ iface_of_mac() {
 
 # Interface $1 (kernel e1000e, MAC $2) into namespace $3 as $4/24.
 into_netns() {
-	wait_until 20 iface_of_mac $2 || { fail net_setup "the kernel's e1000e made no interface for $1"; return 1; }
+	wait_until 20 iface_of_mac $2 >/dev/null || { fail net_setup "the kernel's e1000e made no interface for $1"; return 1; }
 	dev=$(iface_of_mac $2)
-	ip netns add $3
-	ip link set $dev netns $3
-	ip netns exec $3 ip link set lo up
-	ip netns exec $3 ip addr add $4/24 dev $dev
-	ip netns exec $3 ip link set $dev up
+	$IP netns add $3
+	$IP link set $dev netns $3
+	$IP netns exec $3 $IP link set lo up
+	$IP netns exec $3 $IP addr add $4/24 dev $dev
+	$IP netns exec $3 $IP link set $dev up
 }
 
 # tun and the kernel's e1000e loaded, B in namespace peer. Skips (and
@@ -56,8 +60,8 @@ load_and_configure() {
 	wait_log "instance=$1@$A .*instance attached" 60 $mark || { echo "not attached: $(tail -n 3 $LOG | tr '\n' ' ')"; return 1; }
 	IF=$(hostctl status $1@$A | sed -n 's/^ *serves: *net //p')
 	[ -n "$IF" ] && [ -e /sys/class/net/$IF ] || { echo "no interface: $(hostctl status $1@$A | tr '\n' ' ')"; return 1; }
-	ip addr add $NET.1/24 dev $IF 2>/dev/null
-	ip link set $IF up
+	$IP addr add $NET.1/24 dev $IF 2>/dev/null
+	$IP link set $IF up
 	wait_until 20 carrier 1 || { echo "no carrier on $IF"; return 1; }
 	wait_until 20 peer_reaches_us || { echo "the peer cannot reach $NET.1"; return 1; }
 }
@@ -71,9 +75,9 @@ transfer() {
 		net_stream recv $PORT 120 >/tmp/recv.out &
 		recv_pid=$!
 		wait_until 10 grep -q listening /tmp/recv.out
-		sent=$(ip netns exec $3 net_stream send ${2%.*}.1 $PORT $1 120)
+		sent=$($IP netns exec $3 net_stream send ${2%.*}.1 $PORT $1 120)
 	else
-		ip netns exec $3 net_stream recv $PORT 120 >/tmp/recv.out &
+		$IP netns exec $3 net_stream recv $PORT 120 >/tmp/recv.out &
 		recv_pid=$!
 		wait_until 10 grep -q listening /tmp/recv.out
 		sent=$(net_stream send $2 $PORT $1 120)
