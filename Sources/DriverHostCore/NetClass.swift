@@ -124,7 +124,9 @@ final class NetClass: DeviceClassServer {
             scheduleResume(queue)
             return
         }
-        // A few batches per wake-up, while the plugin takes them all.
+        // A few batches per wake-up, while they come full and the plugin
+        // takes them all; a short batch means the queue is empty (read()
+        // said EAGAIN), so no further read is needed to find that out.
         for _ in 0..<4 {
             do {
                 try queue.fill(maxFrame: device.maxFrame, oversized: &counters.txOversized)
@@ -132,8 +134,8 @@ final class NetClass: DeviceClassServer {
                 instance.log(.error, "net: \(error)")
                 return
             }
-            guard queue.pending > 0 else { return }
-            guard offer(queue) else { return }
+            let full = queue.pending == NetTransmitQueue.batch
+            guard queue.pending > 0, offer(queue), full else { return }
         }
     }
 

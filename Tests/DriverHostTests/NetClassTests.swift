@@ -35,17 +35,17 @@ import TestSupport
     }
 }
 
+private func canMakeTAP() -> Bool {
+    let fd = cdh_tap_attach("dhtcheck0", 0)
+    guard fd >= 0 else { return false }
+    close(fd)  // not persistent: the interface goes with the descriptor
+    return true
+}
+
 /// The net class on a real TAP interface, with the loop-back test plugin on
 /// a simulated edu device. Needs /dev/net/tun and CAP_NET_ADMIN.
-@Suite(.enabled(if: NetClassProcessTests.canMakeTAP, "needs /dev/net/tun and CAP_NET_ADMIN"))
+@Suite(.enabled(if: canMakeTAP(), "needs /dev/net/tun and CAP_NET_ADMIN"))
 struct NetClassProcessTests {
-    static var canMakeTAP: Bool {
-        let fd = cdh_tap_attach("dhtcheck0", 0)
-        guard fd >= 0 else { return false }
-        close(fd)  // not persistent: the interface goes with the descriptor
-        return true
-    }
-
     private func attribute(_ name: String, _ file: String) -> String? {
         try? String(contentsOfFile: "/sys/class/net/\(name)/\(file)", encoding: .utf8)
             .trimmingCharacters(in: .whitespacesAndNewlines)

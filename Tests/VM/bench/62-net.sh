@@ -54,9 +54,9 @@ rm -f /tmp/recv.out
 $N net_stream recv $PORT 300 >/tmp/recv.out &
 recv_pid=$!
 wait_until 10 grep -q listening /tmp/recv.out
-net_stream send $NET.2 $PORT 67108864 300 >/tmp/send.out &
+net_stream send $NET.2 $PORT 268435456 300 >/tmp/send.out &
 send_pid=$!
-max=0
+max=0 all=
 for round in 1 2 3 4 5; do
 	base=$(stat_of tx_bytes)
 	wait_until 60 moved_since tx_bytes $base 262144 || { echo "FAIL: bench_net: no traffic before crash $round"; break; }
@@ -65,12 +65,14 @@ for round in 1 2 3 4 5; do
 	ms=$(field "$out" ms)
 	[ -n "$ms" ] || { echo "FAIL: bench_net: crash $round: $out"; break; }
 	max=$(awk -v a="$ms" -v b="$max" 'BEGIN { print (a > b) ? a : b }')
+	all="$all $ms"
 	wait_log "instance=e1000e@$A .*restart=$round .*instance attached" 30 $mark || { echo "FAIL: bench_net: no restart $round"; break; }
 done
 wait $send_pid
 wait $recv_pid
 resets=$(cat /tmp/recv.out /tmp/send.out | grep -c "error=")
 same_data "$(grep -v listening /tmp/recv.out; cat /tmp/send.out)" || echo "NOTE: net crash transfer: $(cat /tmp/recv.out /tmp/send.out | tr '\n' ' ')"
+echo "NOTE: net crash outages (ms):$all"
 echo "net_crash_tcp_resets: $resets"
 echo "net_crash_outage_ms_max: $max"
 echo "net_crash_tcp_max_gap_ms: $(field "$(cat /tmp/recv.out)" max_gap_ms)"
