@@ -18,7 +18,7 @@ import TestSupport
     @Test func aLongPluginNameIsShortenedToFitIFNAMSIZ() {
         let name = NetInterfaceName.make(pattern: NetInterfaceName.defaultPattern, plugin: "a-very-long-plugin-name",
                                          identity: identity(bus: 0x12, slot: 0x1f, function: 3))
-        #expect(name == "dh-a-p18s31f3")
+        #expect(name == "dh-a-v-p18s31f3")
         #expect(name.utf8.count <= NetInterfaceName.maxLength)
         #expect(NetInterfaceName.problem(name) == nil)
     }
