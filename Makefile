@@ -92,6 +92,7 @@ plugins:
 	$(MAKE) -C Plugins/edu OUT=$(abspath $(BUILD))/plugins
 	$(MAKE) -C Plugins/e1000e OUT=$(abspath $(BUILD))/plugins
 	$(MAKE) -C Tests/Plugins OUT=$(abspath $(BUILD))/test-plugins
+	$(MAKE) -C Tests/Tools OUT=$(abspath $(BUILD))/test-tools
 	$(SWIFT) build --package-path Plugins/edu-swift
 
 # The SDK tutorial's own commands, run against devsim, so it cannot rot.
@@ -213,7 +214,7 @@ DKMSSRCDIR     ?= /usr/src
 INSTALL_PRODUCTS := hostd hostctl driverhost devsim
 RELEASE_DIR      := .build/release
 
-.PHONY: install install-build uninstall test-install
+.PHONY: install install-build uninstall test-install deb
 
 # guest-swift's flags, so the two share one release build's objects, plus
 # --disable-local-rpath: an installed program must not look for libraries in
@@ -240,3 +241,7 @@ uninstall:
 # Installs into scratch roots and checks the result (Tests/Install/).
 test-install: install-build
 	@BUILD=$(abspath $(BUILD)) Tests/Install/install-test.sh
+
+# Debian packages in build/deb/: drvhost (the tools) and drvproxy-dkms.
+deb: install-build
+	@RELEASE_DIR=$(RELEASE_DIR) scripts/make-deb.sh $(BUILD)/deb

@@ -82,7 +82,7 @@ last=sim:edu2
 say "Start hostd on devsim's devices (--no-pci: the host's real PCI devices are never touched)."
 mkdir -p "$plugins" || fail "mkdir $plugins"
 echo "\$ hostd --plugin-dir $plugins --sim-dir $sim --no-pci &"
-hostd --plugin-dir "$plugins" --socket "$DRVHOST_SOCKET" --state-dir "$work/state" \
+hostd --plugin-dir "$plugins" --socket "$DRVHOST_SOCKET" --state-dir "$work/state" --intent-dir "$work/intent" \
 	--sim-dir "$sim" --no-pci --log-level warning 2>"$work/hostd.log" &
 hostd_pid=$!
 wait_for "hostctl list" "hostd's control socket"

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -30,6 +31,13 @@ static pid_t pending_result;
 static int pending_pidfd;
 static int pending_done;
 
+static int set_limit(int resource, unsigned long long value)
+{
+	struct rlimit limit = { .rlim_cur = value, .rlim_max = value };
+
+	return setrlimit(resource, &limit);
+}
+
 static void child_exec(const struct chd_spawn_request *r, pid_t parent, int report_fd)
 {
 	struct sigaction dfl = { .sa_handler = SIG_DFL };
@@ -44,6 +52,14 @@ static void child_exec(const struct chd_spawn_request *r, pid_t parent, int repo
 	 * KillMode=control-group does. Also keeps hostd's terminal's job
 	 * control (Ctrl-C, SIGHUP) away from it: hostd stops its children. */
 	if (setsid() < 0)
+		goto fail;
+	/* "0" moves the writer: the child is in its instance's cgroup, and its
+	 * limits hold, before the first instruction of driverhost runs. */
+	if (r->cgroup_procs_fd >= 0 && write(r->cgroup_procs_fd, "0", 1) != 1)
+		goto fail;
+	if (r->rlimit_data && set_limit(RLIMIT_DATA, r->rlimit_data) != 0)
+		goto fail;
+	if (r->rlimit_nofile && set_limit(RLIMIT_NOFILE, r->rlimit_nofile) != 0)
 		goto fail;
 	for (int s = 1; s < NSIG; s++)
 		sigaction(s, &dfl, NULL);

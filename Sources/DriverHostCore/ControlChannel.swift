@@ -5,10 +5,14 @@ import Glibc
 /// carries free text is escaped with LineEscaping, so neither spaces nor
 /// newlines in arguments or results can break the framing.
 ///
-///   driverhost -> supervisor:  "attached <restart-count>"   once attach succeeded
+///   driverhost -> supervisor:  "device <kind> <name>"        the class device it serves, before:
+///                              "attached <restart-count>"   once attach succeeded
+///                              "pong <n>"                    answers "ping <n>" (liveness)
+///                              "failed <message>"            why it is about to exit with an error
 ///                              "result <id> <text>"          a call's result
 ///                              "error <id> <message>"        a call that failed
 ///   supervisor -> driverhost:  "stop"                        detach and exit 0, like SIGTERM
+///                              "ping <n>"                    answered at once by the loop
 ///                              "call <id> <command> <arg>..." run a plugin command
 ///   end of file                the supervisor is gone: detach and exit 0
 ///
@@ -85,6 +89,11 @@ final class ControlChannel {
         switch fields.first {
         case "stop"?:
             return .stop
+        case "ping"? where fields.count == 2 && fields[1].count <= 20 && fields[1].allSatisfy(\.isNumber):
+            // Answered as soon as the loop reads it (between callbacks, in
+            // nested waits too): a driverhost that does not is stuck.
+            send("pong \(fields[1])")
+            return nil
         case "call"?:
             guard fields.count >= 2, let id = LineEscaping.unescape(fields[1]) else { return nil }
             guard fields.count >= 3, let command = LineEscaping.unescape(fields[2]) else {

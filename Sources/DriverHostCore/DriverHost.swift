@@ -19,11 +19,14 @@ import Glibc
 public enum DriverHost {
     public static func run(_ options: Options, output: (String) -> Void) -> ExitCode {
         let log = Log(prefix: "driverhost[\(options.bdf ?? "simulated")]", threshold: options.logLevel)
+        let control = options.controlFD.map { Descriptor(taking: $0) }
         do {
-            try runChecked(options, log: log, output: output)
+            try runChecked(options, control: control, log: log, output: output)
             return .success
         } catch {
             log(.error, error.message)
+            // The supervisor shows why, not only the exit code.
+            try? control?.write("failed \(LineEscaping.escape(error.message))\n")
             return error.exitCode
         }
     }
@@ -56,7 +59,7 @@ public enum DriverHost {
         }
     }
 
-    static func runChecked(_ options: Options, log: Log, output: (String) -> Void) throws(HostFailure) {
+    static func runChecked(_ options: Options, control: Descriptor?, log: Log, output: (String) -> Void) throws(HostFailure) {
         let signalFD = cdh_signalfd_for_termination()
         guard signalFD >= 0 else { throw HostFailure(.internalError, "\(Errno(errno, call: "signalfd"))") }
         let signals = Descriptor(taking: signalFD)
@@ -70,7 +73,7 @@ public enum DriverHost {
         var restartCount = options.restartCount
         var classDevice = options.classDevice
         if let pattern = options.netNamePattern { NetClass.namePattern = pattern }
-        if options.standby, let controlFD = options.controlFD {
+        if options.standby, let controlFD = control?.raw {
             log(.debug, "standby: plugin \(descriptor.name) \(descriptor.version) validated, waiting for start")
             guard let start = try Standby.awaitStart(control: controlFD, signals: signals.raw) else {
                 log(.debug, "standby: not started")
@@ -96,7 +99,6 @@ public enum DriverHost {
         }
         try descriptor.validatePrograms(for: info)
 
-        let control = options.controlFD.map { Descriptor(taking: $0) }
         var identity = options.bdf.flatMap { InstanceIdentity(bdf: $0) } ?? InstanceIdentity()
         identity.restartCount = restartCount
         let instance = try Instance(descriptor: descriptor, device: device, identity: identity,

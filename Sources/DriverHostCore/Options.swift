@@ -36,7 +36,7 @@ public struct Options: Equatable, Sendable {
         Exit codes: see ExitCode.swift.
 
         options:
-          --device BDF          the device, e.g. 0000:00:05.0, or sim:NAME for
+          --device BDF          the device, e.g. 0000:00:05.0 or 00:05.0, or sim:NAME for
                                 a device simulated by devsim (its sockets are in
                                 $DRVHOST_SIM_DIR, else $XDG_RUNTIME_DIR/drvhost-sim)
           --plugin PATH         the plugin shared object
@@ -88,7 +88,11 @@ public struct Options: Equatable, Sendable {
         }
         while let flag = rest.popFirst() {
             switch flag {
-            case "--device": bdf = try value(flag)
+            case "--device":
+                // "00:05.0" (as lspci prints it) is domain 0's.
+                let device = try value(flag)
+                bdf = device.hasPrefix(SimDevice.prefix) || device.split(separator: ":").count != 2
+                    ? device : "0000:" + device.lowercased()
             case "--plugin": plugin = try value(flag)
             case "--device-node": deviceNode = try value(flag)
             case "--simulate": simulate = true

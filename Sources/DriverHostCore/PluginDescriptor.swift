@@ -157,7 +157,20 @@ public struct PluginDescriptor {
             }
         }
         guard refused != 0 else { return nil }
-        return "\(kind == .ack ? "ACK" : "RELEASE") program instruction \(index): \(String(cString: regprog_error_name(error)))"
+        var why = "\(kind == .ack ? "ACK" : "RELEASE") program instruction \(index): \(String(cString: regprog_error_name(error)))"
+        // Say which access, and what the device has there.
+        if Int(index) < program.count, [DRVPROXY_EPROG_OUT_OF_RANGE, DRVPROXY_EPROG_BAD_BAR, DRVPROXY_EPROG_MISALIGNED]
+            .contains(where: { UInt32($0.rawValue) == error }) {
+            let insn = program[Int(index)]
+            why += " (\(insn.width)-byte access at BAR\(insn.bar) offset 0x\(String(insn.offset, radix: 16))"
+            if Int(insn.bar) < bars.count {
+                let size = bars[Int(insn.bar)].size
+                why += size == 0 ? "; this device has no BAR\(insn.bar))" : "; BAR\(insn.bar) is \(size) bytes)"
+            } else {
+                why += ")"
+            }
+        }
+        return why
     }
 
     /// True if an entry of the match table names this device.

@@ -89,6 +89,7 @@ extension ControlClient {
     public func plugins() throws(ControlClientError) -> [PluginRow] { try send(.plugins) }
     public func devices() throws(ControlClientError) -> [DeviceRow] { try send(.devices) }
     public func instances() throws(ControlClientError) -> [InstanceStatus] { try send(.instances) }
+    public func metrics() throws(ControlClientError) -> String { try send(.metrics) }
     public func status(_ instance: String) throws(ControlClientError) -> InstanceStatus {
         try send(.status(instance: instance))
     }

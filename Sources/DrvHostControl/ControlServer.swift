@@ -10,8 +10,9 @@ import ServiceLifecycle
 /// one JSON request per line through a SupervisorAPI (see Protocol.swift).
 ///
 /// Limits that keep one client from hurting the others: a maximum line
-/// length (error answer, then disconnect), a maximum number of connections,
-/// and an idle timeout that closes a connection on which nothing moved in
+/// length (error answer, then disconnect), a maximum number of connections
+/// per peer uid and in total, counted apart for root and the admin group so
+/// that nobody else can lock them out (OpenConnections), and an idle timeout that closes a connection on which nothing moved in
 /// either direction (a client that stopped reading its answers stops being
 /// read from, by backpressure, and then goes idle too). Requests on one
 /// connection are answered in order; connections are served concurrently.
@@ -26,7 +27,12 @@ public final class ControlServer: Service {
         /// Socket file mode when `group` exists (root-only 0600 otherwise).
         public var socketMode: mode_t = 0o660
         public var maximumLineLength = 64 * 1024
+        /// Connections of peers that may only read, all together...
         public var maximumConnections = 64
+        /// ...and of one uid among them.
+        public var maximumConnectionsPerUser = 8
+        /// Connections of root and the admin group, apart from the others.
+        public var maximumPrivilegedConnections = 64
         public var idleTimeout: TimeAmount = .seconds(60)
         /// Who may change things; by default root and members of `group`.
         public var accessPolicy: AccessPolicy?
@@ -41,7 +47,7 @@ public final class ControlServer: Service {
     private let handler: RequestHandler
     private let logger: Logger
     private let listening = ListeningSignal()
-    private let connections = OpenConnections()
+    private let connections: OpenConnections
 
     public convenience init(socketPath: String, group: String, supervisor: any SupervisorAPI, logger: Logger) {
         self.init(configuration: Configuration(socketPath: socketPath, group: group),
@@ -54,6 +60,9 @@ public final class ControlServer: Service {
             supervisor: supervisor,
             policy: configuration.accessPolicy ?? AccessPolicy(adminGroupNamed: configuration.group))
         self.logger = logger
+        connections = OpenConnections(limits: .init(unprivileged: configuration.maximumConnections,
+                                                    perUser: configuration.maximumConnectionsPerUser,
+                                                    privileged: configuration.maximumPrivilegedConnections))
     }
 
     /// Returns once the socket accepts connections; throws what run() threw
@@ -158,19 +167,22 @@ public final class ControlServer: Service {
     }
 
     private func serve(_ connection: Connection) async {
-        let open = connections.add(connection.channel.channel)
-        defer { connections.remove(connection.channel.channel) }
         let peer = connection.peer.map { PeerCredentials(pid: $0.pid, uid: $0.uid, gid: $0.gid) }
             ?? PeerCredentials(pid: 0, uid: uid_t.max, gid: gid_t.max, supplementaryGroups: [])
+        let admission = connections.admit(connection.channel.channel, uid: peer.uid,
+                                          privileged: handler.policy.mayChange(peer))
+        defer { connections.remove(connection.channel.channel) }
         var logger = self.logger
         logger[metadataKey: "peer"] = "\(peer)"
         do {
             try await connection.channel.executeThenClose { inbound, outbound in
-                guard let open else { return }  // shutting down
-                guard open <= configuration.maximumConnections else {
-                    logger.warning("too many control connections (\(open - 1) open): refusing one")
+                switch admission {
+                case .admitted: break
+                case .shuttingDown: return
+                case .refused(let why):
+                    logger.warning("control connection refused: \(why)")
                     try await outbound.write(ByteBuffer(bytes: WireCodec.encodeFailure(
-                        id: nil, ControlError(.failed, "hostd is busy: too many control connections"))))
+                        id: nil, ControlError(.failed, "hostd is busy: \(why)"))))
                     return
                 }
                 for try await frame in inbound {

@@ -16,6 +16,7 @@
 //   {"id":6,"op":"status","instance":"edu@0000:00:05.0"}  -> InstanceStatus
 //   {"id":7,"op":"restart","instance":"edu@0000:00:05.0"} -> InstanceStatus
 //   {"id":8,"op":"call","instance":"edu@0000:00:05.0","command":"factorial","args":["10"]} -> String
+//   {"id":9,"op":"metrics"}                               -> String (Prometheus text format)
 //
 // load answers the [InstanceStatus] it started, unload the [String] instance
 // names it removed. Answers:
@@ -24,8 +25,8 @@
 //   {"id":1,"ok":false,"error":{"code":"notFound","message":"..."}}
 //
 // `code` is a ControlError.Code. An answer to a line that could not be read
-// far enough to find its id has no id. list, devices, instances and status
-// are open to anyone who can connect; load, unload, restart and call need
+// far enough to find its id has no id. list, devices, instances, status and
+// metrics are open to anyone who can connect; load, unload, restart and call need
 // root or membership in the socket's group (checked from SO_PEERCRED).
 
 /// What a client asks of hostd, checked for completeness.
@@ -38,6 +39,7 @@ public enum ControlCommand: Equatable, Sendable {
     case status(instance: String)
     case restart(instance: String)
     case call(instance: String, command: String, arguments: [String])
+    case metrics
 
     /// The `op` field that names this command on the wire.
     public var op: String {
@@ -50,6 +52,7 @@ public enum ControlCommand: Equatable, Sendable {
         case .status: "status"
         case .restart: "restart"
         case .call: "call"
+        case .metrics: "metrics"
         }
     }
 
@@ -57,7 +60,7 @@ public enum ControlCommand: Equatable, Sendable {
     public var changesState: Bool {
         switch self {
         case .load, .unload, .restart, .call: true
-        case .plugins, .devices, .instances, .status: false
+        case .plugins, .devices, .instances, .status, .metrics: false
         }
     }
 }
@@ -104,6 +107,7 @@ extension ControlRequest: Codable {
         case "list": command = .plugins
         case "devices": command = .devices
         case "instances": command = .instances
+        case "metrics": command = .metrics
         case "status": command = .status(instance: try required(.instance))
         case "restart": command = .restart(instance: try required(.instance))
         case "call":
@@ -124,7 +128,7 @@ extension ControlRequest: Codable {
             try fields.encodeIfPresent(device, forKey: .device)
         case .unload(let target):
             try fields.encode(target, forKey: .target)
-        case .plugins, .devices, .instances:
+        case .plugins, .devices, .instances, .metrics:
             break
         case .status(let instance), .restart(let instance):
             try fields.encode(instance, forKey: .instance)

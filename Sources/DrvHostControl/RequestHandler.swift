@@ -49,6 +49,8 @@ public struct RequestHandler: Sendable {
         case .call(let instance, let command, let arguments):
             return WireCodec.encodeSuccess(
                 id: id, try await supervisor.call(instance, command: command, arguments: arguments))
+        case .metrics:
+            return WireCodec.encodeSuccess(id: id, await supervisor.metrics())
         }
     }
 }

@@ -16,4 +16,6 @@ public protocol SupervisorAPI: Sendable {
     /// Run a plugin command inside the instance's driverhost; the arguments
     /// are text, parsed there by the command's declared signature.
     func call(_ instance: String, command: String, arguments: [String]) async throws(ControlError) -> String
+    /// Every instance's counters and state in Prometheus' text format.
+    func metrics() async -> String
 }

@@ -27,8 +27,23 @@ public final class ChildProcess: @unchecked Sendable {
         return environment.map { "\($0.key)=\($0.value)" }
     }
 
+    /// Where a child runs and what it may take, set before it runs any code.
+    public struct Confinement: Sendable {
+        /// An open cgroup.procs of the cgroup to run in; -1: hostd's own.
+        public var cgroupProcsFD: Int32 = -1
+        /// RLIMIT_DATA and RLIMIT_NOFILE; 0: inherited.
+        public var dataBytes: UInt64 = 0
+        public var openFiles: UInt64 = 0
+
+        public init(cgroupProcsFD: Int32 = -1, dataBytes: UInt64 = 0, openFiles: UInt64 = 0) {
+            self.cgroupProcsFD = cgroupProcsFD
+            self.dataBytes = dataBytes
+            self.openFiles = openFiles
+        }
+    }
+
     public init(path: String, arguments: [String], environment: [String: String] = [:], controlFD: Int32 = -1,
-                stdoutFD: Int32 = -1, stderrFD: Int32 = -1) throws(SpawnError) {
+                stdoutFD: Int32 = -1, stderrFD: Int32 = -1, confinement: Confinement = Confinement()) throws(SpawnError) {
         let argv = ([path] + arguments).map { strdup($0) } + [nil]
         let envp = ChildProcess.childEnvironment(environment).map { strdup($0) } + [nil]
         defer {
@@ -40,7 +55,9 @@ public final class ChildProcess: @unchecked Sendable {
             envp.withUnsafeBufferPointer { envpBuffer in
                 path.withCString { cPath in
                     var request = chd_spawn_request(path: cPath, argv: argvBuffer.baseAddress, envp: envpBuffer.baseAddress,
-                                                    control_fd: controlFD, stdout_fd: stdoutFD, stderr_fd: stderrFD)
+                                                    control_fd: controlFD, stdout_fd: stdoutFD, stderr_fd: stderrFD,
+                                                    cgroup_procs_fd: confinement.cgroupProcsFD,
+                                                    rlimit_data: confinement.dataBytes, rlimit_nofile: confinement.openFiles)
                     return chd_spawn(&request, &fd)
                 }
             }

@@ -11,6 +11,8 @@ public struct DescriptorReader: Sendable {
     public var timeout: Duration
     /// Who must own a plugin file (root on a real system).
     public var requiredOwner: uid_t
+    /// The most `driverhost --describe` may print.
+    static let maxOutput = 1 << 20
 
     public init(driverhostPath: String, timeout: Duration = .seconds(5), requiredOwner: uid_t = 0) {
         self.driverhostPath = driverhostPath
@@ -67,13 +69,29 @@ public struct DescriptorReader: Sendable {
         close(out[1]); close(err[1])
         var stdout: [UInt8] = []
         var stderr: [UInt8] = []
+        var flooded = false
         let deadline = ContinuousClock.now + timeout
         guard let status = child.wait(watching: [out[0], err[0]], deadline: deadline, onData: { fd, bytes in
-            if fd == out[0] { stdout += bytes } else if stderr.count < 8192 { stderr += bytes }
+            if fd == out[0] {
+                // A descriptor is a few KiB of JSON; more is a plugin
+                // printing from its constructor: kill it, keep nothing.
+                guard !flooded else { return }
+                stdout += bytes
+                if stdout.count > DescriptorReader.maxOutput {
+                    flooded = true
+                    stdout = []
+                    child.signal(SIGKILL)
+                }
+            } else if stderr.count < 8192 {
+                stderr += bytes
+            }
         }) else {
             child.signal(SIGKILL)
             child.reap()
             return .refused("reading the descriptor took longer than \(timeout) (constructor hangs?); killed")
+        }
+        if flooded {
+            return .refused("reading the descriptor printed over \(DescriptorReader.maxOutput) bytes (a constructor that prints?); killed")
         }
         let message = String(decoding: stderr, as: UTF8.self)
             .split(separator: "\n").last.map { String($0) } ?? ""

@@ -10,6 +10,12 @@ final class DriverhostConnection: @unchecked Sendable {
         case attached
         /// "device <kind> <name>": the class device it serves (before "attached").
         case classDevice(ClassDevice)
+        /// Answer to a heartbeat.
+        case pong(UInt64)
+        /// Its own reason for the error exit that follows.
+        case failed(String)
+        /// It broke the channel's bounds and was killed for it (the exit follows).
+        case misbehaved(String)
         case result(id: String, text: String)
         case error(id: String, message: String)
         case exited(ExitStatus)
@@ -20,14 +26,15 @@ final class DriverhostConnection: @unchecked Sendable {
     private let control: Int32
     private let exitNotice = ExitNotice()
 
-    init(driverhost: String, arguments: [String], environment: [String: String] = [:]) throws(ChildProcess.SpawnError) {
+    init(driverhost: String, arguments: [String], environment: [String: String] = [:],
+         confinement: ChildProcess.Confinement = .init()) throws(ChildProcess.SpawnError) {
         var pair: [Int32] = [-1, -1]
         guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &pair) == 0 else {
             throw ChildProcess.SpawnError(description: "socketpair: \(String(cString: strerror(errno)))")
         }
         do {
             process = try ChildProcess(path: driverhost, arguments: arguments + ["--control-fd", "3"],
-                                       environment: environment, controlFD: pair[1])
+                                       environment: environment, controlFD: pair[1], confinement: confinement)
         } catch {
             close(pair[0]); close(pair[1])
             throw error
@@ -38,12 +45,23 @@ final class DriverhostConnection: @unchecked Sendable {
         events = stream
         let thread = Thread { [process, control, exitNotice] in
             var pending: [UInt8] = []
+            var budget = InputBudget()
+            var killed = false
             let watched = process.wait(watching: [control]) { _, bytes in
+                guard !killed else { return }
                 pending += bytes
                 while let newline = pending.firstIndex(of: UInt8(ascii: "\n")) {
                     let line = String(decoding: pending[..<newline], as: UTF8.self)
                     pending.removeSubrange(...newline)
                     if let event = DriverhostConnection.parse(line) { continuation.yield(event) }
+                }
+                // Whatever a child sends is bounded: a flood or an endless
+                // line costs it its life, not hostd its memory and CPU.
+                if let why = budget.take(bytes: bytes.count, pending: pending.count) {
+                    killed = true
+                    pending.removeAll()
+                    process.signal(SIGKILL)
+                    continuation.yield(.misbehaved(why))
                 }
             }
             let status = watched ?? process.reap()
@@ -63,6 +81,11 @@ final class DriverhostConnection: @unchecked Sendable {
         let fields = line.split(separator: " ", maxSplits: 2, omittingEmptySubsequences: false)
         switch fields.first {
         case "attached"?: return .attached
+        case "pong"? where fields.count == 2:
+            return UInt64(fields[1]).map { .pong($0) }
+        case "failed"? where fields.count >= 2:
+            let rest = fields.dropFirst().joined(separator: " ")
+            return LineEscaping.unescape(rest).map { .failed($0) }
         case "device"? where fields.count == 3:
             guard let name = LineEscaping.unescape(fields[2]) else { return nil }
             let device = ClassDevice(kind: String(fields[1]), name: name)
@@ -81,6 +104,11 @@ final class DriverhostConnection: @unchecked Sendable {
     /// Asks for an orderly stop (detach, close, exit 0).
     func requestStop() {
         send("stop")
+    }
+
+    /// A heartbeat; the loop answers "pong <n>" between callbacks.
+    func ping(_ n: UInt64) {
+        send("ping \(n)")
     }
 
     func requestCall(id: String, command: String, arguments: [String]) -> Bool {
@@ -143,5 +171,31 @@ private final class ExitNotice: @unchecked Sendable {
         waiters.removeAll()
         lock.unlock()
         for waiter in woken { waiter.resume(returning: status) }
+    }
+}
+
+/// What a driverhost may send on its control channel: lines of at most
+/// maxLine bytes, and no more than maxBytesPerSecond. Its legitimate
+/// traffic (notices, call results, heartbeat answers) is far below both.
+struct InputBudget {
+    static let maxLine = 64 * 1024
+    static let maxBytesPerSecond = 1 << 20
+    private var windowStart = ContinuousClock.now
+    private var bytesInWindow = 0
+
+    /// nil while within bounds; else why not.
+    mutating func take(bytes: Int, pending: Int, now: ContinuousClock.Instant = .now) -> String? {
+        if pending > InputBudget.maxLine {
+            return "sent a control line longer than \(InputBudget.maxLine) bytes"
+        }
+        if now - windowStart >= .seconds(1) {
+            windowStart = now
+            bytesInWindow = 0
+        }
+        bytesInWindow += bytes
+        if bytesInWindow > InputBudget.maxBytesPerSecond {
+            return "flooded its control channel (over \(InputBudget.maxBytesPerSecond) bytes within a second)"
+        }
+        return nil
     }
 }

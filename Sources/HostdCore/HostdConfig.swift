@@ -6,7 +6,9 @@ import DriverHostCore
 ///   plugin_dir = "/usr/lib/drvhost/plugins"
 ///   socket     = "/run/drvhost/control.sock"
 ///   group      = "drvhost"                  # may use the socket besides root
-///   state_dir  = "/run/drvhost/state"
+///   state_dir  = "/run/drvhost/state"       # runtime: saved plugin state, bindings
+///   intent_dir = "/var/lib/drvhost"         # kept across restarts and reboots: what
+///                                           # the operator loaded and unloaded, history
 ///   driverhost = "/usr/libexec/drvhost/driverhost"
 ///   autoload   = true                       # load new plugins onto matching devices
 ///   sysfs      = "/sys"                     # a fake tree in unit tests
@@ -14,6 +16,7 @@ import DriverHostCore
 ///   pci_ids    = "/usr/share/misc/pci.ids"
 ///   pci        = true                       # false: never scan or claim real PCI devices
 ///   sim_dir    = "/run/drvhost/sim"         # also drive devsim's devices there (default: off)
+///   metrics_listen = "127.0.0.1:9464"       # serve GET /metrics over HTTP (default: off)
 ///
 ///   [restart]
 ///   max_crashes = 5                         # this many within window_ms: failed
@@ -26,6 +29,17 @@ import DriverHostCore
 ///   [limits]
 ///   max_callback_ms = 10000                 # cap on a plugin's callback_timeout_ms
 ///   max_attach_ms = 60000                   # cap on a plugin's attach_timeout_ms
+///   liveness_ms = 15000                     # a running driverhost that answers no
+///                                           # heartbeat this long is killed and
+///                                           # restarted (default: max_callback_ms + 5000)
+///
+///   [instance]                              # what each instance may take
+///   memory_max_mb = 512                     # beyond this hostd ends it (cgroup memory.high;
+///                                           # RLIMIT_DATA without cgroup v2)
+///   pids_max = 64                           # processes and threads (cgroup v2 only)
+///   cpu_weight = 100                        # CPU share, 1..10000 (cgroup v2 only)
+///   open_files = 1024                       # RLIMIT_NOFILE
+///   cgroup = "/sys/fs/cgroup"               # cgroup v2 mount; "" for rlimits only
 ///
 ///   [net]
 ///   interface_name = "dh-{plugin}-{pci}"    # a net device's interface: {plugin}, {pci} = p<bus>s<slot>
@@ -38,6 +52,8 @@ public struct HostdConfig: Equatable, Sendable {
     public var socketPath = "/run/drvhost/control.sock"
     public var socketGroup = "drvhost"
     public var stateDirectory = "/run/drvhost/state"
+    /// What the operator said and each instance's history (OperatorIntent).
+    public var intentDirectory = "/var/lib/drvhost"
     public var driverhostPath = "/usr/libexec/drvhost/driverhost"
     public var autoload = true
     public var sysfsRoot = "/sys"
@@ -60,6 +76,31 @@ public struct HostdConfig: Equatable, Sendable {
     /// How driverhost names a net device's new interface (--net-name);
     /// nil: driverhost's default, NetInterfaceName.defaultPattern.
     public var netInterfaceName: String? = nil
+    /// How long a driverhost may leave heartbeats unanswered (nil: the
+    /// longest callback the caps allow, plus 5 s of slack).
+    public var livenessMs: Int? = nil
+    public var resources = InstanceResources()
+    /// Where cgroup v2 is mounted; nil: rlimits only.
+    public var cgroupMount: String? = "/sys/fs/cgroup"
+    /// Where to serve GET /metrics; nil: not at all (hostctl metrics still works).
+    public var metricsListen: ListenAddress?
+
+    public struct ListenAddress: Equatable, Sendable {
+        public var host: String
+        public var port: Int
+
+        /// "HOST:PORT" or "[IPv6]:PORT".
+        public init?(_ text: String) {
+            guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]),
+                  (1...65535).contains(port) else { return nil }
+            var host = String(text[..<colon])
+            if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+            guard !host.isEmpty else { return nil }
+            self.host = host
+            self.port = port
+        }
+    }
+
     public var claim: [String] = []
     public var ignore: [String] = []
 
@@ -78,6 +119,12 @@ public struct HostdConfig: Equatable, Sendable {
         public var description: String {
             line.map { "\(file):\($0): \(reason)" } ?? "\(file): \(reason)"
         }
+    }
+
+    /// The liveness bound in force: a plugin callback may hold the loop for
+    /// up to max_callback_ms, so the bound is never below that.
+    public var livenessBoundMs: Int {
+        max(livenessMs ?? Int(limits.maxCallbackMs) + 5000, Int(limits.maxCallbackMs) + 100)
     }
 
     /// Applies a configuration file's text over the current values.
@@ -122,6 +169,11 @@ public struct HostdConfig: Equatable, Sendable {
             case "socket": socketPath = try path()
             case "group": socketGroup = try string()
             case "state_dir": stateDirectory = try path()
+            case "intent_dir": intentDirectory = try path()
+            case "metrics_listen":
+                let text = try string()
+                guard let address = ListenAddress(text) else { throw fail("metrics_listen must be HOST:PORT, like \"127.0.0.1:9464\", not \"\(text)\"") }
+                metricsListen = address
             case "driverhost": driverhostPath = try path()
             case "sysfs": sysfsRoot = try path()
             case "dev_dir": deviceDirectory = try path()
@@ -147,6 +199,15 @@ public struct HostdConfig: Equatable, Sendable {
                 let pattern = try string()
                 if let problem = NetInterfaceName.patternProblem(pattern) { throw fail(problem) }
                 netInterfaceName = pattern
+            case "limits.liveness_ms": livenessMs = try milliseconds(100...3_600_000)
+            case "instance.memory_max_mb": resources.memoryMaxMB = try milliseconds(16...1_048_576)
+            case "instance.pids_max": resources.pidsMax = try milliseconds(8...1_000_000)
+            case "instance.cpu_weight": resources.cpuWeight = try milliseconds(1...10_000)
+            case "instance.open_files": resources.openFiles = try milliseconds(64...1_048_576)
+            case "instance.cgroup":
+                guard case .string(let s) = entry.value else { throw fail("instance.cgroup must be a path, or \"\" for rlimits only") }
+                guard s.isEmpty || s.hasPrefix("/") else { throw fail("instance.cgroup must be an absolute path, not \"\(s)\"") }
+                cgroupMount = s.isEmpty ? nil : s
             case "devices.claim": claim = try devices()
             case "devices.ignore": ignore = try devices()
             default: throw fail("unknown setting \(key)")

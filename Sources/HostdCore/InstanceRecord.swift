@@ -23,6 +23,13 @@ final class InstanceRecord {
     /// when the instance is unloaded or fails for good.
     var classDevice: ClassDevice?
     var lastExit: String?
+    /// Why the current driverhost is ending, when more is known than its
+    /// exit status: its own "failed" line, or why hostd killed it.
+    var endReason: String?
+    /// When the current driverhost last answered a heartbeat.
+    var lastAnswer = ContinuousClock.now
+    /// The kernel's OOM kills in the instance's cgroup when it started.
+    var oomKillsAtStart: UInt64 = 0
     var failure: String?
     var policy: RestartPolicy
     /// drvproxy's releases counter when the current driverhost started.

@@ -42,18 +42,24 @@ extension Supervisor: SupervisorAPI {
             }
         }
         plugins[entry.file]?.loaded = true
-        return await start(entry.file, description, on: targets)
+        let started = await start(entry.file, description, on: targets)
+        intent.loaded(file: entry.file, instances: started.map(\.name))
+        saveIntent()
+        return started
     }
 
     public func unload(_ target: String) async throws(ControlError) -> [String] {
         let records: [InstanceRecord]
-        if let record = instances[target] {
+        if let record = instances[target] ?? instances[Self.fullInstanceName(target)] {
             records = [record]
+            intent.unloaded(instance: record.name)
         } else {
             let entry = try findPlugin(target)
             plugins[entry.file]?.loaded = false
             records = instances.values.filter { $0.pluginFile == entry.file }
+            intent.unloaded(file: entry.file, instances: records.map(\.name))
         }
+        saveIntent()
         for record in records {
             await unload(record)
         }
@@ -81,6 +87,10 @@ extension Supervisor: SupervisorAPI {
         instances.values.sorted { $0.name < $1.name }.map(status)
     }
 
+    public func metrics() async -> String {
+        metricsExporter.render(await instances())
+    }
+
     public func status(_ instance: String) async throws(ControlError) -> InstanceStatus {
         status(try findInstance(instance))
     }
@@ -94,6 +104,7 @@ extension Supervisor: SupervisorAPI {
         record.policy.reset()
         record.failure = nil
         record.restarts += 1
+        remember(record)
         launch(record)
         if record.state == .starting {
             await withCheckedContinuation { record.attachWaiters.append($0) }
@@ -132,10 +143,18 @@ extension Supervisor: SupervisorAPI {
     }
 
     func findInstance(_ name: String) throws(ControlError) -> InstanceRecord {
-        guard let record = instances[name] else {
+        guard let record = instances[name] ?? instances[Self.fullInstanceName(name)] else {
             throw ControlError(.notFound, "no instance \(name)")
         }
         return record
+    }
+
+    /// "edu@00:05.0" names "edu@0000:00:05.0": short addresses work
+    /// wherever full ones do.
+    public static func fullInstanceName(_ name: String) -> String {
+        guard let at = name.lastIndex(of: "@"),
+              let bdf = PCIAddress.normalized(String(name[name.index(after: at)...])) else { return name }
+        return String(name[..<at]) + "@" + bdf
     }
 
     func refusal(_ entry: PluginEntry) -> String? {

@@ -26,8 +26,7 @@ extension Supervisor {
     }
 }
 
-/// One `driverhost --end-device` run, on a thread of its own: it blocks in
-/// poll, which must not hold a thread of the Swift concurrency pool.
+/// One `driverhost --end-device` run, on a thread of its own (onOwnThread).
 enum ClassDeviceEnd {
     enum Outcome: Equatable {
         case ended
@@ -35,10 +34,8 @@ enum ClassDeviceEnd {
     }
 
     static func run(driverhost: String, device: ClassDevice, bound: Duration) async -> Outcome {
-        await withCheckedContinuation { done in
-            let thread = Thread { done.resume(returning: runBlocking(driverhost: driverhost, device: device, bound: bound)) }
-            thread.name = "end-\(device.kind)-\(device.name)"
-            thread.start()
+        await onOwnThread("end-\(device.kind)-\(device.name)") {
+            runBlocking(driverhost: driverhost, device: device, bound: bound)
         }
     }
 

@@ -2,6 +2,7 @@ import DrvHostControl
 import Foundation
 import Glibc
 import Logging
+import TerminalText
 
 /// Instances: start, watch, restart after the kernel's release, stop.
 extension Supervisor {
@@ -14,6 +15,11 @@ extension Supervisor {
             guard instances[name] == nil else { continue }
             let record = InstanceRecord(name: name, pluginFile: file, pluginName: plugin.name,
                                         device: device.bdf, limits: config.restart)
+            // Its history goes on across hostd's restarts.
+            if let history = intent.history[name] {
+                record.restarts = history.restarts
+                record.lastExit = history.lastExit
+            }
             do {
                 try claimDevice(device.bdf)
             } catch {
@@ -58,6 +64,9 @@ extension Supervisor {
         }
         record.connection = connection
         record.state = .starting
+        record.endReason = nil
+        record.oomKillsAtStart = cgroups?.oomKills(record.name) ?? 0
+        watch(record, connection)
         publish(record)
         logger.info("driverhost started", metadata: ["instance": "\(record.name)", "pid": "\(connection.process.pid)",
                                                      "restart": "\(record.restarts)", "standby": "\(warm)",
@@ -74,8 +83,20 @@ extension Supervisor {
             + (config.netInterfaceName.map { ["--net-name", $0] } ?? [])
             + (standby ? ["--standby"] : ["--restart-count", "\(record.restarts)"])
             + (standby ? [] : record.classDevice.map { ["--class-device", "\($0.kind):\($0.name)"] } ?? [])
+        var confinement = ChildProcess.Confinement(openFiles: UInt64(config.resources.openFiles))
+        if let cgroups {
+            do {
+                confinement.cgroupProcsFD = try cgroups.prepare(record.name)
+            } catch {
+                throw ChildProcess.SpawnError(description: error.description)
+            }
+        } else {
+            confinement.dataBytes = config.resources.memoryBytes
+        }
+        defer { if confinement.cgroupProcsFD >= 0 { close(confinement.cgroupProcsFD) } }
         let connection = try DriverhostConnection(driverhost: config.driverhostPath, arguments: arguments,
-                                                  environment: source(for: record.device)?.driverhostEnvironment ?? [:])
+                                                  environment: source(for: record.device)?.driverhostEnvironment ?? [:],
+                                                  confinement: confinement)
         Task {
             for await event in connection.events {
                 self.handle(event, of: record, from: connection)
@@ -123,6 +144,7 @@ extension Supervisor {
         switch event {
         case .attached:
             if record.state == .starting { record.state = .running }
+            record.lastAnswer = clock.now
             spawnStandby(record)
             publish(record)
             logger.info("instance attached", metadata: ["instance": "\(record.name)", "restart": "\(record.restarts)"])
@@ -132,6 +154,13 @@ extension Supervisor {
                 record.classDevice = device
                 logger.info("instance serves a class device", metadata: ["instance": "\(record.name)", "kind": "\(device.kind)", "name": "\(device.name)"])
             }
+        case .pong:
+            record.lastAnswer = clock.now
+        case .failed(let message):
+            record.endReason = record.endReason ?? TerminalText.escape(message)
+        case .misbehaved(let why):
+            record.endReason = "killed by hostd: it \(why)"
+            logger.error("driverhost killed", metadata: ["instance": "\(record.name)", "reason": "\(why)"])
         case .result(let id, let text):
             record.pendingCalls.removeValue(forKey: id)?.resume(returning: text)
         case .error(let id, let message):
@@ -158,15 +187,23 @@ extension Supervisor {
     }
 
     func crashed(_ record: InstanceRecord, _ status: ExitStatus) {
-        record.lastExit = status.description
-        logger.warning("driverhost ended", metadata: ["instance": "\(record.name)", "status": "\(status)"])
+        if record.endReason == nil, status == .signaled(SIGKILL), let cgroups,
+           cgroups.oomKills(record.name) > record.oomKillsAtStart {
+            record.endReason = "killed by the kernel's OOM killer at the instance's memory limit (memory_max_mb = \(config.resources.memoryMaxMB))"
+        }
+        record.lastExit = record.endReason.map { "\(status): \($0)" } ?? status.description
+        remember(record)
+        let exit = record.lastExit!
+        logger.warning("driverhost ended", metadata: ["instance": "\(record.name)", "status": "\(exit)"])
         if status.isPermanent {
-            fail(record, "\(status): restarting cannot help")
+            fail(record, "\(exit); restarting cannot help")
             return
         }
         switch record.policy.crashed(atMs: nowMs) {
         case .giveUp(let crashes, let window):
-            fail(record, "crashed \(crashes) times within \(window) ms; last: \(status)")
+            // Not every end is a crash: an error exit says what failed.
+            let ended = if case .signaled = status { "crashed" } else { "ended" }
+            fail(record, "\(ended) \(crashes) times within \(window) ms; last: \(exit)")
         case .restart(let delay):
             record.state = .restarting
             publish(record)
@@ -204,7 +241,14 @@ extension Supervisor {
             guard stillRestarting(record, generation) else { return }
         }
         record.restarts += 1
+        remember(record)
         launch(record)
+    }
+
+    /// Keeps the instance's history with the operator's intent.
+    func remember(_ record: InstanceRecord) {
+        intent.history[record.name] = .init(restarts: record.restarts, lastExit: record.lastExit)
+        saveIntent()
     }
 
     /// True once the proxy's releases counter moved past its value at
@@ -266,6 +310,7 @@ extension Supervisor {
             await waitForExit(standby, of: record)
         }
         await endClassDevice(of: record)
+        cgroups?.remove(record.name)
         if instances[record.name] === record { instances.removeValue(forKey: record.name) }
         publish(record)
         logger.info("instance unloaded", metadata: ["instance": "\(record.name)"])

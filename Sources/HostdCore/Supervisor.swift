@@ -20,12 +20,13 @@ public actor Supervisor {
         }
     }
 
-    let config: HostdConfig
+    /// Replaced by reload(_:) (SIGHUP), for what can change while running.
+    var config: HostdConfig
     let logger: Logger
     /// Simulated devices first: their "sim:" addresses are never PCI's.
     let sources: [any DeviceSource]
     let reader: DescriptorReader
-    let claimPolicy: DeviceClaimPolicy
+    var claimPolicy: DeviceClaimPolicy
     let bindingStore: BindingStore
     let clock = ContinuousClock()
     let epoch: ContinuousClock.Instant
@@ -38,6 +39,20 @@ public actor Supervisor {
     var watchTask: Task<Void, Never>?
     var observers: [Int: AsyncStream<InstanceStatus>.Continuation] = [:]
     var nextObserver = 0
+    /// Descriptor reads at once: each is a child process and a thread.
+    let describeGate = ConcurrencyGate(limit: 4)
+    /// Bumped by every arrival or removal of a file: a read that a newer
+    /// change overtook is dropped.
+    var pluginGenerations: [String: Int] = [:]
+    /// Devices whose instances an arrival stopped, to be driven again by
+    /// the file's newest version (however many changes overtook each other).
+    var devicesAwaitingPlugin: [String: Set<String>] = [:]
+    /// Each instance's cgroup; nil where cgroup v2 cannot be used (then
+    /// rlimits stand in). Set up by start().
+    var cgroups: InstanceCgroups?
+    var intent = OperatorIntent()
+    let metricsExporter = HostdMetrics()
+    let intentStore: OperatorIntentStore
 
     public init(config: HostdConfig, logger: Logger, reader: DescriptorReader? = nil) {
         self.config = config
@@ -47,6 +62,7 @@ public actor Supervisor {
         self.reader = reader ?? DescriptorReader(driverhostPath: config.driverhostPath)
         claimPolicy = DeviceClaimPolicy(claim: config.claim, ignore: config.ignore)
         bindingStore = BindingStore(directory: config.stateDirectory + "/bindings")
+        intentStore = OperatorIntentStore(path: config.intentDirectory + "/intent.json")
         epoch = clock.now
     }
 
@@ -63,6 +79,19 @@ public actor Supervisor {
             throw StartError(description: "cannot create the state directory \(config.stateDirectory): \(error.localizedDescription)")
         }
         bindings = bindingStore.loadAll()
+        switch intentStore.load() {
+        case .success(let saved): intent = saved
+        case .failure(let why): logger.error("starting without the operator's saved intent: \(why)")
+        }
+        if let mount = config.cgroupMount {
+            switch InstanceCgroups.setUp(mount: mount, resources: config.resources) {
+            case .success(let tree):
+                cgroups = tree
+                logger.info("instances get cgroups", metadata: ["under": "\(tree.base)"])
+            case .failure(let why):
+                logger.warning("instances are limited by rlimits only (memory, open files): \(why)")
+            }
+        }
         let watcher: PluginDirectoryWatcher
         do {
             watcher = try PluginDirectoryWatcher(directory: config.pluginDirectory)
@@ -71,13 +100,17 @@ public actor Supervisor {
         }
         self.watcher = watcher
         let files = (try? FileManager.default.contentsOfDirectory(atPath: config.pluginDirectory)) ?? []
-        for file in files.sorted() where !file.hasPrefix(".") {
-            await pluginArrived(file)
+        // Read side by side (bounded by describeGate): one plugin whose
+        // constructor hangs must not hold up the others.
+        await withTaskGroup(of: Void.self) { group in
+            for file in files.sorted() where !file.hasPrefix(".") {
+                group.addTask { await self.pluginArrived(file) }
+            }
         }
         watchTask = Task {
             for await change in watcher.changes {
                 switch change {
-                case .arrived(let file): await self.pluginArrived(file)
+                case .arrived(let file): Task { await self.pluginArrived(file) }
                 case .removed(let file): await self.pluginRemoved(file)
                 }
             }
@@ -132,15 +165,22 @@ public actor Supervisor {
     /// A new or replaced file: read its descriptor in a child; instances of
     /// the old version stop and, if the new one is good, restart on it.
     func pluginArrived(_ file: String) async {
-        let old = plugins[file]
+        let generation = bumpGeneration(of: file)
         let oldRecords = instances.values.filter { $0.pluginFile == file }
-        let oldDevices = oldRecords.map(\.device)
+        devicesAwaitingPlugin[file, default: []].formUnion(oldRecords.map(\.device))
         for record in oldRecords {
             await unload(record, restoring: false)
         }
         let reader = self.reader
         let path = pluginPath(file)
-        let outcome = await Task.detached { reader.read(path) }.value
+        let outcome = await describeGate.run {
+            await onOwnThread("describe") { reader.read(path) }
+        }
+        // A newer change of the file (or its removal) came while this one
+        // was read: that change decides, with its own read.
+        guard pluginGenerations[file] == generation else { return }
+        let oldDevices = devicesAwaitingPlugin.removeValue(forKey: file) ?? []
+        let old = plugins[file]
         var entry = PluginEntry(file: file, outcome: outcome, loaded: old?.loaded ?? false)
         switch outcome {
         case .refused(let why):
@@ -156,20 +196,43 @@ public actor Supervisor {
             }
         }
         plugins[file] = entry
-        if let d = entry.description, entry.loaded || config.autoload {
-            plugins[file]?.loaded = true
-            let devices = scanAll()
-            let targets = devices.filter { device in
-                d.drives(device) && (oldDevices.contains(device.bdf) || isFreeForAutoload(device))
+        if let d = entry.description {
+            // Instances the old version had, and those the operator loaded
+            // (before a restart of hostd too); then, with autoload (or once
+            // loaded), the free devices the operator did not unload it from.
+            let autoload = entry.loaded || (config.autoload && !intent.unloadedPlugins.contains(file))
+            let targets = scanAll().filter { device in
+                let name = InstanceRecord.name(plugin: d.name, device: device.bdf)
+                return d.drives(device) && (oldDevices.contains(device.bdf)
+                    || (intent.loadedInstances.contains(name) && isFreeForAutoload(device, byOperator: true))
+                    || (autoload && intent.allowsAutoload(file: file, instance: name) && isFreeForAutoload(device)))
             }
-            _ = await start(entry.file, d, on: targets)
+            if autoload || !targets.isEmpty {
+                plugins[file]?.loaded = true
+                _ = await start(entry.file, d, on: targets)
+            }
         }
         for bdf in oldDevices where !instances.values.contains(where: { $0.device == bdf }) {
             restoreBinding(bdf)
         }
     }
 
+    @discardableResult
+    func bumpGeneration(of file: String) -> Int {
+        let next = (pluginGenerations[file] ?? 0) + 1
+        pluginGenerations[file] = next
+        return next
+    }
+
     func pluginRemoved(_ file: String) async {
+        bumpGeneration(of: file)
+        // The operator's unload was about this file; one dropped in later
+        // under the same name is a new plugin, autoloaded as any other.
+        if intent.unloadedPlugins.remove(file) != nil { saveIntent() }
+        let awaiting = devicesAwaitingPlugin.removeValue(forKey: file) ?? []
+        for bdf in awaiting where !instances.values.contains(where: { $0.device == bdf }) {
+            restoreBinding(bdf)
+        }
         guard plugins.removeValue(forKey: file) != nil else { return }
         logger.info("plugin removed", metadata: ["file": "\(file)"])
         for record in instances.values where record.pluginFile == file {
@@ -177,8 +240,21 @@ public actor Supervisor {
         }
     }
 
-    func isFreeForAutoload(_ device: DeviceRow) -> Bool {
-        claimPolicy.verdict(for: device) == .take && !instances.values.contains { $0.device == device.bdf }
+    /// `byOperator`: the operator named the device before (hostctl load):
+    /// it may be taken from a kernel driver as then, unless now ignored.
+    func isFreeForAutoload(_ device: DeviceRow, byOperator: Bool = false) -> Bool {
+        let verdict = claimPolicy.verdict(for: device)
+        let allowed = verdict == .take || (byOperator && !claimPolicy.ignore.contains(device.bdf))
+        return allowed && !instances.values.contains { $0.device == device.bdf }
+    }
+
+    /// After every change of the operator's intent or an instance's history.
+    func saveIntent() {
+        do {
+            try intentStore.save(intent)
+        } catch {
+            logger.error("the operator's intent is not saved: \(error)")
+        }
     }
 
     // MARK: Devices and bindings

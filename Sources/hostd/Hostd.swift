@@ -4,6 +4,7 @@ import Foundation
 import HostdCore
 import Logging
 import ServiceLifecycle
+import UnixSignals
 
 /// hostd: the supervisor. Configuration: defaults, then the file, then flags.
 @main
@@ -19,6 +20,7 @@ struct Hostd: AsyncParsableCommand {
     @Option(help: "Control socket path.") var socket: String?
     @Option(help: "Group allowed to use the control socket.") var group: String?
     @Option(help: "State directory (saved plugin state, bindings to restore).") var stateDir: String?
+    @Option(help: "Directory kept across restarts: what the operator loaded and unloaded, instance history.") var intentDir: String?
     @Option(help: "The driverhost executable.") var driverhost: String?
     @Option(help: "sysfs root (tests).") var sysfs: String?
     @Option(help: "Read PCI devices from an `lspci -x` dump (tests).") var pciDump: String?
@@ -47,6 +49,7 @@ struct Hostd: AsyncParsableCommand {
         if let socket { result.socketPath = socket }
         if let group { result.socketGroup = group }
         if let stateDir { result.stateDirectory = stateDir }
+        if let intentDir { result.intentDirectory = intentDir }
         if let driverhost { result.driverhostPath = driverhost }
         if let sysfs { result.sysfsRoot = sysfs }
         if let pciDump { result.pciDump = pciDump }
@@ -83,8 +86,17 @@ struct Hostd: AsyncParsableCommand {
         let server = ControlServer(socketPath: settings.socketPath, group: settings.socketGroup,
                                    supervisor: supervisor, logger: Logger(label: "hostd.control"))
         let service = SupervisorService(supervisor: supervisor) { try await server.waitUntilListening() }
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+            .init(service: server), .init(service: service),
+            .init(service: ReloadOnHangup(supervisor: supervisor, logger: logger) { try self.resolvedConfig() }),
+        ]
+        if let listen = settings.metricsListen {
+            services.append(.init(service: MetricsHTTPServer(listen: listen, logger: Logger(label: "hostd.metrics")) {
+                await supervisor.metrics()
+            }))
+        }
         let group = ServiceGroup(configuration: .init(
-            services: [.init(service: server), .init(service: service)],
+            services: services,
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger))
         do {
@@ -92,6 +104,24 @@ struct Hostd: AsyncParsableCommand {
         } catch {
             logger.critical("hostd stopped: \(error)")
             throw ExitCode(1)
+        }
+    }
+}
+
+/// SIGHUP: read the configuration again (file, then flags) and hand it to
+/// the supervisor; a file that does not parse changes nothing.
+struct ReloadOnHangup: Service {
+    let supervisor: Supervisor
+    let logger: Logger
+    let resolve: @Sendable () throws -> HostdConfig
+
+    func run() async throws {
+        for await _ in await UnixSignalsSequence(trapping: .sighup).cancelOnGracefulShutdown() {
+            do {
+                await supervisor.reload(try resolve())
+            } catch {
+                logger.error("configuration not reloaded: \(error)")
+            }
         }
     }
 }

@@ -63,6 +63,10 @@ actor FakeSupervisor: SupervisorAPI {
     }
 
     /// factorial has the signature u64(u32), like the edu plugin's.
+    func metrics() -> String {
+        "# TYPE drvhost_instance_interrupts_total counter\ndrvhost_instance_interrupts_total{instance=\"\(Self.running.name)\"} 7\n"
+    }
+
     func call(_ instance: String, command: String, arguments: [String]) throws(ControlError) -> String {
         guard instance == Self.running.name else { throw ControlError(.notFound, "no instance \(instance)") }
         guard command == "factorial" else { throw ControlError(.notFound, "edu has no command \(command)") }

@@ -1,9 +1,26 @@
 import DrvHostControl
 import Foundation
 import Testing
+import TestSupport
 
 /// hostctl's binary against a real ControlServer with a fake supervisor.
 @Suite struct HostctlTests {
+    @Test func aShortAddressReachesHostd() async throws {
+        try await withServer { path in
+            let run = try await runHostctl(["load", "edu.so", "--device", "00:05.0", "--socket", path])
+            #expect(run.status != 64, "\(run.stderr)")
+        }
+    }
+
+    @Test func metricsArePrintedAsHostdSendsThem() async throws {
+        try await withServer { path in
+            let run = try await runHostctl(["metrics", "--socket", path])
+            #expect(run.status == 0)
+            #expect(run.stdout == "# TYPE drvhost_instance_interrupts_total counter\n"
+                    + "drvhost_instance_interrupts_total{instance=\"edu@0000:00:05.0\"} 7\n")
+        }
+    }
+
     @Test func helpListsCommandsAndExitCodes() async throws {
         let run = try await runHostctl(["--help"])
         #expect(run.status == 0)
@@ -18,7 +35,7 @@ import Testing
     }
 
     @Test(arguments: [
-        ["load", "edu.so", "--device", "00:05.0"],
+        ["load", "edu.so", "--device", "00:5.0"],
         ["load", "edu.so", "--device", "0000:00:20.0"],
         ["load", ""],
         ["status", "edu"],
@@ -165,6 +182,37 @@ struct UnprivilegedPeerTests {
             }
         }
         #expect(await supervisor.changes.isEmpty)
+    }
+
+    /// Half-sent requests from one uid take at most its share of the
+    /// connections: the rest of its connections are refused with a reason,
+    /// and root still gets in (its connections are counted apart).
+    @Test func oneUserStallingHalfLinesLocksNobodyOut() async throws {
+        try await withServer(configure: { configuration in
+            openSocket(&configuration)
+            configuration.maximumConnections = 16
+            configuration.maximumConnectionsPerUser = 4
+        }) { path in
+            try await onThread {
+                let process = Process()
+                process.executableURL = URL(fileURLWithPath: Self.outsider[0])
+                process.arguments = Array(Self.outsider.dropFirst())
+                    + [RepoPaths.builtFile("build/test-tools/halfline"), path, "20", "16"]
+                let input = Pipe(), output = Pipe()
+                process.standardInput = input
+                process.standardOutput = output
+                try process.run()
+                defer {
+                    try? input.fileHandleForWriting.close()
+                    process.waitUntilExit()
+                }
+                // Once the outsider's refusals are in, its 4 stalls are held.
+                let line = String(decoding: output.fileHandleForReading.availableData, as: UTF8.self)
+                #expect(line == "held 4 refused 16\n")
+                let root = try ControlClient(socketPath: path)
+                #expect(try root.instances() == [FakeSupervisor.running])
+            }
+        }
     }
 
     @Test func aSupplementaryMemberMayChange() async throws {

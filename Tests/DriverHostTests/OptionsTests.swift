@@ -10,6 +10,11 @@ import Testing
         #expect(options.logLevel == .debug)
     }
 
+    @Test func aShortAddressIsDomainZeros() throws {
+        #expect(try Options(parsing: ["--device", "00:0A.0", "--plugin", "x.so"]).bdf == "0000:00:0a.0")
+        #expect(try Options(parsing: ["--device", "0001:00:05.0", "--plugin", "x.so"]).bdf == "0001:00:05.0")
+    }
+
     @Test func namesTheClassDeviceToRecoverOrToEnd() throws {
         let recover = try Options(parsing: ["--plugin", "x.so", "--simulate", "--class-device", "block:ublkb3"])
         #expect(recover.classDevice == ClassDevice(kind: "block", name: "ublkb3"))

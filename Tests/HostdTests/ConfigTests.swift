@@ -97,3 +97,12 @@ import TestSupport
         #expect(PCIAddress.normalized("sim:edu0") == nil)
     }
 }
+
+@Suite struct ShortAddressTests {
+    @Test func anInstanceMayBeNamedWithAShortAddress() {
+        #expect(Supervisor.fullInstanceName("edu@00:05.0") == "edu@0000:00:05.0")
+        #expect(Supervisor.fullInstanceName("edu@0000:00:05.0") == "edu@0000:00:05.0")
+        #expect(Supervisor.fullInstanceName("edu@sim:edu0") == "edu@sim:edu0")
+        #expect(Supervisor.fullInstanceName("edu") == "edu")
+    }
+}

@@ -54,6 +54,12 @@ import TestSupport
         #expect(ContinuousClock.now - start < .seconds(10))
     }
 
+    /// Output is bounded as time is: hostd's memory does not grow with a
+    /// constructor that prints without end.
+    @Test func aConstructorThatFloodsStdoutIsKilled() throws {
+        #expect(refusal(try read(RepoPaths.testPlugin("ctor-flood"))).hasPrefix("reading the descriptor printed over 1048576 bytes"))
+    }
+
     @Test func aSharedObjectWithoutADescriptorIsRefused() throws {
         let library = URL(fileURLWithPath: "/usr/lib/x86_64-linux-gnu/libpci.so.3").resolvingSymlinksInPath().path
         #expect(refusal(try read(library)).contains("is not a drvhost plugin"))

@@ -12,33 +12,8 @@ import TestSupport
 /// State changes are awaited through Supervisor.observe(), bounded by
 /// within(), never by sleeping.
 @Suite(.serialized) struct SimSupervisorTests {
-    struct World {
-        let devsim: DevSimProcess
-        let supervisor: Supervisor
-        let plugins: String
-    }
-
-    func world(autoload: Bool, extraPlugins: [String: String] = [:], configure: (inout HostdConfig) -> Void = { _ in }) throws -> World {
-        let devsim = try DevSimProcess(["edu0=edu", "edu1=edu"])
-        let edu = RepoPaths.root.appendingPathComponent("build/plugins/edu.so").path
-        precondition(FileManager.default.fileExists(atPath: edu), "\(edu) is missing: run `make plugins` before `swift test`")
-        let plugins = try RepoPaths.pluginDirectory(["edu.so": edu].merging(extraPlugins) { $1 })
-        var config = HostdConfig()
-        config.pluginDirectory = plugins
-        config.stateDirectory = plugins + "/.state"
-        config.driverhostPath = RepoPaths.binary("driverhost")
-        config.simDirectory = devsim.directory
-        config.pciDevices = false
-        config.autoload = autoload
-        config.restart = .init(maxCrashes: 3, windowMs: 60_000, initialBackoffMs: 1, maxBackoffMs: 4)
-        configure(&config)
-        let reader = DescriptorReader(driverhostPath: RepoPaths.binary("driverhost"), requiredOwner: getuid())
-        return World(devsim: devsim, supervisor: Supervisor(config: config, logger: Logger(label: "test"), reader: reader),
-                     plugins: plugins)
-    }
-
     @Test func autoloadCallCrashRestartUnload() async throws {
-        let w = try world(autoload: true)
+        let w = try simWorld(autoload: true)
         defer { try? FileManager.default.removeItem(atPath: w.plugins) }
         // start() returns once autoloaded instances have attached.
         try await w.supervisor.start()
@@ -91,7 +66,7 @@ import TestSupport
     }
 
     @Test func aDeviceErrorRestartsTheInstanceAfterTheRelease() async throws {
-        let w = try world(autoload: false)
+        let w = try simWorld(autoload: false)
         defer { try? FileManager.default.removeItem(atPath: w.plugins) }
         try await w.supervisor.start()
         let loaded = try #require(try await w.supervisor.load(plugin: "edu", device: "sim:edu0").first)
@@ -106,7 +81,8 @@ import TestSupport
             await HostdTests.changes(changes, until: .running, of: "edu@sim:edu0")
         }
         #expect(restarted.map(\.state) == [.restarting, .starting, .running])
-        #expect(restarted.first?.lastExit == "exit 42 (device error)")
+        // driverhost's own reason comes with the exit code.
+        #expect(restarted.first?.lastExit?.hasPrefix("exit 42 (device error): the PCI core reported an error on the device") == true)
         #expect(restarted.last?.restarts == 1 && restarted.last?.pid != loaded.pid)
         #expect(try await w.supervisor.call("edu@sim:edu0", command: "factorial", arguments: ["5"]) == "120")
         await w.supervisor.shutdown()
@@ -117,7 +93,7 @@ import TestSupport
     /// plugin declaring a 49-day bound that spins in interrupt() is ended by
     /// the watchdog at the cap.
     @Test func theConfiguredCapEndsAPluginThatDeclaresAHugeBound() async throws {
-        let w = try world(autoload: false, extraPlugins: ["huge-bound.so": RepoPaths.testPlugin("huge-bound")]) {
+        let w = try simWorld(autoload: false, extraPlugins: ["huge-bound.so": RepoPaths.testPlugin("huge-bound")]) {
             $0.limits.maxCallbackMs = 300
             $0.restart = .init(maxCrashes: 1, windowMs: 60_000, initialBackoffMs: 1, maxBackoffMs: 4)
         }
@@ -143,7 +119,7 @@ import TestSupport
     }
 
     @Test func loadOntoANamedSimulatedDevice() async throws {
-        let w = try world(autoload: false)
+        let w = try simWorld(autoload: false)
         defer { try? FileManager.default.removeItem(atPath: w.plugins) }
         try await w.supervisor.start()
         #expect(await w.supervisor.instances().isEmpty)
@@ -190,7 +166,7 @@ import TestSupport
             exec '\(RepoPaths.binary("driverhost"))' "$@"
             """.write(toFile: wrapper, atomically: true, encoding: .utf8)
         chmod(wrapper, 0o755)
-        let w = try world(autoload: false) { config in
+        let w = try simWorld(autoload: false) { config in
             config.driverhostPath = wrapper
             config.warmStandby = false
         }
@@ -216,5 +192,44 @@ import TestSupport
         #expect(lines.filter { $0.contains("--end-device") }.count == 1)
         await w.supervisor.shutdown()
         #expect(w.devsim.stop() == 0)
+    }
+
+    /// Plugins whose constructors hang are read side by side, each in a
+    /// child on a thread of its own: while their reads are pending, the
+    /// running instances answer and the listing comes back.
+    @Test func pluginsWhoseConstructorsHangStallNothingElse() async throws {
+        let w = try simWorld(autoload: true)
+        defer { try? FileManager.default.removeItem(atPath: w.plugins) }
+        try await w.supervisor.start()
+        let hang = RepoPaths.testPlugin("ctor-hang")
+        for i in 0..<6 {
+            try FileManager.default.copyItem(atPath: hang, toPath: "\(w.plugins)/hang\(i).so")
+        }
+        defer { for pid in describeChildren(of: w.plugins) { kill(pid, SIGKILL) } }
+        // As many reads at once as the gate lets through (4), not one by one.
+        let directory = w.plugins
+        try await within(10, waitingFor: "4 descriptor reads at once") {
+            while describeChildren(of: directory).count < 4 { try await Task.sleep(for: .milliseconds(10)) }
+        }
+        for n in 1...20 {
+            let answer = try await w.supervisor.call("edu@sim:edu0", command: "factorial", arguments: ["\(n % 10)"])
+            #expect(!answer.isEmpty)
+        }
+        let files = await w.supervisor.plugins().map(\.file)
+        #expect(files == ["edu.so"], "the hanging reads were still pending: \(files)")
+        #expect(describeChildren(of: w.plugins).count == 4)
+        await w.supervisor.shutdown()
+        #expect(w.devsim.stop() == 0)
+    }
+}
+
+/// Processes running `driverhost --describe` on a plugin in `directory`.
+private func describeChildren(of directory: String) -> [pid_t] {
+    let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+    return entries.compactMap { entry -> pid_t? in
+        guard let pid = pid_t(entry),
+              let data = FileManager.default.contents(atPath: "/proc/\(entry)/cmdline") else { return nil }
+        let arguments = data.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
+        return arguments.contains("--describe") && arguments.contains(where: { $0.hasPrefix(directory + "/hang") }) ? pid : nil
     }
 }

@@ -5,8 +5,9 @@
 # against the installed header, the installed programs starting without the
 # Swift toolchain, the systemd unit (systemd-analyze verify), the paths the
 # unit and configuration name, an administrator's configuration surviving a
-# reinstall, PREFIX=/usr, `dkms build` of the installed source tree, and
-# make uninstall.
+# reinstall, PREFIX=/usr, `dkms build` of the installed source tree, the
+# Debian packages of `make deb` (contents, Depends, dpkg install and purge
+# in a scratch root), and make uninstall.
 # Run by `make test-install` (which builds the release binaries first).
 # Last line: `N passed, N failed`; a check that cannot run here says SKIP.
 set -uo pipefail
@@ -203,8 +204,44 @@ file_list "$root" >"$work/files-after-dkms"
 check "building from the installed source changes nothing in it" diff -u "$work/files-again" "$work/files-after-dkms"
 [ $kernels -gt 0 ] || skip "DKMS source tree builds" "no kernel headers in /lib/modules/*/build"
 
-# ---- make uninstall -------------------------------------------------------------
 files_left() { ( cd "$1" && find . -mindepth 1 \( -type f -o -type l \) -printf '%P\n' | LC_ALL=C sort ); }
+
+# ---- make deb: the same files as PREFIX=/usr, split in two packages ----------------
+debs=$work/deb
+if out=$(RELEASE_DIR=.build/release scripts/make-deb.sh "$debs" 2>&1); then
+	pass "make deb builds drvhost and drvproxy-dkms"
+	deb_files() { for deb in "$@"; do dpkg-deb -c "$deb"; done | awk '$1 !~ /^d/ { sub(/^\.\//, "", $6); print $6 }' | LC_ALL=C sort; }
+	check "the packages hold exactly what make install PREFIX=/usr installs" \
+		diff -u <(files_left "$usr_root") <(deb_files "$debs"/*.deb)
+	check "drvproxy-dkms holds the DKMS source only" \
+		sh -c "! dpkg-deb -c '$debs'/drvproxy-dkms_*.deb | awk '\$1 !~ /^d/ {print \$6}' | grep -v '^./usr/src/drvproxy-'"
+	depends=$(dpkg-deb -f "$debs"/drvhost_*.deb Depends)
+	case "$depends" in
+	*libpci3*libffi8*|*libffi8*libpci3*) pass "drvhost depends on the libraries it links (libpci3, libffi8): $depends" ;;
+	*) fail "drvhost depends on the libraries it links" "Depends: $depends" ;;
+	esac
+	# Installed into a scratch root by dpkg itself (DPKG_ROOT: the maintainer
+	# scripts leave this system alone), then purged without a trace.
+	droot=$work/deb-root
+	mkdir -p "$droot/var/lib/dpkg/updates" "$droot/var/lib/dpkg/info" && touch "$droot/var/lib/dpkg/status"
+	dpkg_root() { dpkg --root="$droot" --force-script-chrootless --force-depends "$@"; }
+	if out=$(dpkg_root -i "$debs"/*.deb 2>&1) && [ "$(dpkg --root="$droot" -l | grep -c '^ii  \(drvhost\|drvproxy-dkms\) ')" = 2 ]; then
+		pass "dpkg installs both packages"
+	else
+		fail "dpkg installs both packages" "$out"
+	fi
+	check "/etc/drvhost/hostd.toml is a conffile (an administrator's edits survive upgrades)" \
+		sh -c "dpkg-query --root='$droot' -W -f='\${Conffiles}' drvhost | grep -q '^ /etc/drvhost/hostd.toml '"
+	if out=$(dpkg_root --purge drvhost drvproxy-dkms 2>&1) && left=$(files_left "$droot" | grep -v '^var/lib/dpkg/' || true) && [ -z "$left" ]; then
+		pass "dpkg --purge removes every file"
+	else
+		fail "dpkg --purge removes every file" "$out${left:+$'\n'left: $left}"
+	fi
+else
+	fail "make deb builds drvhost and drvproxy-dkms" "$out"
+fi
+
+# ---- make uninstall -------------------------------------------------------------
 if out=$(make --no-print-directory uninstall PREFIX=/usr DESTDIR="$usr_root" 2>&1) && left=$(files_left "$usr_root") && [ -z "$left" ]; then
 	pass "make uninstall PREFIX=/usr removes every file it installed"
 else

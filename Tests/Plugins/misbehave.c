@@ -13,6 +13,13 @@
  *   ctor-crash.so        its ELF constructor writes through NULL: whoever
  *                        loads it dies (hostd must read descriptors in a child)
  *   ctor-hang.so         its ELF constructor never returns
+ *   ctor-flood.so        its ELF constructor writes to stdout without end
+ *   hog.so               `hog u32(u32)` takes that many MiB and keeps them
+ *   attach-stop.so       attach stops its own process (SIGSTOP): the
+ *                        in-process watchdog stops with it, only the
+ *                        supervisor can notice
+ *   flood-control.so     attach writes an endless line (128 KiB, no newline)
+ *                        to the supervisor's control socket (descriptor 3)
  *   crash-magic.so       interrupt() crashes on the status value 0xdead only;
  *                        `crash u32(u32)` saves the time and raises 0xdead;
  *                        after a restart, attach raises an interrupt itself and
@@ -33,8 +40,10 @@
 #define _POSIX_C_SOURCE 200809L
 #include "edu_programs.h"
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -60,6 +69,15 @@ __attribute__((constructor)) static void hang_on_load(void)
 {
 	for (;;)
 		pause();
+}
+#elif defined(MISBEHAVE_CTOR_FLOOD)
+__attribute__((constructor)) static void flood_on_load(void)
+{
+	static char junk[65536];
+	memset(junk, '{', sizeof(junk));
+	for (;;)
+		if (write(1, junk, sizeof(junk)) < 0)
+			pause();
 }
 #endif
 
@@ -120,6 +138,16 @@ static int32_t attach(const struct dh_host *host, dh_instance *inst, void **cont
 	if (host->dma_set_mask(inst, EDU_DMA_MASK_BITS) != DH_OK || host->dma_alloc(inst, 4096, &probe) != DH_OK)
 		return DH_ERR_NO_MEMORY;
 	untouched_in_attach = probe_dma(&the_ctx);
+#endif
+#if defined(MISBEHAVE_ATTACH_STOP)
+	raise(SIGSTOP);
+#endif
+#if defined(MISBEHAVE_FLOOD_CONTROL)
+	static char junk[4096];
+	memset(junk, 'x', sizeof(junk));
+	for (int i = 0; i < 32; i++)
+		if (write(3, junk, sizeof(junk)) < 0)
+			break;
 #endif
 #if defined(MISBEHAVE_ATTACH_FAILS)
 	host->log(inst, DH_LOG_ERROR, "attach fails on purpose");
@@ -199,7 +227,31 @@ static uint32_t dma(void *context, uint32_t now)
 }
 #endif
 
+#if defined(MISBEHAVE_HOG)
+/* Takes n MiB, touching every page, and keeps it; returns how many MiB it
+ * got before malloc failed (if the limit is an rlimit: under a cgroup the
+ * supervisor ends it first). */
+static uint32_t hog(void *context, uint32_t mib)
+{
+	uint32_t got = 0;
+
+	(void)context;
+	while (got < mib) {
+		char *chunk = malloc(1u << 20);
+
+		if (!chunk)
+			break;
+		memset(chunk, 0x5a, 1u << 20);
+		got++;
+	}
+	return got;
+}
+#endif
+
 static const struct dh_command commands[] = {
+#if defined(MISBEHAVE_HOG)
+	{ "hog", "u32(u32)", (dh_command_fn)hog, "take n MiB and keep it" },
+#endif
 #if defined(MISBEHAVE_DMA_IN_ATTACH)
 	{ "dma", "u32(u32)", (dh_command_fn)dma, "0: probe bytes untouched by attach's DMA; 1: DMA again now" },
 #endif
@@ -221,7 +273,11 @@ const struct dh_plugin dh_plugin_entry = {
 	.name = "misbehave",
 	.version = "0",
 	EDU_DESCRIPTOR_FIELDS,
+#if defined(MISBEHAVE_HOG)
+	.callback_timeout_ms = 10000, /* slow, throttled allocation: the memory limit must end it first */
+#else
 	.callback_timeout_ms = 300,
+#endif
 	.attach = attach,
 	.detach = detach,
 	.interrupt = interrupt,

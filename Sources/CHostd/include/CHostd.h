@@ -17,11 +17,16 @@ struct chd_spawn_request {
 	int control_fd;           /* becomes fd 3 in the child; -1: none */
 	int stdout_fd;            /* -1: inherit */
 	int stderr_fd;            /* -1: inherit */
+	int cgroup_procs_fd;      /* a cgroup's cgroup.procs, opened for writing:
+	                           * the child moves itself there before exec; -1: stay */
+	unsigned long long rlimit_data;   /* RLIMIT_DATA in bytes; 0: inherit */
+	unsigned long long rlimit_nofile; /* RLIMIT_NOFILE; 0: inherit */
 };
 
 /* Forks and execs on hostd's one spawner thread. The child gets SIGKILL when
  * that thread (so: hostd) dies, its own session and process group (whose id
- * is its pid), an empty signal mask, default dispositions, and only fds 0-3.
+ * is its pid), its cgroup and resource limits (before it runs any of its own
+ * code), an empty signal mask, default dispositions, and only fds 0-3.
  * Returns the pid and a pidfd in *pidfd, or -errno (also when exec failed,
  * with the child's errno). */
 pid_t chd_spawn(const struct chd_spawn_request *request, int *pidfd);

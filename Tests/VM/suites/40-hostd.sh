@@ -131,7 +131,7 @@ cp /plugins/attach-fails.so $PLUGINS/attach-fails.so
 if wait_log "instance=misbehave@$A .*instance failed" 60 $mark; then
 	status=$(hostctl status misbehave@$A)
 	case "$status" in
-	*failed*"crashed 3 times within 20000 ms; last: exit 30 (attach failed)"*) pass hostd_crash_loop_fails_with_reason ;;
+	*failed*"ended 3 times within 20000 ms; last: exit 30 (attach failed)"*) pass hostd_crash_loop_fails_with_reason ;;
 	*) fail hostd_crash_loop_fails_with_reason "status: $(echo $status)" ;;
 	esac
 else

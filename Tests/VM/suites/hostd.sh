@@ -37,6 +37,7 @@ config() {
 	plugin_dir = "$PLUGINS"
 	socket = "$SOCK"
 	state_dir = "$H/state"
+	intent_dir = "$H/intent"
 	pci_ids = "/usr/share/misc/pci.ids"
 	EOT
 	for line in "$@"; do echo "$line"; done

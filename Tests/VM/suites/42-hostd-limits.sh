@@ -1,0 +1,70 @@
+#!/bin/sh
+# What an instance may take (hostd.toml [instance]), on a real cgroup v2, and
+# liveness: a driverhost that outgrows its memory limit, or that is stopped,
+# is ended by hostd with the reason and restarted; the kernel's OOM killer
+# never has to act (the judge would see its reports in dmesg).
+. /suites/lib.sh
+. /suites/hostd.sh
+
+set -- $EDU_BDFS
+A=$1
+shift
+OTHERS="$*"
+bind_uio $A >/dev/null || { fail hostd_limits_setup "cannot bind $A to uio_pci_generic"; exit 0; }
+mkdir -p $PLUGINS && cp /plugins/hog.so $PLUGINS/hog.so
+start_hostd "autoload = false" "[restart]" "backoff_initial_ms = 20" "warm_standby = false" \
+	"[limits]" "max_callback_ms = 10000" "liveness_ms = 10100" \
+	"[instance]" "memory_max_mb = 48" "pids_max = 16" "cpu_weight = 50" \
+	"[devices]" "claim = $(toml_list $A)" "ignore = $(toml_list $OTHERS)" ||
+	{ fail hostd_limits_ready "see above"; exit 0; }
+I=misbehave@$A
+
+pid_of() { hostctl status $I | sed -n 's/^  pid: *\([0-9]*\)$/\1/p'; }
+restarts_of() { hostctl status $I | sed -n 's/^  restarts: *\([0-9]*\)$/\1/p'; }
+last_exit_of() { hostctl status $I | sed -n 's/^  last exit: *//p'; }
+
+# The driverhost runs in its instance's cgroup, with the limits set.
+hostctl load hog.so --device $A >/dev/null 2>&1
+pid=$(pid_of)
+group=$(sed -n 's/^0:://p' /proc/$pid/cgroup 2>/dev/null)
+dir=/sys/fs/cgroup$group
+if [ -n "$pid" ] && [ "$(cat $dir/memory.high 2>/dev/null)" = $((48 << 20)) ] &&
+	[ "$(cat $dir/pids.max 2>/dev/null)" = 16 ] && [ "$(cat $dir/cpu.weight 2>/dev/null)" = 50 ]; then
+	pass hostd_instance_runs_in_its_cgroup
+else
+	fail hostd_instance_runs_in_its_cgroup "pid '$pid' in '$group': high $(cat $dir/memory.high 2>/dev/null) pids $(cat $dir/pids.max 2>/dev/null)"
+fi
+
+# Past its memory limit: ended by hostd, with the reason, and restarted.
+mark=$(($(log_lines) + 1))
+got=$(hostctl call $I hog 1000 2>&1)
+if wait_log "instance=$I .*instance attached" 60 $mark; then
+	case "$(last_exit_of)" in
+	*"killed by hostd: it used "*" MiB, more than its memory limit (memory_max_mb = 48)") pass hostd_memory_limit_ends_the_instance ;;
+	*) fail hostd_memory_limit_ends_the_instance "call '$got', last exit '$(last_exit_of)'" ;;
+	esac
+else
+	fail hostd_memory_limit_ends_the_instance "not restarted: $(tail -n 5 $LOG | tr '\n' ' ')"
+fi
+
+# Stopped: no heartbeat answered, killed, restarted.
+pid=$(pid_of)
+before=$(restarts_of)
+mark=$(($(log_lines) + 1))
+kill -STOP $pid
+if wait_log "instance=$I .*instance attached" 60 $mark && [ "$(restarts_of)" = $((before + 1)) ]; then
+	case "$(last_exit_of)" in
+	*"killed by hostd: it answered no heartbeat for 10100 ms"*) pass hostd_stopped_driverhost_restarted ;;
+	*) fail hostd_stopped_driverhost_restarted "last exit '$(last_exit_of)'" ;;
+	esac
+else
+	fail hostd_stopped_driverhost_restarted "pid $pid, restarts $before -> $(restarts_of): $(tail -n 5 $LOG | tr '\n' ' ')"
+fi
+
+# Unload: the instance's cgroup goes with it.
+hostctl unload $I >/dev/null 2>&1
+[ ! -d "$dir" ] && pass hostd_unload_removes_the_cgroup || fail hostd_unload_removes_the_cgroup "$dir is still there"
+stop_hostd
+unbind $A
+cp $LOG /tmp/hostd-42.log
+rm -rf $H
