@@ -72,7 +72,7 @@ wait $send_pid
 wait $recv_pid
 resets=$(cat /tmp/recv.out /tmp/send.out | grep -c "error=")
 same_data "$(grep -v listening /tmp/recv.out; cat /tmp/send.out)" || echo "NOTE: net crash transfer: $(cat /tmp/recv.out /tmp/send.out | tr '\n' ' ')"
-echo "NOTE: net crash outages (ms):$all"
+echo "NOTE: net crash outages (ms):$all; $A resets by: $(cat $(sysdev $A)/reset_method 2>/dev/null || echo none)"
 echo "net_crash_tcp_resets: $resets"
 echo "net_crash_outage_ms_max: $max"
 echo "net_crash_tcp_max_gap_ms: $(field "$(cat /tmp/recv.out)" max_gap_ms)"
