@@ -59,8 +59,9 @@
 #define ITR_INTERVAL	196		/* 256 ns units: 50 us */
 
 #define TIMER_START	0		/* first callback after attach: start the rings */
-#define TIMER_LINK	1		/* a slow look at the link, in case a change was missed */
-#define LINK_POLL_NS	1000000000ull
+#define TIMER_LINK	1		/* a look at the link, in case a change was missed */
+#define LINK_POLL_UP_NS	1000000000ull	/* while up: once a second */
+#define LINK_POLL_DOWN_NS 20000000ull	/* while down (as after a reset): every 20 ms */
 
 struct e1000e {
 	const struct dh_host *host;
@@ -317,6 +318,10 @@ static void report_link(struct e1000e *e)
 	e->link_up = up;
 	e_log(e, DH_LOG_INFO, "link %s", up ? "up" : "down");
 	net_host(e)->set_link(e->inst, (uint32_t)up);
+	/* A link that comes up is an interrupt, but a restart's outage should
+	 * not hang on one: look often while down. */
+	e->host->timer_start(e->inst, TIMER_LINK, up ? LINK_POLL_UP_NS : LINK_POLL_DOWN_NS,
+			     up ? LINK_POLL_UP_NS : LINK_POLL_DOWN_NS);
 }
 
 /* DMA and MSI work now: receive, transmit, interrupts on. */
@@ -333,7 +338,6 @@ static void start(struct e1000e *e)
 	e->started = 1;
 	report_link(e);
 	wr(e, REG_IMS, wanted_causes(e));
-	e->host->timer_start(e->inst, TIMER_LINK, LINK_POLL_NS, LINK_POLL_NS);
 	/* Anything the host offered before now was refused: offer it again. */
 	e->net->transmit_ready(e->inst, 0);
 }
