@@ -77,8 +77,8 @@ final class NetClass: DeviceClassServer {
                 try TAPInterface.setMAC(taps[0], device.mac)
                 try TAPInterface.setMTU(name, device.mtu)
             }
-            // Attaching turned the carrier on; the link is down until the
-            // plugin says otherwise.
+            // Whatever attaching did to the carrier, the link is down until
+            // the plugin says otherwise.
             try TAPInterface.setCarrier(taps[0], false)
             for queue in queues {
                 let index = Int(queue.index)

@@ -6,8 +6,9 @@ import Glibc
 /// driverhost that serves it. Closing the last queue of a persistent TAP
 /// leaves the interface in place with its carrier off (drivers/net/tun.c,
 /// __tun_detach: netif_carrier_off once no queue is attached, and
-/// unregister only without IFF_PERSIST); attaching a queue turns it on
-/// again, so the server sets it from the plugin's link state right after.
+/// unregister only without IFF_PERSIST; seen in the 6.12 guest: every
+/// crash of the VM benchmark waits for the carrier to go off). The server
+/// sets it from the plugin's link state once a queue is attached again.
 enum TAPInterface {
     /// What /sys/class/net/<name>/tun_flags says: nil if there is no such
     /// interface or it is not a tun/tap device.
