@@ -78,4 +78,4 @@ echo "net_crash_outage_ms_max: $max"
 echo "net_crash_tcp_max_gap_ms: $(field "$(cat /tmp/recv.out)" max_gap_ms)"
 
 hostctl unload e1000e >/dev/null 2>&1
-stop_hostd
+net_teardown

@@ -23,7 +23,7 @@ start_hostd "autoload = false" "[restart]" "max_crashes = 20" "window_ms = 1" \
 
 if ! load_and_configure e1000e >/tmp/why; then
 	fail net_load_through_hostd "$(cat /tmp/why)"
-	stop_hostd
+	net_teardown
 	exit 0
 fi
 pass net_load_through_hostd
@@ -139,5 +139,4 @@ for v in msi intx; do
 	wait_until 20 iface_gone
 done
 
-stop_hostd
-$IP netns del peer
+net_teardown

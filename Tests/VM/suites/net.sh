@@ -93,3 +93,11 @@ same_data() {
 	case "$r$s" in *error*) return 1 ;; esac
 	[ -n "$s" ] && [ "${r%% ms=*}" = "${s%% ms=*}" ]
 }
+
+# Leaves the boot as the suite found it: hostd stopped, namespaces gone,
+# the kernel's e1000e unloaded (it drives every NIC the suite did not).
+net_teardown() {
+	stop_hostd
+	for ns in peer base; do $IP netns del $ns 2>/dev/null; done
+	rmmod e1000e 2>/dev/null
+}
