@@ -29,7 +29,7 @@
 #               E.g. VM_SUITES="10 4?" runs 10-drvproxy.sh, 40-*.sh and 41-*.sh
 #   VM_JOBS     boots at the same time (default 2)
 #   VM_TIMEOUT  seconds per boot (default 900)
-#   VM_SMP      vCPUs (default 1, as in DESIGN.md's baseline)
+#   VM_SMP      vCPUs (default 1, as the baseline was measured)
 #   VM_EDU      edu devices (default 5)
 #   VM_MEM      guest memory (default 1G: the initramfs holds the whole
 #               payload, unpacked, and it no longer fits in 512M)

@@ -124,7 +124,7 @@ static int run(enum drvproxy_prog_kind kind, const struct drvproxy_insn *p,
 
 static void test_edu_ack_program(void)
 {
-	/* DESIGN.md's example: is it mine? snapshot, acknowledge. */
+	/* The ACK example of docs/ARCHITECTURE.md: is it mine? snapshot, acknowledge. */
 	const struct drvproxy_insn ack[] = {
 		INSN(.op = DRVPROXY_OP_READ, .width = 4, .offset = 0x24),
 		INSN(.op = DRVPROXY_OP_NOT_MINE_IF_ZERO),

@@ -1,6 +1,6 @@
 #!/bin/sh
 # Interrupt round trip on the same edu device, drvproxy against the
-# uio_pci_generic baseline of DESIGN.md, alternating in one boot: 5 rounds of
+# uio_pci_generic baseline, alternating in one boot: 5 rounds of
 # 2000 round trips each, rebinding between runs, the order flipped every
 # round so that drift in the guest hurts both alike. Prints `name: value`.
 . /suites/lib.sh

@@ -6,7 +6,7 @@
  *       shared-INTx mode with the edu ack program; per round trip: raise
  *       (write 0x60), blocking read() of one event. The top half acks.
  *   b_irq_roundtrip uio BDF N SAMPLES /dev/uioN
- *       the DESIGN.md baseline; per round trip: raise, blocking read() of
+ *       the baseline of docs/ARCHITECTURE.md; per round trip: raise, blocking read() of
  *       /dev/uioN, ack (write 0x64), clear the INTx-disable bit with a
  *       one-byte pwrite() at offset 5 of the sysfs config file (kept open).
  *   b_irq_roundtrip report DRVPROXY_SAMPLES UIO_SAMPLES
@@ -147,7 +147,7 @@ static void report(const char *drv_path, const char *uio_path)
 	printf("irq_roundtrip_uio_p99_us: %.2f\n", uio99);
 	printf("irq_roundtrip_ratio_p50: %.3f\n", drv50 / uio50);
 	printf("irq_roundtrip_ratio_p99: %.3f\n", drv99 / uio99);
-	/* DESIGN.md's targets; a miss is reported, not hidden. */
+	/* The targets of docs/ARCHITECTURE.md; a miss is reported, not hidden. */
 	if (drv50 / uio50 > 0.8)
 		printf("DRVHOST-SHOW note: irq_roundtrip ratio_p50 %.3f misses the "
 		       "target of at most 0.8\n", drv50 / uio50);

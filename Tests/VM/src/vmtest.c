@@ -498,7 +498,7 @@ void vt_uio_open(struct vt_uio *uio, const char *bdf, const char *uio_dev)
 	uio->cmd_hi = (uint8_t)((vt_config_read16(uio->cfg, 4) >> 8) & ~0x04u);
 	uio->bar0 = vt_map_resource0(bdf);
 	edu_quiesce(uio->bar0);
-	/* The disable bit must be clear before the first raise (DESIGN.md). */
+	/* The disable bit must be clear before the first raise (docs/ARCHITECTURE.md). */
 	vt_uio_reenable(uio);
 }
 
