@@ -91,6 +91,7 @@ sdk-test:
 plugins:
 	$(MAKE) -C Plugins/edu OUT=$(abspath $(BUILD))/plugins
 	$(MAKE) -C Plugins/nvme OUT=$(abspath $(BUILD))/plugins
+	$(MAKE) -C Plugins/e1000e OUT=$(abspath $(BUILD))/plugins
 	$(MAKE) -C Tests/Plugins OUT=$(abspath $(BUILD))/test-plugins
 	$(MAKE) -C Tests/Tools OUT=$(abspath $(BUILD))/test-tools
 	$(SWIFT) build --package-path Plugins/edu-swift
@@ -134,6 +135,7 @@ guest-swift:
 	$(SWIFT) build -c release --static-swift-stdlib --product hostd
 	install -D -s .build/release/hostd $(BUILD)/vm/payload/bin/hostd
 	install -D /usr/bin/lspci $(BUILD)/vm/payload/bin/lspci-pciutils
+	install -D /usr/sbin/ip $(BUILD)/vm/payload/usr/sbin/ip
 
 # edu-swift needs the Swift runtime's .so files: vm.sh copies what ldd lists
 # (the plugin's RUNPATH names the toolchain's directory). The plugin suite
@@ -141,6 +143,7 @@ guest-swift:
 guest-plugins:
 	$(MAKE) -C Plugins/edu OUT=$(abspath $(BUILD))/vm/payload/plugins
 	$(MAKE) -C Plugins/nvme OUT=$(abspath $(BUILD))/vm/payload/plugins
+	$(MAKE) -C Plugins/e1000e OUT=$(abspath $(BUILD))/vm/payload/plugins all variants
 	$(MAKE) -C Tests/Plugins OUT=$(abspath $(BUILD))/vm/payload/plugins
 	$(SWIFT) build -c release --package-path Plugins/edu-swift
 	install -D Plugins/edu-swift/.build/release/libedu-swift.so $(BUILD)/vm/payload/plugins/edu-swift.so

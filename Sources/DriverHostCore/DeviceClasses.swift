@@ -35,7 +35,7 @@ protocol DeviceClassServer: AnyObject {
 
 /// The classes this driverhost serves, in the order a plugin is asked.
 enum DeviceClasses {
-    static var servers: [any DeviceClassServer.Type] { [BlockClass.self] }
+    static var servers: [any DeviceClassServer.Type] { [BlockClass.self, NetClass.self] }
 
     static func server(kind: String) -> (any DeviceClassServer.Type)? {
         servers.first { $0.kind == kind }

@@ -68,11 +68,12 @@ public enum DriverHost {
 
         let library = try PluginLibrary(path: options.plugin!)
         let descriptor = try PluginDescriptor(entry: library.entry, path: library.path)
-        for call in options.calls where descriptor.command(named: call.name) == nil {
+        for call in options.calls where descriptor.command(named: call.name) == nil && call.name != NetClass.counterCommand {
             throw HostFailure(.commandFailed, "plugin \(descriptor.name) has no command \"\(call.name)\"")
         }
         var restartCount = options.restartCount
         var classDevice = options.classDevice
+        if let pattern = options.netNamePattern { NetClass.namePattern = pattern }
         if options.standby, let controlFD = control?.raw {
             log(.debug, "standby: plugin \(descriptor.name) \(descriptor.version) validated, waiting for start")
             guard let start = try Standby.awaitStart(control: controlFD, signals: signals.raw) else {

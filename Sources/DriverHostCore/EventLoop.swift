@@ -26,7 +26,7 @@ final class EventLoop {
         static let signals: UInt64 = 2
         static let control: UInt64 = 3
         static let firstTimer: UInt64 = 16
-        static let firstClassSource: UInt64 = 64
+        static let firstClassSource: UInt64 = 1 << 32
     }
 
     static let batch = 64
@@ -43,11 +43,14 @@ final class EventLoop {
     /// Calls from the supervisor, run by run() between events, never from
     /// inside a nested wait (a command waiting for its interrupt).
     private var queuedCalls: [ControlChannel.CallRequest] = []
-    /// Descriptors a device class serves (its io_uring rings), by token;
-    /// each handler answers how many plugin callbacks it made.
+    /// Descriptors a device class serves (io_uring rings, TAP queues), by
+    /// token; each handler answers how many plugin callbacks it made.
     private var classSources: [UInt64: () -> UInt64] = [:]
     private var classTokens: [Int32: UInt64] = [:]
     private var nextClassToken = Token.firstClassSource
+    /// Work a host function asked for from inside a plugin callback, run
+    /// once the callback is over: the plugin is never called back nested.
+    private var deferred: [() -> Void] = []
     /// Runs after each batch of ready descriptors, in the main loop and in
     /// nested waits: a device class submits what the batch queued (requests
     /// completed from interrupt(), say) in one system call.
@@ -78,18 +81,53 @@ final class EventLoop {
         try epoll.add(timer.raw, token: Token.firstTimer + UInt64(id))
     }
 
-    func addClassSource(_ fd: Int32, handler: @escaping () -> UInt64) throws(Errno) {
+    /// Watches a device class's descriptor; `handler` runs on the loop
+    /// thread whenever it is readable and answers how many plugin callbacks
+    /// it made. Returns the token for pause/resume.
+    @discardableResult
+    func addClassSource(_ fd: Int32, handler: @escaping () -> UInt64) throws(Errno) -> UInt64 {
         let token = nextClassToken
         try epoll.add(fd, token: token)
         nextClassToken += 1
         classSources[token] = handler
         classTokens[fd] = token
+        return token
+    }
+
+    /// The same for a handler that counts no callbacks.
+    @discardableResult
+    func addClassSource(_ fd: Int32, readable: @escaping () -> Void) throws(Errno) -> UInt64 {
+        try addClassSource(fd) { () -> UInt64 in
+            readable()
+            return 0
+        }
     }
 
     func removeClassSource(_ fd: Int32) {
         guard let token = classTokens.removeValue(forKey: fd) else { return }
         try? epoll.remove(fd)
         classSources[token] = nil
+    }
+
+    /// Stops watching a class descriptor for a while (backpressure);
+    /// resumeClassSource watches it again under the same token.
+    func pauseClassSource(_ fd: Int32) throws(Errno) {
+        try epoll.remove(fd)
+    }
+
+    func resumeClassSource(_ fd: Int32, token: UInt64) throws(Errno) {
+        try epoll.add(fd, token: token)
+    }
+
+    /// Runs `work` after the callback now running has returned.
+    func runSoon(_ work: @escaping () -> Void) {
+        deferred.append(work)
+    }
+
+    private func runDeferred() {
+        while stopReason == nil, !deferred.isEmpty {
+            deferred.removeFirst()()
+        }
     }
 
     /// Tells the supervisor the instance is up (no-op without a control fd),
@@ -107,6 +145,7 @@ final class EventLoop {
     func run(stopAfterEvents limit: UInt64 = .max) throws(Errno) -> StopReason? {
         var delivered: UInt64 = 0
         while stopReason == nil && delivered < limit {
+            runDeferred()
             let count = try epoll.wait(into: ready, timeoutMs: -1)
             for i in 0..<count {
                 delivered += try dispatch(ready[i].token)
@@ -123,7 +162,7 @@ final class EventLoop {
             let request = queuedCalls.removeFirst()
             do {
                 let result = try instance.call(request.command, arguments: request.arguments)
-                control.answer(request.id, result: result.json)
+                control.answer(request.id, result: result)
             } catch {
                 control.answer(request.id, error: error.message)
             }
@@ -218,6 +257,7 @@ final class EventLoop {
             }
             return 0
         case Token.firstClassSource...:
+            guard !hasDeviceError else { return 0 }
             return classSources[token]?() ?? 0
         default:
             let id = UInt32(token - Token.firstTimer)

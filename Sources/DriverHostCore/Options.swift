@@ -23,6 +23,8 @@ public struct Options: Equatable, Sendable {
     public var classDevice: ClassDevice?
     /// --end-device KIND NAME: end that class device and exit.
     public var endDevice: ClassDevice?
+    /// --net-name: how a new network interface is named (NetInterfaceName).
+    public var netNamePattern: String?
 
     public static let help = """
         usage: driverhost --device BDF --plugin PATH [options]
@@ -55,6 +57,9 @@ public struct Options: Equatable, Sendable {
           --end-device KIND NAME
                                 end a class device (its I/O fails, it is
                                 deleted) and exit; no plugin, no device
+          --net-name PATTERN    the name of a net device's new interface, from
+                                {plugin} and {pci} (p<bus>s<slot>), at most 15
+                                characters (default dh-{plugin}-{pci})
           --state-file PATH     where the plugin's saved state survives restarts
           --restart-count N     reported to the plugin (set by the supervisor)
           --device-node PATH    open PATH instead of /dev/drvproxy/BDF
@@ -140,6 +145,10 @@ public struct Options: Equatable, Sendable {
                     throw UsageError(description: "--end-device needs a class and a device name, e.g. --end-device block ublkb0")
                 }
                 endDevice = ClassDevice(kind: kind, name: name)
+            case "--net-name":
+                let pattern = try value(flag)
+                if let problem = NetInterfaceName.patternProblem(pattern) { throw UsageError(description: "--net-name: \(problem)") }
+                netNamePattern = pattern
             case "--describe": describe = true
             case "--standby": standby = true
             case "--help", "-h": showHelp = true

@@ -41,6 +41,9 @@ import DriverHostCore
 ///   open_files = 1024                       # RLIMIT_NOFILE
 ///   cgroup = "/sys/fs/cgroup"               # cgroup v2 mount; "" for rlimits only
 ///
+///   [net]
+///   interface_name = "dh-{plugin}-{pci}"    # a net device's interface: {plugin}, {pci} = p<bus>s<slot>
+///
 ///   [devices]
 ///   claim  = ["0000:00:05.0"]               # may be taken from their kernel driver
 ///   ignore = ["0000:00:02.0"]               # never touched
@@ -70,6 +73,9 @@ public struct HostdConfig: Equatable, Sendable {
     /// Caps on the watchdog bounds plugins declare, passed to every
     /// driverhost: no plugin callback runs longer than these.
     public var limits = CallbackLimits()
+    /// How driverhost names a net device's new interface (--net-name);
+    /// nil: driverhost's default, NetInterfaceName.defaultPattern.
+    public var netInterfaceName: String? = nil
     /// How long a driverhost may leave heartbeats unanswered (nil: the
     /// longest callback the caps allow, plus 5 s of slack).
     public var livenessMs: Int? = nil
@@ -189,6 +195,10 @@ public struct HostdConfig: Equatable, Sendable {
                 warmStandby = b
             case "limits.max_callback_ms": limits.maxCallbackMs = UInt32(try milliseconds(1...3_600_000))
             case "limits.max_attach_ms": limits.maxAttachMs = UInt32(try milliseconds(1...3_600_000))
+            case "net.interface_name":
+                let pattern = try string()
+                if let problem = NetInterfaceName.patternProblem(pattern) { throw fail(problem) }
+                netInterfaceName = pattern
             case "limits.liveness_ms": livenessMs = try milliseconds(100...3_600_000)
             case "instance.memory_max_mb": resources.memoryMaxMB = try milliseconds(16...1_048_576)
             case "instance.pids_max": resources.pidsMax = try milliseconds(8...1_000_000)

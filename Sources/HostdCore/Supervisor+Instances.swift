@@ -81,6 +81,7 @@ extension Supervisor {
                          "--state-file", "\(config.stateDirectory)/\(record.name)",
                          "--max-callback-ms", "\(config.limits.maxCallbackMs)",
                          "--max-attach-ms", "\(config.limits.maxAttachMs)"]
+            + (config.netInterfaceName.map { ["--net-name", $0] } ?? [])
             + (standby ? ["--standby"] : ["--restart-count", "\(record.restarts)"])
             + (standby ? [] : record.classDevice.map { ["--class-device", "\($0.kind):\($0.name)"] } ?? [])
         var confinement = ChildProcess.Confinement(openFiles: UInt64(config.resources.openFiles))

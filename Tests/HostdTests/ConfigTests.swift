@@ -53,6 +53,15 @@ import TestSupport
         #expect(config.limits == HostdConfig().limits)
     }
 
+    @Test func netInterfaceNamesComeFromAPatternThatIsChecked() throws {
+        #expect(HostdConfig().netInterfaceName == nil)
+        var config = HostdConfig()
+        try config.apply(file: "hostd.toml", text: "[net]\ninterface_name = \"lan{pci}\"")
+        #expect(config.netInterfaceName == "lan{pci}")
+        #expect(error("[net]\ninterface_name = \"dh-{bdf}\"")?.reason.contains("the placeholders are {plugin} and {pci}") == true)
+        #expect(error("[net]\ninterface_name = \"a-much-too-long-name{pci}\"")?.reason.contains("15 characters") == true)
+    }
+
     @Test func simulatedDevicesAreOffUntilConfigured() throws {
         #expect(HostdConfig().simDirectory == nil && HostdConfig().pciDevices)
         var config = HostdConfig()

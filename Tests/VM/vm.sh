@@ -143,7 +143,7 @@ build_common() {
 	mkdir -p "$root"/{bin,sbin,lib/modules,proc,sys,dev,tmp,run,etc}
 	cp /bin/busybox "$root/bin/busybox"
 	[ -d "$work/payload" ] && cp -a "$work/payload/." "$root/"
-	for f in "$root"/bin/* "$root"/plugins/*; do
+	for f in "$root"/bin/* "$root"/usr/sbin/* "$root"/plugins/*; do
 		[ -f "$f" ] && [ "$f" != "$root/bin/busybox" ] || continue
 		copy_libraries "$root" "$f"
 		# Symbols stay for backtraces; debug info only slows the boot.
@@ -175,12 +175,13 @@ copy_module() {
 
 # The kernel's own modules the guest gets in /lib/modules (init loads the
 # first two, and on boots with NVMe controllers the NVMe driver's, in this
-# order; suites load aer_inject when the boot has a PCIe device, the block
-# suite ext4 and what it needs, in this order: `modinfo -F depends`, and
-# crc32c_generic for metadata checksums, which the kernel would ask modprobe
-# for). A name ending in ? is one a kernel may not have: nvme-auth and
-# ublk_drv are 6.12's (the block suite skips on 6.1).
-guest_modules=(uio uio_pci_generic aer_inject nvme-auth? nvme-core nvme
+# order; suites load aer_inject when the boot has a PCIe device, tun and
+# e1000e when it has e1000e NICs, the block suite ext4 and what it needs, in
+# this order: `modinfo -F depends`, and crc32c_generic for metadata
+# checksums, which the kernel would ask modprobe for). A name ending in ? is
+# one a kernel may not have: nvme-auth and ublk_drv are 6.12's (the block
+# suite skips on 6.1).
+guest_modules=(uio uio_pci_generic aer_inject nvme-auth? nvme-core nvme tun e1000e
 	crc16 mbcache crc32c_generic jbd2 ext4 ublk_drv?)
 
 # The boot's own archive, its kernel's modules, after the common one.
@@ -229,6 +230,19 @@ disk_images() {
 	printf '%s' "${args//@BOOT_DIR@/$dir}"
 }
 
+# Types the monitor commands the guest asks for (console lines
+# "DRVHOST-MONITOR: <command>") into QEMU $1's monitor FIFO $3, as they come
+# in the console $2. Only set_link: the guest must not steer anything else.
+monitor_relay() {
+	tail -n +1 -f --pid="$1" "$2" | sed -u -n 's/\r$//; s/^DRVHOST-MONITOR: //p' |
+		while read -r command; do
+			case "$command" in
+			"set_link "[a-z0-9]*" on" | "set_link "[a-z0-9]*" off") printf '%s\n' "$command" >"$3" ;;
+			*) echo "vm: ignored monitor command from the guest: $command" >&2 ;;
+			esac
+		done
+}
+
 # Runs QEMU for boot $1 in $2; the console goes to $2/console-$mode.log and,
 # filtered, to stdout as it comes.
 boot() {
@@ -239,18 +253,26 @@ boot() {
 	for k in ${params[$i]}; do extra="$extra drvproxy.$k"; done
 	[ -n "${guest_args[$i]}" ] && extra="$extra ${guest_args[$i]}"
 	: >"$raw"
+	# QEMU's monitor on a pair of FIFOs: the guest asks for a command by
+	# printing "DRVHOST-MONITOR: <command>" (a cable pulled: set_link), and
+	# monitor_relay types it; the monitor's answers go to monitor-<mode>.log.
+	rm -f "$dir/monitor.in" "$dir/monitor.out"
+	mkfifo "$dir/monitor.in" "$dir/monitor.out"
 	# shellcheck disable=SC2086 # the boot's QEMU arguments are words
 	timeout -k 5 "$timeout_s" \
 		qemu-system-x86_64 $qemu -m "${VM_MEM:-1G}" -smp "${VM_SMP:-1}" \
-		-nographic -no-reboot -nic none -monitor none -serial stdio \
+		-nographic -no-reboot -nic none -serial stdio \
+		-chardev pipe,id=monitor,path="$dir/monitor" -mon chardev=monitor,mode=readline \
 		-kernel "/boot/vmlinuz-${kvers[$i]}" -initrd "$dir/initramfs-$mode.cpio.gz" \
 		-append "console=ttyS0 quiet panic=-1 drvhost.mode=$mode drvhost.boot=${names[$i]} drvhost.iommu=$(is_iommu "$i" && echo 1 || echo 0)$extra" \
 		"${edu[@]}" </dev/null >"$raw" 2>&1 &
 	qemu_pid=$!
 	echo "$qemu_pid" >"$dir/qemu-$mode.pid"
+	cat "$dir/monitor.out" >"$dir/monitor-$mode.log" &
+	monitor_relay "$qemu_pid" "$raw" "$dir/monitor.in" &
 	tail -n +1 -f --pid="$qemu_pid" "$raw" | sed -u 's/\r//g' | show_progress | prefix "${names[$i]}" || true
 	wait "$qemu_pid" || true
-	rm -f "$dir/qemu-$mode.pid"
+	rm -f "$dir/qemu-$mode.pid" "$dir/monitor.in" "$dir/monitor.out"
 	tr -d '\r' <"$raw" >"$dir/console-$mode.log"
 	rm -f "$raw"
 }

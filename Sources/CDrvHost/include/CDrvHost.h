@@ -15,6 +15,7 @@
 #include "../../../Kernel/regprog.h"
 #include "../../../SDK/include/drvhost/plugin.h"
 #include "../../../SDK/include/drvhost/block.h"
+#include "../../../SDK/include/drvhost/net.h"
 
 /* ---- drvproxy ioctls: 0 or -1 with errno, like ioctl(2) ---- */
 int cdh_proxy_info(int fd, struct drvproxy_info *info);
@@ -111,6 +112,19 @@ void cdh_watchdog_disarm(void);
 int cdh_handle_register(const void *handle);    /* 0, or -1 when full */
 void cdh_handle_unregister(const void *handle);
 int cdh_handle_is_live(const void *handle);     /* 1 or 0; NULL is 0 */
+
+/* ---- TAP interfaces (the net device class), tap.c ---- */
+/* Attach a queue of TAP interface `name` (IFF_TAP|IFF_NO_PI, and
+ * IFF_MULTI_QUEUE if asked), creating it if it does not exist: a
+ * non-blocking descriptor, or -1 with errno. */
+int cdh_tap_attach(const char *name, int multi_queue);
+int cdh_tap_set_persist(int fd, int persist);
+int cdh_tap_set_carrier(int fd, int up);
+int cdh_tap_set_mac(int fd, const uint8_t mac[6]);
+int cdh_netif_set_mtu(const char *name, uint32_t mtu);
+/* The flag bits /sys/class/net/<name>/tun_flags reports. */
+int cdh_tap_flag_multi_queue(void);
+int cdh_tap_flag_tap(void);
 
 /* ---- dynamic loading: RTLD_NOW | RTLD_LOCAL ---- */
 void *cdh_dlopen_now_local(const char *path);

@@ -1,4 +1,3 @@
-/* The class headers (drvhost/block.h, net.h) include <drvhost/plugin.h>, as a
- * plugin's build finds it; this makes the same name resolve to the SDK's
- * header inside the package, where CDrvHost's include directory is searched. */
+/* The device-class headers include <drvhost/plugin.h>, as plugins see it:
+ * this forwards to the one copy in SDK/include. */
 #include "../../../../SDK/include/drvhost/plugin.h"

@@ -1,0 +1,96 @@
+/* TAP interfaces for the net device class: /dev/net/tun's ioctls take a
+ * struct ifreq and are variadic, which Swift cannot call. Every function
+ * answers 0 (or a descriptor) or -1 with errno, like the calls it wraps. */
+#define _GNU_SOURCE
+#include "CDrvHost.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/if_tun.h>
+#include <net/if.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+static int name_to_ifreq(const char *name, struct ifreq *ifr)
+{
+	memset(ifr, 0, sizeof(*ifr));
+	if (!name || strlen(name) >= IFNAMSIZ) {
+		errno = EINVAL;
+		return -1;
+	}
+	strcpy(ifr->ifr_name, name);
+	return 0;
+}
+
+int cdh_tap_attach(const char *name, int multi_queue)
+{
+	struct ifreq ifr;
+	int fd, saved;
+
+	if (name_to_ifreq(name, &ifr) != 0)
+		return -1;
+	ifr.ifr_flags = IFF_TAP | IFF_NO_PI | (multi_queue ? IFF_MULTI_QUEUE : 0);
+	fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	if (ioctl(fd, TUNSETIFF, &ifr) != 0) {
+		saved = errno;
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	return fd;
+}
+
+int cdh_tap_set_persist(int fd, int persist)
+{
+	return ioctl(fd, TUNSETPERSIST, (unsigned long)(persist ? 1 : 0));
+}
+
+int cdh_tap_set_carrier(int fd, int up)
+{
+	int value = up ? 1 : 0;
+
+	return ioctl(fd, TUNSETCARRIER, &value);
+}
+
+int cdh_tap_set_mac(int fd, const uint8_t mac[6])
+{
+	struct ifreq ifr;
+
+	memset(&ifr, 0, sizeof(ifr));
+	ifr.ifr_hwaddr.sa_family = 1; /* ARPHRD_ETHER */
+	memcpy(ifr.ifr_hwaddr.sa_data, mac, 6);
+	/* tun handles SIOCSIFHWADDR on its own descriptor, no socket needed. */
+	return ioctl(fd, SIOCSIFHWADDR, &ifr);
+}
+
+int cdh_netif_set_mtu(const char *name, uint32_t mtu)
+{
+	struct ifreq ifr;
+	int sock, result, saved;
+
+	if (name_to_ifreq(name, &ifr) != 0)
+		return -1;
+	ifr.ifr_mtu = (int)mtu;
+	sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (sock < 0)
+		return -1;
+	result = ioctl(sock, SIOCSIFMTU, &ifr);
+	saved = errno;
+	close(sock);
+	errno = saved;
+	return result;
+}
+
+int cdh_tap_flag_multi_queue(void)
+{
+	return IFF_MULTI_QUEUE;
+}
+
+int cdh_tap_flag_tap(void)
+{
+	return IFF_TAP;
+}

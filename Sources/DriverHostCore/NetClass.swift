@@ -1,0 +1,282 @@
+import CDrvHost
+import Glibc
+
+/// The net device class ("drvhost.net/1", SDK/include/drvhost/net.h): the
+/// plugin's NIC served as a persistent TAP interface. Frames the kernel
+/// sends come from the TAP queues (registered with the event loop) and go
+/// to the plugin's transmit in batches; frames the plugin receives are
+/// checked and written to the interface; the plugin's link state is the
+/// interface's carrier. Everything runs on the loop thread.
+///
+/// The interface outlives this driverhost (TUNSETPERSIST): after a crash the
+/// kernel detaches the queues and turns the carrier off, the next
+/// driverhost of the instance attaches again by name (`known`) and the
+/// plugin's set_link turns it on. TCP sees a pause, not a reset.
+final class NetClass: DeviceClassServer {
+    static let extensionID = DH_NET_EXTENSION
+    static let kind = "net"
+    /// How a new interface is named (driverhost --net-name); `known` wins.
+    nonisolated(unsafe) static var namePattern = NetInterfaceName.defaultPattern
+
+    unowned let instance: Instance
+    let device: NetDeviceDescription
+    let deviceName: String
+    private var queues: [NetTransmitQueue] = []
+    private let hostTable: UnsafeMutablePointer<dh_net_host>
+    private(set) var counters = NetCounters()
+    private var linkUp = false
+    private var stopped = false
+    private var reportedTransmitOvercount = false
+    private let transmitBound: CallbackWatchdog.Bound
+
+    var hostHalf: UnsafeRawPointer { UnsafeRawPointer(hostTable) }
+
+    init(instance: Instance, pluginHalf: UnsafeRawPointer, known: String?) throws(HostFailure) {
+        self.instance = instance
+        let plugin = instance.descriptor.name
+        device = try NetDeviceDescription(pluginHalf, plugin: plugin)
+        let name = known ?? NetInterfaceName.make(pattern: NetClass.namePattern, plugin: plugin, identity: instance.identity)
+        if let problem = NetInterfaceName.problem(name) { throw HostFailure(.deviceClassFailed, problem) }
+        deviceName = name
+        transmitBound = .init(nanoseconds: instance.callbackBound.nanoseconds, what: "transmit()")
+        hostTable = .allocate(capacity: 1)
+        hostTable.initialize(to: NetClass.makeHostTable())
+        try attachInterface(known: known != nil)
+    }
+
+    deinit {
+        hostTable.deallocate()
+    }
+
+    /// Creates the interface (first attach) or attaches to the one this
+    /// instance had (after a crash or restart), then registers its queues.
+    private func attachInterface(known: Bool) throws(HostFailure) {
+        let name = deviceName
+        let multiQueue = device.queueCount > 1
+        let existed = TAPInterface.exists(name)
+        if existed {
+            // A name in use by something else is never taken over: only
+            // the interface hostd says is this instance's.
+            guard known else {
+                throw HostFailure(.deviceClassFailed, "interface \(name) already exists and is not this instance's: remove it or name this one otherwise (hostd.toml [net] interface_name)")
+            }
+            guard let flags = TAPInterface.flags(name), flags.isTAP else {
+                throw HostFailure(.deviceClassFailed, "interface \(name) exists and is not a TAP interface")
+            }
+            guard flags.multiQueue == multiQueue else {
+                throw HostFailure(.deviceClassFailed, "interface \(name) was made with \(flags.multiQueue ? "several queues" : "one queue"), the device now has \(device.queueCount): end it first (driverhost --end-device net \(name))")
+            }
+        }
+        do {
+            let taps = try TAPInterface.attachQueues(name, count: device.queueCount)
+            for (index, tap) in taps.enumerated() {
+                queues.append(NetTransmitQueue(index: UInt32(index), tap: tap, maxFrame: device.maxFrame))
+            }
+            if !existed {
+                try TAPInterface.setPersistent(taps[0], true)
+                try TAPInterface.setMAC(taps[0], device.mac)
+                try TAPInterface.setMTU(name, device.mtu)
+            }
+            // Whatever attaching did to the carrier, the link is down until
+            // the plugin says otherwise.
+            try TAPInterface.setCarrier(taps[0], false)
+            for queue in queues {
+                let index = Int(queue.index)
+                queue.token = try instance.loop.addClassSource(queue.tap.raw) { [unowned self] in self.transmitReadable(index) }
+            }
+        } catch {
+            // Nothing half-done: an interface made here goes again.
+            if !existed, let first = queues.first { try? TAPInterface.setPersistent(first.tap, false) }
+            queues.removeAll()
+            throw HostFailure(.deviceClassFailed, "interface \(name): \(error)")
+        }
+        let mac = NetDeviceDescription.format(device.mac)
+        instance.log(.info, existed
+            ? "net: attached to interface \(name) again (\(device.queueCount) queue(s))"
+            : "net: created interface \(name), MAC \(mac), MTU \(device.mtu), \(device.queueCount) queue(s)")
+    }
+
+    /// Orderly detach: the queues go (the kernel turns the carrier off),
+    /// the interface stays for the instance's next driverhost or for
+    /// hostd to end.
+    func stop() {
+        guard !stopped else { return }
+        stopped = true
+        for queue in queues {
+            if !queue.paused { try? instance.loop.pauseClassSource(queue.tap.raw) }
+            queue.tap.close()
+        }
+    }
+
+    static func end(name: String) throws(HostFailure) {
+        try TAPInterface.remove(name)
+    }
+
+    // MARK: Transmit: TAP -> plugin
+
+    private func transmitReadable(_ index: Int) {
+        let queue = queues[index]
+        guard !stopped, !queue.paused else { return }
+        // Inside a plugin callback (a command's wait_events) the plugin is
+        // not called again for this: the queue waits for the main loop.
+        if instance.watchdog.isInsideCallback {
+            pause(queue)
+            scheduleResume(queue)
+            return
+        }
+        // A few batches per wake-up, while they come full and the plugin
+        // takes them all; a short batch means the queue is empty (read()
+        // said EAGAIN), so no further read is needed to find that out.
+        for _ in 0..<4 {
+            do {
+                try queue.fill(maxFrame: device.maxFrame, oversized: &counters.txOversized)
+            } catch {
+                instance.log(.error, "net: \(error)")
+                return
+            }
+            let full = queue.pending == NetTransmitQueue.batch
+            guard queue.pending > 0, offer(queue), full else { return }
+        }
+    }
+
+    /// Offers the queue's pending frames; false if the ring filled up.
+    private func offer(_ queue: NetTransmitQueue) -> Bool {
+        let transmit = device.transmit
+        let context = instance.context
+        while queue.pending > 0 {
+            let offered = queue.pending
+            let frames = UnsafePointer(queue.frames + queue.first)
+            let index = queue.index
+            instance.inEventCallback = true
+            var taken = Int(instance.watchdog.guarding(transmitBound) { transmit(context, index, frames, UInt32(offered)) })
+            instance.inEventCallback = false
+            if taken > offered {
+                if !reportedTransmitOvercount {
+                    reportedTransmitOvercount = true
+                    instance.log(.error, "plugin \(instance.descriptor.name): transmit took \(taken) of \(offered) frames (reported once)")
+                }
+                taken = offered
+            }
+            let (frameCount, bytes) = queue.consume(taken)
+            counters.txFrames += UInt64(frameCount)
+            counters.txBytes += bytes
+            if taken < offered {
+                counters.txRingFull += 1
+                pause(queue)
+                return false
+            }
+        }
+        return true
+    }
+
+    private func pause(_ queue: NetTransmitQueue) {
+        guard !queue.paused else { return }
+        queue.paused = true
+        try? instance.loop.pauseClassSource(queue.tap.raw)
+    }
+
+    private func scheduleResume(_ queue: NetTransmitQueue) {
+        guard !queue.resumeScheduled else { return }
+        queue.resumeScheduled = true
+        instance.loop.runSoon { [unowned self] in self.resume(queue) }
+    }
+
+    /// After transmit_ready (or a nested wait): offer what waits, then
+    /// watch the queue again if the plugin took it all.
+    private func resume(_ queue: NetTransmitQueue) {
+        queue.resumeScheduled = false
+        guard !stopped, queue.paused else { return }
+        guard queue.pending == 0 || offer(queue) else { return }
+        queue.paused = false
+        do {
+            try instance.loop.resumeClassSource(queue.tap.raw, token: queue.token)
+        } catch {
+            instance.log(.error, "net: cannot watch queue \(queue.index) again: \(error)")
+        }
+    }
+
+    // MARK: The host's half, called by the plugin
+
+    func receive(_ queue: UInt32, _ frames: UnsafePointer<dh_net_frame>?, _ count: UInt32) -> UInt32 {
+        guard let frames, count > 0 else { return 0 }
+        guard !stopped, Int(queue) < queues.count else {
+            counters.rxMalformed += UInt64(count)
+            return 0
+        }
+        let fd = queues[Int(queue)].tap.raw
+        var delivered: UInt32 = 0
+        for i in 0..<Int(count) {
+            let frame = frames[i]
+            let length = Int(frame.length)
+            guard let data = frame.data, isWellFormed(data, length) else {
+                counters.rxMalformed += 1
+                continue
+            }
+            // One write is one frame; tun never blocks a writer. EIO: the
+            // interface is down, and frames to a downed interface go nowhere.
+            if Glibc.write(fd, data, length) == length {
+                delivered += 1
+                counters.rxFrames += 1
+                counters.rxBytes += UInt64(length)
+            } else {
+                counters.rxRefused += 1
+            }
+        }
+        return delivered
+    }
+
+    private func isWellFormed(_ data: UnsafeRawPointer, _ length: Int) -> Bool {
+        guard length >= 14 else { return false }
+        if length <= device.maxUntaggedFrame { return true }
+        // A VLAN tag (TPID 0x8100 after the addresses) may add 4 bytes.
+        return length <= device.maxFrame && data.load(fromByteOffset: 12, as: UInt8.self) == 0x81
+            && data.load(fromByteOffset: 13, as: UInt8.self) == 0x00
+    }
+
+    func setLink(_ up: Bool) {
+        guard !stopped else { return }
+        if up != linkUp { counters.linkChanges += 1 }
+        linkUp = up
+        do {
+            try TAPInterface.setCarrier(queues[0].tap, up)
+            instance.log(.info, "net: \(deviceName): link \(up ? "up" : "down")")
+        } catch {
+            instance.log(.error, "net: \(deviceName): cannot set the carrier: \(error)")
+        }
+    }
+
+    func transmitReady(_ queue: UInt32) {
+        guard !stopped, Int(queue) < queues.count else { return }
+        let queue = queues[Int(queue)]
+        guard queue.paused else { return }
+        scheduleResume(queue)
+    }
+
+    // MARK: Commands the host answers itself
+
+    /// `hostctl call <instance> net.counters`: a name no plugin command can
+    /// have (plugin commands are [a-z0-9_]+).
+    static let counterCommand = "net.counters"
+
+    // MARK: From a plugin's handle to its server
+
+    /// The server behind a plugin's handle: `invalid` for a handle that is
+    /// not live or an instance that serves no net device.
+    static func serving<R>(_ handle: OpaquePointer?, invalid: R, _ body: (NetClass) -> R) -> R {
+        Instance.with(handle, invalid: invalid) { instance in
+            guard let server = instance.classServer as? NetClass else { return invalid }
+            return body(server)
+        }
+    }
+
+    private static func makeHostTable() -> dh_net_host {
+        var host = dh_net_host()
+        host.struct_size = UInt32(MemoryLayout<dh_net_host>.size)
+        host.receive = { inst, queue, frames, count in
+            NetClass.serving(inst, invalid: 0) { $0.receive(queue, frames, count) }
+        }
+        host.set_link = { inst, up in NetClass.serving(inst, invalid: ()) { $0.setLink(up != 0) } }
+        host.transmit_ready = { inst, queue in NetClass.serving(inst, invalid: ()) { $0.transmitReady(queue) } }
+        return host
+    }
+}

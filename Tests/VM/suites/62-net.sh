@@ -1,0 +1,142 @@
+#!/bin/sh
+# The net device class on QEMU's e1000e (Intel 82574L): drvhost's e1000e
+# plugin, loaded through hostd, serves NIC A as a TAP interface; NIC B, on
+# the same QEMU hub, is driven by the kernel's own e1000e in a network
+# namespace of its own, as the peer. Real programs on the interface: ping
+# both ways, TCP transfers checked end to end, SIGSEGVs of the driverhost
+# during a long transfer (no reset, data intact, interface and address
+# kept), link down/up from QEMU's monitor seen as carrier, a malformed frame
+# from the plugin dropped and counted, the MSI and shared-INTx variants,
+# unload under traffic (the interface goes). Boots without the NICs skip.
+. /suites/lib.sh
+. /suites/hostd.sh
+. /suites/net.sh
+
+net_setup_peer || exit 0
+
+# The e1000e plugin and its two interrupt variants; loaded by hand only.
+mkdir -p $PLUGINS
+cp /plugins/e1000e.so /plugins/e1000e-msi.so /plugins/e1000e-intx.so $PLUGINS/
+start_hostd "autoload = false" "[restart]" "max_crashes = 20" "window_ms = 1" \
+	"[devices]" "claim = $(toml_list $A)" ||
+	{ fail net_setup "hostd: see above"; exit 0; }
+
+if ! load_and_configure e1000e >/tmp/why; then
+	fail net_load_through_hostd "$(cat /tmp/why)"
+	net_teardown
+	exit 0
+fi
+pass net_load_through_hostd
+
+# The interface: named after the instance, shown by hostctl, the NIC's MAC.
+list=$(hostctl list | grep "e1000e@$A")
+if [ "$IF" = dh-e1000e-p0s16 ] && echo "$list" | grep -q "net $IF" &&
+	[ "$(cat /sys/class/net/$IF/address)" = $MAC_A ] && [ "$(cat /sys/class/net/$IF/tun_flags)" != "" ]; then
+	pass net_interface_named_shown_mac_from_device
+else
+	fail net_interface_named_shown_mac_from_device "$IF, list: $list, MAC $(cat /sys/class/net/$IF/address)"
+fi
+
+# ping both ways.
+if ping -c 5 -i 0.2 -W 5 $NET.2 >/tmp/ping.out 2>&1 && $N ping -c 5 -i 0.2 -W 5 $NET.1 >>/tmp/ping.out 2>&1; then
+	pass net_ping_both_ways
+else
+	fail net_ping_both_ways "$(tail -n 4 /tmp/ping.out | tr '\n' ' ')"
+fi
+
+# A few MiB each way, the same data at both ends.
+for dir in root peer; do
+	out=$(transfer 4194304 $NET.2 peer $([ $dir = peer ] && echo back))
+	if same_data "$out"; then pass net_tcp_4MiB_from_$dir
+	else fail net_tcp_4MiB_from_$dir "$(echo $out)"; fi
+done
+
+# SIGSEGV of the driverhost, three times, during one long transfer: the
+# connection lives on, the data arrive intact, the interface keeps its
+# address. Each crash is waited for (hostd restarts the instance) before
+# the next.
+rm -f /tmp/recv.out
+$N net_stream recv $PORT 180 >/tmp/recv.out &
+recv_pid=$!
+wait_until 10 grep -q listening /tmp/recv.out
+net_stream send $NET.2 $PORT 100663296 180 >/tmp/send.out &
+send_pid=$!
+crashes=0 why=
+for round in 1 2 3; do
+	# Crash only while data flow: 256 KiB more sent since the last round.
+	base=$(stat_of tx_bytes)
+	wait_until 60 moved_since tx_bytes $base 262144 || { why="no traffic before crash $round"; break; }
+	kill -0 $send_pid 2>/dev/null || { why="the transfer ended before crash $round"; break; }
+	pid=$(instance_pid e1000e)
+	mark=$(log_lines)
+	kill -SEGV $pid
+	if wait_log "instance=e1000e@$A .*restart=$round .*instance attached" 30 $mark; then
+		crashes=$round
+	else
+		why="no restart after crash $round: $(tail -n 3 $LOG | tr '\n' ' ')"
+		break
+	fi
+done
+wait $send_pid
+wait $recv_pid
+out="$(grep -v listening /tmp/recv.out)
+$(cat /tmp/send.out)"
+addr=$($IP -4 addr show dev $IF 2>/dev/null | grep -c "inet $NET.1/24")
+if [ $crashes -eq 3 ] && same_data "$out" && [ "$addr" = 1 ]; then
+	pass net_tcp_survives_3_driver_crashes
+else
+	fail net_tcp_survives_3_driver_crashes "crashes $crashes ${why:+($why)}, address $addr, $(echo $out)"
+fi
+
+# Link down and up from QEMU's monitor: the carrier follows.
+echo "DRVHOST-MONITOR: set_link dhn0 off"
+if wait_until 20 carrier 0 && $IP link show $IF | grep -q NO-CARRIER; then
+	echo "DRVHOST-MONITOR: set_link dhn0 on"
+	if wait_until 20 carrier 1 && wait_until 20 peer_reaches_us; then pass net_carrier_follows_qemu_link
+	else fail net_carrier_follows_qemu_link "carrier did not come back"; fi
+else
+	echo "DRVHOST-MONITOR: set_link dhn0 on"
+	fail net_carrier_follows_qemu_link "carrier stayed $(cat /sys/class/net/$IF/carrier) after set_link off"
+fi
+
+# Malformed frames from the plugin (zero length, short, oversized): none
+# delivered, all three counted, and the interface still carries traffic.
+before=$(hostctl call e1000e@$A net.counters 2>&1 | grep -o 'rx_malformed=[0-9]*')
+got=$(hostctl call e1000e@$A receive_malformed 2>&1)
+after=$(hostctl call e1000e@$A net.counters 2>&1 | grep -o 'rx_malformed=[0-9]*')
+if [ "$got" = 0 ] && [ "${after#*=}" = $((${before#*=} + 3)) ] && ping -c 2 -W 5 $NET.2 >/dev/null 2>&1; then
+	pass net_malformed_frames_dropped_counted
+else
+	fail net_malformed_frames_dropped_counted "delivered '$got', $before -> $after"
+fi
+
+# Unload under traffic: the driverhost goes, hostd ends the interface, the
+# NIC is released.
+$N ping -i 0.01 -W 1 $NET.1 >/dev/null 2>&1 &
+flood=$!
+base=$(stat_of rx_packets)
+wait_until 30 moved_since rx_packets $base 100 || fail net_unload_under_traffic_removes_interface "no flood"
+mark=$(log_lines)
+hostctl unload e1000e >/dev/null 2>&1
+if wait_log "instance=e1000e@$A .*instance unloaded" 30 $mark && wait_until 20 iface_gone; then
+	pass net_unload_under_traffic_removes_interface
+else
+	fail net_unload_under_traffic_removes_interface "interface $IF: $(ls /sys/class/net | tr '\n' ' ')"
+fi
+kill $flood 2>/dev/null
+wait $flood 2>/dev/null
+
+# The same driver on MSI and on a shared INTx line.
+for v in msi intx; do
+	out=
+	if load_and_configure e1000e-$v >/tmp/why && out=$(transfer 1048576 $NET.2 peer) && same_data "$out" &&
+		ping -c 3 -W 5 $NET.2 >/dev/null 2>&1; then
+		pass net_e1000e_${v}_ping_and_tcp
+	else
+		fail net_e1000e_${v}_ping_and_tcp "$(cat /tmp/why) $(echo $out)"
+	fi
+	hostctl unload e1000e-$v >/dev/null 2>&1
+	wait_until 20 iface_gone
+done
+
+net_teardown
