@@ -18,8 +18,6 @@ public struct DeviceInfo: Sendable, Equatable {
     public var classCode: UInt32
     public var bars: [BAR]
     public var irqKinds: UInt32
-    /// MSI-X table size, 0 without MSI-X (or not reported).
-    public var msixVectors: UInt32 = 0
     public var dmaMaskBits: UInt32
     /// DRVPROXY_INFO_* (DeviceSafety.swift reads the ABI 2 ones).
     public var flags: UInt32

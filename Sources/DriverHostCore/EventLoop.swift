@@ -162,7 +162,7 @@ final class EventLoop {
             let request = queuedCalls.removeFirst()
             do {
                 let result = try instance.call(request.command, arguments: request.arguments)
-                control.answer(request.id, result: result)
+                control.answer(request.id, result: result.json)
             } catch {
                 control.answer(request.id, error: error.message)
             }

@@ -111,6 +111,9 @@ import TestSupport
                     Driver before drvhost: uio_pci_generic
 
                 """), "\(run.stdout)")
+        }
+    }
+
     @Test func callPrintsAResultAsItsSignatureSays() async throws {
         try await withServer { path in
             let text = try await runHostctl(["call", "edu@0000:00:05.0", "link", "--socket", path])

@@ -68,6 +68,8 @@ import Testing
         let options = try Options(parsing: ["--plugin", "x.so", "--simulate", "--irq-mode", "intx-shared"])
         #expect(options.irqMode == DH_IRQ_INTX_SHARED.rawValue)
         #expect(throws: Options.UsageError.self) { try Options(parsing: ["--plugin", "x.so", "--simulate", "--irq-mode", "msi-x"]) }
+    }
+
     @Test func helpPrintsEveryExitCode() {
         for code in ExitCode.all {
             #expect(Options.help.contains("\n  \(code.rawValue) "), "help lacks exit code \(code.rawValue)")
