@@ -52,16 +52,31 @@ public final class ControlClient {
     ) throws(ControlClientError) -> Result {
         let id = nextID
         nextID += 1
-        let line: [UInt8]?
         do {
             try socket.send(WireCodec.encodeRequest(ControlRequest(id: id, command: command)))
+        } catch {
+            throw .unreachable("connection to hostd at \(socketPath) failed: \(error)")
+        }
+        return try receive(id: id)
+    }
+
+    /// The next answer to request `id`.
+    func receive<Result: Codable & Sendable>(id: Int) throws(ControlClientError) -> Result {
+        guard let result: Result = try nextAnswer(id: id) else {
+            throw .unreachable("hostd at \(socketPath) closed the connection without answering")
+        }
+        return result
+    }
+
+    /// The next answer to request `id`, or nil at the end of the connection.
+    func nextAnswer<Result: Codable & Sendable>(id: Int) throws(ControlClientError) -> Result? {
+        let line: [UInt8]?
+        do {
             line = try socket.receiveLine()
         } catch {
             throw .unreachable("connection to hostd at \(socketPath) failed: \(error)")
         }
-        guard let line else {
-            throw .unreachable("hostd at \(socketPath) closed the connection without answering")
-        }
+        guard let line else { return nil }
         let response: ControlResponse<Result>
         do {
             response = try WireCodec.decodeResponse(line, as: Result.self)
@@ -96,6 +111,32 @@ extension ControlClient {
     public func restart(_ instance: String) throws(ControlClientError) -> InstanceStatus {
         try send(.restart(instance: instance))
     }
+    /// `watch`: hands each instance's state, then each change, to `each`
+    /// until it returns false or hostd closes the connection. Create the
+    /// client without a timeout: quiet is normal here.
+    public func watch(_ each: (InstanceStatus) -> Bool) throws(ControlClientError) {
+        guard each(try send(.watch)) else { return }
+        // hostd closing the connection (its shutdown) ends the watch.
+        while let status: InstanceStatus = try nextAnswer(id: nextID - 1) {
+            guard each(status) else { return }
+        }
+    }
+
+    /// `logs`: hands each log line to `each` until the log (or, with
+    /// `follow`, the instance) ends, or `each` returns false.
+    public func logs(_ instance: String, lines: Int, follow: Bool, _ each: (String) -> Bool) throws(ControlClientError) {
+        let id = nextID
+        nextID += 1
+        do {
+            try socket.send(WireCodec.encodeRequest(ControlRequest(id: id, command: .logs(instance: instance, lines: lines, follow: follow))))
+        } catch {
+            throw .unreachable("connection to hostd at \(socketPath) failed: \(error)")
+        }
+        while let line: String = try nextAnswer(id: id) {
+            guard each(line) else { return }
+        }
+    }
+
     public func call(_ instance: String, command: String, arguments: [String]) throws(ControlClientError) -> String {
         try send(.call(instance: instance, command: command, arguments: arguments))
     }

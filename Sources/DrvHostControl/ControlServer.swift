@@ -135,6 +135,8 @@ public final class ControlServer: Service {
         var gid: UInt32
     }
 
+    static let idleHandlerName = "idle-state"
+
     private func bind() async throws -> NIOAsyncChannel<Connection, Never> {
         let maximumLineLength = configuration.maximumLineLength
         let idleTimeout = configuration.idleTimeout
@@ -145,8 +147,9 @@ public final class ControlServer: Service {
             .childChannelOption(.allowRemoteHalfClosure, value: true)
             .bind(unixDomainSocketPath: configuration.socketPath) { channel in
                 Self.peerCredentials(of: channel).flatMapThrowing { peer in
+                    try channel.pipeline.syncOperations.addHandler(IdleStateHandler(allTimeout: idleTimeout),
+                                                                   name: Self.idleHandlerName)
                     try channel.pipeline.syncOperations.addHandlers([
-                        IdleStateHandler(allTimeout: idleTimeout),
                         IdleConnectionCloser(),
                         ByteToMessageHandler(LineFrameDecoder(maximumLength: maximumLineLength)),
                     ])
@@ -188,8 +191,16 @@ public final class ControlServer: Service {
                 for try await frame in inbound {
                     switch frame {
                     case .line(let line):
-                        let answer = await handler.answer(line.readableBytesView, from: peer)
-                        try await outbound.write(ByteBuffer(bytes: answer))
+                        switch await handler.reply(line.readableBytesView, from: peer) {
+                        case .answer(let answer):
+                            try await outbound.write(ByteBuffer(bytes: answer))
+                        case .stream(let answers):
+                            // A watch: quiet is normal, so no idle timeout;
+                            // it ends when the peer closes (the write fails).
+                            try? await connection.channel.channel.pipeline.removeHandler(name: Self.idleHandlerName)
+                            for await answer in answers { try await outbound.write(ByteBuffer(bytes: answer)) }
+                            return
+                        }
                     case .oversized:
                         logger.notice("control request over \(configuration.maximumLineLength) bytes: disconnecting")
                         try await outbound.write(ByteBuffer(bytes: WireCodec.encodeFailure(id: nil, ControlError(

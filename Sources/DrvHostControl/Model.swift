@@ -9,6 +9,33 @@ public enum DMAMode: String, Codable, Sendable {
 }
 
 /// One PCI device as hostd sees it (from libpci, or a simulated device).
+/// What `lspci -v -k` users look for, from sysfs.
+public struct DeviceDetails: Codable, Equatable, Sendable {
+    public struct Region: Codable, Equatable, Sendable {
+        public var index: Int
+        public var io: Bool                 // I/O ports, else memory
+        public var size: UInt64
+        public var prefetchable: Bool
+        public var is64Bit: Bool
+
+        public init(index: Int, io: Bool, size: UInt64, prefetchable: Bool, is64Bit: Bool) {
+            self.index = index; self.io = io; self.size = size; self.prefetchable = prefetchable; self.is64Bit = is64Bit
+        }
+    }
+    public var regions: [Region]
+    public var irq: UInt32?                 // the INTx line's IRQ (0 or absent: none)
+    public var irqSharers: [String]         // other devices on that IRQ
+    public var interrupts: String?          // "MSI-X", "MSI" or "INTx" as the driver set them up
+    public var iommuGroup: Int?
+    public var previousDriver: String?      // the driver hostd took it from (and gives it back to)
+
+    public init(regions: [Region] = [], irq: UInt32? = nil, irqSharers: [String] = [], interrupts: String? = nil,
+                iommuGroup: Int? = nil, previousDriver: String? = nil) {
+        self.regions = regions; self.irq = irq; self.irqSharers = irqSharers; self.interrupts = interrupts
+        self.iommuGroup = iommuGroup; self.previousDriver = previousDriver
+    }
+}
+
 public struct DeviceRow: Codable, Equatable, Sendable {
     public var bdf: String              // "0000:00:05.0", or "sim:edu0"
     public var vendor: UInt16
@@ -22,6 +49,7 @@ public struct DeviceRow: Codable, Equatable, Sendable {
     public var kernelDriver: String?    // bound kernel driver, e.g. "drvproxy", "e1000"
     public var instance: String?        // drvhost instance driving it, if any
     public var dmaMode: DMAMode?        // for devices bound to drvproxy (and simulated ones)
+    public var details: DeviceDetails?  // real PCI devices: what lspci -v -k shows
 
     public init(bdf: String, vendor: UInt16, device: UInt16, subvendor: UInt16, subdevice: UInt16,
                 classCode: UInt32, vendorName: String? = nil, deviceName: String? = nil,

@@ -17,6 +17,13 @@
 //   {"id":7,"op":"restart","instance":"edu@0000:00:05.0"} -> InstanceStatus
 //   {"id":8,"op":"call","instance":"edu@0000:00:05.0","command":"factorial","args":["10"]} -> String
 //   {"id":9,"op":"metrics"}                               -> String (Prometheus text format)
+//   {"id":11,"op":"logs","instance":"edu@0000:00:05.0","lines":50,"follow":false}
+//                                                         -> String, one answer line per
+//                    log line (the last `lines`, then with follow each new one), then the
+//                    connection ends (without follow: once they are sent)
+//   {"id":10,"op":"watch"}                                -> InstanceStatus, one answer line
+//                    per instance now, then one per state change as it happens, until
+//                    the client closes the connection (it serves nothing else then)
 //
 // load answers the [InstanceStatus] it started, unload the [String] instance
 // names it removed. Answers:
@@ -25,8 +32,8 @@
 //   {"id":1,"ok":false,"error":{"code":"notFound","message":"..."}}
 //
 // `code` is a ControlError.Code. An answer to a line that could not be read
-// far enough to find its id has no id. list, devices, instances, status and
-// metrics are open to anyone who can connect; load, unload, restart and call need
+// far enough to find its id has no id. list, devices, instances, status,
+// metrics and watch are open to anyone who can connect; load, unload, restart and call need
 // root or membership in the socket's group (checked from SO_PEERCRED).
 
 /// What a client asks of hostd, checked for completeness.
@@ -40,6 +47,8 @@ public enum ControlCommand: Equatable, Sendable {
     case restart(instance: String)
     case call(instance: String, command: String, arguments: [String])
     case metrics
+    case watch
+    case logs(instance: String, lines: Int, follow: Bool)
 
     /// The `op` field that names this command on the wire.
     public var op: String {
@@ -53,6 +62,8 @@ public enum ControlCommand: Equatable, Sendable {
         case .restart: "restart"
         case .call: "call"
         case .metrics: "metrics"
+        case .watch: "watch"
+        case .logs: "logs"
         }
     }
 
@@ -60,7 +71,7 @@ public enum ControlCommand: Equatable, Sendable {
     public var changesState: Bool {
         switch self {
         case .load, .unload, .restart, .call: true
-        case .plugins, .devices, .instances, .status, .metrics: false
+        case .plugins, .devices, .instances, .status, .metrics, .watch, .logs: false
         }
     }
 }
@@ -78,7 +89,7 @@ public struct ControlRequest: Equatable, Sendable {
 
 extension ControlRequest: Codable {
     enum CodingKeys: String, CodingKey {
-        case id, op, plugin, device, target, instance, command, args
+        case id, op, plugin, device, target, instance, command, args, lines, follow
     }
 
     /// Throws ControlError(.badRequest) with a message that names the
@@ -108,6 +119,12 @@ extension ControlRequest: Codable {
         case "devices": command = .devices
         case "instances": command = .instances
         case "metrics": command = .metrics
+        case "watch": command = .watch
+        case "logs":
+            let lines = try fields.decodeIfPresent(Int.self, forKey: .lines) ?? 100
+            guard (0...100_000).contains(lines) else { throw ControlError(.badRequest, "\"logs\" needs \"lines\" from 0 to 100000") }
+            command = .logs(instance: try required(.instance), lines: lines,
+                            follow: try fields.decodeIfPresent(Bool.self, forKey: .follow) ?? false)
         case "status": command = .status(instance: try required(.instance))
         case "restart": command = .restart(instance: try required(.instance))
         case "call":
@@ -128,8 +145,12 @@ extension ControlRequest: Codable {
             try fields.encodeIfPresent(device, forKey: .device)
         case .unload(let target):
             try fields.encode(target, forKey: .target)
-        case .plugins, .devices, .instances, .metrics:
+        case .plugins, .devices, .instances, .metrics, .watch:
             break
+        case .logs(let instance, let lines, let follow):
+            try fields.encode(instance, forKey: .instance)
+            try fields.encode(lines, forKey: .lines)
+            try fields.encode(follow, forKey: .follow)
         case .status(let instance), .restart(let instance):
             try fields.encode(instance, forKey: .instance)
         case .call(let instance, let command, let arguments):

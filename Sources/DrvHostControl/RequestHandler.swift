@@ -10,6 +10,42 @@ public struct RequestHandler: Sendable {
         self.policy = policy
     }
 
+    /// What a request line asks for: one answer, or (watch) a stream of them.
+    public enum Reply: Sendable {
+        case answer([UInt8])
+        case stream(AsyncStream<[UInt8]>)
+    }
+
+    public func reply(_ line: some Collection<UInt8>, from peer: PeerCredentials) async -> Reply {
+        guard let request = try? WireCodec.decodeRequest(line) else { return .answer(await answer(line, from: peer)) }
+        switch request.command {
+        case .watch:
+            return .stream(Self.lines(of: await supervisor.watch(buffer: RequestHandler.watchBuffer), id: request.id))
+        case .logs(let instance, let lines, let follow):
+            do {
+                return .stream(Self.lines(of: try await supervisor.logs(instance, lines: lines, follow: follow), id: request.id))
+            } catch {
+                return .answer(WireCodec.encodeFailure(id: request.id, error))
+            }
+        default:
+            return .answer(await answer(line, from: peer))
+        }
+    }
+
+    /// Each value as an answer line to request `id`.
+    private static func lines<Value: Codable & Sendable>(of values: AsyncStream<Value>, id: Int) -> AsyncStream<[UInt8]> {
+        AsyncStream { continuation in
+            let task = Task {
+                for await value in values { continuation.yield(WireCodec.encodeSuccess(id: id, value)) }
+                continuation.finish()
+            }
+            continuation.onTermination = { _ in task.cancel() }
+        }
+    }
+
+    /// State changes a watcher may fall behind by before the oldest go.
+    static let watchBuffer = 1024
+
     /// The answer line, newline included.
     public func answer(_ line: some Collection<UInt8>, from peer: PeerCredentials) async -> [UInt8] {
         let request: ControlRequest
@@ -51,6 +87,9 @@ public struct RequestHandler: Sendable {
                 id: id, try await supervisor.call(instance, command: command, arguments: arguments))
         case .metrics:
             return WireCodec.encodeSuccess(id: id, await supervisor.metrics())
+        case .watch, .logs:
+            // Streams go through reply(_:from:).
+            return WireCodec.encodeFailure(id: id, ControlError(.badRequest, "\(request.command.op) streams: use reply(_:from:)"))
         }
     }
 }

@@ -18,4 +18,10 @@ public protocol SupervisorAPI: Sendable {
     func call(_ instance: String, command: String, arguments: [String]) async throws(ControlError) -> String
     /// Every instance's counters and state in Prometheus' text format.
     func metrics() async -> String
+    /// Every instance as it is now, then each state change as it happens,
+    /// until the stream is dropped. Bounded: a reader that falls more than
+    /// `buffer` changes behind loses the oldest.
+    func watch(buffer: Int) async -> AsyncStream<InstanceStatus>
+    /// An instance's last `lines` log lines, then (follow) each new one.
+    func logs(_ instance: String, lines: Int, follow: Bool) async throws(ControlError) -> AsyncStream<String>
 }

@@ -1,10 +1,12 @@
+import CHostd
 import DriverHostCore
 import Foundation
 import Glibc
 
 /// One running driverhost as the supervisor sees it: the process (pidfd),
-/// its end of the control socketpair, and a thread that turns what happens
-/// into an ordered stream of events: lines from driverhost, then its exit.
+/// its end of the control socketpair, the read end of its stderr, and a
+/// thread that turns what happens into an ordered stream of events: lines
+/// from driverhost (control lines and log lines), then its exit.
 final class DriverhostConnection: @unchecked Sendable {
     enum Event: Sendable {
         case attached
@@ -16,6 +18,8 @@ final class DriverhostConnection: @unchecked Sendable {
         case failed(String)
         /// It broke the channel's bounds and was killed for it (the exit follows).
         case misbehaved(String)
+        /// A line driverhost (or its plugin, through log()) wrote to stderr.
+        case log(String)
         case result(id: String, text: String)
         case error(id: String, message: String)
         case exited(ExitStatus)
@@ -32,38 +36,52 @@ final class DriverhostConnection: @unchecked Sendable {
         guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &pair) == 0 else {
             throw ChildProcess.SpawnError(description: "socketpair: \(String(cString: strerror(errno)))")
         }
+        var err: [Int32] = [-1, -1]
+        guard chd_pipe_cloexec(&err) == 0 else {
+            close(pair[0]); close(pair[1])
+            throw ChildProcess.SpawnError(description: "pipe: \(String(cString: strerror(errno)))")
+        }
         do {
             process = try ChildProcess(path: driverhost, arguments: arguments + ["--control-fd", "3"],
-                                       environment: environment, controlFD: pair[1], confinement: confinement)
+                                       environment: environment, controlFD: pair[1], stderrFD: err[1],
+                                       confinement: confinement)
         } catch {
-            close(pair[0]); close(pair[1])
+            close(pair[0]); close(pair[1]); close(err[0]); close(err[1])
             throw error
         }
         close(pair[1])
+        close(err[1])
         control = pair[0]
+        let stderr = err[0]
         let (stream, continuation) = AsyncStream.makeStream(of: Event.self)
         events = stream
         let thread = Thread { [process, control, exitNotice] in
-            var pending: [UInt8] = []
+            var pending: [Int32: [UInt8]] = [control: [], stderr: []]
             var budget = InputBudget()
             var killed = false
-            let watched = process.wait(watching: [control]) { _, bytes in
+            let watched = process.wait(watching: [control, stderr]) { fd, bytes in
                 guard !killed else { return }
-                pending += bytes
-                while let newline = pending.firstIndex(of: UInt8(ascii: "\n")) {
-                    let line = String(decoding: pending[..<newline], as: UTF8.self)
-                    pending.removeSubrange(...newline)
-                    if let event = DriverhostConnection.parse(line) { continuation.yield(event) }
+                pending[fd, default: []] += bytes
+                while let newline = pending[fd]!.firstIndex(of: UInt8(ascii: "\n")) {
+                    let line = String(decoding: pending[fd]![..<newline], as: UTF8.self)
+                    pending[fd]!.removeSubrange(...newline)
+                    if fd == stderr {
+                        continuation.yield(.log(line))
+                    } else if let event = DriverhostConnection.parse(line) {
+                        continuation.yield(event)
+                    }
                 }
                 // Whatever a child sends is bounded: a flood or an endless
                 // line costs it its life, not hostd its memory and CPU.
-                if let why = budget.take(bytes: bytes.count, pending: pending.count) {
+                if let why = budget.take(bytes: bytes.count, pending: pending[fd]!.count,
+                                         from: fd == stderr ? "stderr" : "control channel") {
                     killed = true
                     pending.removeAll()
                     process.signal(SIGKILL)
                     continuation.yield(.misbehaved(why))
                 }
             }
+            close(stderr)
             let status = watched ?? process.reap()
             continuation.yield(.exited(status))
             continuation.finish()
@@ -183,10 +201,12 @@ struct InputBudget {
     private var windowStart = ContinuousClock.now
     private var bytesInWindow = 0
 
-    /// nil while within bounds; else why not.
-    mutating func take(bytes: Int, pending: Int, now: ContinuousClock.Instant = .now) -> String? {
+    /// nil while within bounds; else why not. Both of a child's streams
+    /// share one budget.
+    mutating func take(bytes: Int, pending: Int, from stream: String = "control channel",
+                       now: ContinuousClock.Instant = .now) -> String? {
         if pending > InputBudget.maxLine {
-            return "sent a control line longer than \(InputBudget.maxLine) bytes"
+            return "sent a line longer than \(InputBudget.maxLine) bytes on its \(stream)"
         }
         if now - windowStart >= .seconds(1) {
             windowStart = now
@@ -194,7 +214,7 @@ struct InputBudget {
         }
         bytesInWindow += bytes
         if bytesInWindow > InputBudget.maxBytesPerSecond {
-            return "flooded its control channel (over \(InputBudget.maxBytesPerSecond) bytes within a second)"
+            return "flooded hostd (over \(InputBudget.maxBytesPerSecond) bytes within a second, last on its \(stream))"
         }
         return nil
     }

@@ -21,6 +21,11 @@ public enum ExitStatus: Equatable, Sendable, CustomStringConvertible {
     /// would fail the same way again. (A device error is not one: the
     /// proxy's release resets the device, so the next driverhost may well
     /// find it working; it counts as a crash.)
+    public var isSignaled: Bool {
+        if case .signaled = self { return true }
+        return false
+    }
+
     public var isPermanent: Bool {
         guard case .exited(let code) = self, let known = ExitCode(rawValue: code) else { return false }
         switch known {

@@ -1,4 +1,5 @@
 import DriverHostCore
+import Glibc
 import DrvHostControl
 
 /// Everything the supervisor keeps about one (device, plugin) instance.
@@ -30,6 +31,11 @@ final class InstanceRecord {
     var lastAnswer = ContinuousClock.now
     /// The kernel's OOM kills in the instance's cgroup when it started.
     var oomKillsAtStart: UInt64 = 0
+    /// The plugin file the current driverhost mapped.
+    var pluginAtStart: PluginFileIdentity?
+    /// Its driverhosts' log lines, across restarts (hostctl logs).
+    var log = LogRing()
+    var logFollowers: [Int: AsyncStream<String>.Continuation] = [:]
     var failure: String?
     var policy: RestartPolicy
     /// drvproxy's releases counter when the current driverhost started.
@@ -50,4 +56,52 @@ final class InstanceRecord {
     }
 
     static func name(plugin: String, device: String) -> String { "\(plugin)@\(device)" }
+}
+
+/// The newest lines of an instance's log: at most `capacity` lines, each cut
+/// at `maxLine` bytes, so that a chatty plugin costs hostd a fixed amount.
+struct LogRing {
+    static let capacity = 1000
+    static let maxLine = 2048
+    private(set) var lines: [String] = []
+    private var start = 0
+
+    mutating func append(_ line: String) {
+        let kept = line.utf8.count > LogRing.maxLine ? String(decoding: line.utf8.prefix(LogRing.maxLine), as: UTF8.self) + "…" : line
+        if lines.count < LogRing.capacity {
+            lines.append(kept)
+        } else {
+            lines[start] = kept
+            start = (start + 1) % LogRing.capacity
+        }
+    }
+
+    /// The last `count` lines, oldest first.
+    func last(_ count: Int) -> [String] {
+        let ordered = Array(lines[start...] + lines[..<start])
+        return Array(ordered.suffix(max(0, count)))
+    }
+}
+
+/// Which file a path names and its contents' version, to tell an in-place
+/// overwrite (same inode, new mtime or size) or a replacement (new inode).
+struct PluginFileIdentity: Equatable {
+    let device: UInt64
+    let inode: UInt64
+    let size: Int64
+    let modified: timespec
+
+    init?(path: String) {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return nil }
+        device = UInt64(info.st_dev)
+        inode = UInt64(info.st_ino)
+        size = Int64(info.st_size)
+        modified = info.st_mtim
+    }
+
+    static func == (a: Self, b: Self) -> Bool {
+        a.device == b.device && a.inode == b.inode && a.size == b.size
+            && a.modified.tv_sec == b.modified.tv_sec && a.modified.tv_nsec == b.modified.tv_nsec
+    }
 }

@@ -36,18 +36,32 @@ public struct PCIScanner: Sendable {
                 return s.isEmpty ? nil : s
             }
             let driver = sysfs.boundDriver(bdf)
-            return DeviceRow(bdf: bdf, vendor: d.vendor, device: d.device, subvendor: d.subvendor,
-                             subdevice: d.subdevice, classCode: d.class_code,
-                             vendorName: name(&d.vendor_name), deviceName: name(&d.device_name),
-                             className: name(&d.class_name), kernelDriver: driver,
-                             dmaMode: driver == "drvproxy" ? sysfs.dmaMode(bdf) : nil)
-        }.sorted { $0.bdf < $1.bdf }
+            var row = DeviceRow(bdf: bdf, vendor: d.vendor, device: d.device, subvendor: d.subvendor,
+                                subdevice: d.subdevice, classCode: d.class_code,
+                                vendorName: name(&d.vendor_name), deviceName: name(&d.device_name),
+                                className: name(&d.class_name), kernelDriver: driver,
+                                dmaMode: driver == "drvproxy" ? sysfs.dmaMode(bdf) : nil)
+            row.details = sysfs.details(bdf)
+            return row
+        }.sorted { $0.bdf < $1.bdf }.withIRQSharers()
     }
 
     /// A NUL-terminated C array field (imported as a tuple) as a String.
     static func text<T>(_ field: inout T) -> String {
         withUnsafeBytes(of: &field) { bytes in
             String(decoding: bytes.prefix { $0 != 0 }, as: UTF8.self)
+        }
+    }
+}
+
+extension Array where Element == DeviceRow {
+    /// Each device's IRQ sharers: the others on the same INTx line.
+    func withIRQSharers() -> [DeviceRow] {
+        map { row in
+            guard let irq = row.details?.irq else { return row }
+            var row = row
+            row.details?.irqSharers = filter { $0.bdf != row.bdf && $0.details?.irq == irq }.map(\.bdf)
+            return row
         }
     }
 }

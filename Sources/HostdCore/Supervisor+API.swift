@@ -79,12 +79,17 @@ extension Supervisor: SupervisorAPI {
         scanAll().map { row in
             var row = row
             row.instance = instances.values.first { $0.device == row.bdf }?.name
+            row.details?.previousDriver = bindings[row.bdf]?.driver
             return row
         }
     }
 
     public func instances() async -> [InstanceStatus] {
         instances.values.sorted { $0.name < $1.name }.map(status)
+    }
+
+    public func watch(buffer: Int) async -> AsyncStream<InstanceStatus> {
+        observe(bufferingPolicy: .bufferingNewest(buffer), startingWith: await instances())
     }
 
     public func metrics() async -> String {

@@ -66,6 +66,7 @@ extension Supervisor {
         record.state = .starting
         record.endReason = nil
         record.oomKillsAtStart = cgroups?.oomKills(record.name) ?? 0
+        record.pluginAtStart = PluginFileIdentity(path: pluginPath(record.pluginFile))
         watch(record, connection)
         publish(record)
         logger.info("driverhost started", metadata: ["instance": "\(record.name)", "pid": "\(connection.process.pid)",
@@ -128,6 +129,11 @@ extension Supervisor {
     }
 
     func handle(_ event: DriverhostConnection.Event, of record: InstanceRecord, from connection: DriverhostConnection) {
+        // Every driverhost of the instance writes to its log, the standby too.
+        if case .log(let line) = event {
+            appendLog(line, to: record)
+            return
+        }
         if connection === record.standby {
             if case .exited(let status) = event {
                 // Not replaced until the next attach: a standby that cannot
@@ -157,6 +163,7 @@ extension Supervisor {
             record.lastAnswer = clock.now
         case .failed(let message):
             record.endReason = record.endReason ?? TerminalText.escape(message)
+        case .log: break  // taken above
         case .misbehaved(let why):
             record.endReason = "killed by hostd: it \(why)"
             logger.error("driverhost killed", metadata: ["instance": "\(record.name)", "reason": "\(why)"])
@@ -190,6 +197,14 @@ extension Supervisor {
            cgroups.oomKills(record.name) > record.oomKillsAtStart {
             record.endReason = "killed by the kernel's OOM killer at the instance's memory limit (memory_max_mb = \(config.resources.memoryMaxMB))"
         }
+        // A plugin file overwritten in place under a running driverhost
+        // (cp over it) kills it with SIGBUS: an upgrade gone wrong, not a
+        // crash of the plugin, so it does not count toward the crash limit.
+        let upgraded = record.endReason == nil && status.isSignaled
+            && PluginFileIdentity(path: pluginPath(record.pluginFile)) != record.pluginAtStart
+        if upgraded {
+            record.endReason = "its plugin file was replaced in place (install or mv a new file instead); not counted as a crash"
+        }
         record.lastExit = record.endReason.map { "\(status): \($0)" } ?? status.description
         remember(record)
         let exit = record.lastExit!
@@ -198,7 +213,7 @@ extension Supervisor {
             fail(record, "\(exit); restarting cannot help")
             return
         }
-        switch record.policy.crashed(atMs: nowMs) {
+        switch upgraded ? .restart(afterMs: 0) : record.policy.crashed(atMs: nowMs) {
         case .giveUp(let crashes, let window):
             // Not every end is a crash: an error exit says what failed.
             let ended = if case .signaled = status { "crashed" } else { "ended" }
@@ -310,6 +325,7 @@ extension Supervisor {
         }
         await endClassDevice(of: record)
         cgroups?.remove(record.name)
+        endLogs(of: record)
         if instances[record.name] === record { instances.removeValue(forKey: record.name) }
         publish(record)
         logger.info("instance unloaded", metadata: ["instance": "\(record.name)"])

@@ -135,7 +135,13 @@ public actor Supervisor {
     /// tests and for anything that wants to follow instances without polling.
     /// (An unloaded instance is last seen in state `stopping`.)
     public func observe() -> AsyncStream<InstanceStatus> {
-        let (stream, continuation) = AsyncStream.makeStream(of: InstanceStatus.self)
+        observe(bufferingPolicy: .unbounded)
+    }
+
+    func observe(bufferingPolicy: AsyncStream<InstanceStatus>.Continuation.BufferingPolicy,
+                 startingWith current: [InstanceStatus] = []) -> AsyncStream<InstanceStatus> {
+        let (stream, continuation) = AsyncStream.makeStream(of: InstanceStatus.self, bufferingPolicy: bufferingPolicy)
+        for status in current { continuation.yield(status) }
         let id = nextObserver
         nextObserver += 1
         observers[id] = continuation

@@ -52,6 +52,34 @@ public struct Sysfs: Sendable {
         }
     }
 
+    /// The regions, IRQ, interrupt kind and IOMMU group of a device
+    /// (sharers and the previous driver are the caller's to add).
+    public func details(_ bdf: String) -> DeviceDetails {
+        let path = devicePath(bdf)
+        var details = DeviceDetails()
+        // "start end flags" per line: six BARs, then the ROM and bridge windows.
+        let lines = read(path + "/resource")?.split(separator: "\n") ?? []
+        for (index, line) in lines.prefix(6).enumerated() {
+            let fields = line.split(separator: " ").compactMap { UInt64($0.dropFirst(2), radix: 16) }
+            guard fields.count == 3, fields[1] > fields[0] else { continue }
+            let flags = fields[2]
+            // IORESOURCE_IO 0x100, _PREFETCH 0x2000, _MEM_64 0x100000
+            details.regions.append(.init(index: index, io: flags & 0x100 != 0, size: fields[1] - fields[0] + 1,
+                                         prefetchable: flags & 0x2000 != 0, is64Bit: flags & 0x100000 != 0))
+        }
+        details.irq = read(path + "/irq").flatMap { UInt32($0) }.flatMap { $0 == 0 ? nil : $0 }
+        if let vectors = try? FileManager.default.contentsOfDirectory(atPath: path + "/msi_irqs"), !vectors.isEmpty {
+            let kinds = Set(vectors.compactMap { read(path + "/msi_irqs/\($0)") })
+            details.interrupts = kinds.contains("msix") ? "MSI-X (\(vectors.count) vectors)" : "MSI (\(vectors.count) vectors)"
+        } else if details.irq != nil, boundDriver(bdf) != nil {
+            details.interrupts = "INTx"
+        }
+        if let group = try? FileManager.default.destinationOfSymbolicLink(atPath: path + "/iommu_group") {
+            details.iommuGroup = group.split(separator: "/").last.flatMap { Int($0) }
+        }
+        return details
+    }
+
     /// A file of /sys/bus/pci/devices/<BDF>/drvproxy/, there while the
     /// device is bound to drvproxy.
     public func drvproxyAttribute(_ bdf: String, _ name: String) -> String? {

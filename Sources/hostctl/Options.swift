@@ -28,9 +28,9 @@ struct ConnectionOptions: ParsableArguments {
 
     /// Connects, runs `body`, and turns a failure into a message on stderr
     /// and hostctl's exit code for it.
-    func withClient(_ body: (ControlClient) throws(ControlClientError) -> Void) throws {
+    func withClient(timeout: Int? = 120, _ body: (ControlClient) throws(ControlClientError) -> Void) throws {
         do {
-            let client = try ControlClient(socketPath: socketPath)
+            let client = try ControlClient(socketPath: socketPath, timeout: timeout)
             try body(client)
         } catch {
             printError(error.description)

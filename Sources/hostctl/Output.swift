@@ -54,6 +54,39 @@ func deviceLine(_ device: DeviceRow) -> String {
     return "\(device.bdf) \(className) [\(classID)]: \(name) [\(ids)]  owner: \(owner)  dma: \(device.dmaMode?.rawValue ?? "-")"
 }
 
+/// `devices -v`: the line, then lspci -v -k's details, indented (spaces:
+/// tabs would be escaped with the plugin text).
+func deviceBlock(_ device: DeviceRow) -> String {
+    var lines = [deviceLine(device)]
+    if device.subvendor != 0 || device.subdevice != 0 {
+        lines.append("Subsystem: [\(hex(device.subvendor, digits: 4)):\(hex(device.subdevice, digits: 4))]")
+    }
+    if let details = device.details {
+        if let irq = details.irq {
+            let sharers = details.irqSharers.isEmpty ? "" : " (shared with \(details.irqSharers.joined(separator: ", ")))"
+            lines.append("IRQ \(irq)\(sharers)")
+        }
+        if let interrupts = details.interrupts { lines.append("Interrupts: \(interrupts)") }
+        if let group = details.iommuGroup { lines.append("IOMMU group \(group)") }
+        for region in details.regions {
+            let kind = region.io ? "I/O ports" : "Memory" + (region.is64Bit ? " (64-bit" : " (32-bit")
+                + (region.prefetchable ? ", prefetchable)" : ", non-prefetchable)")
+            lines.append("Region \(region.index): \(kind), size \(sizeText(region.size))")
+        }
+        if let driver = device.kernelDriver { lines.append("Kernel driver in use: \(driver)") }
+        if let previous = details.previousDriver { lines.append("Driver before drvhost: \(previous)") }
+    }
+    return ([lines[0]] + lines.dropFirst().map { "    " + $0 }).joined(separator: "\n")
+}
+
+/// lspci's sizes: 4K, 1M, 256M.
+func sizeText(_ bytes: UInt64) -> String {
+    for (unit, shift) in [("G", 30), ("M", 20), ("K", 10)] where bytes >= 1 << shift && bytes % (1 << shift) == 0 {
+        return "\(bytes >> shift)\(unit)"
+    }
+    return "\(bytes)"
+}
+
 func pluginTable(_ plugins: [PluginRow]) -> String {
     table(["FILE", "NAME", "VERSION", "STATE", "INSTANCES"], plugins.map { plugin in
         [plugin.file, plugin.name ?? "-", plugin.version ?? "-", plugin.state.rawValue,

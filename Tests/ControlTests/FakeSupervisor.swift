@@ -3,10 +3,16 @@ import DrvHostControl
 /// A supervisor with two devices and one running edu instance. Records every
 /// changing call, so tests can tell a refused request changed nothing.
 actor FakeSupervisor: SupervisorAPI {
-    static let edu = DeviceRow(
-        bdf: "0000:00:05.0", vendor: 0x1234, device: 0x11e8, subvendor: 0x1af4, subdevice: 0x1100,
-        classCode: 0x00ff00, className: "Unclassified device", kernelDriver: "drvproxy",
-        instance: "edu@0000:00:05.0", dmaMode: .confined)
+    static let edu: DeviceRow = {
+        var row = DeviceRow(
+            bdf: "0000:00:05.0", vendor: 0x1234, device: 0x11e8, subvendor: 0x1af4, subdevice: 0x1100,
+            classCode: 0x00ff00, className: "Unclassified device", kernelDriver: "drvproxy",
+            instance: "edu@0000:00:05.0", dmaMode: .confined)
+        row.details = DeviceDetails(regions: [.init(index: 0, io: false, size: 1 << 20, prefetchable: false, is64Bit: false)],
+                                    irq: 11, irqSharers: ["0000:00:03.0"], interrupts: "INTx", iommuGroup: 4,
+                                    previousDriver: "uio_pci_generic")
+        return row
+    }()
     static let nic = DeviceRow(
         bdf: "0000:00:03.0", vendor: 0x8086, device: 0x100e, subvendor: 0x1af4, subdevice: 0x1100,
         classCode: 0x020000, vendorName: "Intel Corporation",
@@ -63,6 +69,27 @@ actor FakeSupervisor: SupervisorAPI {
     }
 
     /// factorial has the signature u64(u32), like the edu plugin's.
+    /// The running instance, then it restarting and running again.
+    func watch(buffer: Int) -> AsyncStream<InstanceStatus> {
+        var restarting = Self.running
+        restarting.state = .restarting
+        var again = Self.running
+        again.restarts += 1
+        return AsyncStream { continuation in
+            for status in [Self.running, restarting, again] { continuation.yield(status) }
+            continuation.finish()
+        }
+    }
+
+    func logs(_ instance: String, lines: Int, follow: Bool) throws(ControlError) -> AsyncStream<String> {
+        guard instance == Self.running.name else { throw ControlError(.notFound, "no instance \(instance)") }
+        let all = (1...5).map { "driverhost[0000:00:05.0]: info: line \($0)" }
+        return AsyncStream { continuation in
+            for line in all.suffix(lines) { continuation.yield(line) }
+            continuation.finish()
+        }
+    }
+
     func metrics() -> String {
         "# TYPE drvhost_instance_interrupts_total counter\ndrvhost_instance_interrupts_total{instance=\"\(Self.running.name)\"} 7\n"
     }

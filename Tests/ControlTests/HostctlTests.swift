@@ -12,6 +12,32 @@ import TestSupport
         }
     }
 
+    @Test func logsPrintTheLastLines() async throws {
+        try await withServer { path in
+            let run = try await runHostctl(["logs", "edu@0000:00:05.0", "-n", "2", "--socket", path])
+            #expect(run.status == 0, "\(run.stderr)")
+            #expect(run.stdout == "driverhost[0000:00:05.0]: info: line 4\ndriverhost[0000:00:05.0]: info: line 5\n")
+            let missing = try await runHostctl(["logs", "nope@x", "--socket", path])
+            #expect(missing.status == 1 && missing.stderr.contains("no instance nope@x"))
+        }
+    }
+
+    @Test func watchPrintsEachChangeAsALine() async throws {
+        try await withServer { path in
+            let run = try await runHostctl(["watch", "--socket", path])
+            #expect(run.status == 0, "\(run.stderr)")
+            #expect(run.stdout == """
+                edu@0000:00:05.0 running pid 4242 restarts 2 (last exit: signal 11 (SIGSEGV))
+                edu@0000:00:05.0 restarting pid 4242 restarts 2 (last exit: signal 11 (SIGSEGV))
+                edu@0000:00:05.0 running pid 4242 restarts 3 (last exit: signal 11 (SIGSEGV))
+
+                """)
+            let json = try await runHostctl(["watch", "--json", "--socket", path])
+            let lines = json.stdout.split(separator: "\n")
+            #expect(lines.count == 3 && lines[1].contains(#""state":"restarting""#))
+        }
+    }
+
     @Test func metricsArePrintedAsHostdSendsThem() async throws {
         try await withServer { path in
             let run = try await runHostctl(["metrics", "--socket", path])
@@ -67,6 +93,24 @@ import TestSupport
                 0000:00:05.0 Unclassified device [00ff]: Device [1234:11e8]  owner: edu@0000:00:05.0 (drvproxy)  dma: confined
 
                 """)
+        }
+    }
+
+    @Test func verboseDevicesLookLikeLspciVerbose() async throws {
+        try await withServer { path in
+            let run = try await runHostctl(["devices", "-v", "--socket", path])
+            #expect(run.status == 0)
+            #expect(run.stdout.hasSuffix("""
+                0000:00:05.0 Unclassified device [00ff]: Device [1234:11e8]  owner: edu@0000:00:05.0 (drvproxy)  dma: confined
+                    Subsystem: [1af4:1100]
+                    IRQ 11 (shared with 0000:00:03.0)
+                    Interrupts: INTx
+                    IOMMU group 4
+                    Region 0: Memory (32-bit, non-prefetchable), size 1M
+                    Kernel driver in use: drvproxy
+                    Driver before drvhost: uio_pci_generic
+
+                """), "\(run.stdout)")
         }
     }
 

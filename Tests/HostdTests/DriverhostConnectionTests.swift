@@ -8,16 +8,25 @@ import TestSupport
 /// its --simulate device: attach notice, calls with escaped arguments and
 /// results, errors, stop.
 @Suite struct DriverhostConnectionTests {
+    /// The next event that is not a log line (driverhost's stderr).
+    func next(_ events: inout AsyncStream<DriverhostConnection.Event>.Iterator) async -> DriverhostConnection.Event? {
+        while let event = await events.next() {
+            if case .log = event { continue }
+            return event
+        }
+        return nil
+    }
+
     @Test func callsTravelOverTheControlSocket() async throws {
         let connection = try DriverhostConnection(
             driverhost: RepoPaths.binary("driverhost"), arguments: ["--simulate", "--plugin", RepoPaths.testPlugin("good")])
         var events = connection.events.makeAsyncIterator()
-        guard case .attached? = await events.next() else {
+        guard case .attached? = await next(&events) else {
             Issue.record("no attached notice")
             return
         }
         #expect(connection.requestCall(id: "1", command: "add", arguments: ["-5", "3"]))
-        guard case .result(let id, let text)? = await events.next() else {
+        guard case .result(let id, let text)? = await next(&events) else {
             Issue.record("no result")
             return
         }
@@ -25,14 +34,14 @@ import TestSupport
         // An argument with a space and a newline arrives whole, and is refused
         // by the signature, not by the framing.
         #expect(connection.requestCall(id: "id with space", command: "add", arguments: ["1 2\n", "3"]))
-        guard case .error(let errorID, let message)? = await events.next() else {
+        guard case .error(let errorID, let message)? = await next(&events) else {
             Issue.record("no error")
             return
         }
         #expect(errorID == "id with space")
         #expect(message.contains("1 2\n"))
         connection.requestStop()
-        guard case .exited(let status)? = await events.next() else {
+        guard case .exited(let status)? = await next(&events) else {
             Issue.record("no exit")
             return
         }
@@ -63,7 +72,7 @@ import TestSupport
         #expect(connection.requestStart(restartCount: 2))
         #expect(connection.requestCall(id: "1", command: "add", arguments: ["2", "3"]))
         var events = connection.events.makeAsyncIterator()
-        guard case .attached? = await events.next(), case .result("1", "5")? = await events.next() else {
+        guard case .attached? = await next(&events), case .result("1", "5")? = await next(&events) else {
             Issue.record("no attach and result")
             return
         }

@@ -84,3 +84,65 @@ import TestSupport
         #expect(try get("POST /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n").hasPrefix("HTTP/1.1 405 Method Not Allowed"))
     }
 }
+
+@Suite(.serialized) struct WatchTests {
+    @Test func aWatchStartsWithEveryInstanceThenFollowsChanges() async throws {
+        let w = try simWorld(autoload: true) { $0.warmStandby = false }
+        defer { try? FileManager.default.removeItem(atPath: w.plugins) }
+        try await w.supervisor.start()
+        let watch = await w.supervisor.watch(buffer: 64)
+        kill(try #require(try await w.supervisor.status("edu@sim:edu1").pid), SIGKILL)
+        let seen = try await within(10, waitingFor: "edu@sim:edu1's restart in the watch") {
+            var seen: [InstanceStatus] = []
+            for await status in watch {
+                seen.append(status)
+                if status.name == "edu@sim:edu1" && status.state == .running && status.restarts == 1 { break }
+            }
+            return seen
+        }
+        #expect(seen.prefix(2).map(\.name) == ["edu@sim:edu0", "edu@sim:edu1"])
+        #expect(seen.dropFirst(2).map(\.state) == [.restarting, .starting, .running])
+        await w.supervisor.shutdown()
+        #expect(w.devsim.stop() == 0)
+    }
+}
+
+@Suite(.serialized) struct LogsTests {
+    @Test func anInstancesLogHoldsItsDriverhostsLinesAcrossRestartsAndFollows() async throws {
+        let w = try simWorld(autoload: false) { $0.warmStandby = false }
+        defer { try? FileManager.default.removeItem(atPath: w.plugins) }
+        try await w.supervisor.start()
+        _ = try await w.supervisor.load(plugin: "edu.so", device: "sim:edu0")
+        let follow = try await w.supervisor.logs("edu@sim:edu0", lines: 1000, follow: true)
+        let changes = await w.supervisor.observe()
+        kill(try #require(try await w.supervisor.status("edu@sim:edu0").pid), SIGKILL)
+        _ = try await within(10, waitingFor: "restart") { await HostdTests.changes(changes, until: .running, of: "edu@sim:edu0") }
+        // Both driverhosts said "attached"; the follower sees the second.
+        let attached = try await within(10, waitingFor: "two attach lines") {
+            var count = 0
+            for await line in follow where line.contains("plugin edu 1.0.0 attached") {
+                count += 1
+                if count == 2 { break }
+            }
+            return count
+        }
+        #expect(attached == 2)
+        let last = try await w.supervisor.logs("edu@sim:edu0", lines: 1000, follow: false)
+        var lines: [String] = []
+        for await line in last { lines.append(line) }
+        #expect(lines.filter { $0.contains("attached") }.count == 2)
+        #expect(lines.allSatisfy { $0.hasPrefix("driverhost[sim:edu0]: ") })
+        await #expect(throws: ControlError.self) { try await w.supervisor.logs("nope", lines: 1, follow: false) }
+        await w.supervisor.shutdown()
+        #expect(w.devsim.stop() == 0)
+    }
+
+    @Test func theRingKeepsTheNewestLinesCut() {
+        var ring = LogRing()
+        for i in 0..<(LogRing.capacity + 5) { ring.append("line \(i)") }
+        #expect(ring.last(2) == ["line \(LogRing.capacity + 3)", "line \(LogRing.capacity + 4)"])
+        #expect(ring.last(LogRing.capacity + 10).count == LogRing.capacity)
+        ring.append(String(repeating: "x", count: 5000))
+        #expect(ring.last(1).first?.utf8.count == LogRing.maxLine + "…".utf8.count)
+    }
+}

@@ -111,3 +111,54 @@ import TestSupport
         #expect(w.devsim.stop() == 0)
     }
 }
+
+/// A plugin file overwritten in place under its driverhosts is an upgrade
+/// gone wrong, not a plugin crash: it never counts toward failed.
+@Suite(.serialized) struct InPlaceUpgradeTests {
+    @Test func aFileIdentityChangesWithAnInPlaceWriteAndWithARename() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("identity-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let path = dir + "/p.so"
+        try "one".write(toFile: path, atomically: false, encoding: .utf8)
+        let first = try #require(PluginFileIdentity(path: path))
+        #expect(PluginFileIdentity(path: path) == first)
+        try "two!".write(toFile: path, atomically: false, encoding: .utf8)      // in place
+        let second = try #require(PluginFileIdentity(path: path))
+        #expect(second != first && second.inode == first.inode)
+        try "two!".write(toFile: path, atomically: true, encoding: .utf8)       // new file renamed over
+        #expect(PluginFileIdentity(path: path)?.inode != second.inode)
+        #expect(PluginFileIdentity(path: dir + "/missing.so") == nil)
+    }
+
+    @Test func overwritingAPluginUnderItsDriverhostsNeverFailsTheInstance() async throws {
+        let w = try simWorld(autoload: false) { $0.warmStandby = false }  // max_crashes 3
+        defer { try? FileManager.default.removeItem(atPath: w.plugins) }
+        try await w.supervisor.start()
+        _ = try await w.supervisor.load(plugin: "edu.so", device: "sim:edu0")
+        // Written through a hard link elsewhere, so that the directory
+        // watcher (which would restart the instance on the new file anyway)
+        // stays out of it: only the crash path decides.
+        let file = w.plugins + "/edu.so", link = w.plugins + ".edu-link.so"
+        try FileManager.default.linkItem(atPath: file, toPath: link)
+        defer { try? FileManager.default.removeItem(atPath: link) }
+        for round in 1...4 {
+            let before = try await w.supervisor.status("edu@sim:edu0")
+            let changes = await w.supervisor.observe()
+            // cp over the file: same inode, new contents (the same bytes).
+            let bytes = try Data(contentsOf: URL(fileURLWithPath: file))
+            let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: link))
+            try handle.write(contentsOf: bytes)
+            try handle.close()
+            kill(try #require(before.pid), SIGBUS)  // what touching the changed mapping does
+            let seen = try await within(10, waitingFor: "edu@sim:edu0 back after overwrite \(round)") {
+                await HostdTests.changes(changes, until: .running, of: "edu@sim:edu0")
+            }
+            #expect(!seen.contains { $0.state == .failed }, "round \(round): \(seen.map(\.state))")
+            #expect(seen.first?.lastExit?.hasSuffix("its plugin file was replaced in place (install or mv a new file instead); not counted as a crash") == true)
+        }
+        #expect(try await w.supervisor.status("edu@sim:edu0").state == .running)
+        await w.supervisor.shutdown()
+        #expect(w.devsim.stop() == 0)
+    }
+}

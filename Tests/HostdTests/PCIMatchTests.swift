@@ -16,6 +16,11 @@ struct FakePCI {
         var subvendor: UInt16 = 0, subdevice: UInt16 = 0
         var classCode: UInt32      // base << 16 | sub << 8 | prog-if
         var driver: String? = nil
+        /// sysfs `resource` lines, `irq`, an IOMMU group and MSI-X vectors.
+        var resource: String? = nil
+        var irq: Int? = nil
+        var iommuGroup: Int? = nil
+        var msixVectors = 0
     }
 
     init(_ functions: [Function]) throws {
@@ -40,6 +45,18 @@ struct FakePCI {
             let devicePath = directory + "/sys/bus/pci/devices/" + full
             try FileManager.default.createDirectory(atPath: devicePath, withIntermediateDirectories: true)
             FileManager.default.createFile(atPath: devicePath + "/driver_override", contents: Data("(null)\n".utf8))
+            if let resource = f.resource { try resource.write(toFile: devicePath + "/resource", atomically: false, encoding: .utf8) }
+            if let irq = f.irq { try "\(irq)\n".write(toFile: devicePath + "/irq", atomically: false, encoding: .utf8) }
+            if let group = f.iommuGroup {
+                try FileManager.default.createSymbolicLink(atPath: devicePath + "/iommu_group",
+                                                           withDestinationPath: "../../../kernel/iommu_groups/\(group)")
+            }
+            if f.msixVectors > 0 {
+                try FileManager.default.createDirectory(atPath: devicePath + "/msi_irqs", withIntermediateDirectories: true)
+                for vector in 0..<f.msixVectors {
+                    try "msix\n".write(toFile: devicePath + "/msi_irqs/\(40 + vector)", atomically: false, encoding: .utf8)
+                }
+            }
             if let driver = f.driver {
                 let driverPath = directory + "/sys/bus/pci/drivers/" + driver
                 try FileManager.default.createDirectory(atPath: driverPath, withIntermediateDirectories: true)
@@ -167,5 +184,28 @@ struct FakePCI {
         } throws: { error in
             "\(error)".contains("drivers/drvproxy/bind") && "\(error)".contains("No such file")
         }
+    }
+
+    @Test func devicesCarryWhatLspciVerboseShows() throws {
+        let line = { (start: UInt64, size: UInt64, flags: UInt64) in
+            String(format: "0x%016llx 0x%016llx 0x%016llx\n", start, start + size - 1, flags)
+        }
+        let empty = "0x0000000000000000 0x0000000000000000 0x0000000000000000\n"
+        let pci = try FakePCI([
+            .init(bdf: "00:03.0", vendor: 0x8086, device: 0x100e, classCode: 0x020000, driver: "e1000",
+                  resource: line(0xfeb80000, 0x20000, 0x40200) + line(0xc000, 0x40, 0x40101) + String(repeating: empty, count: 4),
+                  irq: 11, iommuGroup: 2),
+            .init(bdf: "00:05.0", vendor: 0x1234, device: 0x11e8, classCode: 0x00ff00, driver: "drvproxy",
+                  resource: line(0xfe000000, 0x100000, 0x142204) + String(repeating: empty, count: 5),
+                  irq: 11, iommuGroup: 4, msixVectors: 2),
+        ])
+        defer { try? FileManager.default.removeItem(atPath: pci.directory) }
+        let rows = try pci.scan()
+        let nic = try #require(rows.first?.details), edu = try #require(rows.last?.details)
+        #expect(nic.regions == [.init(index: 0, io: false, size: 0x20000, prefetchable: false, is64Bit: false),
+                                .init(index: 1, io: true, size: 0x40, prefetchable: false, is64Bit: false)])
+        #expect(nic.irq == 11 && nic.irqSharers == ["0000:00:05.0"] && nic.interrupts == "INTx" && nic.iommuGroup == 2)
+        #expect(edu.regions == [.init(index: 0, io: false, size: 0x100000, prefetchable: true, is64Bit: true)])
+        #expect(edu.interrupts == "MSI-X (2 vectors)" && edu.iommuGroup == 4 && edu.irqSharers == ["0000:00:03.0"])
     }
 }

@@ -198,7 +198,8 @@ import TestSupport
     /// child on a thread of its own: while their reads are pending, the
     /// running instances answer and the listing comes back.
     @Test func pluginsWhoseConstructorsHangStallNothingElse() async throws {
-        let w = try simWorld(autoload: true)
+        // Reads that would outlast the test: still pending at its end.
+        let w = try simWorld(autoload: true, describeTimeout: .seconds(120))
         defer { try? FileManager.default.removeItem(atPath: w.plugins) }
         try await w.supervisor.start()
         let hang = RepoPaths.testPlugin("ctor-hang")

@@ -12,7 +12,8 @@ struct SimWorld {
     let plugins: String
 }
 
-func simWorld(autoload: Bool, extraPlugins: [String: String] = [:], configure: (inout HostdConfig) -> Void = { _ in }) throws -> SimWorld {
+func simWorld(autoload: Bool, extraPlugins: [String: String] = [:], describeTimeout: Duration = .seconds(5),
+              configure: (inout HostdConfig) -> Void = { _ in }) throws -> SimWorld {
     let devsim = try DevSimProcess(["edu0=edu", "edu1=edu"])
     let edu = RepoPaths.root.appendingPathComponent("build/plugins/edu.so").path
     precondition(FileManager.default.fileExists(atPath: edu), "\(edu) is missing: run `make plugins` before `swift test`")
@@ -27,7 +28,8 @@ func simWorld(autoload: Bool, extraPlugins: [String: String] = [:], configure: (
     config.autoload = autoload
     config.restart = .init(maxCrashes: 3, windowMs: 60_000, initialBackoffMs: 1, maxBackoffMs: 4)
     configure(&config)
-    let reader = DescriptorReader(driverhostPath: RepoPaths.binary("driverhost"), requiredOwner: getuid())
+    let reader = DescriptorReader(driverhostPath: RepoPaths.binary("driverhost"), timeout: describeTimeout,
+                                  requiredOwner: getuid())
     return SimWorld(devsim: devsim, supervisor: Supervisor(config: config, logger: Logger(label: "test"), reader: reader),
                     plugins: plugins)
 }

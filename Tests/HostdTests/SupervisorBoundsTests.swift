@@ -78,7 +78,7 @@ import TestSupport
         let ended = try await firstEnd(w, "misbehave@sim:edu0") {
             _ = try await w.supervisor.load(plugin: "flood.so", device: "sim:edu0")
         }
-        #expect(ended.lastExit?.contains("killed by hostd: it sent a control line longer than 65536 bytes") == true,
+        #expect(ended.lastExit?.contains("killed by hostd: it sent a line longer than 65536 bytes on its control channel") == true,
                 "\(ended.lastExit ?? "-")")
         _ = try? await w.supervisor.unload("misbehave@sim:edu0")
         await w.supervisor.shutdown()
