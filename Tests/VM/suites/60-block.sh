@@ -196,7 +196,7 @@ io_errors=$(($(ublk_io_errors) - errors_before))
 if [ $fio_rc = 0 ] && [ $crashes = 3 ] && [ $running_during = yes ] && [ $((r1 - r0)) -ge 3 ] &&
 	[ $io_errors = 0 ] && grep -q "err= 0" /tmp/blk-fio.log; then
 	pass block_fio_verify_across_three_crashes
-	# The longest a request waited (a crash's pause), for orientation.
+	# The longest a request waited (held, then across a crash), for orientation.
 	echo "NOTE: block: across the crashes fio saw $(grep -E '^ *clat .*max=' /tmp/blk-fio.log | sed 's/^ *//' | tr '\n' ' ')"
 else
 	fail block_fio_verify_across_three_crashes "fio exit $fio_rc, crashes $crashes, fio running at each: $running_during, restarts $r0 -> $r1, kernel I/O errors $io_errors; $(grep -E 'err=|verify|bad' /tmp/blk-fio.log | head -n 3 | tr '\n' ' ')"
