@@ -19,8 +19,8 @@ public protocol Driver: AnyObject {
     /// struct dh_block_plugin, drvhost/block.h), or nil. driverhost asks for
     /// each device class it serves once, after init returned and bus
     /// mastering is on; what this returns must stay valid until detach.
-    /// Typed wrappers for the block and net classes are to come: until
-    /// then a plugin fills the C struct itself.
+    /// A driver that conforms to BlockDriver or NetDriver offers that
+    /// class without this; it is for other extensions.
     func pluginExtension(_ id: String) -> UnsafeRawPointer?
 }
 

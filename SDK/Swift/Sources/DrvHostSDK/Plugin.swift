@@ -133,6 +133,8 @@ class DriverBox {
     func detach() {}
     func command(_ slot: Int, _ arguments: UnsafePointer<UInt64>) -> UInt64 { 0 }
     func pluginExtension(_ id: String) -> UnsafeRawPointer? { nil }
+    func blockSubmit(_ request: UnsafePointer<dh_block_request>) -> Int32 { DH_ERR_NOT_SUPPORTED }
+    func netTransmit(_ queue: UInt32, _ frames: UnsafeBufferPointer<dh_net_frame>) -> UInt32 { 0 }
 }
 
 final class TypedDriverBox<D: Driver>: DriverBox {
@@ -150,7 +152,51 @@ final class TypedDriverBox<D: Driver>: DriverBox {
     override func command(_ slot: Int, _ arguments: UnsafePointer<UInt64>) -> UInt64 {
         commands[slot].invoke(driver, arguments)
     }
-    override func pluginExtension(_ id: String) -> UnsafeRawPointer? { driver.pluginExtension(id) }
+    /// A device class's half, made once per attach from the driver's
+    /// description and kept until detach (the host holds it that long).
+    private var classHalf: UnsafeMutableRawPointer?
+    private var blockSize: UInt32 = 512
+
+    deinit { classHalf?.deallocate() }
+
+    override func pluginExtension(_ id: String) -> UnsafeRawPointer? {
+        if let half = classHalf { return UnsafeRawPointer(half) }
+        if id == DH_BLOCK_EXTENSION, let block = driver as? any BlockDriver {
+            var raw = block.blockGeometry.raw
+            raw.submit = Exported.blockSubmit
+            blockSize = raw.logical_block_size
+            return keep(raw)
+        }
+        if id == DH_NET_EXTENSION, let net = driver as? any NetDriver {
+            var raw = net.netInterface.raw
+            raw.transmit = Exported.netTransmit
+            return keep(raw)
+        }
+        return driver.pluginExtension(id)
+    }
+
+    private func keep<T>(_ value: T) -> UnsafeRawPointer {
+        let memory = UnsafeMutablePointer<T>.allocate(capacity: 1)
+        memory.initialize(to: value)
+        classHalf = UnsafeMutableRawPointer(memory)
+        return UnsafeRawPointer(memory)
+    }
+
+    override func blockSubmit(_ request: UnsafePointer<dh_block_request>) -> Int32 {
+        guard let block = driver as? any BlockDriver,
+              let typed = BlockRequest(request.pointee, blockSize: blockSize) else { return DH_ERR_INVALID }
+        do throws(DriverError) {
+            try block.submit(typed)
+            return DH_OK
+        } catch {
+            return error.code
+        }
+    }
+
+    override func netTransmit(_ queue: UInt32, _ frames: UnsafeBufferPointer<dh_net_frame>) -> UInt32 {
+        guard let net = driver as? any NetDriver else { return 0 }
+        return UInt32(clamping: net.transmit(queue: queue, frames: NetFrames(frames: frames)))
+    }
 }
 
 /// The exported plugin, reachable from the C entry points (which cannot be
@@ -206,6 +252,18 @@ final class Exported {
         context, id in
         guard let context, let id else { return nil }
         return with(context) { $0.pluginExtension(String(cString: id)) }
+    }
+
+    static let blockSubmit: @convention(c) (UnsafeMutableRawPointer?, UnsafePointer<dh_block_request>?) -> Int32 = {
+        context, request in
+        guard let context, let request else { return DH_ERR_INVALID }
+        return with(context) { $0.blockSubmit(request) }
+    }
+
+    static let netTransmit: @convention(c) (UnsafeMutableRawPointer?, UInt32, UnsafePointer<dh_net_frame>?, UInt32) -> UInt32 = {
+        context, queue, frames, count in
+        guard let context, let frames else { return 0 }
+        return with(context) { $0.netTransmit(queue, UnsafeBufferPointer(start: frames, count: Int(count))) }
     }
 
     /// Every command's C function (made by cdhs_command_function with the

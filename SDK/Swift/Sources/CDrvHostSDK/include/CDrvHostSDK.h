@@ -5,6 +5,8 @@
 #define CDRVHOSTSDK_H
 
 #include "../../../../include/drvhost/plugin.h"
+#include "../../../../include/drvhost/block.h"
+#include "../../../../include/drvhost/net.h"
 
 /* ---- Direct BAR access (dh_host.bar_pointer) ---- */
 
