@@ -110,7 +110,7 @@ public enum DriverHost {
         try instance.attach()
         log(.info, "plugin \(descriptor.name) \(descriptor.version) attached")
         defer { instance.detach() }
-        try instance.startDeviceClass(known: classDevice)
+        if !options.noDeviceClass { try instance.startDeviceClass(known: classDevice) }
 
         if !options.calls.isEmpty {
             for call in options.calls {

@@ -19,6 +19,8 @@ public struct Options: Equatable, Sendable {
     public var standby = false
     public var limits = CallbackLimits()
     public var irqMode: UInt32?
+    /// --no-device-class: attach without serving the plugin's device class.
+    public var noDeviceClass = false
     /// The class device this instance had before (--class-device).
     public var classDevice: ClassDevice?
     /// --end-device KIND NAME: end that class device and exit.
@@ -51,6 +53,11 @@ public struct Options: Equatable, Sendable {
                                 "start <restart-count> [<kind> <name>]" on the
                                 control fd before opening the device (a
                                 supervisor's warm spare)
+          --no-device-class     attach and run --call commands without serving
+                                the plugin's device class (an NVMe selftest
+                                without making a disk: a disk made for a
+                                one-shot run would wait for a server that is
+                                not there)
           --class-device KIND:NAME
                                 the class device this instance served before
                                 (e.g. block:ublkb0): recover it, don't make one
@@ -115,6 +122,7 @@ public struct Options: Equatable, Sendable {
             case "--max-attach-ms":
                 guard let n = UInt32(try value(flag)), n > 0 else { throw UsageError(description: "--max-attach-ms needs a number of milliseconds above 0") }
                 limits.maxAttachMs = n
+            case "--no-device-class": noDeviceClass = true
             case "--irq-mode":
                 let name = try value(flag)
                 guard let mode = InterruptPlan.modeNames.first(where: { $0.0 == name })?.1 else {

@@ -11,6 +11,11 @@ import Testing
         #expect(options.logLevel == .debug)
     }
 
+    @Test func aOneShotRunMayLeaveTheDeviceClassOut() throws {
+        #expect(try Options(parsing: ["--plugin", "x.so", "--simulate", "--no-device-class"]).noDeviceClass)
+        #expect(try !Options(parsing: ["--plugin", "x.so", "--simulate"]).noDeviceClass)
+    }
+
     @Test func aShortAddressIsDomainZeros() throws {
         #expect(try Options(parsing: ["--device", "00:0A.0", "--plugin", "x.so"]).bdf == "0000:00:0a.0")
         #expect(try Options(parsing: ["--device", "0001:00:05.0", "--plugin", "x.so"]).bdf == "0001:00:05.0")
@@ -81,7 +86,8 @@ import Testing
     @Test func helpNamesEveryOption() {
         for flag in ["--device", "--plugin", "--call", "--control-fd", "--state-file", "--restart-count",
                      "--device-node", "--simulate", "--log-level", "--standby", "--describe", "--help",
-                     "--max-callback-ms", "--max-attach-ms", "--irq-mode"] {
+                     "--max-callback-ms", "--max-attach-ms", "--irq-mode", "--no-device-class",
+                     "--class-device", "--end-device"] {
             #expect(Options.help.contains(flag), "help text lacks \(flag)")
         }
     }

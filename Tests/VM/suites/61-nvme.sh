@@ -28,7 +28,7 @@ bind_drvproxy $dev || { fail nvme_bind "cannot bind $dev to drvproxy"; exit 0; }
 
 # ---- attach, identify, selftest ------------------------------------------------
 
-if driverhost --device $dev --plugin $nvme --call identify --call lba_size --call queues \
+if driverhost --device $dev --plugin $nvme --no-device-class --call identify --call lba_size --call queues \
 	--call selftest 12345 --call vectors_used >/tmp/nvme.out 2>/tmp/nvme.err; then
 	pass nvme_attach
 else
@@ -63,7 +63,7 @@ grep -q "identify: .* irq MSI-X vectors 16" /tmp/nvme.err &&
 # The selftest restores what it overwrote: the disk is still all zeros,
 # as vm.sh made it, where the selftest wrote (the last 64 KiB).
 if [ -n "$bytes" ]; then
-	driverhost --device $dev --plugin $nvme --call selftest 99 >/tmp/nvme.out 2>/tmp/nvme.err
+	driverhost --device $dev --plugin $nvme --no-device-class --call selftest 99 >/tmp/nvme.out 2>/tmp/nvme.err
 	check nvme_selftest_again 0 "$(value_of selftest)"
 fi
 
@@ -76,7 +76,7 @@ fi
 for mode in intx-disable intx-shared; do
 	case $mode in intx-disable) label="INTx disable" ;; *) label="INTx shared" ;; esac
 	name=nvme_$(echo $mode | tr - _)
-	if driverhost --device $dev --plugin $nvme --irq-mode $mode --call identify --call queues \
+	if driverhost --device $dev --plugin $nvme --no-device-class --irq-mode $mode --call identify --call queues \
 		--call selftest 4242 --call vectors_used >/tmp/nvme.out 2>/tmp/nvme.err &&
 		grep -q "identify: .* irq $label vectors 1" /tmp/nvme.err; then
 		check ${name}_one_queue 1 "$(value_of queues)"
@@ -94,7 +94,7 @@ done
 # per vector (a queue on a vector the device lacks would fail Create CQ).
 if [ -n "$NVME_FEW_VECTORS_BDF" ]; then
 	bind_drvproxy $NVME_FEW_VECTORS_BDF || fail nvme_bind "cannot bind $NVME_FEW_VECTORS_BDF"
-	if driverhost --device $NVME_FEW_VECTORS_BDF --plugin $nvme --call queues --call selftest 77 \
+	if driverhost --device $NVME_FEW_VECTORS_BDF --plugin $nvme --no-device-class --call queues --call selftest 77 \
 		--call vectors_used >/tmp/nvme.out 2>/tmp/nvme.err &&
 		grep -q "interrupts msix with 2 vectors instead of msix" /tmp/nvme.err; then
 		check nvme_few_vectors_one_queue_per_vector 2 "$(value_of queues)"
@@ -113,7 +113,7 @@ fi
 # Namespace 1 of this controller has 8 bytes of metadata per block.
 if [ -n "$NVME_REFUSED_BDF" ]; then
 	bind_drvproxy $NVME_REFUSED_BDF || fail nvme_bind "cannot bind $NVME_REFUSED_BDF"
-	driverhost --device $NVME_REFUSED_BDF --plugin $nvme --call identify >/tmp/nvme.out 2>/tmp/nvme.err
+	driverhost --device $NVME_REFUSED_BDF --plugin $nvme --no-device-class --call identify >/tmp/nvme.out 2>/tmp/nvme.err
 	rc=$?
 	if [ $rc = 30 ] && grep -q "refused: namespace 1 has 8 bytes of metadata per block" /tmp/nvme.err; then
 		pass nvme_refuses_metadata_format
@@ -137,7 +137,7 @@ releases_before=$(cat $(sysdev $dev)/drvproxy/releases)
 rm -f /tmp/nvme.fifo && mkfifo /tmp/nvme.fifo
 # Kill it while the selftest's I/O is in flight: the selftest starts right
 # after the "attached" line.
-driverhost --device $dev --plugin $nvme --call selftest 1 --call selftest 2 --call selftest 3 \
+driverhost --device $dev --plugin $nvme --no-device-class --call selftest 1 --call selftest 2 --call selftest 3 \
 	>/dev/null 2>/tmp/nvme.fifo &
 pid=$!
 exec 3</tmp/nvme.fifo
@@ -168,7 +168,7 @@ else
 fi
 
 # And the next driverhost attaches to the released controller and works.
-driverhost --device $dev --plugin $nvme --call selftest 5 >/tmp/nvme.out 2>/tmp/nvme.err
+driverhost --device $dev --plugin $nvme --no-device-class --call selftest 5 >/tmp/nvme.out 2>/tmp/nvme.err
 check nvme_attach_after_kill_selftest 0 "$(value_of selftest)"
 
 unbind $dev
