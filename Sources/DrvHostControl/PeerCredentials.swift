@@ -90,8 +90,9 @@ func groupID(named name: String) -> gid_t? {
     return entry.gr_gid
 }
 
-/// A /proc file, read whole with plain reads (their size is not known ahead).
-func readSmallFile(_ path: String) -> String? {
+/// A /proc or sysfs file, read whole with plain reads (their size is not
+/// known ahead); nil if it cannot be read or holds over 1 MiB.
+public func readSmallFile(_ path: String) -> String? {
     let fd = open(path, O_RDONLY | O_CLOEXEC)
     guard fd >= 0 else { return nil }
     defer { close(fd) }

@@ -1,3 +1,4 @@
+import DrvHostControl
 import Glibc
 
 /// What each instance's driverhosts may take (hostd.toml [instance]).
@@ -120,21 +121,7 @@ final class InstanceCgroups {
         rmdir(directory(of: instance))
     }
 
-    static func readText(_ path: String) -> String? {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 4096)
-        while true {
-            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if n < 0 && errno == EINTR { continue }
-            guard n > 0 else { break }
-            bytes += chunk[..<n]
-            if bytes.count > 1 << 16 { break }
-        }
-        return String(decoding: bytes, as: UTF8.self)
-    }
+    static func readText(_ path: String) -> String? { readSmallFile(path) }
 
     static func writeText(_ path: String, _ text: String) -> Bool {
         let fd = open(path, O_WRONLY | O_CLOEXEC)
