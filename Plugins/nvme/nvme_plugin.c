@@ -276,6 +276,9 @@ const struct dh_plugin dh_plugin_entry = {
 	.msix_vectors = DH_BLOCK_MAX_QUEUES,
 	.ack_len = sizeof(nvme_ack) / sizeof(nvme_ack[0]),
 	.ack_program = nvme_ack,
+	/* INTMS is undefined under MSI and MSI-X: the ACK program serves a
+	 * shared line only. */
+	.ack_modes = 1u << DH_IRQ_INTX_SHARED,
 	.release_len = sizeof(nvme_release) / sizeof(nvme_release[0]),
 	.release_program = nvme_release,
 	/* Two ready waits (each at most NVME_READY_TIMEOUT_MAX_NS) and setup,

@@ -61,7 +61,7 @@ const struct dh_plugin dh_plugin_entry = {
 	0, 0,
 	test_attach, test_detach, test_interrupt, NULL,
 	test_commands, 1, 0,
-	NULL,
+	NULL, 0, 0,
 };
 
 /* ABI 1.1: the getter's type, as a plugin in another language exports it. */

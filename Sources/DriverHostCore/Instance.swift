@@ -157,7 +157,8 @@ public final class Instance {
     private func setInterrupts() throws(HostFailure) {
         let raw = descriptor.raw
         let plan = InterruptPlan(declared: raw.irq_mode, vectors: raw.msix_vectors, forced: forcedIRQMode,
-                                 hasAck: !descriptor.ackProgram.isEmpty, device: device.info)
+                                 hasAck: !descriptor.ackProgram.isEmpty, ackModes: descriptor.raw.ack_modes,
+                                 device: device.info)
         var refused: [String] = []
         for step in plan.steps {
             if step.withAck {

@@ -18,14 +18,16 @@ struct InterruptPlan: Equatable {
 
     var steps: [Step]
 
-    init(declared: UInt32, vectors: UInt32, forced: UInt32? = nil, hasAck: Bool, device: DeviceInfo) {
+    /// `ackModes`: dh_plugin.ack_modes, the modes the ACK program serves
+    /// (0: every mode).
+    init(declared: UInt32, vectors: UInt32, forced: UInt32? = nil, hasAck: Bool, ackModes: UInt32 = 0, device: DeviceInfo) {
         let declaresMessages = declared == DH_IRQ_MSI.rawValue || declared == DH_IRQ_MSIX.rawValue
-        // A plugin that declares MSI or MSI-X gives its ACK program for the
-        // shared-INTx fallback only: in the other modes it must not run (an
-        // NVMe controller's INTMS, say, is undefined under MSI-X).
+        // The ACK program runs in every mode (it snapshots a read-to-clear
+        // cause register for MSI too), unless the plugin names fewer: an
+        // NVMe controller's INTMS, say, is undefined under MSI-X.
         func step(_ mode: dh_irq_mode, _ count: UInt32 = 1) -> Step {
             Step(mode: mode.rawValue, vectors: count,
-                 withAck: hasAck && (!declaresMessages || mode == DH_IRQ_INTX_SHARED))
+                 withAck: hasAck && (ackModes == 0 || ackModes & (1 << mode.rawValue) != 0))
         }
         let kinds = device.irqKinds
         // A device that does not say how many vectors it has (devsim) is

@@ -52,7 +52,11 @@ public struct PluginDescriptor {
         withUnsafeMutableBytes(of: &raw) { $0.copyMemory(from: UnsafeRawBufferPointer(start: entry, count: known)) }
         self.raw = raw
 
-        guard raw.reserved == 0, raw.reserved1 == 0 else { throw invalid("reserved fields must be 0") }
+        guard raw.reserved == 0, raw.reserved1 == 0, raw.reserved2 == 0 else { throw invalid("reserved fields must be 0") }
+        let interruptModes = (UInt32(DH_IRQ_INTX_SHARED.rawValue)...UInt32(DH_IRQ_MSIX.rawValue)).reduce(UInt32(0)) { $0 | 1 << $1 }
+        guard raw.ack_modes & ~interruptModes == 0 else {
+            throw invalid("ack_modes 0x\(String(raw.ack_modes, radix: 16)) names no interrupt mode (bits \(DH_IRQ_INTX_SHARED.rawValue) to \(DH_IRQ_MSIX.rawValue))")
+        }
         guard let namePtr = raw.name else { throw invalid("no name") }
         name = String(cString: namePtr)
         guard !name.isEmpty, name.count <= 64, name.allSatisfy(PluginDescriptor.nameCharacters.contains) else {

@@ -15,7 +15,8 @@ import Testing
     }
 
     @Test func msixFallsBackThroughMSIAndBothINTxModes() {
-        let plan = InterruptPlan(declared: DH_IRQ_MSIX.rawValue, vectors: 16, hasAck: true, device: device(kinds: all, msix: 65))
+        let plan = InterruptPlan(declared: DH_IRQ_MSIX.rawValue, vectors: 16, hasAck: true,
+                                 ackModes: 1 << DH_IRQ_INTX_SHARED.rawValue, device: device(kinds: all, msix: 65))
         #expect(plan.steps == [Step(mode: DH_IRQ_MSIX.rawValue, vectors: 16, withAck: false),
                                Step(mode: DH_IRQ_MSI.rawValue, vectors: 1, withAck: false),
                                Step(mode: DH_IRQ_INTX_DISABLE.rawValue, vectors: 1, withAck: false),
@@ -39,7 +40,15 @@ import Testing
                                  hasAck: true, device: device(kinds: all, msix: 65))
         #expect(plan.steps == [Step(mode: DH_IRQ_INTX_SHARED.rawValue, vectors: 1, withAck: true)])
         let msix = InterruptPlan(declared: DH_IRQ_MSIX.rawValue, vectors: 16, forced: DH_IRQ_MSIX.rawValue,
-                                 hasAck: true, device: device(kinds: all, msix: 2))
+                                 hasAck: true, ackModes: 1 << DH_IRQ_INTX_SHARED.rawValue, device: device(kinds: all, msix: 2))
         #expect(msix.steps == [Step(mode: DH_IRQ_MSIX.rawValue, vectors: 2, withAck: false)])
+    }
+
+    /// Without ack_modes (a 1.0/1.1 plugin, or 0), the ACK program runs in
+    /// every mode: MSI events get the snapshot of a read-to-clear register.
+    @Test func theACKProgramServesEveryModeUnlessNamed() {
+        let plan = InterruptPlan(declared: DH_IRQ_MSI.rawValue, vectors: 0, hasAck: true, device: device(kinds: all, msix: 0))
+        #expect(plan.steps.allSatisfy { $0.withAck })
+        #expect(plan.steps.first?.mode == DH_IRQ_MSI.rawValue)
     }
 }

@@ -204,7 +204,9 @@ import TestSupport
         try await w.supervisor.start()
         let hang = RepoPaths.testPlugin("ctor-hang")
         for i in 0..<6 {
-            try FileManager.default.copyItem(atPath: hang, toPath: "\(w.plugins)/hang\(i).so")
+            // Copied aside, then renamed in: the watcher sees whole files.
+            try FileManager.default.copyItem(atPath: hang, toPath: "\(w.plugins)/.hang\(i).so")
+            try FileManager.default.moveItem(atPath: "\(w.plugins)/.hang\(i).so", toPath: "\(w.plugins)/hang\(i).so")
         }
         defer { for pid in describeChildren(of: w.plugins) { kill(pid, SIGKILL) } }
         // As many reads at once as the gate lets through (4), not one by one.

@@ -534,8 +534,8 @@ struct dh_plugin {
 	 * and MSI-X are preferences (1.2): the host falls back, in this order,
 	 * to MSI-X with fewer vectors (as many as the device has), MSI, INTx
 	 * with the INTx-disable bit, and a shared INTx line if the plugin gives
-	 * an ACK program, which then serves that fallback only: it is
-	 * installed in no other mode. driverhost --irq-mode forces one mode.
+	 * an ACK program. The ACK program is installed in every mode unless
+	 * ack_modes names fewer. driverhost --irq-mode forces one mode.
 	 * The mode and vectors in force are in dh_instance_info.
 	 */
 	uint32_t irq_mode;       /* enum dh_irq_mode */
@@ -596,6 +596,17 @@ struct dh_plugin {
 	 * instance with a clear reason (exit 32) if it is malformed.
 	 */
 	const void *(*get_extension)(void *context, const char *id);
+
+	/*
+	 * The interrupt modes the ACK program is installed in, as a mask of
+	 * (1u << enum dh_irq_mode); 0 means every mode (as in 1.0 and 1.1):
+	 * the program then also runs for MSI and MSI-X messages, to snapshot a
+	 * read-to-clear cause register. A plugin whose ACK program only makes
+	 * sense on a line (an NVMe controller's INTMS is undefined under
+	 * MSI-X) names the INTx modes it serves, e.g. 1u << DH_IRQ_INTX_SHARED.
+	 */
+	uint32_t ack_modes;
+	uint32_t reserved2;      /* 0 */
 };
 
 /* The size of an ABI 1.0 or 1.1 descriptor: everything before get_extension. */
@@ -616,7 +627,7 @@ DH_PIN_SIZE(struct dh_insn, 32);
 DH_PIN_SIZE(struct dh_event, 64);
 DH_PIN_SIZE(struct dh_pci_match, 24);
 DH_PIN_SIZE(struct dh_instance_info, 112);
-DH_PIN_SIZE(struct dh_plugin, 144);
+DH_PIN_SIZE(struct dh_plugin, 152);
 DH_PIN_SIZE(struct dh_bytes, 16);
 
 /* The plugin's one export. Define it as
