@@ -125,11 +125,13 @@ check "configuration names the installed plugin directory" \
 check "sysusers.d creates group drvhost" grep -qx 'g drvhost -' "$root$prefix/lib/sysusers.d/drvhost.conf"
 if command -v systemd-analyze >/dev/null; then
 	# --root: ExecStart= and the unit's dependencies are looked up in a copy
-	# of the scratch root, given the host's modprobe (ExecStartPre=) and
-	# systemd's own units (sysinit.target and the others every unit needs).
+	# of the scratch root, given the host's modprobe (ExecStartPre=), sh
+	# (ExecReload=) and systemd's own units (sysinit.target and the others
+	# every unit needs).
 	vroot=$work/verify-root
 	cp -a "$root" "$vroot"
 	install -D "$(command -v modprobe || echo /sbin/modprobe)" "$vroot/sbin/modprobe"
+	install -D "$(readlink -f /bin/sh)" "$vroot/bin/sh"
 	mkdir -p "$vroot/usr/lib/systemd"
 	cp -a /usr/lib/systemd/system "$vroot/usr/lib/systemd/"
 	if out=$(systemd-analyze verify --root="$vroot" "$vroot$prefix/lib/systemd/system/hostd.service" 2>&1) && [ -z "$out" ]; then

@@ -23,7 +23,8 @@ if [ ! -f /lib/modules/ublk_drv.ko ] || [ ! -f /plugins/nvme.so ] || [ $# -lt 2 
 	skip bench_block "needs ublk_drv, /plugins/nvme.so and two NVMe controllers (have: ${nvmes:-none})"
 	exit 0
 fi
-KERNEL_BDF=$1 PLUGIN_BDF=$2
+# The boot names them (Tests/VM/boots); else the first two found.
+KERNEL_BDF=${NVME_KERNEL_BDF:-$1} PLUGIN_BDF=${NVME_BDF:-$2}
 insmod /lib/modules/ublk_drv.ko 2>/dev/null
 for m in nvme-auth nvme-core nvme; do [ -f /lib/modules/$m.ko ] && insmod /lib/modules/$m.ko 2>/dev/null; done
 bind_to nvme $KERNEL_BDF || { skip bench_block "cannot bind $KERNEL_BDF to the kernel's nvme driver"; exit 0; }
