@@ -56,7 +56,9 @@ public enum CommandValue: Equatable, Sendable {
         return String(repeating: "0", count: max(0, digits - text.count)) + text
     }
 
-    static func quoted(_ s: String) -> String {
+    /// A JSON string literal: quotes, backslashes and control characters
+    /// escaped (driverhost's descriptor JSON uses it too).
+    public static func quoted(_ s: String) -> String {
         var out = "\""
         for scalar in s.unicodeScalars {
             switch scalar {

@@ -1,3 +1,4 @@
+import CommandValue
 import CDrvHost
 
 /// `driverhost --describe`: the validated descriptor as one JSON line, so
@@ -15,10 +16,10 @@ extension PluginDescriptor {
                 + "\"subdeviceMask\":\(m.subdevice_mask),\"classCode\":\(m.class_code),\"classMask\":\(m.class_mask)}"
         }
         let commandObjects = commands.map { c in
-            "{\"name\":\(JSONText.quote(c.name)),\"signature\":\(JSONText.quote(c.signature.description))"
-                + (c.help.map { ",\"help\":\(JSONText.quote($0))" } ?? "") + "}"
+            "{\"name\":\(CommandValue.quoted(c.name)),\"signature\":\(CommandValue.quoted(c.signature.description))"
+                + (c.help.map { ",\"help\":\(CommandValue.quoted($0))" } ?? "") + "}"
         }
-        return "{\"name\":\(JSONText.quote(name)),\"version\":\(JSONText.quote(version)),"
+        return "{\"name\":\(CommandValue.quoted(name)),\"version\":\(CommandValue.quoted(version)),"
             + "\"abi\":\"\(raw.abi_major).\(raw.abi_minor)\",\"irqMode\":\"\(irqModeName)\","
             + "\"matches\":[\(matchObjects.joined(separator: ","))],"
             + "\"commands\":[\(commandObjects.joined(separator: ","))]}"
@@ -32,25 +33,5 @@ extension PluginDescriptor {
         case DH_IRQ_MSI.rawValue: "msi"
         default: "msix"
         }
-    }
-}
-
-enum JSONText {
-    /// A JSON string literal: quotes, backslashes and control characters escaped.
-    static func quote(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20:
-                let hex = String(scalar.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
     }
 }
