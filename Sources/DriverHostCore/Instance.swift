@@ -319,10 +319,13 @@ public final class Instance {
     /// "trace on"/"trace off" from hostd (hostctl trace).
     func setTracing(_ on: Bool) {
         guard on else {
+            guard trace.isOn else { return }
             trace.stop()
             timing.timesEveryInterrupt = false
+            log(.info, "plugin \(descriptor.name): tracing off (\(trace.dropped) records dropped in all)")
             return
         }
+        guard !trace.isOn else { return }
         guard trace.start(watching: { fd throws(Errno) in try loop.addTraceTimer(fd) }) else {
             log(.warning, "plugin \(descriptor.name): cannot start tracing (no memory or no timer)")
             return
