@@ -268,7 +268,7 @@ final class EventLoop {
             }
             return 0
         case Token.traceFlush:
-            if let control { instance.trace.flush(to: control) }
+            instance.trace.flush(to: control)
             return 0
         case Token.firstClassSource...:
             guard !hasDeviceError else { return 0 }

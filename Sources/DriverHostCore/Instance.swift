@@ -316,8 +316,9 @@ public final class Instance {
         return result
     }
 
-    /// "trace on"/"trace off" from hostd (hostctl trace).
-    func setTracing(_ on: Bool) {
+    /// "trace on"/"trace off" from hostd (hostctl trace); the dispatch
+    /// benchmark too.
+    public func setTracing(_ on: Bool) {
         guard on else {
             guard trace.isOn else { return }
             trace.stop()

@@ -119,10 +119,17 @@ final class Trace {
     var dropped: UInt64 { ring.map(cdh_trace_ring_dropped) ?? 0 }
 
     /// Sends what the ring holds, as far as the rate bound and the socket
-    /// allow, without blocking. Loop thread.
-    func flush(to channel: ControlChannel) {
-        guard isOn, let ring, let timer else { return }
+    /// allow, without blocking; with nobody to send to, discards it. Loop
+    /// thread, at each tick of the timer.
+    func flush(to channel: ControlChannel?) {
+        guard let timer else { return }
         _ = try? timer.readCounter()
+        guard isOn, let ring else { return }
+        guard let channel else {
+            var discarded = cdh_trace_record()
+            while cdh_trace_ring_pop(ring, &discarded) == 1 {}
+            return
+        }
         let now = cdh_monotonic_ns()
         let earned = Int(min(now &- lastRefill, 1_000_000_000) * UInt64(Trace.bytesPerSecond) / 1_000_000_000)
         tokens = min(tokens + earned, Trace.bytesPerSecond / 10)

@@ -37,8 +37,10 @@ struct Trace: ParsableCommand {
     }
 }
 
-/// Text: one line per record, times relative to the first; a "dropped:"
-/// line whenever the counts move. --json: one TraceBatch per line.
+/// Text: one line per record, in the order driverhost recorded them, times
+/// relative to the first; a callback is recorded when it returns, so its
+/// line says so at that time (JSON: its start, timeNs). A "dropped:" line
+/// whenever the counts move. --json: one TraceBatch per line.
 struct TracePrinter {
     let json: Bool
     private var start: UInt64?
@@ -81,9 +83,10 @@ struct TracePrinter {
 
     /// "+0.000412 write  BAR0+0x8 4 0x00000005"
     mutating func line(_ record: TraceRecord) -> String {
-        let start = self.start ?? record.timeNs
+        let at = record.timeNs &+ (record.kind == .callback ? record.durationNs ?? 0 : 0)
+        let start = self.start ?? at
         self.start = start
-        let offset = Int64(bitPattern: record.timeNs &- start)
+        let offset = Int64(bitPattern: at &- start)
         let time = (offset < 0 ? "-" : "+") + decimal(offset.magnitude, places: 6)
         func hex(_ value: UInt64?, digits: Int = 0) -> String {
             let text = String(value ?? 0, radix: 16)
@@ -98,7 +101,7 @@ struct TracePrinter {
             return "\(time) event seq \(record.seq ?? 0) vector \(record.vector ?? 0) flags \(hex(record.flags.map(UInt64.init)))"
                 + (snapshot.isEmpty ? "" : " snap \(snapshot)")
         case .callback:
-            return "\(time) \(record.callback ?? "?")() \(decimal(record.durationNs ?? 0, places: 3, unit: 1000)) us"
+            return "\(time) \(record.callback ?? "?")() returned after \(decimal(record.durationNs ?? 0, places: 3, unit: 1000)) us"
         }
     }
 

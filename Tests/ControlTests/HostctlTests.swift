@@ -29,7 +29,7 @@ import TestSupport
             #expect(run.stdout == """
                 +0.000000 write BAR0+0x8 4 0x00000005
                 +0.000250 event seq 7 vector 0 flags 0x0 snap 0x1
-                +0.000300 interrupt() 12.345 us
+                +0.000312 interrupt() returned after 12.345 us
                 dropped: 3 in driverhost, 1 in hostd
 
                 """)
