@@ -188,6 +188,7 @@ test-vm-judge:
 
 bench: bench-host kernel vm-payload
 	BUILD=$(abspath $(BUILD)) Tests/VM/vm.sh bench
+	scripts/bench-plots.sh $(BUILD)/bench $(BUILD)/vm/*/console-bench.log
 
 # Events/s through driverhost's loop against a bare C epoll loop, same eventfd source.
 bench-host: plugins

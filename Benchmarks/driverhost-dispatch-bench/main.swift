@@ -7,7 +7,10 @@ import Glibc
 // second through driverhost's event loop and a plugin's interrupt() against
 // a bare C epoll loop driving the same plugin from the same kind of source
 // (an eventfd that the plugin re-arms from interrupt()). Rounds alternate so
-// that drift on a shared machine hits both sides alike.
+// that drift on a shared machine hits both sides alike. Each round also runs
+// driverhost with its trace on (hostctl trace: every register write, event
+// and callback recorded, and sent as a supervisor would get it, to a reader
+// that keeps up), for the cost of tracing: dispatch_ratio_tracing.
 //
 // usage: driverhost-dispatch-bench PLUGIN [EVENTS_PER_ROUND] [ROUNDS]
 // PLUGIN: Tests/Plugins' good.so (it has the "arm" command).
@@ -47,11 +50,31 @@ func driverhostRound(_ instance: Instance) -> UInt64 {
     return cdh_monotonic_ns() - start
 }
 
+/// The supervisor's end of the control channel: read and thrown away on a
+/// thread of its own, as hostd reads a traced driverhost.
+func supervisorEnd() -> Descriptor {
+    var pair: [Int32] = [-1, -1]
+    guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &pair) == 0 else {
+        fail("socketpair: \(String(cString: strerror(errno)))")
+    }
+    let reader = pair[0]
+    var thread = pthread_t()
+    let started = pthread_create(&thread, nil, { argument in
+        let fd = Int32(Int(bitPattern: argument))
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while buffer.withUnsafeMutableBytes({ read(fd, $0.baseAddress, $0.count) }) > 0 {}
+        return nil
+    }, UnsafeMutableRawPointer(bitPattern: Int(reader)))
+    guard started == 0 else { fail("pthread_create: \(started)") }
+    return Descriptor(taking: pair[1])
+}
+
 let instance: Instance
 do {
     let device = try SimulatedDevice()
     instance = try Instance(descriptor: descriptor, device: device, identity: InstanceIdentity(),
-                            log: Log(prefix: "bench", threshold: .warning), state: StateStore(path: nil))
+                            log: Log(prefix: "bench", threshold: .warning), state: StateStore(path: nil),
+                            control: supervisorEnd())
     try instance.setUpDevice()
     try instance.attach()
 } catch let failure as HostFailure {
@@ -64,12 +87,17 @@ do {
 _ = driverhostRound(instance)
 _ = cdb_run_bare_loop(plugin, "arm", eventsPerRound)
 var driverhostRates: [Double] = []
+var tracedRates: [Double] = []
 var bareRates: [Double] = []
 for _ in 0..<rounds {
     let hostNs = driverhostRound(instance)
     let bareNs = cdb_run_bare_loop(plugin, "arm", eventsPerRound)
     guard bareNs > 0 else { fail("the bare C loop failed") }
+    instance.setTracing(true)
+    let tracedNs = driverhostRound(instance)
+    instance.setTracing(false)
     driverhostRates.append(Double(eventsPerRound) * 1e9 / Double(hostNs))
+    tracedRates.append(Double(eventsPerRound) * 1e9 / Double(tracedNs))
     bareRates.append(Double(eventsPerRound) * 1e9 / Double(bareNs))
 }
 instance.detach()
@@ -82,4 +110,7 @@ let host = median(driverhostRates)
 let bare = median(bareRates)
 print("dispatch_events_per_second_driverhost: \(Int(host))")
 print("dispatch_events_per_second_bare_c: \(Int(bare))")
+let traced = median(tracedRates)
 print("dispatch_ratio: \((host / bare * 1000).rounded() / 1000)")
+print("dispatch_events_per_second_driverhost_tracing: \(Int(traced))")
+print("dispatch_ratio_tracing: \((traced / bare * 1000).rounded() / 1000)")

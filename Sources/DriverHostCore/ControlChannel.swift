@@ -10,10 +10,15 @@ import Glibc
 ///                              "pong <n>"                    answers "ping <n>" (liveness)
 ///                              "failed <message>"            why it is about to exit with an error
 ///                              "result <id> <text>"          a call's result
+///                              "trace <dropped> <record>..."  while tracing (Trace)
+///                              "durations <callback> <count> <sum-ns> <le-ns>:<n>,..."
+///                                                            sampled callback times (CallbackTiming),
+///                                                            cumulative, after a pong when they changed
 ///                              "error <id> <message>"        a call that failed
 ///   supervisor -> driverhost:  "stop"                        detach and exit 0, like SIGTERM
 ///                              "ping <n>"                    answered at once by the loop
 ///                              "call <id> <command> <arg>..." run a plugin command
+///                              "trace on" / "trace off"      start or stop tracing (hostctl trace)
 ///   end of file                the supervisor is gone: detach and exit 0
 ///
 /// (A --standby driverhost first waits for "start <restart-count>"; that
@@ -32,11 +37,17 @@ final class ControlChannel {
     enum Message: Equatable {
         case stop
         case call(CallRequest)
+        case trace(Bool)
         case closed
     }
 
     private let descriptor: Descriptor
     private var pending: [UInt8] = []
+    /// The rest of a line that sendWithoutBlocking could send only in part:
+    /// it goes out before anything else, so lines never interleave.
+    private var unsent: [UInt8] = []
+    /// Runs after each pong (the loop sends its callback durations then).
+    var afterPong: (() -> Void)?
     private let chunk = UnsafeMutableRawBufferPointer.allocate(byteCount: 4096, alignment: 8)
     /// A line longer than this is a broken supervisor: drop it.
     static let maxLine = 64 * 1024
@@ -52,7 +63,39 @@ final class ControlChannel {
     var descriptorNumber: Int32 { descriptor.raw }
 
     func send(_ line: String) {
+        if !unsent.isEmpty {
+            try? descriptor.write(String(decoding: unsent, as: UTF8.self))
+            unsent.removeAll()
+        }
         try? descriptor.write(line + "\n")
+    }
+
+    /// Sends what is left of a partly sent line, without blocking; true once
+    /// nothing is left.
+    func flushUnsent() -> Bool {
+        guard !unsent.isEmpty else { return true }
+        let n = trySend(unsent[...])
+        unsent.removeFirst(n)
+        return unsent.isEmpty
+    }
+
+    /// Sends a line if the socket has room now, else nothing: false then,
+    /// or when only part of it went (the rest follows first, flushUnsent).
+    /// For traffic that may be lost (the trace), never for answers.
+    func sendWithoutBlocking(_ line: String) -> Bool {
+        guard flushUnsent() else { return false }
+        let bytes = Array((line + "\n").utf8)
+        let n = trySend(bytes[...])
+        if n > 0 && n < bytes.count { unsent = Array(bytes[n...]) }
+        return n == bytes.count
+    }
+
+    private func trySend(_ bytes: ArraySlice<UInt8>) -> Int {
+        while true {
+            let n = bytes.withUnsafeBytes { Glibc.send(descriptor.raw, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT | MSG_NOSIGNAL)) }
+            if n >= 0 { return n }
+            if errno != EINTR { return 0 }
+        }
     }
 
     func answer(_ id: String, result: String) {
@@ -93,7 +136,10 @@ final class ControlChannel {
             // Answered as soon as the loop reads it (between callbacks, in
             // nested waits too): a driverhost that does not is stuck.
             send("pong \(fields[1])")
+            afterPong?()
             return nil
+        case "trace"? where fields.count == 2 && (fields[1] == "on" || fields[1] == "off"):
+            return .trace(fields[1] == "on")
         case "call"?:
             guard fields.count >= 2, let id = LineEscaping.unescape(fields[1]) else { return nil }
             guard fields.count >= 3, let command = LineEscaping.unescape(fields[2]) else {

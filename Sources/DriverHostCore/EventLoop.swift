@@ -25,6 +25,7 @@ final class EventLoop {
         static let device: UInt64 = 1
         static let signals: UInt64 = 2
         static let control: UInt64 = 3
+        static let traceFlush: UInt64 = 4
         static let firstTimer: UInt64 = 16
         static let firstClassSource: UInt64 = 1 << 32
     }
@@ -69,6 +70,15 @@ final class EventLoop {
         try epoll.add(deviceFD, token: Token.device)
         if let signals { try epoll.add(signals.raw, token: Token.signals) }
         if let control { try epoll.add(control.raw, token: Token.control) }
+        // Callback durations go to hostd with the heartbeat's answer.
+        self.control?.afterPong = { [unowned(unsafe) instance, unowned(unsafe) channel = self.control!] in
+            for line in instance.timing.report() { channel.send(line) }
+        }
+    }
+
+    /// The trace's flush timer (Trace.start).
+    func addTraceTimer(_ fd: Int32) throws(Errno) {
+        try epoll.add(fd, token: Token.traceFlush)
     }
 
     deinit {
@@ -249,12 +259,16 @@ final class EventLoop {
                 switch message {
                 case .stop: if !hasDeviceError { stopReason = .controlStop }
                 case .call(let request): queuedCalls.append(request)
+                case .trace(let on): instance.setTracing(on)
                 case .closed:
                     if !hasDeviceError { stopReason = .controlClosed }
                     // End of file stays readable: stop watching it.
                     try? epoll.remove(control.descriptorNumber)
                 }
             }
+            return 0
+        case Token.traceFlush:
+            instance.trace.flush(to: control)
             return 0
         case Token.firstClassSource...:
             guard !hasDeviceError else { return 0 }

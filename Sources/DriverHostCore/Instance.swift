@@ -37,6 +37,9 @@ public final class Instance {
     let log: Log
     let state: StateStore
     let watchdog = CallbackWatchdog()
+    /// hostctl trace (off unless hostd asks) and callback durations.
+    let trace = Trace()
+    let timing = CallbackTiming()
     let attachBound: CallbackWatchdog.Bound
     let callbackBound: CallbackWatchdog.Bound
     let commandBound: CallbackWatchdog.Bound
@@ -193,7 +196,7 @@ public final class Instance {
         let attach = descriptor.raw.attach!
         let host = UnsafePointer(hostTable)
         inAttach = true
-        let result = watchdog.guarding(attachBound) { attach(host, handle, &context) }
+        let result = timed(CDH_CALLBACK_ATTACH) { watchdog.guarding(attachBound) { attach(host, handle, &context) } }
         inAttach = false
         guard result == DH_OK else {
             // The device may have been mastering the bus: stop it before
@@ -242,7 +245,7 @@ public final class Instance {
         guard !loop.hasDeviceError else { return }
         let detach = descriptor.raw.detach!
         let context = self.context
-        watchdog.guarding(detachBound) { detach(context) }
+        timed(CDH_CALLBACK_DETACH) { watchdog.guarding(detachBound) { detach(context) } }
         for id in 0..<timers.count { stopTimer(UInt32(id)) }
         freeAllDMA()
     }
@@ -252,7 +255,11 @@ public final class Instance {
         guard let interrupt = interruptCallback else { return }
         let context = self.context
         inEventCallback = true
-        watchdog.guarding(callbackBound) { interrupt(context, event) }
+        if _slowPath(timing.interruptDue()) {
+            timed(CDH_CALLBACK_INTERRUPT, event: event) { watchdog.guarding(callbackBound) { interrupt(context, event) } }
+        } else {
+            watchdog.guarding(callbackBound) { interrupt(context, event) }
+        }
         inEventCallback = false
     }
 
@@ -260,7 +267,7 @@ public final class Instance {
         guard let timer = descriptor.raw.timer else { return }
         let context = self.context
         inEventCallback = true
-        watchdog.guarding(timerBound) { timer(context, id) }
+        timed(CDH_CALLBACK_TIMER) { watchdog.guarding(timerBound) { timer(context, id) } }
         inEventCallback = false
     }
 
@@ -284,13 +291,48 @@ public final class Instance {
             throw HostFailure(.commandFailed, "command \(name) is \(signature): \(error.description)")
         }
         let context = self.context
-        let called = watchdog.guarding(commandBound) { call.invoke(command.function, context: context) }
+        let called = timed(CDH_CALLBACK_COMMAND) { watchdog.guarding(commandBound) { call.invoke(command.function, context: context) } }
         guard called else { throw HostFailure(.commandFailed, "libffi cannot call \(name) as \(signature)") }
         do {
             return try call.result()
         } catch {
             throw HostFailure(.commandFailed, "command \(name): \(error.description)")
         }
+    }
+
+    /// A callback timed for the metrics (CallbackTiming) and, while
+    /// tracing, recorded with the event it was given. The time includes
+    /// nested waits (a command waiting for its interrupt): it is how long
+    /// the plugin kept the loop.
+    @inline(never)
+    @discardableResult
+    private func timed<T>(_ which: cdh_trace_callback, event: UnsafePointer<dh_event>? = nil, _ body: () -> T) -> T {
+        if trace.isOn, let event { trace.event(event) }
+        let start = cdh_monotonic_ns()
+        let result = body()
+        let duration = cdh_monotonic_ns() &- start
+        timing.add(which, durationNs: duration)
+        if trace.isOn { trace.callback(which, start: start, duration: duration) }
+        return result
+    }
+
+    /// "trace on"/"trace off" from hostd (hostctl trace); the dispatch
+    /// benchmark too.
+    public func setTracing(_ on: Bool) {
+        guard on else {
+            guard trace.isOn else { return }
+            trace.stop()
+            timing.timesEveryInterrupt = false
+            log(.info, "plugin \(descriptor.name): tracing off (\(trace.dropped) records dropped in all)")
+            return
+        }
+        guard !trace.isOn else { return }
+        guard trace.start(watching: { fd throws(Errno) in try loop.addTraceTimer(fd) }) else {
+            log(.warning, "plugin \(descriptor.name): cannot start tracing (no memory or no timer)")
+            return
+        }
+        timing.timesEveryInterrupt = true
+        log(.info, "plugin \(descriptor.name): tracing on")
     }
 
     /// Runs the event loop (see EventLoop.run).
@@ -325,8 +367,23 @@ public final class Instance {
         return (barBases[Int(bar)], true)
     }
 
+    /// Register access through the host table; traced while tracing is on
+    /// (a direct BAR pointer's accesses never are: the host does not see them).
     @inline(__always)
     func readRegister(_ bar: UInt32, _ offset: UInt64, width: UInt64) -> UInt64 {
+        let value = readRegisterUntraced(bar, offset, width: width)
+        if _slowPath(trace.isOn) { trace.register(write: false, bar: bar, offset: offset, width: width, value: value) }
+        return value
+    }
+
+    @inline(__always)
+    func writeRegister(_ bar: UInt32, _ offset: UInt64, width: UInt64, value: UInt64) {
+        if _slowPath(trace.isOn) { trace.register(write: true, bar: bar, offset: offset, width: width, value: value) }
+        writeRegisterUntraced(bar, offset, width: width, value: value)
+    }
+
+    @inline(__always)
+    private func readRegisterUntraced(_ bar: UInt32, _ offset: UInt64, width: UInt64) -> UInt64 {
         let (base, valid) = registerBase(bar, offset, width)
         guard valid else { return ~0 }
         guard let base else { return device.readRegister(bar: Int(bar), offset: offset, width: Int(width)) }
@@ -339,7 +396,7 @@ public final class Instance {
     }
 
     @inline(__always)
-    func writeRegister(_ bar: UInt32, _ offset: UInt64, width: UInt64, value: UInt64) {
+    private func writeRegisterUntraced(_ bar: UInt32, _ offset: UInt64, width: UInt64, value: UInt64) {
         let (base, valid) = registerBase(bar, offset, width)
         guard valid else { return }
         guard let base else {

@@ -140,6 +140,15 @@ extension ControlClient {
         }
     }
 
+    /// `trace`: hands each batch to `each` until it returns false, the
+    /// instance is unloaded or hostd closes the connection.
+    public func trace(_ instance: String, _ each: (TraceBatch) -> Bool) throws(ControlClientError) {
+        guard each(try send(.trace(instance: instance))) else { return }
+        while let batch: TraceBatch = try nextAnswer(id: nextID - 1) {
+            guard each(batch) else { return }
+        }
+    }
+
     public func call(_ instance: String, command: String, arguments: [String]) throws(ControlClientError) -> String {
         try send(.call(instance: instance, command: command, arguments: arguments))
     }

@@ -116,17 +116,19 @@ public struct InstanceStatus: Codable, Equatable, Sendable {
     public var dmaMode: DMAMode?        // drvproxy's sysfs dma_mode, when readable
     public var reset: Bool?             // sysfs reset: the function has a reset method
     public var classDevice: ClassDeviceStatus?  // kept across the instance's restarts
+    public var callbackDurations: [CallbackDurations]?  // from its driverhost, once it reported any
 
     public init(name: String, plugin: String, device: String, state: State, pid: Int32? = nil,
                 standbyPid: Int32? = nil, restarts: UInt32 = 0, lastExit: String? = nil, failure: String? = nil,
                 interrupts: UInt64? = nil, notMine: UInt64? = nil, dropped: UInt64? = nil,
                 releases: UInt64? = nil, dmaMode: DMAMode? = nil, reset: Bool? = nil,
-                classDevice: ClassDeviceStatus? = nil) {
+                classDevice: ClassDeviceStatus? = nil, callbackDurations: [CallbackDurations]? = nil) {
         self.name = name; self.plugin = plugin; self.device = device; self.state = state
         self.pid = pid; self.standbyPid = standbyPid; self.restarts = restarts; self.lastExit = lastExit; self.failure = failure
         self.interrupts = interrupts; self.notMine = notMine; self.dropped = dropped
         self.releases = releases; self.dmaMode = dmaMode; self.reset = reset
         self.classDevice = classDevice
+        self.callbackDurations = callbackDurations
     }
 }
 

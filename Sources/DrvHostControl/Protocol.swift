@@ -21,6 +21,11 @@
 //                                                         -> String, one answer line per
 //                    log line (the last `lines`, then with follow each new one), then the
 //                    connection ends (without follow: once they are sent)
+//   {"id":12,"op":"trace","instance":"edu@0000:00:05.0"}
+//                                                         -> TraceBatch, one answer line per
+//                    batch (at least one a second: drop counts, and a closed client is
+//                    noticed), until the client closes the connection or the instance
+//                    is unloaded; the instance's driverhosts trace while anyone watches
 //   {"id":10,"op":"watch"}                                -> InstanceStatus, one answer line
 //                    per instance now, then one per state change as it happens, until
 //                    the client closes the connection (it serves nothing else then)
@@ -33,8 +38,9 @@
 //
 // `code` is a ControlError.Code. An answer to a line that could not be read
 // far enough to find its id has no id. list, devices, instances, status,
-// metrics and watch are open to anyone who can connect; load, unload, restart and call need
-// root or membership in the socket's group (checked from SO_PEERCRED).
+// metrics, watch and logs are open to anyone who can connect; load, unload, restart, call
+// and trace (it shows the device's data and costs the driver time) need root or membership
+// in the socket's group (checked from SO_PEERCRED).
 
 /// What a client asks of hostd, checked for completeness.
 public enum ControlCommand: Equatable, Sendable {
@@ -49,6 +55,7 @@ public enum ControlCommand: Equatable, Sendable {
     case metrics
     case watch
     case logs(instance: String, lines: Int, follow: Bool)
+    case trace(instance: String)
 
     /// The `op` field that names this command on the wire.
     public var op: String {
@@ -64,13 +71,15 @@ public enum ControlCommand: Equatable, Sendable {
         case .metrics: "metrics"
         case .watch: "watch"
         case .logs: "logs"
+        case .trace: "trace"
         }
     }
 
-    /// Commands that change something need root or the drvhost group.
+    /// Commands that change something need root or the drvhost group (and
+    /// trace, which reads the device's registers as the driver does).
     public var changesState: Bool {
         switch self {
-        case .load, .unload, .restart, .call: true
+        case .load, .unload, .restart, .call, .trace: true
         case .plugins, .devices, .instances, .status, .metrics, .watch, .logs: false
         }
     }
@@ -126,6 +135,7 @@ extension ControlRequest: Codable {
             command = .logs(instance: try required(.instance), lines: lines,
                             follow: try fields.decodeIfPresent(Bool.self, forKey: .follow) ?? false)
         case "status": command = .status(instance: try required(.instance))
+        case "trace": command = .trace(instance: try required(.instance))
         case "restart": command = .restart(instance: try required(.instance))
         case "call":
             command = .call(instance: try required(.instance), command: try required(.command),
@@ -151,7 +161,7 @@ extension ControlRequest: Codable {
             try fields.encode(instance, forKey: .instance)
             try fields.encode(lines, forKey: .lines)
             try fields.encode(follow, forKey: .follow)
-        case .status(let instance), .restart(let instance):
+        case .status(let instance), .restart(let instance), .trace(let instance):
             try fields.encode(instance, forKey: .instance)
         case .call(let instance, let command, let arguments):
             try fields.encode(instance, forKey: .instance)

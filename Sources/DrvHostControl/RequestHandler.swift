@@ -27,6 +27,13 @@ public struct RequestHandler: Sendable {
             } catch {
                 return .answer(WireCodec.encodeFailure(id: request.id, error))
             }
+        case .trace(let instance):
+            guard policy.mayChange(peer) else { return .answer(await answer(line, from: peer)) }
+            do {
+                return .stream(Self.lines(of: try await supervisor.trace(instance), id: request.id))
+            } catch {
+                return .answer(WireCodec.encodeFailure(id: request.id, error))
+            }
         default:
             return .answer(await answer(line, from: peer))
         }
@@ -87,7 +94,7 @@ public struct RequestHandler: Sendable {
                 id: id, try await supervisor.call(instance, command: command, arguments: arguments))
         case .metrics:
             return WireCodec.encodeSuccess(id: id, await supervisor.metrics())
-        case .watch, .logs:
+        case .watch, .logs, .trace:
             // Streams go through reply(_:from:).
             return WireCodec.encodeFailure(id: id, ControlError(.badRequest, "\(request.command.op) streams: use reply(_:from:)"))
         }

@@ -24,4 +24,7 @@ public protocol SupervisorAPI: Sendable {
     func watch(buffer: Int) async -> AsyncStream<InstanceStatus>
     /// An instance's last `lines` log lines, then (follow) each new one.
     func logs(_ instance: String, lines: Int, follow: Bool) async throws(ControlError) -> AsyncStream<String>
+    /// The instance's trace (its driverhost traces while anyone asks), until
+    /// the stream is dropped or the instance is unloaded.
+    func trace(_ instance: String) async throws(ControlError) -> AsyncStream<TraceBatch>
 }

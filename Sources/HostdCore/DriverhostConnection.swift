@@ -1,5 +1,6 @@
 import CHostd
 import DriverHostCore
+import DrvHostControl
 import Foundation
 import Glibc
 
@@ -22,6 +23,10 @@ final class DriverhostConnection: @unchecked Sendable {
         case log(String)
         case result(id: String, text: String)
         case error(id: String, message: String)
+        /// "trace <dropped> <record>...": while tracing (Supervisor+Trace).
+        case trace(dropped: UInt64, records: [TraceRecord])
+        /// "durations ...": sampled callback durations, cumulative.
+        case durations(CallbackDurations)
         case exited(ExitStatus)
     }
 
@@ -96,6 +101,12 @@ final class DriverhostConnection: @unchecked Sendable {
     }
 
     static func parse(_ line: String) -> Event? {
+        if line.hasPrefix("trace ") {
+            return TraceLines.parse(trace: line.dropFirst(6)).map { .trace(dropped: $0.dropped, records: $0.records) }
+        }
+        if line.hasPrefix("durations ") {
+            return TraceLines.parse(durations: line.dropFirst(10)).map { .durations($0) }
+        }
         let fields = line.split(separator: " ", maxSplits: 2, omittingEmptySubsequences: false)
         switch fields.first {
         case "attached"?: return .attached
@@ -132,6 +143,11 @@ final class DriverhostConnection: @unchecked Sendable {
     func requestCall(id: String, command: String, arguments: [String]) -> Bool {
         let fields = ["call", LineEscaping.escape(id), LineEscaping.escape(command)] + arguments.map(LineEscaping.escape)
         return send(fields.joined(separator: " "))
+    }
+
+    /// Starts or stops its trace (hostctl trace).
+    func setTracing(_ on: Bool) {
+        send(on ? "trace on" : "trace off")
     }
 
     /// Tells a driverhost started with --standby to open the device and

@@ -9,6 +9,10 @@ import Prometheus
 /// counter. The kernel's counters (interrupts, not mine, dropped, releases)
 /// only grow while the device is bound to drvproxy: a value below the last
 /// one seen means they started again, and the counter goes on from there.
+/// Plugin callback durations (sampled by driverhost, accumulated across
+/// its restarts by hostd) are a histogram per instance and callback in
+/// Prometheus' layout (`_bucket` with `le`, `_sum`, `_count`): counters that
+/// histogram_quantile() reads like any histogram.
 final class HostdMetrics {
     private let registry = PrometheusCollectorRegistry()
     private let factory: PrometheusMetricsFactory
@@ -26,9 +30,14 @@ final class HostdMetrics {
         let states: [(InstanceStatus.State, CoreMetrics.Gauge)]
         var lastSeen: [UInt64]
         var lastRestarts: UInt32 = 0
+        let labels: [(String, String)]
+        let factory: any MetricsFactory
+        var durations: [String: DurationMetrics] = [:]
 
         init(_ status: InstanceStatus, factory: any MetricsFactory) {
             let labels = [("instance", status.name), ("plugin", status.plugin), ("device", status.device)]
+            self.labels = labels
+            self.factory = factory
             func counter(_ name: String) -> CoreMetrics.Counter {
                 CoreMetrics.Counter(label: "drvhost_instance_\(name)_total", dimensions: labels, factory: factory)
             }
@@ -54,13 +63,73 @@ final class HostdMetrics {
             }
             lastRestarts = status.restarts
             for (state, gauge) in states { gauge.record(state == status.state ? 1 : 0) }
+            for figures in status.callbackDurations ?? [] {
+                let metrics = durations[figures.callback]
+                    ?? DurationMetrics(figures, labels: labels + [("callback", figures.callback)], factory: factory)
+                durations[figures.callback] = metrics
+                metrics.update(figures)
+            }
         }
 
         func destroy() {
+            durations.values.forEach { $0.destroy() }
             counters.forEach { $0.1.destroy() }
             restarts.destroy()
             states.forEach { $0.1.destroy() }
         }
+    }
+
+    /// One callback's histogram. The figures are cumulative and only grow
+    /// while the instance exists; should they fall (a new hostd's record),
+    /// the counters go on from there.
+    private final class DurationMetrics {
+        static let name = "drvhost_instance_callback_duration_seconds"
+        let bounds: [UInt64]
+        let buckets: [CoreMetrics.Counter]
+        let infinite: CoreMetrics.Counter
+        let count: CoreMetrics.Counter
+        let sum: CoreMetrics.FloatingPointCounter
+        var last: CallbackDurations?
+
+        init(_ figures: CallbackDurations, labels: [(String, String)], factory: any MetricsFactory) {
+            bounds = figures.buckets.map(\.leNs)
+            buckets = bounds.map {
+                CoreMetrics.Counter(label: Self.name + "_bucket", dimensions: labels + [("le", HostdMetrics.seconds($0))], factory: factory)
+            }
+            infinite = CoreMetrics.Counter(label: Self.name + "_bucket", dimensions: labels + [("le", "+Inf")], factory: factory)
+            count = CoreMetrics.Counter(label: Self.name + "_count", dimensions: labels, factory: factory)
+            sum = CoreMetrics.FloatingPointCounter(label: Self.name + "_sum", dimensions: labels, factory: factory)
+        }
+
+        func update(_ figures: CallbackDurations) {
+            guard figures.buckets.map(\.leNs) == bounds else { return }
+            func delta(_ now: UInt64, _ before: UInt64?) -> Int64 {
+                Int64(truncatingIfNeeded: now >= (before ?? 0) ? now - (before ?? 0) : now)
+            }
+            for (i, bucket) in figures.buckets.enumerated() {
+                buckets[i].increment(by: delta(bucket.count, last?.buckets[i].count))
+            }
+            infinite.increment(by: delta(figures.count, last?.count))
+            count.increment(by: delta(figures.count, last?.count))
+            sum.increment(by: Double(delta(figures.sumNs, last?.sumNs)) / 1e9)
+            last = figures
+        }
+
+        func destroy() {
+            buckets.forEach { $0.destroy() }
+            infinite.destroy()
+            count.destroy()
+            sum.destroy()
+        }
+    }
+
+    /// ns as seconds in plain decimal ("0.0000025"), as `le` labels are written.
+    static func seconds(_ ns: UInt64) -> String {
+        let whole = ns / 1_000_000_000
+        var fraction = String(ns % 1_000_000_000)
+        fraction = String(repeating: "0", count: 9 - fraction.count) + fraction
+        while fraction.hasSuffix("0") { fraction.removeLast() }
+        return fraction.isEmpty ? "\(whole)" : "\(whole).\(fraction)"
     }
 
     /// The text format for the instances as they are now; those gone since

@@ -36,6 +36,8 @@ final class InstanceRecord {
     /// Its driverhosts' log lines, across restarts (hostctl logs).
     var log = LogRing()
     var logFollowers: [Int: AsyncStream<String>.Continuation] = [:]
+    /// hostctl trace followers and callback durations (Supervisor+Trace).
+    var trace = InstanceTrace()
     var failure: String?
     var policy: RestartPolicy
     /// drvproxy's releases counter when the current driverhost started.

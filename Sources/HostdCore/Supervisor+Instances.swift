@@ -155,6 +155,7 @@ extension Supervisor {
             publish(record)
             logger.info("instance attached", metadata: ["instance": "\(record.name)", "restart": "\(record.restarts)"])
             wakeAll(&record.attachWaiters)
+            resumeTrace(record)
         case .classDevice(let device):
             if record.classDevice != device {
                 record.classDevice = device
@@ -172,6 +173,10 @@ extension Supervisor {
             record.pendingCalls.removeValue(forKey: id)?.resume(returning: text)
         case .error(let id, let message):
             record.pendingCalls.removeValue(forKey: id)?.resume(throwing: ControlError(.failed, message))
+        case .trace(let dropped, let records):
+            relayTrace(dropped, records, of: record)
+        case .durations(let durations):
+            record.trace.take(durations, from: ObjectIdentifier(connection))
         case .exited(let status):
             record.connection = nil
             for (_, call) in record.pendingCalls {
@@ -327,6 +332,7 @@ extension Supervisor {
         await endClassDevice(of: record)
         cgroups?.remove(record.name)
         endLogs(of: record)
+        endTrace(of: record)
         if instances[record.name] === record { instances.removeValue(forKey: record.name) }
         publish(record)
         logger.info("instance unloaded", metadata: ["instance": "\(record.name)"])
@@ -343,6 +349,7 @@ extension Supervisor {
                               interrupts: counters.interrupts, notMine: counters.notMine,
                               dropped: counters.dropped, releases: counters.releases,
                               dmaMode: counters.dmaMode, reset: counters.reset,
-                              classDevice: record.classDevice.map { ClassDeviceStatus(kind: $0.kind, name: $0.name) })
+                              classDevice: record.classDevice.map { ClassDeviceStatus(kind: $0.kind, name: $0.name) },
+                              callbackDurations: record.trace.durations)
     }
 }

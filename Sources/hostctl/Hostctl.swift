@@ -9,7 +9,7 @@ struct Hostctl: ParsableCommand {
             hostctl talks to hostd over its control socket (--socket, or \
             DRVHOST_SOCKET, default \(defaultSocketPath)). Reading commands \
             (list, devices, status, logs, watch, metrics) work for anyone who can connect; load, \
-            unload, restart and call need root or membership in group drvhost.
+            unload, restart, call and trace need root or membership in group drvhost.
 
             Exit codes:
               0   success
@@ -20,6 +20,6 @@ struct Hostctl: ParsableCommand {
               77  permission denied (by the socket's mode or by hostd)
             """,
         subcommands: [Load.self, Unload.self, List.self, Devices.self, Status.self,
-                      Restart.self, Call.self, Logs.self, Watch.self, Metrics.self, Completions.self]
+                      Restart.self, Call.self, Logs.self, Watch.self, Trace.self, Metrics.self, Completions.self]
     )
 }

@@ -84,6 +84,22 @@ actor FakeSupervisor: SupervisorAPI {
         }
     }
 
+    /// Two batches: a write and an event with its callback, then a drop count.
+    func trace(_ instance: String) throws(ControlError) -> AsyncStream<TraceBatch> {
+        guard instance == Self.running.name else { throw ControlError(.notFound, "no instance \(instance)") }
+        var write = TraceRecord(kind: .write, timeNs: 1_000_000)
+        write.bar = 0; write.offset = 8; write.width = 4; write.value = 5
+        var event = TraceRecord(kind: .event, timeNs: 1_250_000)
+        event.seq = 7; event.vector = 0; event.flags = 0; event.snapshot = [1]
+        var callback = TraceRecord(kind: .callback, timeNs: 1_300_000)
+        callback.callback = "interrupt"; callback.durationNs = 12_345
+        return AsyncStream { continuation in
+            continuation.yield(TraceBatch(records: [write], droppedInDriverhost: 0, droppedInHostd: 0))
+            continuation.yield(TraceBatch(records: [event, callback], droppedInDriverhost: 3, droppedInHostd: 1))
+            continuation.finish()
+        }
+    }
+
     func logs(_ instance: String, lines: Int, follow: Bool) throws(ControlError) -> AsyncStream<String> {
         guard instance == Self.running.name else { throw ControlError(.notFound, "no instance \(instance)") }
         let all = (1...5).map { "driverhost[0000:00:05.0]: info: line \($0)" }

@@ -22,6 +22,27 @@ import TestSupport
         }
     }
 
+    @Test func tracePrintsEachRecordAndTheDropCounts() async throws {
+        try await withServer { path in
+            let run = try await runHostctl(["trace", "edu@0000:00:05.0", "--socket", path])
+            #expect(run.status == 0, "\(run.stderr)")
+            #expect(run.stdout == """
+                +0.000000 write BAR0+0x8 4 0x00000005
+                +0.000250 event seq 7 vector 0 flags 0x0 snap 0x1
+                +0.000312 interrupt() returned after 12.345 us
+                dropped: 3 in driverhost, 1 in hostd
+
+                """)
+            let limited = try await runHostctl(["trace", "edu@0000:00:05.0", "-n", "2", "--json", "--socket", path])
+            let lines = limited.stdout.split(separator: "\n")
+            #expect(lines.count == 2 && lines[1].contains(#""kind":"event""#) && !lines[1].contains(#""kind":"callback""#))
+            let missing = try await runHostctl(["trace", "nope@x", "--socket", path])
+            #expect(missing.status == 1 && missing.stderr.contains("no instance nope@x"))
+            let bad = try await runHostctl(["trace", "edu@0000:00:05.0", "-n", "0", "--socket", path])
+            #expect(bad.status == 64)
+        }
+    }
+
     @Test func watchPrintsEachChangeAsALine() async throws {
         try await withServer { path in
             let run = try await runHostctl(["watch", "--socket", path])
@@ -233,7 +254,7 @@ struct UnprivilegedPeerTests {
             let status = try await runHostctl(["status", "edu@0000:00:05.0", "--socket", path], prefix: Self.outsider)
             #expect(status.status == 0)
             for change in [["load", "edu.so"], ["unload", "edu"], ["restart", "edu@0000:00:05.0"],
-                           ["call", "edu@0000:00:05.0", "factorial", "3"]] {
+                           ["call", "edu@0000:00:05.0", "factorial", "3"], ["trace", "edu@0000:00:05.0"]] {
                 let run = try await runHostctl(change + ["--socket", path], prefix: Self.outsider)
                 #expect(run.status == 77, "\(change)")
                 #expect(run.stderr.contains("permissionDenied: \"\(change[0])\" needs root or membership"))

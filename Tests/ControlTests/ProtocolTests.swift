@@ -8,6 +8,7 @@ import Testing
         .unload(target: "edu"), .plugins, .devices, .instances,
         .status(instance: "edu@0000:00:05.0"), .restart(instance: "edu@0000:00:05.0"),
         .call(instance: "edu@0000:00:05.0", command: "factorial", arguments: ["10"]),
+        .trace(instance: "edu@0000:00:05.0"),
     ]
 
     @Test(arguments: commands)

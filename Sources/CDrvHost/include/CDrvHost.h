@@ -132,4 +132,7 @@ void *cdh_dlopen_now_local(const char *path);
 /* ---- ublk, for the block device class ---- */
 #include "cdh_ublk.h"
 
+/* ---- the trace ring (hostctl trace) ---- */
+#include "cdh_trace.h"
+
 #endif /* CDRVHOST_H */

@@ -33,3 +33,6 @@ for round in $rounds; do
 done
 unbind $dev
 b_irq_roundtrip report $drv $uio
+# The distributions, for make bench's plots.
+b_irq_roundtrip cdf irq_roundtrip_drvproxy $drv
+b_irq_roundtrip cdf irq_roundtrip_uio $uio

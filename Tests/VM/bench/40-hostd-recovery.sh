@@ -41,6 +41,8 @@ recovery() { # NAME STANDBY: 60 crashes; prints NAME_samples, NAME_ms_p50, NAME_
 	if [ -s /tmp/$1.txt ]; then
 		echo "$1_ms_p50: $(ms $(pct /tmp/$1.txt 50))"
 		echo "$1_ms_p99: $(ms $(pct /tmp/$1.txt 99))"
+		# The distribution in ms, for make bench's plots.
+		echo "cdf: $1$(for p in $(seq 1 100); do printf ' %s' $(ms $(pct /tmp/$1.txt $p)); done)"
 	fi
 	unbind $A
 	rm -rf $H

@@ -11,6 +11,9 @@
  *       one-byte pwrite() at offset 5 of the sysfs config file (kept open).
  *   b_irq_roundtrip report DRVPROXY_SAMPLES UIO_SAMPLES
  *       prints p50/p99 of both and their ratios as `name: value` lines.
+ *   b_irq_roundtrip cdf NAME SAMPLES
+ *       prints "cdf: NAME" and the 1st to 100th percentiles in µs, for
+ *       the plots `make bench` draws (scripts/bench-plots.sh).
  *
  * Each run appends N round-trip times (uint64_t ns, CLOCK_MONOTONIC, raise
  * to ready-for-the-next-raise) to SAMPLES after a short unrecorded warm-up,
@@ -159,6 +162,19 @@ static void report(const char *drv_path, const char *uio_path)
 	free(uio);
 }
 
+static void cdf(const char *name, const char *path)
+{
+	size_t n, p;
+	uint64_t *samples = load(path, &n);
+
+	printf("cdf: %s", name);
+	for (p = 1; p <= 100; p++)
+		printf(" %.2f", us(vt_percentile(samples, n, (double)p)));
+	printf("\n");
+	fflush(stdout);
+	free(samples);
+}
+
 static size_t parse_count(const char *s)
 {
 	char *end;
@@ -180,8 +196,10 @@ int main(int argc, char **argv)
 		run_uio(argv[2], argv[5], parse_count(argv[3]), argv[4]);
 	else if (!strcmp(mode, "report") && argc == 4)
 		report(argv[2], argv[3]);
+	else if (!strcmp(mode, "cdf") && argc == 4)
+		cdf(argv[2], argv[3]);
 	else
 		vt_fail("usage: b_irq_roundtrip drvproxy BDF N OUT | uio BDF N OUT "
-			"/dev/uioN | report DRV UIO");
+			"/dev/uioN | report DRV UIO | cdf NAME SAMPLES");
 	return 0;
 }
