@@ -1,6 +1,7 @@
 import CHostd
 import DriverHostCore
-import Foundation
+import FoundationEssentials
+import NIOConcurrencyHelpers
 import Glibc
 
 /// One running driverhost as the supervisor sees it: the process (pidfd),
@@ -165,7 +166,7 @@ final class DriverhostConnection: @unchecked Sendable {
 /// connection so that the watching thread does not keep the connection
 /// (whose deinit closes the control socket) alive.
 private final class ExitNotice: @unchecked Sendable {
-    private let lock = NSLock()
+    private let lock = NIOLock()
     private var status: ExitStatus?
     private var waiters: [CheckedContinuation<ExitStatus, Never>] = []
 

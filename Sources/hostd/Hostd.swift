@@ -1,6 +1,6 @@
 import ArgumentParser
 import DrvHostControl
-import Foundation
+import FoundationEssentials
 import HostdCore
 import Logging
 import ServiceLifecycle
@@ -63,7 +63,7 @@ struct Hostd: AsyncParsableCommand {
     /// A driverhost installed next to hostd wins over the default path.
     static func driverhostBesideUs() -> String? {
         guard let me = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") else { return nil }
-        let candidate = (me as NSString).deletingLastPathComponent + "/driverhost"
+        let candidate = URL(fileURLWithPath: me).deletingLastPathComponent().appendingPathComponent("driverhost").path
         return FileManager.default.isExecutableFile(atPath: candidate) ? candidate : nil
     }
 
