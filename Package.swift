@@ -81,18 +81,26 @@ let package = Package(
             dependencies: ["DevSimCore"],
             path: "Sources/devsim"
         ),
-        // The control socket: wire protocol, server (run by hostd), client
-        // (used by hostctl). SwiftNIO for framing, backpressure and peer
+        // The control socket: wire protocol, request handling and the client
+        // (used by hostctl), on plain sockets. The server that hostd runs is
+        // DrvHostControlServer: SwiftNIO for framing, backpressure and peer
         // credentials (SO_PEERCRED through SocketOptionProvider).
         .target(
             name: "DrvHostControl",
+            path: "Sources/DrvHostControl"
+        ),
+        // The server half (hostd's): SwiftNIO and ServiceLifecycle stay out
+        // of hostctl, which needs the protocol and the client only.
+        .target(
+            name: "DrvHostControlServer",
             dependencies: [
+                "DrvHostControl",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
-            path: "Sources/DrvHostControl"
+            path: "Sources/DrvHostControlServer"
         ),
         .executableTarget(
             name: "hostctl",
@@ -133,7 +141,7 @@ let package = Package(
         .executableTarget(
             name: "hostd",
             dependencies: [
-                "HostdCore", "DrvHostControl",
+                "HostdCore", "DrvHostControl", "DrvHostControlServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -151,7 +159,7 @@ let package = Package(
         ),
         .testTarget(
             name: "HostdTests",
-            dependencies: ["TestSupport", "HostdCore", "driverhost", "devsim"],
+            dependencies: ["TestSupport", "HostdCore", "DrvHostControlServer", "driverhost", "devsim"],
             path: "Tests/HostdTests",
             exclude: ["Fixtures"]
         ),
@@ -184,7 +192,7 @@ let package = Package(
             name: "ControlTests",
             // hostctl too: its exit codes and output are tested on the binary.
             dependencies: ["TestSupport", 
-                "DrvHostControl", "hostctl",
+                "DrvHostControl", "DrvHostControlServer", "hostctl",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],

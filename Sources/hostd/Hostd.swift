@@ -1,5 +1,6 @@
 import ArgumentParser
 import DrvHostControl
+import DrvHostControlServer
 import FoundationEssentials
 import HostdCore
 import Logging
