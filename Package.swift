@@ -159,7 +159,7 @@ let package = Package(
         ),
         .testTarget(
             name: "HostdTests",
-            dependencies: ["TestSupport", "HostdCore", "DrvHostControlServer", "driverhost", "devsim"],
+            dependencies: ["TestSupport", "HostdCore", "DrvHostControlServer", "hostd", "driverhost", "devsim"],
             path: "Tests/HostdTests",
             exclude: ["Fixtures"]
         ),

@@ -70,7 +70,15 @@ struct Hostd: AsyncParsableCommand {
 
     func run() async throws {
         let level = Logger.Level(rawValue: logLevel)!
+        // Under systemd: the journal with fields; otherwise text on stderr.
+        let journal = JournalLogHandler.socketPath(environment: ProcessInfo.processInfo.environment)
+            .map(JournalLogHandler.Journal.init(path:))
         LoggingSystem.bootstrap { label in
+            if let journal {
+                var handler = JournalLogHandler(label: label, journal: journal)
+                handler.logLevel = level
+                return handler
+            }
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = level
             return handler
