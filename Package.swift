@@ -4,6 +4,13 @@
 // packages); libffi comes from the system through pkg-config.
 import PackageDescription
 
+// --static-swift-stdlib links with -export-dynamic (so that libraries a
+// program dlopens find the Swift runtime in it: driverhost's plugins).
+// hostd and hostctl load no libraries, and every exported symbol is a root
+// that --gc-sections must keep: without the export they are 0.1-1.5 MB
+// smaller.
+let noExportedSymbols: [LinkerSetting] = [.unsafeFlags(["-Xlinker", "--no-export-dynamic"])]
+
 let package = Package(
     name: "drvhost",
     products: [
@@ -108,7 +115,8 @@ let package = Package(
                 "DrvHostControl", "TerminalText", "CommandValue",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
-            path: "Sources/hostctl"
+            path: "Sources/hostctl",
+            linkerSettings: noExportedSymbols
         ),
         // hostd, the supervisor. libpci (pciutils) enumerates devices and
         // names them from pci.ids; CHostd holds the C that Swift cannot say
@@ -147,7 +155,8 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
-            path: "Sources/hostd"
+            path: "Sources/hostd",
+            linkerSettings: noExportedSymbols
         ),
         // Restart policy, configuration, matching over a libpci dump file, the
         // descriptor reader and the supervisor on the real driverhost with
