@@ -4,6 +4,13 @@
 // packages); libffi comes from the system through pkg-config.
 import PackageDescription
 
+// --static-swift-stdlib links with -export-dynamic (so that libraries a
+// program dlopens find the Swift runtime in it: driverhost's plugins).
+// hostd and hostctl load no libraries, and every exported symbol is a root
+// that --gc-sections must keep: without the export they are 0.1-1.5 MB
+// smaller.
+let noExportedSymbols: [LinkerSetting] = [.unsafeFlags(["-Xlinker", "--no-export-dynamic"])]
+
 let package = Package(
     name: "drvhost",
     products: [
@@ -81,18 +88,26 @@ let package = Package(
             dependencies: ["DevSimCore"],
             path: "Sources/devsim"
         ),
-        // The control socket: wire protocol, server (run by hostd), client
-        // (used by hostctl). SwiftNIO for framing, backpressure and peer
+        // The control socket: wire protocol, request handling and the client
+        // (used by hostctl), on plain sockets. The server that hostd runs is
+        // DrvHostControlServer: SwiftNIO for framing, backpressure and peer
         // credentials (SO_PEERCRED through SocketOptionProvider).
         .target(
             name: "DrvHostControl",
+            path: "Sources/DrvHostControl"
+        ),
+        // The server half (hostd's): SwiftNIO and ServiceLifecycle stay out
+        // of hostctl, which needs the protocol and the client only.
+        .target(
+            name: "DrvHostControlServer",
             dependencies: [
+                "DrvHostControl",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
-            path: "Sources/DrvHostControl"
+            path: "Sources/DrvHostControlServer"
         ),
         .executableTarget(
             name: "hostctl",
@@ -100,7 +115,8 @@ let package = Package(
                 "DrvHostControl", "TerminalText", "CommandValue",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
-            path: "Sources/hostctl"
+            path: "Sources/hostctl",
+            linkerSettings: noExportedSymbols
         ),
         // hostd, the supervisor. libpci (pciutils) enumerates devices and
         // names them from pci.ids; CHostd holds the C that Swift cannot say
@@ -123,6 +139,7 @@ let package = Package(
                 "CHostd", "DriverHostCore", "DrvHostControl", "TerminalText",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -132,13 +149,14 @@ let package = Package(
         .executableTarget(
             name: "hostd",
             dependencies: [
-                "HostdCore", "DrvHostControl",
+                "HostdCore", "DrvHostControl", "DrvHostControlServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
-            path: "Sources/hostd"
+            path: "Sources/hostd",
+            linkerSettings: noExportedSymbols
         ),
         // Restart policy, configuration, matching over a libpci dump file, the
         // descriptor reader and the supervisor on the real driverhost with
@@ -150,7 +168,7 @@ let package = Package(
         ),
         .testTarget(
             name: "HostdTests",
-            dependencies: ["TestSupport", "HostdCore", "driverhost", "devsim"],
+            dependencies: ["TestSupport", "HostdCore", "DrvHostControlServer", "hostd", "driverhost", "devsim"],
             path: "Tests/HostdTests",
             exclude: ["Fixtures"]
         ),
@@ -183,7 +201,7 @@ let package = Package(
             name: "ControlTests",
             // hostctl too: its exit codes and output are tested on the binary.
             dependencies: ["TestSupport", 
-                "DrvHostControl", "hostctl",
+                "DrvHostControl", "DrvHostControlServer", "hostctl",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],

@@ -218,3 +218,8 @@ int chd_eventfd_cloexec(void)
 {
 	return eventfd(0, EFD_CLOEXEC);
 }
+
+int chd_name_this_thread(const char *name)
+{
+	return prctl(PR_SET_NAME, name, 0, 0, 0);
+}

@@ -82,7 +82,7 @@ public struct AccessPolicy: Equatable, Sendable {
     }
 }
 
-func groupID(named name: String) -> gid_t? {
+package func groupID(named name: String) -> gid_t? {
     var entry = group()
     var result: UnsafeMutablePointer<group>?
     var buffer = [CChar](repeating: 0, count: 16384)

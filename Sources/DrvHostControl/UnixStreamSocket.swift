@@ -111,3 +111,7 @@ func retryingOnInterrupt<T: BinaryInteger>(_ call: () -> T) -> T {
         return result
     }
 }
+
+package func errnoText(_ code: Int32 = errno) -> String {
+    String(cString: strerror(code))
+}

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// Turns lines into requests and answers into lines. Every failure to read a
 /// request becomes a ControlError(.badRequest) that still carries the

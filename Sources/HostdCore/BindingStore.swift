@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// The driver each claimed device had before hostd moved it to drvproxy,
 /// kept in the state directory so that a hostd started after a crash (or

@@ -1,5 +1,6 @@
 import CHostd
-import Foundation
+import FoundationEssentials
+import NIOConcurrencyHelpers
 import Glibc
 
 /// A child process hostd started, known by its pidfd: no pid reuse races,
@@ -11,7 +12,7 @@ public final class ChildProcess: @unchecked Sendable {
     public let pid: Int32
     let pidfd: Int32
     private var reaped: ExitStatus?
-    private let lock = NSLock()
+    private let lock = NIOLock()
 
     public struct SpawnError: Error, CustomStringConvertible {
         public var description: String

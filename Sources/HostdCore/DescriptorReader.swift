@@ -1,5 +1,5 @@
 import CHostd
-import Foundation
+import FoundationEssentials
 import Glibc
 
 /// Reads what a plugin file declares without loading it into hostd: first
@@ -40,11 +40,13 @@ public struct DescriptorReader: Sendable {
         guard info.st_mode & (S_IWOTH | S_IWGRP) == 0 else {
             return "writable by \(info.st_mode & S_IWOTH != 0 ? "others" : "its group") (mode \(String(info.st_mode & 0o7777, radix: 8)))"
         }
-        guard let handle = FileHandle(forReadingAtPath: path) else { return "cannot open: \(String(cString: strerror(errno)))" }
-        defer { try? handle.close() }
-        let header = [UInt8]((try? handle.read(upToCount: 18)) ?? Data())
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return "cannot open: \(String(cString: strerror(errno)))" }
+        defer { close(fd) }
+        var header = [UInt8](repeating: 0, count: 18)
+        let count = pread(fd, &header, 18, 0)
         // ELF magic, then e_type (little-endian, offset 16) must be ET_DYN (3).
-        guard header.count == 18, header[0..<4] == [0x7f, 0x45, 0x4c, 0x46] else { return "not a shared object (no ELF header)" }
+        guard count == 18, header[0..<4] == [0x7f, 0x45, 0x4c, 0x46] else { return "not a shared object (no ELF header)" }
         guard header[16] == 3, header[17] == 0 else { return "not a shared object (ELF type \(header[16]))" }
         return nil
     }

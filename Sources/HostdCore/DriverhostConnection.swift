@@ -1,7 +1,8 @@
 import CHostd
 import DriverHostCore
 import DrvHostControl
-import Foundation
+import FoundationEssentials
+import NIOConcurrencyHelpers
 import Glibc
 
 /// One running driverhost as the supervisor sees it: the process (pidfd),
@@ -181,7 +182,7 @@ final class DriverhostConnection: @unchecked Sendable {
 /// connection so that the watching thread does not keep the connection
 /// (whose deinit closes the control socket) alive.
 private final class ExitNotice: @unchecked Sendable {
-    private let lock = NSLock()
+    private let lock = NIOLock()
     private var status: ExitStatus?
     private var waiters: [CheckedContinuation<ExitStatus, Never>] = []
 

@@ -129,9 +129,9 @@ public struct HostdConfig: Equatable, Sendable {
 
     /// Applies a configuration file's text over the current values.
     public mutating func apply(file: String, text: String) throws(Error) {
-        let toml: TOMLSubset
+        let toml: TOMLDocument
         do {
-            toml = try TOMLSubset(parsing: text)
+            toml = try TOMLDocument(parsing: text)
         } catch {
             throw Error(file: file, line: error.line, reason: error.reason)
         }

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// What the operator said, and each instance's history, kept on disk so that
 /// a restart of hostd (or of the machine) changes none of it: an unloaded
@@ -66,7 +66,7 @@ struct OperatorIntentStore {
     /// that a crash or power loss leaves the old intent or the new, whole.
     func save(_ intent: OperatorIntent) throws(IntentError) {
         do {
-            try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent,
+            try FileManager.default.createDirectory(atPath: URL(fileURLWithPath: path).deletingLastPathComponent().path,
                                                     withIntermediateDirectories: true)
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]

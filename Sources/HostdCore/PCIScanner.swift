@@ -1,6 +1,6 @@
 import CHostd
 import DrvHostControl
-import Foundation
+import FoundationEssentials
 
 /// PCI devices as libpci sees them (ids, subsystem ids, class, names from
 /// pci.ids), with the kernel driver each is bound to read from sysfs, and

@@ -1,5 +1,5 @@
 import CHostd
-import Foundation
+import FoundationEssentials
 import Glibc
 
 /// inotify on the plugin directory. A file counts as arrived when it is

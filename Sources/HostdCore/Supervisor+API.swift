@@ -1,5 +1,5 @@
 import DrvHostControl
-import Foundation
+import FoundationEssentials
 import Glibc
 
 /// What the control socket (and hostctl through it) can ask.

@@ -1,6 +1,6 @@
 import CHostd
 import DriverHostCore
-import Foundation
+import FoundationEssentials
 import Glibc
 import Logging
 

@@ -1,5 +1,5 @@
 import DrvHostControl
-import Foundation
+import FoundationEssentials
 import Glibc
 import Logging
 import TerminalText

@@ -10,7 +10,8 @@ extension Supervisor {
     func appendLog(_ line: String, to record: InstanceRecord) {
         record.log.append(line)
         logger.log(level: Self.level(of: line), "\(TerminalText.escape(line))",
-                   metadata: ["instance": "\(record.name)", "source": "driverhost"])
+                   metadata: ["instance": "\(record.name)", "plugin": "\(record.pluginName)",
+                             "device": "\(record.device)", "source": "driverhost"])
         for follower in record.logFollowers.values { follower.yield(line) }
     }
 

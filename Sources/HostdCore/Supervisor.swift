@@ -1,5 +1,5 @@
 import DrvHostControl
-import Foundation
+import FoundationEssentials
 import Logging
 import TerminalText
 
@@ -76,7 +76,7 @@ public actor Supervisor {
         do {
             try FileManager.default.createDirectory(atPath: config.stateDirectory, withIntermediateDirectories: true)
         } catch {
-            throw StartError(description: "cannot create the state directory \(config.stateDirectory): \(error.localizedDescription)")
+            throw StartError(description: "cannot create the state directory \(config.stateDirectory): \(error)")
         }
         bindings = bindingStore.loadAll()
         switch intentStore.load() {

@@ -1,5 +1,5 @@
 import DrvHostControl
-import Foundation
+import FoundationEssentials
 import Glibc
 
 /// The sysfs files hostd reads and writes, under a root that is "/sys" on a
@@ -88,7 +88,7 @@ public struct Sysfs: Sendable {
 
     public func read(_ path: String) -> String? {
         guard let data = FileManager.default.contents(atPath: path) else { return nil }
-        return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        return String(decoding: data, as: UTF8.self).trimmingWhitespace()
     }
 
     /// One write(2) of the whole text, as sysfs attributes want it.
@@ -99,7 +99,7 @@ public struct Sysfs: Sendable {
         var bytes = Array(text.utf8)
         let n = bytes.withUnsafeMutableBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
         guard n == bytes.count else {
-            throw WriteError(description: "cannot write \"\(text.trimmingCharacters(in: .whitespacesAndNewlines))\" to \(path): \(n < 0 ? String(cString: strerror(errno)) : "short write")")
+            throw WriteError(description: "cannot write \"\(text.trimmingWhitespace())\" to \(path): \(n < 0 ? String(cString: strerror(errno)) : "short write")")
         }
     }
 }
@@ -163,5 +163,14 @@ public struct DeviceBinder: Sendable {
         // "\n" clears an override.
         attempt(previous.driverOverride ?? "\n", sysfs.devicePath(bdf) + "/driver_override")
         return problems
+    }
+}
+
+private extension String {
+    /// Without the spaces and line ends around it (sysfs ends values with \n).
+    func trimmingWhitespace() -> String {
+        let isSpace: (Character) -> Bool = { $0 == " " || $0 == "\t" || $0.isNewline }
+        guard let first = firstIndex(where: { !isSpace($0) }), let last = lastIndex(where: { !isSpace($0) }) else { return "" }
+        return String(self[first...last])
     }
 }

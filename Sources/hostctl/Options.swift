@@ -1,6 +1,7 @@
 import ArgumentParser
 import DrvHostControl
-import Foundation
+import FoundationEssentials
+import Glibc
 import TerminalText
 
 let defaultSocketPath = ControlClient.defaultSocketPath
@@ -46,5 +47,6 @@ struct OutputOptions: ParsableArguments {
 
 func printError(_ message: String) {
     // hostd's messages quote plugin text (command names, failures).
-    FileHandle.standardError.write(Data("hostctl: \(TerminalText.escape(message))\n".utf8))
+    let text = Array("hostctl: \(TerminalText.escape(message))\n".utf8)
+    _ = text.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
 }

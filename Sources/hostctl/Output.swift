@@ -1,5 +1,5 @@
 import DrvHostControl
-import Foundation
+import FoundationEssentials
 import TerminalText
 
 /// Prints `value` as JSON (--json) or as `text` for people.
@@ -26,9 +26,14 @@ func table(_ header: [String], _ rows: [[String]]) -> String {
     return all.map { row in
         row.indices.map { column in
             column == row.count - 1 ? row[column]
-                : row[column].padding(toLength: widths[column], withPad: " ", startingAt: 0)
+                : padded(row[column], to: widths[column])
         }.joined(separator: "  ")
     }.joined(separator: "\n")
+}
+
+/// `text` and spaces up to `width` characters.
+func padded(_ text: String, to width: Int) -> String {
+    text + String(repeating: " ", count: max(0, width - text.count))
 }
 
 func hex(_ value: some BinaryInteger, digits: Int) -> String {
@@ -144,6 +149,6 @@ func statusText(_ status: InstanceStatus) -> String {
         ("dropped", count(status.dropped)),
         ("releases", count(status.releases)),
     ]
-    return ([status.name] + fields.map { "  \(($0.0 + ":").padding(toLength: 12, withPad: " ", startingAt: 0))\($0.1)" })
+    return ([status.name] + fields.map { "  \(padded($0.0 + ":", to: 12))\($0.1)" })
         .joined(separator: "\n")
 }

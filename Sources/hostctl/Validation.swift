@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import ArgumentParser
 
 /// A device address as hostd names devices: a full PCI address
@@ -34,7 +34,7 @@ func validateInstance(_ instance: String) throws {
 }
 
 func validateNotEmpty(_ value: String, _ what: String) throws {
-    if value.trimmingCharacters(in: .whitespaces).isEmpty {
+    if value.allSatisfy(\.isWhitespace) {
         throw ValidationError("\(what) must not be empty")
     }
 }

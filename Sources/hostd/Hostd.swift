@@ -1,6 +1,7 @@
 import ArgumentParser
 import DrvHostControl
-import Foundation
+import DrvHostControlServer
+import FoundationEssentials
 import HostdCore
 import Logging
 import ServiceLifecycle
@@ -63,13 +64,21 @@ struct Hostd: AsyncParsableCommand {
     /// A driverhost installed next to hostd wins over the default path.
     static func driverhostBesideUs() -> String? {
         guard let me = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") else { return nil }
-        let candidate = (me as NSString).deletingLastPathComponent + "/driverhost"
+        let candidate = URL(fileURLWithPath: me).deletingLastPathComponent().appendingPathComponent("driverhost").path
         return FileManager.default.isExecutableFile(atPath: candidate) ? candidate : nil
     }
 
     func run() async throws {
         let level = Logger.Level(rawValue: logLevel)!
+        // Under systemd: the journal with fields; otherwise text on stderr.
+        let journal = JournalLogHandler.socketPath(environment: ProcessInfo.processInfo.environment)
+            .map(JournalLogHandler.Journal.init(path:))
         LoggingSystem.bootstrap { label in
+            if let journal {
+                var handler = JournalLogHandler(label: label, journal: journal)
+                handler.logLevel = level
+                return handler
+            }
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = level
             return handler

@@ -1,4 +1,5 @@
 import DrvHostControl
+import DrvHostControlServer
 import Foundation
 import Logging
 import TestSupport

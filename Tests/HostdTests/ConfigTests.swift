@@ -31,6 +31,40 @@ import TestSupport
         #expect(config.socketPath == HostdConfig().socketPath)
     }
 
+    /// What an operator writes in normal TOML, none of it on one line.
+    @Test func aNormalTOMLFileIsAccepted() throws {
+        var config = HostdConfig()
+        try config.apply(file: "hostd.toml", text: """
+            plugin_dir = '/srv/drvhost plugins'        # literal string
+            socket = "/run/drvhost/\\u0063ontrol.sock"  # escape
+            restart = { max_crashes = 4, backoff_max_ms = 0x1000 }
+
+            [limits]
+            max_callback_ms = 30_000
+            liveness_ms = 0o77777
+
+            [instance]
+            open_files = 0b100_0000_0000
+
+            [devices]
+            claim = [
+                "00:05.0",      # edu
+                "0000:00:06.0", # the second one
+            ]
+            ignore = [
+            ]
+            """)
+        #expect(config.pluginDirectory == "/srv/drvhost plugins")
+        #expect(config.socketPath == "/run/drvhost/control.sock")
+        #expect(config.restart.maxCrashes == 4 && config.restart.maxBackoffMs == 4096)
+        #expect(config.limits.maxCallbackMs == 30_000 && config.livenessMs == 0o77777)
+        #expect(config.resources.openFiles == 1024)
+        #expect(config.claim == ["0000:00:05.0", "0000:00:06.0"] && config.ignore.isEmpty)
+        #expect(error("[restart]\nwindow_ms = 1.5")?.description == "f.toml:2: restart.window_ms must be an integer from 1 to 86400000")
+        #expect(error("[devices]\nclaim = [\n  \"00:05.0\",\n  00:06.0,\n]")?.description
+            == "f.toml:4: \"00:06.0\" is not a TOML value (strings are quoted; numbers, true and false are not)")
+    }
+
     @Test func limitsCapThePluginsBounds() throws {
         #expect(HostdConfig().limits.maxCallbackMs == 10_000 && HostdConfig().limits.maxAttachMs == 60_000)
         var config = HostdConfig()
@@ -92,7 +126,8 @@ import TestSupport
             == "f.toml:2: restart.max_crashes must be an integer from 1 to 1000")
         #expect(error("autoload = yes")?.line == 1)
         #expect(error("[restart]\nwarm_standby = 1")?.description == "f.toml:2: restart.warm_standby must be true or false")
-        #expect(error("socket = \"/a\nb\"")?.description == "f.toml:1: unterminated string")
+        #expect(error("socket = \"/a\nb\"")?.description
+            == "f.toml:1: unterminated string (a \"...\" string ends on its line; \"\"\"...\"\"\" spans lines)")
         #expect(error("[devices]\nclaim = [\"00:05\"]")?.description
             == "f.toml:2: devices.claim: string(\"00:05\") is not a PCI address like 0000:00:05.0")
         #expect(error("autoload = true\nautoload = false")?.description == "f.toml:2: autoload is set twice")

@@ -1,6 +1,7 @@
 import CDrvHost
 import DriverHostCore
 import DrvHostControl
+import DrvHostControlServer
 import Foundation
 import HostdCore
 import NIOCore

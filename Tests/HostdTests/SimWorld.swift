@@ -13,6 +13,7 @@ struct SimWorld {
 }
 
 func simWorld(autoload: Bool, extraPlugins: [String: String] = [:], describeTimeout: Duration = .seconds(5),
+              logger: Logger = Logger(label: "test"),
               configure: (inout HostdConfig) -> Void = { _ in }) throws -> SimWorld {
     let devsim = try DevSimProcess(["edu0=edu", "edu1=edu"])
     let edu = RepoPaths.root.appendingPathComponent("build/plugins/edu.so").path
@@ -30,6 +31,6 @@ func simWorld(autoload: Bool, extraPlugins: [String: String] = [:], describeTime
     configure(&config)
     let reader = DescriptorReader(driverhostPath: RepoPaths.binary("driverhost"), timeout: describeTimeout,
                                   requiredOwner: getuid())
-    return SimWorld(devsim: devsim, supervisor: Supervisor(config: config, logger: Logger(label: "test"), reader: reader),
+    return SimWorld(devsim: devsim, supervisor: Supervisor(config: config, logger: logger, reader: reader),
                     plugins: plugins)
 }

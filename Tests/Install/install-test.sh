@@ -85,6 +85,30 @@ for p in "${programs[@]}"; do
 	fi
 done
 
+# ---- small programs: no Foundation ----------------------------------------------
+# hostd and hostctl use FoundationEssentials only: the whole of Foundation
+# brings FoundationInternationalization and ICU's data (~40 MB each). Module
+# names stay in a stripped binary's Swift metadata, so they are looked for
+# there. The bounds (15 and 25 MiB) keep the programs small: each was about
+# 65 MB stripped with Foundation, 14.2 and 21.1 MiB without it.
+for entry in "$prefix/sbin/hostd 26214400" "$prefix/bin/hostctl 15728640"; do
+	read -r p bound <<<"$entry"
+	bin=$root$p
+	name=$(basename "$p")
+	found=$( { grep -a -o -m1 -e FoundationInternationalization -e icudt "$bin" | head -n1; grep -a -c -P '\x00Foundation\x00' "$bin" | grep -v '^0$' | sed 's/^/module Foundation: /'; } 2>&1)
+	if [ -z "$found" ]; then
+		pass "$name links no Foundation (FoundationInternationalization, ICU data)"
+	else
+		fail "$name links no Foundation (FoundationInternationalization, ICU data)" "$found"
+	fi
+	size=$(stat -c %s "$bin")
+	if [ "$size" -le "$bound" ]; then
+		pass "$name is at most $bound bytes stripped ($size)"
+	else
+		fail "$name is at most $bound bytes stripped ($size)"
+	fi
+done
+
 # ---- SDK ----------------------------------------------------------------------
 pcdir=$prefix/share/pkgconfig
 if tr : '\n' <<<"$(pkg-config --variable pc_path pkg-config)" | grep -qx "$pcdir"; then

@@ -44,6 +44,8 @@ int chd_pidfd_send_signal(int pidfd, int signal);
 /* pipe2(O_CLOEXEC) and eventfd(EFD_CLOEXEC): GNU names Swift's Glibc lacks. */
 int chd_pipe_cloexec(int fds[2]);
 int chd_eventfd_cloexec(void);
+/* prctl(PR_SET_NAME) for the calling thread (variadic, so not from Swift). */
+int chd_name_this_thread(const char *name);
 
 /* ---- PCI ------------------------------------------------------------------ */
 

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Logging
+import DrvHostControl
 
 /// Why the control socket could not be set up. Nothing was changed on disk
 /// when one of these is thrown (a stale socket may have been removed).
@@ -90,8 +91,4 @@ struct SocketFile {
             throw SocketFileError(description: "mkdir \(directory): \(errnoText())")
         }
     }
-}
-
-func errnoText(_ code: Int32 = errno) -> String {
-    String(cString: strerror(code))
 }

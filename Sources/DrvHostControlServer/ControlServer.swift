@@ -5,6 +5,7 @@ import Logging
 import NIOCore
 import NIOPosix
 import ServiceLifecycle
+import DrvHostControl
 
 /// hostd's control socket: accepts connections on a Unix socket, answers
 /// one JSON request per line through a SupervisorAPI (see Protocol.swift).

@@ -1,5 +1,6 @@
 import NIOCore
 import Synchronization
+import DrvHostControl
 
 /// The connections being served, so that shutdown can close them all (idle
 /// clients would otherwise keep the server running) and so that they can be

@@ -1,4 +1,5 @@
 import NIOCore
+import DrvHostControl
 
 /// What the line decoder hands on: a complete line, or the news that the
 /// peer sent more than the limit without a newline.
