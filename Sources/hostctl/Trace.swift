@@ -1,6 +1,7 @@
 import ArgumentParser
 import DrvHostControl
-import Foundation
+import FoundationEssentials
+import Glibc
 
 struct Trace: ParsableCommand {
     static let configuration = CommandConfiguration(
