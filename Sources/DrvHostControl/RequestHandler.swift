@@ -39,14 +39,30 @@ public struct RequestHandler: Sendable {
         }
     }
 
-    /// Each value as an answer line to request `id`.
+    /// Each value as an answer line to request `id`, encoded when the
+    /// connection asks for the next one: a client that reads slowly holds
+    /// back only this pull, so the supervisor's stream stays the one bounded
+    /// buffer (it drops and, for a trace, counts), and dropping the lines
+    /// drops the supervisor's stream with them (its onTermination runs).
     private static func lines<Value: Codable & Sendable>(of values: AsyncStream<Value>, id: Int) -> AsyncStream<[UInt8]> {
-        AsyncStream { continuation in
-            let task = Task {
-                for await value in values { continuation.yield(WireCodec.encodeSuccess(id: id, value)) }
-                continuation.finish()
-            }
-            continuation.onTermination = { _ in task.cancel() }
+        let source = Pull(values.makeAsyncIterator())
+        return AsyncStream(unfolding: {
+            guard let value = await source.next() else { return nil }
+            return WireCodec.encodeSuccess(id: id, value)
+        })
+    }
+
+    /// The supervisor stream's iterator, used by one consumer at a time
+    /// (the connection's loop), as AsyncStream(unfolding:) calls it.
+    private final class Pull<Value: Sendable>: @unchecked Sendable {
+        private var iterator: AsyncStream<Value>.Iterator
+
+        init(_ iterator: AsyncStream<Value>.Iterator) {
+            self.iterator = iterator
+        }
+
+        func next() async -> Value? {
+            await iterator.next()
         }
     }
 

@@ -27,6 +27,7 @@ extension Supervisor {
         record.trace.followers[id] = .init(continuation: continuation)
         if first {
             record.trace.droppedInDriverhost = 0
+            record.trace.droppedEarlier = 0
             record.connection?.setTracing(true)
         }
         continuation.yield(TraceBatch(records: [], droppedInDriverhost: 0, droppedInHostd: 0))
@@ -65,7 +66,7 @@ extension Supervisor {
     private func relay(_ batch: TraceBatch, to id: Int, of record: InstanceRecord) {
         guard var follower = record.trace.followers[id] else { return }
         var batch = batch
-        batch.droppedInDriverhost = record.trace.droppedInDriverhost
+        batch.droppedInDriverhost = record.trace.droppedEarlier + record.trace.droppedInDriverhost
         batch.droppedInHostd = follower.droppedInHostd
         if case .dropped(let lost) = follower.continuation.yield(batch) {
             follower.droppedInHostd += UInt64(lost.records.count)
@@ -76,6 +77,7 @@ extension Supervisor {
     /// The instance's new driverhost has attached: trace it too if anyone follows.
     func resumeTrace(_ record: InstanceRecord) {
         guard !record.trace.followers.isEmpty else { return }
+        record.trace.droppedEarlier += record.trace.droppedInDriverhost
         record.trace.droppedInDriverhost = 0
         record.connection?.setTracing(true)
     }

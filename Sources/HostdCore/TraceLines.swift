@@ -86,8 +86,10 @@ struct InstanceTrace {
         var droppedInHostd: UInt64 = 0
     }
     var followers: [Int: Follower] = [:]
-    /// The driverhost's drop count in its last line (per driverhost).
+    /// The current driverhost's drop count in its last line, and those of
+    /// the instance's earlier driverhosts while the trace was followed.
     var droppedInDriverhost: UInt64 = 0
+    var droppedEarlier: UInt64 = 0
     /// Callback durations of the instance's earlier driverhosts, and of the
     /// current one (reported cumulatively by each), by callback.
     var earlierDurations: [String: CallbackDurations] = [:]

@@ -84,8 +84,16 @@ actor FakeSupervisor: SupervisorAPI {
         }
     }
 
+    /// "flood": a stream of four batches at most, for the test to fill.
+    private(set) var flood: AsyncStream<TraceBatch>.Continuation?
+
     /// Two batches: a write and an event with its callback, then a drop count.
     func trace(_ instance: String) throws(ControlError) -> AsyncStream<TraceBatch> {
+        if instance == "flood" {
+            let (stream, continuation) = AsyncStream.makeStream(of: TraceBatch.self, bufferingPolicy: .bufferingNewest(4))
+            flood = continuation
+            return stream
+        }
         guard instance == Self.running.name else { throw ControlError(.notFound, "no instance \(instance)") }
         var write = TraceRecord(kind: .write, timeNs: 1_000_000)
         write.bar = 0; write.offset = 8; write.width = 4; write.value = 5

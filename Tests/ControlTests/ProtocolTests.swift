@@ -111,4 +111,34 @@ import Testing
         #expect(refusal.id == 10 && !refusal.ok && refusal.error?.code == .badRequest)
         #expect(await supervisor.changes == ["call factorial 10"])
     }
+
+    /// A stream (trace, logs, watch) is encoded as the connection reads it:
+    /// nothing between the supervisor's bounded stream and the socket
+    /// buffers what a slow client has not read, so the supervisor sees its
+    /// own buffer fill (and counts what it drops).
+    @Test func aStreamIsPulledAsTheClientReads() async throws {
+        let supervisor = FakeSupervisor()
+        let handler = RequestHandler(supervisor: supervisor, policy: policy)
+        let member = credentials(uid: 1000, gid: 100, groups: [4242])
+        let line = WireCodec.encodeRequest(ControlRequest(id: 3, command: .trace(instance: "flood"))).dropLast()
+        guard case .stream(let answers) = await handler.reply(line, from: member) else {
+            Issue.record("trace did not stream")
+            return
+        }
+        let flood = try #require(await supervisor.flood)
+        var results: [Bool] = []
+        for i in 0..<10 {
+            let batch = TraceBatch(records: [TraceRecord(kind: .read, timeNs: UInt64(i))], droppedInDriverhost: 0, droppedInHostd: 0)
+            if case .dropped = flood.yield(batch) { results.append(true) } else { results.append(false) }
+        }
+        // Four fit; the rest push the oldest out, unread.
+        #expect(results == Array(repeating: false, count: 4) + Array(repeating: true, count: 6))
+        flood.finish()
+        var times: [UInt64] = []
+        for await answer in answers {
+            let batch = try WireCodec.decodeResponse(answer.dropLast(), as: TraceBatch.self)
+            times += batch.result?.records.map(\.timeNs) ?? []
+        }
+        #expect(times == [6, 7, 8, 9])
+    }
 }

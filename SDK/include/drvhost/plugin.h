@@ -342,10 +342,12 @@ struct dh_host {
 	 * cannot drive a terminal or forge another line. */
 	void (*log)(dh_instance *inst, int32_t level, const char *msg);
 
-	/* Register access through the host (traced, works with simulated
-	 * devices). Any thread. offset must lie inside the BAR and be aligned to
-	 * the width; a bad BAR or offset is a plugin bug: reads then answer all
-	 * ones, writes are dropped, and the host logs it. */
+	/* Register access through the host (traced: while `hostctl trace`
+	 * follows the instance, each access is recorded with its BAR, offset,
+	 * width, value and time; works with simulated devices). Any thread.
+	 * offset must lie inside the BAR and be aligned to the width; a bad BAR
+	 * or offset is a plugin bug: reads then answer all ones, writes are
+	 * dropped, and the host logs it. */
 	uint8_t  (*read8)(dh_instance *inst, uint32_t bar, uint64_t offset);
 	uint16_t (*read16)(dh_instance *inst, uint32_t bar, uint64_t offset);
 	uint32_t (*read32)(dh_instance *inst, uint32_t bar, uint64_t offset);
@@ -360,7 +362,8 @@ struct dh_host {
 	 * accesses of the width the device wants) and *size is its length.
 	 * DH_ERR_NOT_SUPPORTED: no mapping (I/O BAR, simulated device): use the
 	 * read/write functions. DH_ERR_INVALID: no such BAR, or base or size
-	 * NULL. */
+	 * NULL. Accesses through the pointer are not traced: the host never
+	 * sees them (`hostctl trace` shows only the read/write functions'). */
 	int32_t (*bar_pointer)(dh_instance *inst, uint32_t bar,
 			       volatile void **base, uint64_t *size);
 

@@ -2,8 +2,9 @@
 # hostctl trace and callback durations on a real edu device with real
 # interrupts: the trace shows the plugin's register writes with the values
 # it wrote, the interrupt's event with what the ACK program snapshotted, and
-# the callbacks; the trace stops when its client goes; a flood of records is
-# dropped and counted (the instance is not killed for it); the metrics carry
+# the callbacks; the trace stops when its client goes; a client that does not
+# keep up gets drop counts (the instance is neither held up nor killed for
+# its trace); the metrics carry
 # a histogram of the plugin's callback durations.
 . /suites/lib.sh
 . /suites/hostd.sh
@@ -61,21 +62,30 @@ wait $trace_pid 2>/dev/null
 if wait_log "instance=$I .*tracing off" 30 $mark; then pass hostd_trace_ends_with_its_client
 else fail hostd_trace_ends_with_its_client "no 'tracing off': $(tail -n 5 $LOG | tr '\n' ' ')"; fi
 
-# A flood: more than the trace's rate bound; dropped and counted, not fatal.
+# A client that does not keep up (its output is a FIFO nobody reads yet)
+# during a flood of records: the call is not held up, the instance is not
+# killed for its trace, and once the client reads it is told what it lost.
+rm -f /tmp/trace.fifo && mkfifo /tmp/trace.fifo
+exec 5<>/tmp/trace.fifo
 mark=$(($(log_lines) + 1))
-hostctl trace $I >$trace_out 2>/tmp/trace.err &
+hostctl trace $I >/tmp/trace.fifo 2>/tmp/trace.err &
 trace_pid=$!
 wait_log "instance=$I .*tracing on" 30 $mark
-got=$(hostctl call $I pingpong 4000 2>&1)
-wait_until 10 has '^dropped: [1-9][0-9]* in driverhost'
+got=$(hostctl call $I pingpong 20000 2>&1)
+cat <&5 >$trace_out &
+cat_pid=$!
+wait_until 20 has '^dropped: [0-9]+ in driverhost, [0-9]+ in hostd$'
+dropped=$(grep '^dropped' $trace_out | tail -n 1)
 restarts=$(hostctl status $I | sed -n 's/^  restarts: *\([0-9]*\)$/\1/p')
-if [ "$got" = 4000 ] && has '^dropped: [1-9][0-9]* in driverhost' && [ "$restarts" = 0 ]; then
-	pass hostd_trace_flood_is_dropped_and_counted
-else
-	fail hostd_trace_flood_is_dropped_and_counted "pingpong '$got', restarts '$restarts', $(grep '^dropped' $trace_out | tail -n 1), $(tail -n 3 $LOG | tr '\n' ' ')"
-fi
-kill $trace_pid 2>/dev/null
-wait $trace_pid 2>/dev/null
+case "$got:$restarts:$dropped" in
+20000:0:"dropped: 0 in driverhost, 0 in hostd" | 20000:0:) fail hostd_trace_slow_client_gets_drop_counts "nothing dropped: '$dropped'" ;;
+20000:0:dropped:*) pass hostd_trace_slow_client_gets_drop_counts ;;
+*) fail hostd_trace_slow_client_gets_drop_counts "pingpong '$got', restarts '$restarts', '$dropped': $(tail -n 3 $LOG | tr '\n' ' ')" ;;
+esac
+kill $trace_pid $cat_pid 2>/dev/null
+wait $trace_pid $cat_pid 2>/dev/null
+exec 5<&-
+echo "NOTE: trace flood: $dropped"
 
 # Callback durations: sampled, reported after a heartbeat, in the metrics.
 durations() {

@@ -1,0 +1,50 @@
+import CDrvHost
+@testable import DriverHostCore
+import Glibc
+import Testing
+
+/// driverhost's half of hostctl trace, with a supervisor end that never
+/// reads: the loop never blocks on it, the trace never sends faster than
+/// its rate bound, and what could not be sent is dropped and counted.
+@Suite struct TraceLoopTests {
+    @Test func aSupervisorThatDoesNotReadStallsNothingAndGetsADropCount() throws {
+        var pair: [Int32] = [-1, -1]
+        #expect(socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &pair) == 0)
+        let supervisor = pair[0]
+        defer { close(supervisor) }
+        let descriptor = try loadDescriptor("good")
+        let device = try SimulatedDevice()
+        let instance = try Instance(descriptor: descriptor, device: device, identity: InstanceIdentity(bdf: "0000:00:05.0")!,
+                                    log: Log(prefix: "test", threshold: .error), state: StateStore(path: nil),
+                                    control: Descriptor(taking: pair[1]))
+        try instance.setUpDevice()
+        try instance.attach()
+        defer { instance.detach() }
+        instance.setTracing(true)
+        #expect(instance.trace.isOn)
+        let events: UInt64 = 200_000
+        let start = cdh_monotonic_ns()
+        #expect(try instance.call("arm", arguments: ["\(events)"]).text == "\(events)")
+        // Returns: nothing in the loop waits for the supervisor.
+        _ = try instance.runLoop(stopAfterEvents: events)
+        let seconds = Double(cdh_monotonic_ns() - start) / 1e9
+        #expect(try instance.call("count", arguments: []).text == "\(events)")
+        #expect(instance.trace.dropped > 0)
+        // What reached the supervisor's end: trace lines only, and no more
+        // than the rate bound allows (its first tenth of a second's worth
+        // at once, then bytesPerSecond).
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { recv(supervisor, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
+            guard n > 0 else { break }
+            bytes += chunk[..<n]
+        }
+        let bound = Double(Trace.bytesPerSecond) * (seconds + 0.1) + Double(Trace.maxLineBytes)
+        #expect(bytes.count > 0 && Double(bytes.count) <= bound, "\(bytes.count) bytes in \(seconds) s")
+        let lines = bytes.split(separator: UInt8(ascii: "\n"))
+        #expect(lines.allSatisfy { $0.starts(with: Array("trace ".utf8)) })
+        instance.setTracing(false)
+        #expect(!instance.trace.isOn)
+    }
+}
