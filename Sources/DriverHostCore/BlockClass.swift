@@ -41,9 +41,7 @@ final class BlockClass: DeviceClassServer {
 
     enum TagState: UInt8 {
         case kernel       // a FETCH or COMMIT_AND_FETCH is waiting for a request
-        case copyingIn    // a WRITE's data is coming into the buffer
         case plugin       // submitted: the plugin owns it until complete()
-        case copyingOut   // a READ's data is going back to the kernel
         case gone         // the kernel aborted the tag (disk stopped)
     }
 
@@ -102,15 +100,20 @@ final class BlockClass: DeviceClassServer {
         host.deallocate()
     }
 
-    /// Opens the server side, hands the kernel every tag, and asks for the
-    /// disk to start (or recovery to end): the kernel answers that only
+    /// Opens the server side, hands the kernel every tag, maps the request
+    /// descriptors (in this order: see cdh_ublk_server_map), and asks for
+    /// the disk to start (or recovery to end): the kernel answers that only
     /// once the loop serves I/O (START_DEV reads the partition table).
     private func serve(_ disk: UblkDisk) throws(HostFailure) {
         var err: Int32 = 0
-        guard let server = cdh_ublk_server_open(deviceID, queues, depth, &err) else {
-            throw HostFailure(.deviceClassFailed, "block class: /dev/ublkc\(deviceID): \(Errno(-err, call: "open"))")
+        // A dead server's ring may hold /dev/ublkcN a little longer.
+        let opened = UblkDisk.whileBusy(until: cdh_monotonic_ns() + UblkDisk.recoveryWaitNs) {
+            self.server = cdh_ublk_server_open(deviceID, queues, depth, &err)
+            return self.server == nil ? err : 0
         }
-        self.server = server
+        guard let server, opened == 0 else {
+            throw HostFailure(.deviceClassFailed, "block class: /dev/ublkc\(deviceID): \(Errno(-opened, call: "open"))")
+        }
         let loop = instance.loop!
         do {
             try loop.addClassSource(cdh_ublk_server_ring_fd(server)) { [unowned self] in self.serveCompletions() }
@@ -122,6 +125,7 @@ final class BlockClass: DeviceClassServer {
             for tag in 0..<depth { _ = cdh_ublk_fetch(server, queue, tag) }
         }
         try check(cdh_ublk_submit(server), "io_uring_enter (fetch)")
+        try check(cdh_ublk_server_map(server), "mmap (request descriptors)")
         try check(disk.recovered ? cdh_ublk_end_recovery_async(control, deviceID, getpid())
                                  : cdh_ublk_start_async(control, deviceID, getpid()),
                   disk.recovered ? "END_USER_RECOVERY" : "START_DEV")
