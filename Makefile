@@ -142,7 +142,7 @@ guest-swift:
 # runs in the guest as it runs on the host against devsim.
 guest-plugins:
 	$(MAKE) -C Plugins/edu OUT=$(abspath $(BUILD))/vm/payload/plugins
-	$(MAKE) -C Plugins/nvme OUT=$(abspath $(BUILD))/vm/payload/plugins
+	$(MAKE) -C Plugins/nvme OUT=$(abspath $(BUILD))/vm/payload/plugins all variants
 	$(MAKE) -C Plugins/e1000e OUT=$(abspath $(BUILD))/vm/payload/plugins all variants
 	$(MAKE) -C Tests/Plugins OUT=$(abspath $(BUILD))/vm/payload/plugins
 	$(SWIFT) build -c release --package-path Plugins/edu-swift
