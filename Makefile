@@ -186,6 +186,9 @@ test-vm: kernel vm-payload
 test-vm-judge:
 	Tests/VM/judge-test.sh
 
+# Each benchmark in the boot its figures are for (its `# bench-boot:` line;
+# the first boot otherwise): 6.1/pc, 6.12/pc (block), 6.12/q35-iommu (net),
+# two boots at a time. VM_BOOTS runs the selected ones in the boots named.
 bench: bench-host kernel vm-payload
 	BUILD=$(abspath $(BUILD)) Tests/VM/vm.sh bench
 
