@@ -38,6 +38,11 @@ final class BlockClass: DeviceClassServer {
     var states: [TagState]
     let requests: UnsafeMutablePointer<dh_block_request>
     var stopped = false
+    /// When the class began (the plugin attached), and where its first
+    /// steps' time went: logged once the disk serves, so that a slow
+    /// recovery says what it waited for.
+    private let begun: UInt64
+    private var steps = ""
 
     enum TagState: UInt8 {
         case kernel       // a FETCH or COMMIT_AND_FETCH is waiting for a request
@@ -46,6 +51,7 @@ final class BlockClass: DeviceClassServer {
     }
 
     init(instance: Instance, pluginHalf: UnsafeRawPointer, known: String?) throws(HostFailure) {
+        begun = cdh_monotonic_ns()
         self.instance = instance
         let plugin = instance.descriptor.name
         geometry = try BlockGeometry(pluginHalf: pluginHalf, plugin: plugin)
@@ -65,6 +71,7 @@ final class BlockClass: DeviceClassServer {
             cdh_ublk_control_close(control)
             throw error
         }
+        let diskReady = cdh_monotonic_ns()
         deviceID = disk.id
         queues = disk.queues
         depth = disk.depth
@@ -77,6 +84,7 @@ final class BlockClass: DeviceClassServer {
             if !disk.recovered { try? BlockClass.end(id: disk.id, log: instance.log) }
             throw error
         }
+        steps = "\(disk.recovered ? "recovery started" : "disk made") after \(BlockClass.ms(diskReady - begun)), I/O buffers \(BlockClass.ms(cdh_monotonic_ns() - diskReady))"
         states = Array(repeating: .kernel, count: slots)
         requests = .allocate(capacity: slots)
         requests.initialize(repeating: dh_block_request(), count: slots)
@@ -148,9 +156,11 @@ final class BlockClass: DeviceClassServer {
             instance.log(.error, "block class: /dev/\(deviceName): \(Errno(-result, call: what))")
             exit(ExitCode.deviceClassFailed.rawValue)
         }
-        instance.log(.info, "block class: /dev/\(deviceName) \(recovered ? "recovered" : "started")")
+        instance.log(.info, "block class: /dev/\(deviceName) \(recovered ? "recovered" : "started") \(BlockClass.ms(cdh_monotonic_ns() - begun)) after the plugin's attach (\(steps))")
         return 0
     }
+
+    static func ms(_ ns: UInt64) -> String { "\(ns / 1_000_000) ms" }
 
     /// Orderly detach: no more requests to the plugin. Closing the ring and
     /// /dev/ublkcN gives the tags back; the kernel holds the disk's I/O for

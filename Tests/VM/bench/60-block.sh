@@ -136,6 +136,8 @@ while kill -0 $FIO 2>/dev/null && [ $kills -lt 5 ]; do
 	wait_log "instance=$I .*block class: /dev/ublkb[0-9]* recovered" 60 $mark || break
 done
 wait $FIO; fio_rc=$?
+# Where each recovery's time went, as the driverhost tells it.
+grep "block class: /dev/ublkb[0-9]* recovered" $LOG | sed 's/.*block class: /NOTE: bench_block: /'
 # total_err counts I/O and verify errors; a fio that failed otherwise counts as one.
 errors=$(sed -n 's/.*"total_err" *: *\([0-9]*\).*/\1/p' /tmp/bench-block-crash.json | head -n 1)
 [ $fio_rc = 0 ] || [ "${errors:-0}" -gt 0 ] || errors=1
