@@ -142,7 +142,7 @@ guest-swift:
 # runs in the guest as it runs on the host against devsim.
 guest-plugins:
 	$(MAKE) -C Plugins/edu OUT=$(abspath $(BUILD))/vm/payload/plugins
-	$(MAKE) -C Plugins/nvme OUT=$(abspath $(BUILD))/vm/payload/plugins
+	$(MAKE) -C Plugins/nvme OUT=$(abspath $(BUILD))/vm/payload/plugins all variants
 	$(MAKE) -C Plugins/e1000e OUT=$(abspath $(BUILD))/vm/payload/plugins all variants
 	$(MAKE) -C Tests/Plugins OUT=$(abspath $(BUILD))/vm/payload/plugins
 	$(SWIFT) build -c release --package-path Plugins/edu-swift
@@ -186,6 +186,9 @@ test-vm: kernel vm-payload
 test-vm-judge:
 	Tests/VM/judge-test.sh
 
+# Each benchmark in the boot its figures are for (its `# bench-boot:` line;
+# the first boot otherwise): 6.1/pc, 6.12/pc (block), 6.12/q35-iommu (net),
+# two boots at a time. VM_BOOTS runs the selected ones in the boots named.
 bench: bench-host kernel vm-payload
 	BUILD=$(abspath $(BUILD)) Tests/VM/vm.sh bench
 	scripts/bench-plots.sh $(BUILD)/bench $(BUILD)/vm/*/console-bench.log

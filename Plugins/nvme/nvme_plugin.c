@@ -42,6 +42,11 @@
 #include <string.h>
 #include <time.h>
 
+/* The test builds name themselves (Makefile: variants). */
+#ifndef NVME_NAME
+#define NVME_NAME "nvme"
+#endif
+
 void nvme_log(struct nvme *nv, int32_t level, const char *fmt, ...)
 {
 	char line[320];
@@ -148,7 +153,14 @@ static int32_t enable_controller(struct nvme *nv)
 	if (nv->irq_mode != DH_IRQ_MSIX)
 		nvme_wr32(nv, NVME_REG_INTMS, 0xffffffffu);
 	nvme_wr32(nv, NVME_REG_AQA, (entries - 1) << 16 | (entries - 1));
+#ifdef NVME_TEST_BAD_ADMIN_QUEUE
+	/* The fatal-status test build (Makefile: variants): an admin submission
+	 * queue off its page boundary, which the specification forbids; QEMU's
+	 * controller refuses to start on it (CSTS.CFS). */
+	nvme_wr64(nv, NVME_REG_ASQ, nv->admin.sq_bus + 64);
+#else
 	nvme_wr64(nv, NVME_REG_ASQ, nv->admin.sq_bus);
+#endif
 	nvme_wr64(nv, NVME_REG_ACQ, nv->admin.cq_bus);
 	return nvme_ctrl_enable(nv);
 }
@@ -268,7 +280,7 @@ const struct dh_plugin dh_plugin_entry = {
 	.abi_major = DH_ABI_MAJOR,
 	.abi_minor = DH_ABI_MINOR,
 	.struct_size = sizeof(struct dh_plugin),
-	.name = "nvme",
+	.name = NVME_NAME,
 	.version = "1.0.0",
 	.matches = nvme_matches,
 	.match_count = sizeof(nvme_matches) / sizeof(nvme_matches[0]),

@@ -2,7 +2,8 @@
  * ublk for driverhost's block class (see include/cdh_ublk.h): a minimal
  * io_uring over raw system calls, and the ublk commands on top of it.
  *
- * One ring per device carries every I/O command and data copy; the control
+ * One ring per device carries every I/O command; data is copied with
+ * pread/pwrite on the loop thread (see cdh_ublk_copy_in). The control
  * device has a small ring of its own. Both use 128-byte SQEs: ublk's control
  * command does not fit in a 64-byte one, and one SQE layout keeps the ring
  * code single.
@@ -419,9 +420,7 @@ struct cdh_ublk_server *cdh_ublk_server_open(uint32_t dev_id, uint16_t queues, u
 {
 	struct cdh_ublk_server *s;
 	char path[32];
-	size_t stride = page_round(UBLK_MAX_QUEUE_DEPTH * sizeof(struct ublksrv_io_desc));
 	unsigned entries = 1;
-	uint16_t q;
 	int rc;
 
 	s = calloc(1, sizeof(*s) + queues * sizeof(void *));
@@ -439,18 +438,7 @@ struct cdh_ublk_server *cdh_ublk_server_open(uint32_t dev_id, uint16_t queues, u
 		free(s);
 		return NULL;
 	}
-	/* Each queue's descriptors sit at a fixed stride in the char device. */
 	s->iod_len = page_round(depth * sizeof(struct ublksrv_io_desc));
-	for (q = 0; q < queues; q++) {
-		s->iods[q] = mmap(NULL, s->iod_len, PROT_READ, MAP_SHARED | MAP_POPULATE,
-				  s->cdev, (off_t)(UBLKSRV_CMD_BUF_OFFSET + q * stride));
-		if (s->iods[q] == MAP_FAILED) {
-			*err = -errno;
-			s->iods[q] = NULL;
-			cdh_ublk_server_close(s);
-			return NULL;
-		}
-	}
 	/* At most one operation per tag is outstanding. */
 	while (entries < (unsigned)queues * depth)
 		entries <<= 1;
@@ -461,6 +449,33 @@ struct cdh_ublk_server *cdh_ublk_server_open(uint32_t dev_id, uint16_t queues, u
 		return NULL;
 	}
 	return s;
+}
+
+/*
+ * The kernel binds the descriptors to the first mm that maps them and
+ * forgets it only at the next START_USER_RECOVERY: mapped before the tags
+ * are fetched, a server killed in between would leave a disk that no later
+ * server could map (and START_USER_RECOVERY refuses a disk with no fetched
+ * queue). Mapped after the fetch, every moment of death is recoverable.
+ */
+int cdh_ublk_server_map(struct cdh_ublk_server *s)
+{
+	size_t stride = page_round(UBLK_MAX_QUEUE_DEPTH * sizeof(struct ublksrv_io_desc));
+	uint16_t q;
+
+	for (q = 0; q < s->queues; q++) {
+		void *iods;
+
+		if (s->iods[q])
+			continue;
+		/* Each queue's descriptors sit at a fixed stride in the char device. */
+		iods = mmap(NULL, s->iod_len, PROT_READ, MAP_SHARED | MAP_POPULATE,
+			    s->cdev, (off_t)(UBLKSRV_CMD_BUF_OFFSET + q * stride));
+		if (iods == MAP_FAILED)
+			return -errno;
+		s->iods[q] = iods;
+	}
+	return 0;
 }
 
 void cdh_ublk_server_close(struct cdh_ublk_server *s)
@@ -516,29 +531,25 @@ int cdh_ublk_commit(struct cdh_ublk_server *s, uint16_t queue, uint16_t tag, int
 	return io_command(s, UBLK_U_IO_COMMIT_AND_FETCH_REQ, queue, tag, result);
 }
 
-static int copy(struct cdh_ublk_server *s, uint8_t opcode, uint16_t queue, uint16_t tag, const void *buf, uint32_t len)
+static off_t copy_offset(uint16_t queue, uint16_t tag)
 {
-	struct io_uring_sqe *sqe = ring_sqe(&s->ring);
+	return (off_t)(UBLKSRV_IO_BUF_OFFSET + ((uint64_t)queue << UBLK_QID_OFF) + ((uint64_t)tag << UBLK_TAG_OFF));
+}
 
-	if (!sqe)
-		return -EBUSY;
-	sqe->opcode = opcode;
-	sqe->fd = s->cdev;
-	sqe->addr = (uint64_t)(uintptr_t)buf;
-	sqe->len = len;
-	sqe->off = UBLKSRV_IO_BUF_OFFSET + ((uint64_t)queue << UBLK_QID_OFF) + ((uint64_t)tag << UBLK_TAG_OFF);
-	sqe->user_data = user_data(CDH_UBLK_COPY, queue, tag);
-	return 0;
+/* One call copies it all: ublk copies what it was asked, or fails. */
+static int copy_result(ssize_t n)
+{
+	return n < 0 ? -errno : (int)n;
 }
 
 int cdh_ublk_copy_in(struct cdh_ublk_server *s, uint16_t queue, uint16_t tag, void *buf, uint32_t len)
 {
-	return copy(s, IORING_OP_READ, queue, tag, buf, len);
+	return copy_result(pread(s->cdev, buf, len, copy_offset(queue, tag)));
 }
 
 int cdh_ublk_copy_out(struct cdh_ublk_server *s, uint16_t queue, uint16_t tag, const void *buf, uint32_t len)
 {
-	return copy(s, IORING_OP_WRITE, queue, tag, buf, len);
+	return copy_result(pwrite(s->cdev, buf, len, copy_offset(queue, tag)));
 }
 
 int cdh_ublk_submit(struct cdh_ublk_server *s)

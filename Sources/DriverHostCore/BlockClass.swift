@@ -38,16 +38,20 @@ final class BlockClass: DeviceClassServer {
     var states: [TagState]
     let requests: UnsafeMutablePointer<dh_block_request>
     var stopped = false
+    /// When the class began (the plugin attached), and where its first
+    /// steps' time went: logged once the disk serves, so that a slow
+    /// recovery says what it waited for.
+    private let begun: UInt64
+    private var steps = ""
 
     enum TagState: UInt8 {
         case kernel       // a FETCH or COMMIT_AND_FETCH is waiting for a request
-        case copyingIn    // a WRITE's data is coming into the buffer
         case plugin       // submitted: the plugin owns it until complete()
-        case copyingOut   // a READ's data is going back to the kernel
         case gone         // the kernel aborted the tag (disk stopped)
     }
 
     init(instance: Instance, pluginHalf: UnsafeRawPointer, known: String?) throws(HostFailure) {
+        begun = cdh_monotonic_ns()
         self.instance = instance
         let plugin = instance.descriptor.name
         geometry = try BlockGeometry(pluginHalf: pluginHalf, plugin: plugin)
@@ -67,6 +71,7 @@ final class BlockClass: DeviceClassServer {
             cdh_ublk_control_close(control)
             throw error
         }
+        let diskReady = cdh_monotonic_ns()
         deviceID = disk.id
         queues = disk.queues
         depth = disk.depth
@@ -79,6 +84,7 @@ final class BlockClass: DeviceClassServer {
             if !disk.recovered { try? BlockClass.end(id: disk.id, log: instance.log) }
             throw error
         }
+        steps = "\(disk.recovered ? "recovery started" : "disk made") after \(BlockClass.ms(diskReady - begun)), I/O buffers \(BlockClass.ms(cdh_monotonic_ns() - diskReady))"
         states = Array(repeating: .kernel, count: slots)
         requests = .allocate(capacity: slots)
         requests.initialize(repeating: dh_block_request(), count: slots)
@@ -102,15 +108,20 @@ final class BlockClass: DeviceClassServer {
         host.deallocate()
     }
 
-    /// Opens the server side, hands the kernel every tag, and asks for the
-    /// disk to start (or recovery to end): the kernel answers that only
+    /// Opens the server side, hands the kernel every tag, maps the request
+    /// descriptors (in this order: see cdh_ublk_server_map), and asks for
+    /// the disk to start (or recovery to end): the kernel answers that only
     /// once the loop serves I/O (START_DEV reads the partition table).
     private func serve(_ disk: UblkDisk) throws(HostFailure) {
         var err: Int32 = 0
-        guard let server = cdh_ublk_server_open(deviceID, queues, depth, &err) else {
-            throw HostFailure(.deviceClassFailed, "block class: /dev/ublkc\(deviceID): \(Errno(-err, call: "open"))")
+        // A dead server's ring may hold /dev/ublkcN a little longer.
+        let opened = UblkDisk.whileBusy(until: cdh_monotonic_ns() + UblkDisk.recoveryWaitNs) {
+            self.server = cdh_ublk_server_open(deviceID, queues, depth, &err)
+            return self.server == nil ? err : 0
         }
-        self.server = server
+        guard let server, opened == 0 else {
+            throw HostFailure(.deviceClassFailed, "block class: /dev/ublkc\(deviceID): \(Errno(-opened, call: "open"))")
+        }
         let loop = instance.loop!
         do {
             try loop.addClassSource(cdh_ublk_server_ring_fd(server)) { [unowned self] in self.serveCompletions() }
@@ -122,6 +133,7 @@ final class BlockClass: DeviceClassServer {
             for tag in 0..<depth { _ = cdh_ublk_fetch(server, queue, tag) }
         }
         try check(cdh_ublk_submit(server), "io_uring_enter (fetch)")
+        try check(cdh_ublk_server_map(server), "mmap (request descriptors)")
         try check(disk.recovered ? cdh_ublk_end_recovery_async(control, deviceID, getpid())
                                  : cdh_ublk_start_async(control, deviceID, getpid()),
                   disk.recovered ? "END_USER_RECOVERY" : "START_DEV")
@@ -144,9 +156,11 @@ final class BlockClass: DeviceClassServer {
             instance.log(.error, "block class: /dev/\(deviceName): \(Errno(-result, call: what))")
             exit(ExitCode.deviceClassFailed.rawValue)
         }
-        instance.log(.info, "block class: /dev/\(deviceName) \(recovered ? "recovered" : "started")")
+        instance.log(.info, "block class: /dev/\(deviceName) \(recovered ? "recovered" : "started") \(BlockClass.ms(cdh_monotonic_ns() - begun)) after the plugin's attach (\(steps))")
         return 0
     }
+
+    static func ms(_ ns: UInt64) -> String { "\(ns / 1_000_000) ms" }
 
     /// Orderly detach: no more requests to the plugin. Closing the ring and
     /// /dev/ublkcN gives the tags back; the kernel holds the disk's I/O for

@@ -67,8 +67,10 @@ struct BlockGeometry: Equatable {
 
     /// I/O buffers are DMA memory, queue_depth * max_transfer per queue; a
     /// deep queue of large transfers is cut to this much in all (the
-    /// proxy's whole DMA budget is an eighth of RAM by default).
-    static let bufferBudget: UInt64 = 64 << 20
+    /// proxy's whole DMA budget is an eighth of RAM by default). Every
+    /// restart allocates it again while the disk waits: 16 MiB still gives
+    /// 32 requests of 512 KiB in flight.
+    static let bufferBudget: UInt64 = 16 << 20
 
     /// Requests in flight per queue that the buffer budget allows (>= 1).
     func servedDepth(queues: UInt32) -> UInt32 {

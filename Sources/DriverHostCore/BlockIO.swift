@@ -8,26 +8,21 @@ import Glibc
 ///     WRITE: copy into the buffer -> plugin submit -> complete -> commit
 ///     FLUSH, DISCARD: plugin submit -> complete -> commit
 ///
-/// Copies and commits are queued on the ring and submitted once per loop
-/// batch (EventLoop.afterBatch), so a burst of completions from one
-/// interrupt costs one system call.
+/// Copies are pread/pwrite calls made here, never work left to the kernel
+/// when this process dies (cdh_ublk_copy_in says why). Commits are queued
+/// on the ring and submitted once per loop batch (EventLoop.afterBatch), so
+/// a burst of completions from one interrupt costs one system call.
 extension BlockClass {
-    /// The ring has completions: requests from the kernel, finished copies.
+    /// The ring has completions: requests from the kernel.
     func serveCompletions() -> UInt64 {
         guard let server else { return 0 }
         var completion = cdh_ublk_completion()
         var callbacks: UInt64 = 0
         while cdh_ublk_next(server, &completion) == 1 {
-            guard !stopped, completion.queue < queues, completion.tag < depth else { continue }
+            guard !stopped, completion.kind == UInt32(CDH_UBLK_REQUEST.rawValue),
+                  completion.queue < queues, completion.tag < depth else { continue }
             let slot = Int(completion.queue) * Int(depth) + Int(completion.tag)
-            switch completion.kind {
-            case UInt32(CDH_UBLK_REQUEST.rawValue):
-                callbacks += arrived(slot, queue: completion.queue, tag: completion.tag, result: completion.result)
-            case UInt32(CDH_UBLK_COPY.rawValue):
-                callbacks += copied(slot, result: completion.result)
-            default:
-                continue
-            }
+            callbacks += arrived(slot, queue: completion.queue, tag: completion.tag, result: completion.result)
         }
         return callbacks
     }
@@ -71,29 +66,15 @@ extension BlockClass {
         }
         requests[slot] = request
         if request.op == UInt32(DH_BLOCK_WRITE.rawValue) {
-            states[slot] = .copyingIn
-            queueCopy(slot, cdh_ublk_copy_in(server, queue, tag, buffers.ublk[slot], bytes(request)))
-            return 0
-        }
-        return submit(slot)
-    }
-
-    private func copied(_ slot: Int, result: Int32) -> UInt64 {
-        let expected = Int32(bitPattern: bytes(requests[slot]))
-        switch states[slot] {
-        case .copyingIn:
-            guard result == expected else {
-                commit(slot, result < 0 ? result : -EIO)
+            let expected = Int32(bitPattern: bytes(request))
+            let copied = cdh_ublk_copy_in(server, queue, tag, buffers.ublk[slot], bytes(request))
+            guard copied == expected else {
+                commit(slot, copied < 0 ? copied : -EIO)
                 return 0
             }
             if buffers.bounced { buffers.cpu[slot].copyMemory(from: buffers.ublk[slot], byteCount: Int(expected)) }
-            return submit(slot)
-        case .copyingOut:
-            commit(slot, result == expected ? expected : (result < 0 ? result : -EIO))
-        default:
-            break
         }
-        return 0
+        return submit(slot)
     }
 
     private func bytes(_ request: dh_block_request) -> UInt32 {
@@ -127,9 +108,10 @@ extension BlockClass {
         }
         switch request.op {
         case UInt32(DH_BLOCK_READ.rawValue):
-            states[slot] = .copyingOut
-            if buffers.bounced { buffers.ublk[slot].copyMemory(from: buffers.cpu[slot], byteCount: Int(bytes(request))) }
-            queueCopy(slot, cdh_ublk_copy_out(server, UInt16(request.queue), UInt16(request.tag), buffers.ublk[slot], bytes(request)))
+            let expected = Int32(bitPattern: bytes(request))
+            if buffers.bounced { buffers.ublk[slot].copyMemory(from: buffers.cpu[slot], byteCount: Int(expected)) }
+            let copied = cdh_ublk_copy_out(server, UInt16(request.queue), UInt16(request.tag), buffers.ublk[slot], bytes(request))
+            commit(slot, copied == expected ? expected : (copied < 0 ? copied : -EIO))
         case UInt32(DH_BLOCK_WRITE.rawValue):
             commit(slot, Int32(bitPattern: bytes(request)))
         default:
@@ -144,10 +126,6 @@ extension BlockClass {
         case DH_ERR_NOT_SUPPORTED: -EOPNOTSUPP
         default: -EIO
         }
-    }
-
-    private func queueCopy(_ slot: Int, _ result: Int32) {
-        if result < 0 { commit(slot, result) }
     }
 
     /// Answers the request and fetches the tag's next one.

@@ -18,8 +18,20 @@ struct UblkDisk {
     }
 
     /// How long a recovery waits for the kernel to notice the previous
-    /// server is gone (it refuses START_USER_RECOVERY with EBUSY until then).
+    /// server is gone (it refuses START_USER_RECOVERY and the opening of
+    /// /dev/ublkcN with EBUSY until then).
     static let recoveryWaitNs: UInt64 = 10_000_000_000
+
+    /// Retries `attempt` while it answers -EBUSY, until `deadline`; its
+    /// last answer otherwise.
+    static func whileBusy(until deadline: UInt64, _ attempt: () -> Int32) -> Int32 {
+        while true {
+            let result = attempt()
+            guard result == -EBUSY, cdh_monotonic_ns() < deadline else { return result }
+            var pause = timespec(tv_sec: 0, tv_nsec: 5_000_000)
+            nanosleep(&pause, nil)
+        }
+    }
 
     static func recoverOrCreate(control: OpaquePointer, geometry: BlockGeometry, known: String?, log: Log) throws(HostFailure) -> UblkDisk {
         if let known {
@@ -58,19 +70,32 @@ struct UblkDisk {
             try BlockClass.end(id: id, log: log)
             return nil
         }
-        let deadline = cdh_monotonic_ns() + recoveryWaitNs
-        while true {
-            result = cdh_ublk_start_recovery(control, id)
-            if result >= 0 { break }
-            guard result == -EBUSY, cdh_monotonic_ns() < deadline else { throw failure(id, result, "START_USER_RECOVERY") }
-            var pause = timespec(tv_sec: 0, tv_nsec: 5_000_000)
-            nanosleep(&pause, nil)
+        result = whileBusy(until: cdh_monotonic_ns() + recoveryWaitNs) { cdh_ublk_start_recovery(control, id) }
+        if result == -EINVAL, cdh_ublk_get_info(control, id, &info) >= 0, info.state == UInt16(CDH_UBLK_STATE_QUIESCED) {
+            // A disk made for recovery refuses it only when no queue has
+            // fetched its tags since the last START_USER_RECOVERY: the
+            // previous driverhost started this recovery and died before it
+            // served. The kernel is waiting for exactly what comes next.
+            log(.info, "block class: /dev/ublkb\(id): the recovery a previous driverhost started is taken over")
+            result = 0
+        }
+        guard result >= 0 else {
+            guard result == -EBUSY else { throw failure(id, result, "START_USER_RECOVERY") }
+            // Which of the kernel's two conditions never came.
+            let state = cdh_ublk_get_info(control, id, &info) >= 0 ? info.state : UInt16.max
+            let why = state == UInt16(CDH_UBLK_STATE_QUIESCED)
+                ? "the previous server's /dev/ublkc\(id) is still open"
+                : "the kernel has not quiesced the disk since its server died (state \(state))"
+            throw HostFailure(.deviceClassFailed, "block class: ublkb\(id): \(Errno(EBUSY, call: "START_USER_RECOVERY")) for \(recoveryWaitNs / 1_000_000_000) s: \(why)")
         }
         return UblkDisk(id: id, queues: info.nr_hw_queues, depth: info.queue_depth, recovered: true)
     }
 
     private static func create(control: OpaquePointer, geometry: BlockGeometry) throws(HostFailure) -> UblkDisk {
-        var info = geometry.deviceInfo(queues: geometry.queueCount, depth: geometry.servedDepth(queues: geometry.queueCount))
+        // ublk serves no more queues than the machine has CPUs: the buffer
+        // budget is shared by the queues it will serve, not by those asked.
+        let queues = min(geometry.queueCount, UInt32(max(1, sysconf(Int32(_SC_NPROCESSORS_CONF)))))
+        var info = geometry.deviceInfo(queues: queues, depth: geometry.servedDepth(queues: queues))
         var result = cdh_ublk_add(control, &info)
         guard result >= 0 else {
             throw HostFailure(.deviceClassFailed, "block class: \(Errno(-result, call: "ADD_DEV")) (\(info.nr_hw_queues) queues of \(info.queue_depth), \(info.max_io_buf_bytes)-byte transfers)")

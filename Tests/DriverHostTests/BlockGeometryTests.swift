@@ -64,9 +64,9 @@ import Testing
 
     @Test func cutsTheDepthToTheBufferBudget() throws {
         let deep = try Self.geometry(Self.device { $0.queue_depth = 256; $0.max_transfer = 1 << 20; $0.queue_count = 4 })
-        // 64 MiB of 1 MiB slots over 4 queues.
-        #expect(deep.servedDepth(queues: 4) == 16)
-        #expect(deep.servedDepth(queues: 1) == 64)
+        // 16 MiB of 1 MiB slots over 4 queues.
+        #expect(deep.servedDepth(queues: 4) == 4)
+        #expect(deep.servedDepth(queues: 1) == 16)
         let small = try Self.geometry(Self.device())
         #expect(small.servedDepth(queues: 1) == 32)
     }

@@ -22,7 +22,11 @@
 #
 # Inputs (environment):
 #   VM_BOOTS    the boots to run, by name, space-separated; default: all of
-#               them for test, the first (6.1/pc) for bench and demo.
+#               them for test, the first (6.1/pc) for demo, and for bench
+#               the boots the benchmarks name: a bench script says which
+#               boot its figures are for with a line `# bench-boot: NAME`
+#               (none: the first boot) and runs in that boot alone. With
+#               VM_BOOTS, every selected script runs in every boot named.
 #               E.g. VM_BOOTS=6.12/q35-iommu make test-vm
 #   VM_SUITES   run only the scripts (suites, benchmarks) whose names start
 #               with one of these words, each a shell pattern; default all.
@@ -86,6 +90,8 @@ if [ -n "${VM_BOOTS:-}" ]; then
 	done
 elif [ "$mode" = test ]; then
 	selected=("${!names[@]}")
+elif [ "$mode" = bench ]; then
+	routed=1  # each bench script in its own boot; selected below
 else
 	selected=(0)
 fi
@@ -95,15 +101,6 @@ slug() { printf '%s' "$1" | tr -c 'A-Za-z0-9._-' '-'; }
 
 # An IOMMU boot is one whose QEMU arguments add an Intel IOMMU.
 is_iommu() { [[ " ${qemu_args[$1]} " == *" -device intel-iommu"* ]]; }
-
-# Every boot's kernel, image and module, before anything boots.
-kvers=()
-for i in "${selected[@]}"; do
-	kver=$("$here/kernel-version" "${series[$i]}") ||
-		die "${names[$i]}: no Debian ${series[$i]} kernel (-amd64 image and headers) installed: run make deps"
-	[ -f "$build/kernel/$kver/drvproxy.ko" ] || die "no $build/kernel/$kver/drvproxy.ko (run make kernel)"
-	kvers[$i]=$kver
-done
 
 # ---- the initramfs -----------------------------------------------------------
 
@@ -125,6 +122,43 @@ for f in "$here/$scripts"/[0-9]*.sh; do
 	[ -f "$f" ] && selected_script "$f" && n=$((n + 1))
 done
 [ "$n" -gt 0 ] || die "VM_SUITES=${VM_SUITES:-} selects none of Tests/VM/$scripts/[0-9]*.sh"
+
+# The boot a bench script's figures are for (its `# bench-boot:` line).
+bench_boot() {
+	local boot
+	boot=$(sed -n 's/^# bench-boot: *//p' "$1" | head -n1)
+	printf '%s' "${boot:-${names[0]}}"
+}
+
+# Does boot $1 run script $2? Routed benchmarks run in their own boot only.
+boot_runs() {
+	[ -n "${routed:-}" ] || return 0
+	[ "$(bench_boot "$2")" = "${names[$1]}" ]
+}
+
+# Routed benchmarks: the boots their scripts name, in Tests/VM/boots' order.
+if [ -n "${routed:-}" ]; then
+	selected=()
+	for f in "$here/$scripts"/[0-9]*.sh; do
+		[ -f "$f" ] && selected_script "$f" || continue
+		want=$(bench_boot "$f") found=
+		for i in "${!names[@]}"; do
+			[ "${names[$i]}" = "$want" ] && found=$i
+		done
+		[ -n "$found" ] || die "${f#"$top"/}: bench-boot $want is not in Tests/VM/boots (there are: ${names[*]})"
+		[[ " ${selected[*]} " == *" $found "* ]] || selected+=("$found")
+	done
+	mapfile -t selected < <(printf '%s\n' "${selected[@]}" | sort -n)
+fi
+
+# Every boot's kernel, image and module, before anything boots.
+kvers=()
+for i in "${selected[@]}"; do
+	kver=$("$here/kernel-version" "${series[$i]}") ||
+		die "${names[$i]}: no Debian ${series[$i]} kernel (-amd64 image and headers) installed: run make deps"
+	[ -f "$build/kernel/$kver/drvproxy.ko" ] || die "no $build/kernel/$kver/drvproxy.ko (run make kernel)"
+	kvers[$i]=$kver
+done
 
 # Copy the shared libraries a binary needs (nothing for static ones).
 copy_libraries() {
@@ -155,6 +189,8 @@ build_common() {
 		for f in "$here/$d"/*; do
 			[ -f "$f" ] || continue
 			[ "$d" = "$scripts" ] && ! selected_script "$f" && continue
+			# Routed benchmarks go into their boot's own archive.
+			[ "$d" = "$scripts" ] && [ -n "${routed:-}" ] && [[ "${f##*/}" == [0-9]*.sh ]] && continue
 			cp "$f" "$root/$d/"
 		done
 	done
@@ -196,6 +232,12 @@ build_initramfs() {
 		copy_module "${kvers[$i]}" "${m%\?}" "$root/lib/modules" || return 1
 	done
 	cp "$build/kernel/${kvers[$i]}/drvproxy.ko" "$root/lib/modules/"
+	if [ -n "${routed:-}" ]; then
+		mkdir -p "$root/$scripts"
+		for f in "$here/$scripts"/[0-9]*.sh; do
+			[ -f "$f" ] && selected_script "$f" && boot_runs "$i" "$f" && cp "$f" "$root/$scripts/"
+		done
+	fi
 	{
 		cat "$work/common-$mode.cpio.gz"
 		(cd "$root" && find . | cpio -o -H newc --quiet | gzip -1)

@@ -77,35 +77,47 @@ int cdh_ublk_control_reap(struct cdh_ublk_control *c, int32_t *result);
 /* ---- the server side of one device: /dev/ublkcN, descriptors, one ring ---- */
 struct cdh_ublk_server;
 
-/* What a completion was. */
+/* What a completion was: a FETCH or COMMIT_AND_FETCH returned. */
 enum cdh_ublk_kind {
-	CDH_UBLK_REQUEST = 1, /* a FETCH or COMMIT_AND_FETCH returned: a request, or abort */
-	CDH_UBLK_COPY = 2     /* a data copy between the kernel and our buffer finished */
+	CDH_UBLK_REQUEST = 1
 };
 
 struct cdh_ublk_completion {
 	uint32_t kind;   /* enum cdh_ublk_kind */
 	uint16_t queue;
 	uint16_t tag;
-	int32_t result;  /* REQUEST: UBLK_IO_RES_OK or -ENODEV (abort); COPY: bytes or -errno */
+	int32_t result;  /* UBLK_IO_RES_OK: a request; UBLK_IO_RES_ABORT: the disk is stopping */
 	uint32_t reserved;
 };
 
+/* Opens /dev/ublkcN (-EBUSY while a dead server's ring still holds it) and
+ * makes the ring; the descriptors are mapped later, once the tags are
+ * fetched (cdh_ublk_server_map). */
 struct cdh_ublk_server *cdh_ublk_server_open(uint32_t dev_id, uint16_t queues, uint16_t depth, int *err);
+/* Maps every queue's request descriptors (after the FETCHes: see ublk.c). */
+int cdh_ublk_server_map(struct cdh_ublk_server *s);
 /* Closes the ring and /dev/ublkcN: the kernel takes back the tags (requeued
  * for a later server under user recovery). */
 void cdh_ublk_server_close(struct cdh_ublk_server *s);
 int cdh_ublk_server_ring_fd(const struct cdh_ublk_server *s);
-/* The kernel's descriptor of request (queue, tag): read-only, valid while open. */
+/* The kernel's descriptor of request (queue, tag): read-only, valid while
+ * open, once mapped. */
 const struct ublksrv_io_desc *cdh_ublk_iod(const struct cdh_ublk_server *s, uint16_t queue, uint16_t tag);
 
 /* Queue (not yet submit) one operation on the ring; at most one per tag is
  * outstanding, so the ring never fills. */
 int cdh_ublk_fetch(struct cdh_ublk_server *s, uint16_t queue, uint16_t tag);
 int cdh_ublk_commit(struct cdh_ublk_server *s, uint16_t queue, uint16_t tag, int32_t result);
-/* UBLK_F_USER_COPY: pread/pwrite of /dev/ublkcN at the request's offset,
- * through the ring: a WRITE's data from the kernel into buf, a READ's data
- * from buf to the kernel. */
+/*
+ * UBLK_F_USER_COPY: pread/pwrite of /dev/ublkcN at the request's offset, a
+ * WRITE's data from the kernel into buf, a READ's data from buf to the
+ * kernel; bytes copied or -errno. Synchronous on purpose: a copy queued on
+ * the ring runs in an io-wq worker (the char device has no nowait), and a
+ * server killed while a worker copies has the kernel (6.12) fail that
+ * request with EIO instead of requeueing it (ublk_abort_queue marks it
+ * aborted; the copy's reference completes it). Copied by the loop thread,
+ * a copy is over before a SIGKILL takes effect.
+ */
 int cdh_ublk_copy_in(struct cdh_ublk_server *s, uint16_t queue, uint16_t tag, void *buf, uint32_t len);
 int cdh_ublk_copy_out(struct cdh_ublk_server *s, uint16_t queue, uint16_t tag, const void *buf, uint32_t len);
 /* Submit everything queued: one system call for the batch. */

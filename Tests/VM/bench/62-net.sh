@@ -9,6 +9,7 @@
 #   net_crash_tcp_resets       TCP connections reset across 5 driverhost SIGSEGVs (must be 0)
 #   net_crash_outage_ms_max    SIGSEGV to carrier on again, the longest of the 5
 # Boots without the NICs print nothing.
+# bench-boot: 6.12/q35-iommu
 . /suites/lib.sh
 . /suites/hostd.sh
 . /suites/net.sh
