@@ -7,6 +7,8 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
+#include <linux/sockios.h>
 #include <sys/eventfd.h>
 #include <sys/signalfd.h>
 #include <sys/timerfd.h>
@@ -74,6 +76,13 @@ int cdh_signalfd_read(int fd)
 	if (n == (ssize_t)sizeof(info))
 		return (int)info.ssi_signo;
 	return n < 0 ? -1 : 0;
+}
+
+int cdh_socket_unread(int fd)
+{
+	int queued = 0;
+
+	return ioctl(fd, SIOCOUTQ, &queued) < 0 ? -1 : queued;
 }
 
 int cdh_eventfd_create(void)

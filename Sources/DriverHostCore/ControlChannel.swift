@@ -1,3 +1,4 @@
+import CDrvHost
 import Glibc
 
 /// The supervisor's end of a socketpair, passed as --control-fd. One request
@@ -79,14 +80,28 @@ final class ControlChannel {
         return unsent.isEmpty
     }
 
-    /// Sends a line if the socket has room now, else nothing: false then,
-    /// or when only part of it went (the rest follows first, flushUnsent).
-    /// For traffic that may be lost (the trace), never for answers.
-    func sendWithoutBlocking(_ line: String) -> Bool {
+    /// What sendWithoutBlocking may leave unread by the supervisor: the
+    /// rest of the socket's buffer stays free for answers and pongs, which
+    /// are sent blocking (with a plugin's watchdog armed, in a nested wait).
+    static let maxUnreadWithoutBlocking = 64 * 1024
+
+    /// Whether a line may be sent without blocking now: nothing of an
+    /// earlier one is waiting, and the supervisor has read all but a little.
+    /// For traffic that may be dropped (the trace): ask before taking it.
+    var hasRoomWithoutBlocking: Bool {
         guard flushUnsent() else { return false }
+        let unread = cdh_socket_unread(descriptor.raw)
+        return unread >= 0 && unread < ControlChannel.maxUnreadWithoutBlocking
+    }
+
+    /// Sends a line without blocking; what the socket does not take now is
+    /// kept and goes out before anything else (flushUnsent, send). True if
+    /// it all went.
+    @discardableResult
+    func sendWithoutBlocking(_ line: String) -> Bool {
         let bytes = Array((line + "\n").utf8)
         let n = trySend(bytes[...])
-        if n > 0 && n < bytes.count { unsent = Array(bytes[n...]) }
+        if n < bytes.count { unsent += bytes[n...] }
         return n == bytes.count
     }
 

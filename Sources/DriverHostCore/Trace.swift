@@ -11,8 +11,10 @@ import Glibc
 /// or cost the instance its life:
 /// - the ring holds `capacity` records; a record that finds it full is
 ///   dropped and counted (every line carries the count so far);
-/// - lines go out without blocking; when hostd's side of the socket is full,
-///   records wait in the ring (and drop there);
+/// - lines go out without blocking, and only while hostd has read all but
+///   64 KiB of what was sent (ControlChannel.hasRoomWithoutBlocking): answers
+///   and pongs, sent blocking, always find room; otherwise records wait in
+///   the ring (and drop there);
 /// - at most `bytesPerSecond` of trace lines: a quarter of what hostd lets a
 ///   driverhost send in all (InputBudget, 1 MiB/s, and it kills a child that
 ///   sends more), so the rest of the channel and stderr keep their room.
@@ -134,9 +136,9 @@ final class Trace {
         let earned = Int(min(now &- lastRefill, 1_000_000_000) * UInt64(Trace.bytesPerSecond) / 1_000_000_000)
         tokens = min(tokens + earned, Trace.bytesPerSecond / 10)
         lastRefill = now
-        guard channel.flushUnsent() else { return }
         var record = cdh_trace_record()
-        while tokens >= Trace.maxLineBytes {
+        // Records leave the ring only for a line that can go now.
+        while tokens >= Trace.maxLineBytes, channel.hasRoomWithoutBlocking {
             let dropped = self.dropped
             var line = "trace \(dropped)"
             var records = 0
@@ -149,7 +151,7 @@ final class Trace {
             guard records > 0 || dropped != droppedSent else { return }
             droppedSent = dropped
             tokens -= line.utf8.count + 1
-            guard channel.sendWithoutBlocking(line) else { return }
+            channel.sendWithoutBlocking(line)
         }
     }
 

@@ -176,9 +176,10 @@ extension Supervisor {
         case .trace(let dropped, let records):
             relayTrace(dropped, records, of: record)
         case .durations(let durations):
-            record.trace.take(durations, from: ObjectIdentifier(connection))
+            record.trace.take(durations)
         case .exited(let status):
             record.connection = nil
+            record.trace.driverhostEnded()
             for (_, call) in record.pendingCalls {
                 call.resume(throwing: ControlError(.failed, "\(record.name): driverhost ended during the call: \(status)"))
             }

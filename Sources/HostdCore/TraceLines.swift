@@ -94,17 +94,16 @@ struct InstanceTrace {
     /// current one (reported cumulatively by each), by callback.
     var earlierDurations: [String: CallbackDurations] = [:]
     var currentDurations: [String: CallbackDurations] = [:]
-    var durationsFrom: ObjectIdentifier?
 
-    /// A report from `source` (a driverhost): one from a new driverhost
-    /// closes the previous one's figures.
-    mutating func take(_ durations: CallbackDurations, from source: ObjectIdentifier) {
-        if durationsFrom != source {
-            for (name, figures) in currentDurations { earlierDurations[name] = Self.sum(earlierDurations[name], figures) }
-            currentDurations.removeAll()
-            durationsFrom = source
-        }
+    /// A report from the current driverhost.
+    mutating func take(_ durations: CallbackDurations) {
         currentDurations[durations.callback] = durations
+    }
+
+    /// The current driverhost has exited: its figures are final.
+    mutating func driverhostEnded() {
+        for (name, figures) in currentDurations { earlierDurations[name] = Self.sum(earlierDurations[name], figures) }
+        currentDurations.removeAll()
     }
 
     /// Across the instance's driverhosts, by callback name.

@@ -45,6 +45,9 @@ int cdh_signalfd_for_termination(void);
 /* Read one signal from the signalfd: its number, 0 if none, -1 on error. */
 int cdh_signalfd_read(int fd);
 
+/* Bytes sent on a socket that its peer has not read yet (SIOCOUTQ), or -1. */
+int cdh_socket_unread(int fd);
+
 /* ---- timers and eventfds (non-blocking, close-on-exec) ---- */
 int cdh_eventfd_create(void);
 int cdh_timerfd_create(void);

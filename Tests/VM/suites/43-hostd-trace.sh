@@ -51,6 +51,7 @@ if wait_log "instance=$I .*tracing on" 30 $mark; then
 	esac
 	has ' command\(\) returned after [0-9.]+ us$' && pass hostd_trace_shows_the_command_callback ||
 		fail hostd_trace_shows_the_command_callback "$(tail -n 4 $trace_out | tr '\n' '|')"
+	grep -v '^dropped' $trace_out | head -n 12 | sed 's/^/NOTE: trace: /'
 else
 	fail hostd_trace_shows_register_writes_with_their_values "tracing never started: $(cat /tmp/trace.err)"
 fi
