@@ -7,6 +7,8 @@ import Glibc
 ///
 ///   driverhost -> supervisor:  "device <kind> <name>"        the class device it serves, before:
 ///                              "attached <restart-count>"   once attach succeeded
+///                              "counters <kind> <name>=<value> ..."  the class server's counters,
+///                                                            after "attached" and whenever they changed
 ///                              "pong <n>"                    answers "ping <n>" (liveness)
 ///                              "failed <message>"            why it is about to exit with an error
 ///                              "result <id> <text>"          a call's result

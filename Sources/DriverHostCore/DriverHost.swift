@@ -68,7 +68,7 @@ public enum DriverHost {
 
         let library = try PluginLibrary(path: options.plugin!)
         let descriptor = try PluginDescriptor(entry: library.entry, path: library.path)
-        for call in options.calls where descriptor.command(named: call.name) == nil && call.name != NetClass.counterCommand {
+        for call in options.calls where descriptor.command(named: call.name) == nil {
             throw HostFailure(.commandFailed, "plugin \(descriptor.name) has no command \"\(call.name)\"")
         }
         var restartCount = options.restartCount
@@ -127,6 +127,7 @@ public enum DriverHost {
         }
         if let stop = instance.pendingStop { try failOnDeviceError(stop) }
         instance.announceAttached()
+        try instance.startCounterReports()
         let reason = try instance.runLoop()
         if let reason { try failOnDeviceError(reason) }
         log(.info, "stopping: \(reason.map { "\($0)" } ?? "done")")

@@ -130,6 +130,13 @@ final class EventLoop {
         }
     }
 
+    var hasSupervisor: Bool { control != nil }
+
+    /// A notice for the supervisor (see ControlChannel); none without one.
+    func tellSupervisor(_ line: String) {
+        control?.send(line)
+    }
+
     /// Tells the supervisor the instance is up (no-op without a control fd),
     /// and first which class device it serves, if any.
     func announceAttached() {
