@@ -78,8 +78,9 @@ final class NetClass: DeviceClassServer {
                 try TAPInterface.setMAC(taps[0], device.mac)
                 try TAPInterface.setMTU(name, device.mtu)
             }
-            // Whatever attaching did to the carrier, the link is down until
-            // the plugin says otherwise.
+            // The link is down until the plugin says otherwise (attaching
+            // leaves the carrier off since Linux 6.0, IFF_NO_CARRIER in
+            // tap.c; before, it turned it on).
             try TAPInterface.setCarrier(taps[0], false)
             for queue in queues {
                 let index = Int(queue.index)
