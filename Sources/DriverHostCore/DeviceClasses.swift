@@ -136,8 +136,17 @@ extension Instance {
     }
 
     /// Reports the class server's counters to the supervisor from now on
-    /// (ClassCounters); nothing without a supervisor or counters.
-    func startCounterReports() throws(HostFailure) {
+    /// (ClassCounters); nothing without a supervisor or counters. A report
+    /// that cannot be set up is logged: the device runs without it.
+    func startCounterReports() {
+        do {
+            try reportCounters()
+        } catch {
+            log(.error, error.message)
+        }
+    }
+
+    private func reportCounters() throws(HostFailure) {
         guard let server = classServer, loop.hasSupervisor, !server.counters.isEmpty else { return }
         let kind = type(of: server).kind
         let timer: Descriptor

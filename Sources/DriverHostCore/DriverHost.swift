@@ -126,9 +126,14 @@ public enum DriverHost {
             return
         }
         if let stop = instance.pendingStop { try failOnDeviceError(stop) }
-        instance.announceAttached()
-        try instance.startCounterReports()
-        let reason = try instance.runLoop()
+        // "attached" once the loop's first round has run what was ready:
+        // a plugin that starts its device from a timer set to fire at once
+        // has done so, and what the supervisor does on "attached" (start
+        // the next standby) no longer competes with that start for the CPU.
+        let reason = try instance.runLoop(started: {
+            instance.announceAttached()
+            instance.startCounterReports()
+        })
         if let reason { try failOnDeviceError(reason) }
         log(.info, "stopping: \(reason.map { "\($0)" } ?? "done")")
     }

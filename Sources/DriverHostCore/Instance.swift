@@ -292,9 +292,9 @@ public final class Instance {
     }
 
     /// Runs the event loop (see EventLoop.run).
-    public func runLoop(stopAfterEvents limit: UInt64 = .max) throws(HostFailure) -> StopReason? {
+    public func runLoop(stopAfterEvents limit: UInt64 = .max, started: (() -> Void)? = nil) throws(HostFailure) -> StopReason? {
         do {
-            return try loop.run(stopAfterEvents: limit)
+            return try loop.run(stopAfterEvents: limit, started: started)
         } catch {
             throw HostFailure(.loopFailed, "event loop: \(error)")
         }
