@@ -533,6 +533,16 @@ static uint32_t e1000e_transmit(void *context, uint32_t queue, const struct dh_n
 	return taken;
 }
 
+static int any_tx_full(const struct e1000e *e)
+{
+	uint32_t q;
+
+	for (q = 0; q < QUEUES; q++)
+		if (e->tx[q].full)
+			return 1;
+	return 0;
+}
+
 static void transmit_done(struct e1000e *e, uint32_t q)
 {
 	struct tx_queue *tx = &e->tx[q];
@@ -540,8 +550,8 @@ static void transmit_done(struct e1000e *e, uint32_t q)
 	tx_reclaim(tx);
 	if (tx->full && tx_free(tx) > 0) {
 		tx->full = 0;
-		/* In MSI and INTx mode one cause serves both queues. */
-		if (e->irq_mode == DH_IRQ_MSIX || !e->tx[1 - q].full)
+		/* In MSI and INTx mode one cause serves every queue. */
+		if (e->irq_mode == DH_IRQ_MSIX || !any_tx_full(e))
 			wr(e, REG_IMC, tx_cause(e, q));
 		e->net->transmit_ready(e->inst, q);
 	}
