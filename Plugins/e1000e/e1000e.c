@@ -5,13 +5,21 @@
  * the net device class (drvhost/net.h).
  *
  * Driven as on real hardware: reset, MAC from the receive address registers
- * (or the EEPROM), legacy descriptor rings in DMA memory, receive and
- * transmit with interrupts, link state from the link-status-change cause.
+ * (or the EEPROM), descriptor rings in DMA memory, receive and transmit
+ * with interrupts, link state from the link-status-change cause.
  *
- * Interrupts: MSI-X with three vectors (receive, transmit, other), as
- * Linux's own e1000e uses them; the same code serves MSI and a shared INTx
+ * Queues: the 82574L has two receive and two transmit queues, and so has
+ * the interface (the host makes it multi-queue). Receive-side scaling
+ * (RSS: a Toeplitz hash of the addresses and TCP ports, then a table)
+ * spreads flows over the receive queues, so a flow's frames stay in order;
+ * the kernel sends each flow out on the queue its frames came in on. The
+ * queue count is the device's, whatever the number of CPUs: one loop
+ * thread serves both.
+ *
+ * Interrupts: MSI-X with five vectors (a receive and a transmit vector per
+ * queue, and one for the rest); the same code serves MSI and a shared INTx
  * line (build with E1000E_IRQ_MODE set), where one cause register says it
- * all. The ACK program reads ICR, answers "not mine" if it is zero (shared
+ * all and each interrupt looks at both queues. The ACK program reads ICR, answers "not mine" if it is zero (shared
  * line), and snapshots it. In MSI and INTx mode ICR is read-to-clear with
  * auto-mask (CTRL_EXT.IAME, IAM all ones), so the line is quiet until
  * interrupt() has done the work and unmasks; in MSI-X mode EIAC clears and
@@ -47,12 +55,13 @@
 #define BUF_SIZE	2048		/* RCTL.BSIZE 00 */
 #define MTU		1500
 #define RX_BATCH	64		/* frames per dh_net_host.receive call */
+#define QUEUES		2		/* receive/transmit queue pairs */
 
 /* MSI-X vectors, as IVAR maps the causes. */
-#define VEC_RX		0
-#define VEC_TX		1
-#define VEC_OTHER	2
-#define MSIX_VECTORS	3
+#define VEC_RX(q)	(q)
+#define VEC_TX(q)	(QUEUES + (q))
+#define VEC_OTHER	(2 * QUEUES)
+#define MSIX_VECTORS	(2 * QUEUES + 1)
 
 /* At most about 20000 interrupts/s, the kernel driver's starting point; a
  * lone frame still interrupts at once (QEMU clamps to 7813/s). */
@@ -63,6 +72,20 @@
 #define LINK_POLL_UP_NS	1000000000ull	/* while up: once a second */
 #define LINK_POLL_DOWN_NS 20000000ull	/* while down (as after a reset): every 20 ms */
 
+struct rx_queue {
+	struct dh_dma_buffer ring_mem, bufs;
+	volatile union e1000e_rx_desc *ring;
+	uint32_t next;			/* next descriptor the device fills */
+};
+
+struct tx_queue {
+	struct dh_dma_buffer ring_mem, bufs;
+	volatile struct e1000e_tx_desc *ring;
+	uint32_t tail;			/* next descriptor to use */
+	uint32_t clean;			/* oldest descriptor not yet reclaimed */
+	int full;			/* transmit took fewer than offered */
+};
+
 struct e1000e {
 	const struct dh_host *host;
 	dh_instance *inst;
@@ -70,13 +93,8 @@ struct e1000e {
 	volatile uint8_t *regs;		/* BAR0 mapped, or NULL: host read/write */
 	uint32_t irq_mode;
 
-	struct dh_dma_buffer rx_ring_mem, tx_ring_mem, rx_bufs, tx_bufs;
-	volatile struct e1000e_rx_desc *rx_ring;
-	volatile struct e1000e_tx_desc *tx_ring;
-	uint32_t rx_next;		/* next descriptor the device fills */
-	uint32_t tx_tail;		/* next descriptor to use */
-	uint32_t tx_clean;		/* oldest descriptor not yet reclaimed */
-	int tx_full;			/* transmit took fewer than offered */
+	struct rx_queue rx[QUEUES];
+	struct tx_queue tx[QUEUES];
 	int started;
 	int link_known;			/* set_link was called at least once */
 	int link_up;
@@ -220,84 +238,147 @@ static int32_t read_mac(struct e1000e *e, uint8_t mac[6])
 
 static void free_dma(struct e1000e *e)
 {
-	struct dh_dma_buffer *bufs[] = { &e->rx_ring_mem, &e->tx_ring_mem, &e->rx_bufs, &e->tx_bufs };
-	size_t i;
+	uint32_t q;
 
-	for (i = 0; i < sizeof(bufs) / sizeof(bufs[0]); i++) {
-		if (bufs[i]->handle)
-			e->host->dma_free(e->inst, bufs[i]->handle);
-		memset(bufs[i], 0, sizeof(*bufs[i]));
+	for (q = 0; q < QUEUES; q++) {
+		struct dh_dma_buffer *bufs[] = { &e->rx[q].ring_mem, &e->rx[q].bufs, &e->tx[q].ring_mem, &e->tx[q].bufs };
+		size_t i;
+
+		for (i = 0; i < sizeof(bufs) / sizeof(bufs[0]); i++) {
+			if (bufs[i]->handle)
+				e->host->dma_free(e->inst, bufs[i]->handle);
+			memset(bufs[i], 0, sizeof(*bufs[i]));
+		}
 	}
 }
 
 static int32_t alloc_dma(struct e1000e *e)
 {
-	int32_t err;
+	int32_t err = DH_OK;
+	uint32_t q;
 
-	if ((err = e->host->dma_alloc(e->inst, RING_SIZE * sizeof(struct e1000e_rx_desc), &e->rx_ring_mem)) ||
-	    (err = e->host->dma_alloc(e->inst, RING_SIZE * sizeof(struct e1000e_tx_desc), &e->tx_ring_mem)) ||
-	    (err = e->host->dma_alloc(e->inst, RING_SIZE * BUF_SIZE, &e->rx_bufs)) ||
-	    (err = e->host->dma_alloc(e->inst, RING_SIZE * BUF_SIZE, &e->tx_bufs))) {
+	for (q = 0; q < QUEUES && err == DH_OK; q++) {
+		if ((err = e->host->dma_alloc(e->inst, RING_SIZE * sizeof(union e1000e_rx_desc), &e->rx[q].ring_mem)) ||
+		    (err = e->host->dma_alloc(e->inst, RING_SIZE * sizeof(struct e1000e_tx_desc), &e->tx[q].ring_mem)) ||
+		    (err = e->host->dma_alloc(e->inst, RING_SIZE * BUF_SIZE, &e->rx[q].bufs)) ||
+		    (err = e->host->dma_alloc(e->inst, RING_SIZE * BUF_SIZE, &e->tx[q].bufs)))
+			break;
+		e->rx[q].ring = e->rx[q].ring_mem.cpu;
+		e->tx[q].ring = e->tx[q].ring_mem.cpu;
+	}
+	if (err != DH_OK) {
 		e_log(e, DH_LOG_ERROR, "cannot allocate DMA memory (%d)", err);
 		free_dma(e);
-		return err;
 	}
-	e->rx_ring = e->rx_ring_mem.cpu;
-	e->tx_ring = e->tx_ring_mem.cpu;
-	return DH_OK;
+	return err;
+}
+
+static uint64_t rx_buffer(const struct rx_queue *rx, uint32_t i)
+{
+	return rx->bufs.bus_addr + (uint64_t)i * BUF_SIZE;
+}
+
+/* A receive descriptor handed (back) to the device. */
+static void rx_arm(struct rx_queue *rx, uint32_t i)
+{
+	rx->ring[i].read.addr = rx_buffer(rx, i);
+	rx->ring[i].read.zero = 0;
+}
+
+/* The hash key: any 40 bytes do; these are fixed so that a flow keeps its
+ * queue across restarts. */
+static const uint32_t rss_key[10] = {
+	0x3b9ac9ff, 0x5e2d58d8, 0x7f4a7c15, 0x1f83d9ab, 0x9e3779b9,
+	0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f,
+};
+
+/* RSS over both receive queues: the table alternates between them. */
+static void set_up_rss(struct e1000e *e)
+{
+	uint32_t i;
+
+	for (i = 0; i < 10; i++)
+		wr(e, REG_RSSRK(i), rss_key[i]);
+	for (i = 0; i < 32; i++)
+		wr(e, REG_RETA(i), (uint32_t)RETA_QUEUE1 << 8 | (uint32_t)RETA_QUEUE1 << 24);
+	/* The hash needs extended descriptors, in which it takes the place of
+	 * the packet checksum. */
+	wr(e, REG_RFCTL, rd(e, REG_RFCTL) | RFCTL_EXTEN);
+	wr(e, REG_RXCSUM, RXCSUM_PCSD);
+	wr(e, REG_MRQC, MRQC_RSS_2Q | MRQC_HASH_TCP_IPV4 | MRQC_HASH_IPV4 | MRQC_HASH_TCP_IPV6 | MRQC_HASH_IPV6);
 }
 
 /* Rings written and their registers set; nothing enabled (no DMA yet). */
 static void set_up_rings(struct e1000e *e)
 {
-	uint32_t i;
+	uint32_t i, q;
 
-	for (i = 0; i < RING_SIZE; i++) {
-		e->rx_ring[i] = (struct e1000e_rx_desc){ .addr = e->rx_bufs.bus_addr + (uint64_t)i * BUF_SIZE };
-		e->tx_ring[i] = (struct e1000e_tx_desc){ .status = TXD_STAT_DD };
+	for (q = 0; q < QUEUES; q++) {
+		struct rx_queue *rx = &e->rx[q];
+		struct tx_queue *tx = &e->tx[q];
+
+		for (i = 0; i < RING_SIZE; i++) {
+			rx_arm(rx, i);
+			tx->ring[i] = (struct e1000e_tx_desc){ .status = TXD_STAT_DD };
+		}
+		rx->next = 0;
+		tx->tail = 0;
+		tx->clean = 0;
+		tx->full = 0;
+		wr(e, REG_RDBAL(q), (uint32_t)rx->ring_mem.bus_addr);
+		wr(e, REG_RDBAH(q), (uint32_t)(rx->ring_mem.bus_addr >> 32));
+		wr(e, REG_RDLEN(q), RING_SIZE * sizeof(union e1000e_rx_desc));
+		wr(e, REG_RDH(q), 0);
+		wr(e, REG_RDT(q), 0);
+		wr(e, REG_TDBAL(q), (uint32_t)tx->ring_mem.bus_addr);
+		wr(e, REG_TDBAH(q), (uint32_t)(tx->ring_mem.bus_addr >> 32));
+		wr(e, REG_TDLEN(q), RING_SIZE * sizeof(struct e1000e_tx_desc));
+		wr(e, REG_TDH(q), 0);
+		wr(e, REG_TDT(q), 0);
+		wr(e, REG_TARC(q), rd(e, REG_TARC(q)) | TARC_ENABLE);
 	}
-	e->rx_next = 0;
-	e->tx_tail = 0;
-	e->tx_clean = 0;
-
 	for (i = 0; i < 128; i++)
 		wr(e, REG_MTA + 4 * i, 0);
-	wr(e, REG_RDBAL, (uint32_t)e->rx_ring_mem.bus_addr);
-	wr(e, REG_RDBAH, (uint32_t)(e->rx_ring_mem.bus_addr >> 32));
-	wr(e, REG_RDLEN, RING_SIZE * sizeof(struct e1000e_rx_desc));
-	wr(e, REG_RDH, 0);
-	wr(e, REG_RDT, 0);
 	wr(e, REG_RDTR, 0);
 	wr(e, REG_RADV, 0);
-	wr(e, REG_TDBAL, (uint32_t)e->tx_ring_mem.bus_addr);
-	wr(e, REG_TDBAH, (uint32_t)(e->tx_ring_mem.bus_addr >> 32));
-	wr(e, REG_TDLEN, RING_SIZE * sizeof(struct e1000e_tx_desc));
-	wr(e, REG_TDH, 0);
-	wr(e, REG_TDT, 0);
 	wr(e, REG_TIDV, 0);
 	wr(e, REG_TIPG, TIPG_COPPER);
-	wr(e, REG_TARC0, rd(e, REG_TARC0) | TARC_ENABLE);
+	set_up_rss(e);
 	wr(e, REG_CTRL, (rd(e, REG_CTRL) | CTRL_SLU) & ~(CTRL_FRCSPD | CTRL_FRCDPX));
+}
+
+/* The transmit-done cause of queue q, in this interrupt mode. */
+static uint32_t tx_cause(const struct e1000e *e, uint32_t q)
+{
+	return e->irq_mode == DH_IRQ_MSIX ? ICR_TXQ(q) : ICR_TXDW;
 }
 
 /* The causes interrupt() wants, in force after each interrupt. */
 static uint32_t wanted_causes(const struct e1000e *e)
 {
+	uint32_t causes, q;
+
 	if (e->irq_mode == DH_IRQ_MSIX)
-		return ICR_RXQ0 | ICR_OTHER | ICR_LSC | (e->tx_full ? ICR_TXQ0 : 0);
-	return ICR_RXT0 | ICR_RXDMT0 | ICR_RXO | ICR_LSC | (e->tx_full ? ICR_TXDW : 0);
+		causes = ICR_RXQ(0) | ICR_RXQ(1) | ICR_OTHER | ICR_LSC;
+	else
+		causes = ICR_RXT0 | ICR_RXDMT0 | ICR_RXO | ICR_LSC;
+	for (q = 0; q < QUEUES; q++)
+		if (e->tx[q].full)
+			causes |= tx_cause(e, q);
+	return causes;
 }
 
 static void configure_interrupts(struct e1000e *e)
 {
 	uint32_t ctrl_ext = rd(e, REG_CTRL_EXT) & ~(CTRL_EXT_IAME | CTRL_EXT_EIAME);
+	uint32_t ivar = (IVAR_VALID | VEC_OTHER) << IVAR_OTHER_SHIFT | IVAR_TX_EVERY_WB, q;
 	int v;
 
 	if (e->irq_mode == DH_IRQ_MSIX) {
-		wr(e, REG_IVAR, (IVAR_VALID | VEC_RX) << IVAR_RXQ0_SHIFT |
-				(IVAR_VALID | VEC_TX) << IVAR_TXQ0_SHIFT |
-				(IVAR_VALID | VEC_OTHER) << IVAR_OTHER_SHIFT | IVAR_TX_EVERY_WB);
-		wr(e, REG_EIAC, ICR_RXQ0 | ICR_TXQ0);
+		for (q = 0; q < QUEUES; q++)
+			ivar |= (IVAR_VALID | VEC_RX(q)) << IVAR_RXQ_SHIFT(q) | (IVAR_VALID | VEC_TX(q)) << IVAR_TXQ_SHIFT(q);
+		wr(e, REG_IVAR, ivar);
+		wr(e, REG_EIAC, ICR_RXQ(0) | ICR_RXQ(1) | ICR_TXQ(0) | ICR_TXQ(1));
 		for (v = 0; v < MSIX_VECTORS; v++)
 			wr(e, REG_EITR(v), ITR_INTERVAL);
 		wr(e, REG_CTRL_EXT, ctrl_ext | CTRL_EXT_PBA_CLR);
@@ -331,122 +412,157 @@ static void start(struct e1000e *e)
 		e_log(e, DH_LOG_ERROR, "the host serves no %s device", DH_NET_EXTENSION);
 		return;
 	}
+	uint32_t q;
+
 	configure_interrupts(e);
 	wr(e, REG_RCTL, RCTL_EN | RCTL_BAM | RCTL_MPE | RCTL_SECRC);
-	wr(e, REG_RDT, RING_SIZE - 1);
+	for (q = 0; q < QUEUES; q++)
+		wr(e, REG_RDT(q), RING_SIZE - 1);
 	wr(e, REG_TCTL, TCTL_EN | TCTL_PSP | TCTL_RTLC | (0x0fu << TCTL_CT_SHIFT) | (0x3fu << TCTL_COLD_SHIFT));
 	e->started = 1;
 	report_link(e);
 	wr(e, REG_IMS, wanted_causes(e));
 	/* Anything the host offered before now was refused: offer it again. */
-	e->net->transmit_ready(e->inst, 0);
+	for (q = 0; q < QUEUES; q++)
+		e->net->transmit_ready(e->inst, q);
 }
 
 /* ---- receive --------------------------------------------------------------- */
 
-static void receive(struct e1000e *e)
+static void receive(struct e1000e *e, uint32_t q)
 {
+	struct rx_queue *rx = &e->rx[q];
 	struct dh_net_frame frames[RX_BATCH];
-	uint32_t n = 0, done = 0, last = 0;
+	uint32_t n = 0, done = 0, first = rx->next, last = 0, i;
 	int in_fragment = 0;
 
 	while (done < RING_SIZE) {
-		volatile struct e1000e_rx_desc *d = &e->rx_ring[e->rx_next];
-		uint8_t status = d->status;
+		volatile union e1000e_rx_desc *d = &rx->ring[rx->next];
+		uint32_t status = d->wb.status_error;
 
 		if (!(status & RXD_STAT_DD))
 			break;
 		/* Read the descriptor's other fields only after DD. */
 		__atomic_thread_fence(__ATOMIC_ACQUIRE);
-		if (!(status & RXD_STAT_EOP) || in_fragment || d->errors) {
+		if (!(status & RXD_STAT_EOP) || in_fragment || (status & RXD_ERR_FRAME)) {
 			/* A frame over several buffers is longer than the MTU: drop all of it. */
 			if (!(status & RXD_STAT_EOP) || !in_fragment)
 				e->rx_errors++;
 			in_fragment = !(status & RXD_STAT_EOP);
 		} else {
 			frames[n++] = (struct dh_net_frame){
-				(const uint8_t *)e->rx_bufs.cpu + (size_t)e->rx_next * BUF_SIZE, d->length, 0 };
+				(const uint8_t *)rx->bufs.cpu + (size_t)rx->next * BUF_SIZE, d->wb.length, 0 };
 		}
-		last = e->rx_next;
-		e->rx_next = (e->rx_next + 1) % RING_SIZE;
+		last = rx->next;
+		rx->next = (rx->next + 1) % RING_SIZE;
 		done++;
 		if (n == RX_BATCH) {
 			/* The host copies: the buffers can go back to the device. */
-			e->net->receive(e->inst, 0, frames, n);
+			e->net->receive(e->inst, q, frames, n);
 			n = 0;
 		}
 	}
 	if (n)
-		e->net->receive(e->inst, 0, frames, n);
+		e->net->receive(e->inst, q, frames, n);
 	if (done) {
-		uint32_t i, k = (last + RING_SIZE + 1 - done) % RING_SIZE;
-
-		for (i = 0; i < done; i++, k = (k + 1) % RING_SIZE)
-			e->rx_ring[k].status = 0;
+		/* The write-back replaced the buffer address: write it again. */
+		for (i = 0; i < done; i++)
+			rx_arm(rx, (first + i) % RING_SIZE);
 		__atomic_thread_fence(__ATOMIC_RELEASE);
-		wr(e, REG_RDT, last);
+		wr(e, REG_RDT(q), last);
 	}
+}
+
+static void receive_all(struct e1000e *e)
+{
+	uint32_t q;
+
+	for (q = 0; q < QUEUES; q++)
+		receive(e, q);
 }
 
 /* ---- transmit ---------------------------------------------------------------- */
 
-static uint32_t tx_free(const struct e1000e *e)
+static uint32_t tx_free(const struct tx_queue *tx)
 {
-	return (e->tx_clean + RING_SIZE - e->tx_tail - 1) % RING_SIZE;
+	return (tx->clean + RING_SIZE - tx->tail - 1) % RING_SIZE;
 }
 
-static void tx_reclaim(struct e1000e *e)
+static void tx_reclaim(struct tx_queue *tx)
 {
-	while (e->tx_clean != e->tx_tail && (e->tx_ring[e->tx_clean].status & TXD_STAT_DD))
-		e->tx_clean = (e->tx_clean + 1) % RING_SIZE;
+	while (tx->clean != tx->tail && (tx->ring[tx->clean].status & TXD_STAT_DD))
+		tx->clean = (tx->clean + 1) % RING_SIZE;
 }
 
 static uint32_t e1000e_transmit(void *context, uint32_t queue, const struct dh_net_frame *frames, uint32_t count)
 {
 	struct e1000e *e = context;
+	struct tx_queue *tx;
 	uint32_t taken = 0;
 
-	(void)queue;
-	if (!e->started)
+	if (!e->started || queue >= QUEUES)
 		return 0;
-	tx_reclaim(e);
-	while (taken < count && tx_free(e) > 0) {
+	tx = &e->tx[queue];
+	tx_reclaim(tx);
+	while (taken < count && tx_free(tx) > 0) {
 		const struct dh_net_frame *f = &frames[taken++];
-		volatile struct e1000e_tx_desc *d = &e->tx_ring[e->tx_tail];
+		volatile struct e1000e_tx_desc *d = &tx->ring[tx->tail];
 
 		if (f->length == 0 || f->length > BUF_SIZE) {
 			e->tx_too_long++;
 			continue;
 		}
-		memcpy((uint8_t *)e->tx_bufs.cpu + (size_t)e->tx_tail * BUF_SIZE, f->data, f->length);
-		d->addr = e->tx_bufs.bus_addr + (uint64_t)e->tx_tail * BUF_SIZE;
+		memcpy((uint8_t *)tx->bufs.cpu + (size_t)tx->tail * BUF_SIZE, f->data, f->length);
+		d->addr = tx->bufs.bus_addr + (uint64_t)tx->tail * BUF_SIZE;
 		d->length = (uint16_t)f->length;
 		d->cso = 0;
 		d->css = 0;
 		d->special = 0;
 		d->status = 0;
 		d->cmd = TXD_CMD_EOP | TXD_CMD_IFCS | TXD_CMD_RS;
-		e->tx_tail = (e->tx_tail + 1) % RING_SIZE;
+		tx->tail = (tx->tail + 1) % RING_SIZE;
 	}
 	/* One doorbell for the whole batch. */
 	__atomic_thread_fence(__ATOMIC_RELEASE);
-	wr(e, REG_TDT, e->tx_tail);
-	if (taken < count && !e->tx_full) {
+	wr(e, REG_TDT(queue), tx->tail);
+	if (taken < count && !tx->full) {
 		/* Ring full: the transmit-done interrupt says when there is room. */
-		e->tx_full = 1;
-		wr(e, REG_IMS, e->irq_mode == DH_IRQ_MSIX ? ICR_TXQ0 : ICR_TXDW);
+		tx->full = 1;
+		wr(e, REG_IMS, tx_cause(e, queue));
 	}
 	return taken;
 }
 
-static void transmit_done(struct e1000e *e)
+static int any_tx_full(const struct e1000e *e)
 {
-	tx_reclaim(e);
-	if (e->tx_full && tx_free(e) > 0) {
-		e->tx_full = 0;
-		wr(e, REG_IMC, e->irq_mode == DH_IRQ_MSIX ? ICR_TXQ0 : ICR_TXDW);
-		e->net->transmit_ready(e->inst, 0);
+	uint32_t q;
+
+	for (q = 0; q < QUEUES; q++)
+		if (e->tx[q].full)
+			return 1;
+	return 0;
+}
+
+static void transmit_done(struct e1000e *e, uint32_t q)
+{
+	struct tx_queue *tx = &e->tx[q];
+
+	tx_reclaim(tx);
+	if (tx->full && tx_free(tx) > 0) {
+		tx->full = 0;
+		/* In MSI and INTx mode one cause serves every queue. */
+		if (e->irq_mode == DH_IRQ_MSIX || !any_tx_full(e))
+			wr(e, REG_IMC, tx_cause(e, q));
+		e->net->transmit_ready(e->inst, q);
 	}
+}
+
+static void transmit_done_all(struct e1000e *e)
+{
+	uint32_t q;
+
+	for (q = 0; q < QUEUES; q++)
+		transmit_done(e, q);
 }
 
 /* ---- callbacks ------------------------------------------------------------------ */
@@ -462,29 +578,28 @@ static void e1000e_interrupt(void *context, const struct dh_event *ev)
 	if (ev->flags & DH_EVENT_DROPPED)
 		icr = 0xffffffffu;
 	if (e->irq_mode == DH_IRQ_MSIX && !(ev->flags & DH_EVENT_DROPPED)) {
-		switch (ev->vector) {
-		case VEC_RX:
-			receive(e);
-			wr(e, REG_IMS, ICR_RXQ0);
-			return;
-		case VEC_TX:
-			transmit_done(e);
-			if (e->tx_full)
-				wr(e, REG_IMS, ICR_TXQ0);
-			return;
-		default:
+		uint32_t q = ev->vector % QUEUES;
+
+		if (ev->vector < VEC_TX(0)) {
+			receive(e, q);
+			wr(e, REG_IMS, ICR_RXQ(q));
+		} else if (ev->vector < VEC_OTHER) {
+			transmit_done(e, q);
+			if (e->tx[q].full)
+				wr(e, REG_IMS, ICR_TXQ(q));
+		} else {
 			/* Writing OTHER clears every "other" cause with it. */
 			wr(e, REG_ICR, ICR_OTHER | ICR_LSC);
 			if (icr & ICR_LSC)
 				report_link(e);
 			wr(e, REG_IMS, ICR_OTHER | ICR_LSC);
-			return;
 		}
+		return;
 	}
-	if (icr & (ICR_RXT0 | ICR_RXDMT0 | ICR_RXO | ICR_RXQ0))
-		receive(e);
-	if (icr & (ICR_TXDW | ICR_TXQ0))
-		transmit_done(e);
+	if (icr & (ICR_RXT0 | ICR_RXDMT0 | ICR_RXO | ICR_RXQ(0) | ICR_RXQ(1)))
+		receive_all(e);
+	if (icr & (ICR_TXDW | ICR_TXQ(0) | ICR_TXQ(1)))
+		transmit_done_all(e);
 	if (icr & ICR_LSC)
 		report_link(e);
 	if (e->irq_mode == DH_IRQ_MSIX)
@@ -503,8 +618,8 @@ static void e1000e_timer(void *context, uint32_t id)
 	}
 	report_link(e);
 	/* A frame or a completion whose interrupt was coalesced away. */
-	receive(e);
-	transmit_done(e);
+	receive_all(e);
+	transmit_done_all(e);
 }
 
 static void fill_device(struct e1000e *e, const uint8_t mac[6])
@@ -512,7 +627,7 @@ static void fill_device(struct e1000e *e, const uint8_t mac[6])
 	e->device.struct_size = sizeof(e->device);
 	memcpy(e->device.mac, mac, 6);
 	e->device.mtu = MTU;
-	e->device.queue_count = 1;
+	e->device.queue_count = QUEUES;
 	e->device.transmit = e1000e_transmit;
 }
 
@@ -532,6 +647,13 @@ static int32_t e1000e_attach(const struct dh_host *host, dh_instance *inst, void
 	if ((err = host->instance_info(inst, &info)) != DH_OK)
 		goto fail;
 	e->irq_mode = info.irq_mode;
+	/* One vector per queue and direction, or the causes would go unheard. */
+	if (e->irq_mode == DH_IRQ_MSIX && info.irq_vectors != 0 && info.irq_vectors < MSIX_VECTORS) {
+		e_log(e, DH_LOG_ERROR, "MSI-X with %u vectors: this driver needs %u (or MSI, or INTx)",
+		      info.irq_vectors, MSIX_VECTORS);
+		err = DH_ERR_DEVICE;
+		goto fail;
+	}
 	if (host->bar_pointer(inst, 0, &base, &size) == DH_OK && size >= 0x20000)
 		e->regs = base;
 	if ((err = reset_device(e, 0)) != DH_OK || (err = read_mac(e, mac)) != DH_OK ||

@@ -24,6 +24,15 @@ static int name_to_ifreq(const char *name, struct ifreq *ifr)
 	return 0;
 }
 
+/* Attaching a queue turns the carrier on, unless IFF_NO_CARRIER (Linux
+ * 6.0; older kernels ignore the flag) says otherwise: the carrier is the
+ * plugin's to turn on, when its link is up. Without it a restart would
+ * flap the carrier on and off again before the device runs, two rounds of
+ * the kernel's link handling on the way to the real one. */
+#ifndef IFF_NO_CARRIER
+#define IFF_NO_CARRIER 0x0040
+#endif
+
 int cdh_tap_attach(const char *name, int multi_queue)
 {
 	struct ifreq ifr;
@@ -31,7 +40,7 @@ int cdh_tap_attach(const char *name, int multi_queue)
 
 	if (name_to_ifreq(name, &ifr) != 0)
 		return -1;
-	ifr.ifr_flags = IFF_TAP | IFF_NO_PI | (multi_queue ? IFF_MULTI_QUEUE : 0);
+	ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_NO_CARRIER | (multi_queue ? IFF_MULTI_QUEUE : 0);
 	fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0)
 		return -1;

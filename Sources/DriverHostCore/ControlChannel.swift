@@ -7,7 +7,10 @@ import Glibc
 /// newlines in arguments or results can break the framing.
 ///
 ///   driverhost -> supervisor:  "device <kind> <name>"        the class device it serves, before:
-///                              "attached <restart-count>"   once attach succeeded
+///                              "attached <restart-count>"   once attach succeeded and the loop's
+///                                                            first round ran what was ready
+///                              "counters <kind> <name>=<value> ..."  the class server's counters,
+///                                                            after "attached" and whenever they changed
 ///                              "pong <n>"                    answers "ping <n>" (liveness)
 ///                              "failed <message>"            why it is about to exit with an error
 ///                              "result <id> <text>"          a call's result

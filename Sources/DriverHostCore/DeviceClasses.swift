@@ -27,10 +27,40 @@ protocol DeviceClassServer: AnyObject {
     /// work. The class device stays for the supervisor to end.
     func stop()
 
+    /// What the class counted since this driverhost attached, in a fixed
+    /// order, names of [a-z0-9_] (ClassCounters.isName). The supervisor
+    /// shows them with the instance (hostctl status). Empty: nothing to
+    /// report (the default).
+    var counters: [(name: String, value: UInt64)] { get }
+
     /// `driverhost --end-device KIND NAME`: ends the class device after an
     /// unload or when its instance failed for good, so that its users get
     /// errors, not a hang. Idempotent: a device that is gone already is fine.
     static func end(name: String) throws(HostFailure)
+}
+
+extension DeviceClassServer {
+    var counters: [(name: String, value: UInt64)] { [] }
+}
+
+/// The class server's counters, for the supervisor: one line on the control
+/// channel, "counters <kind> <name>=<value> ...", sent at attach and then
+/// every `intervalNs` if they changed. Pushed rather than asked for, so that
+/// `hostctl status` never waits on a driverhost that is busy or stuck.
+public enum ClassCounters {
+    static let intervalNs: UInt64 = 500_000_000
+    /// What the supervisor accepts: so many counters, names so long.
+    public static let maxCount = 32
+    public static let maxNameLength = 32
+
+    public static func isName(_ name: some StringProtocol) -> Bool {
+        !name.isEmpty && name.utf8.count <= maxNameLength
+            && name.utf8.allSatisfy { ($0 >= 0x61 && $0 <= 0x7a) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x5f }
+    }
+
+    static func line(kind: String, _ counters: [(name: String, value: UInt64)]) -> String {
+        (["counters", kind] + counters.prefix(maxCount).map { "\($0.name)=\($0.value)" }).joined(separator: " ")
+    }
 }
 
 /// The classes this driverhost serves, in the order a plugin is asked.
@@ -103,6 +133,44 @@ extension Instance {
     func hostExtension(_ id: String) -> UnsafeRawPointer? {
         guard let server = classServer, type(of: server).extensionID == id else { return nil }
         return server.hostHalf
+    }
+
+    /// Reports the class server's counters to the supervisor from now on
+    /// (ClassCounters); nothing without a supervisor or counters. A report
+    /// that cannot be set up is logged: the device runs without it.
+    func startCounterReports() {
+        do {
+            try reportCounters()
+        } catch {
+            log(.error, error.message)
+        }
+    }
+
+    private func reportCounters() throws(HostFailure) {
+        guard let server = classServer, loop.hasSupervisor, !server.counters.isEmpty else { return }
+        let kind = type(of: server).kind
+        let timer: Descriptor
+        do {
+            timer = Descriptor(taking: try systemCall("timerfd_create") { cdh_timerfd_create() })
+            _ = try systemCall("timerfd_settime") { cdh_timerfd_set(timer.raw, ClassCounters.intervalNs, ClassCounters.intervalNs) }
+        } catch {
+            throw HostFailure(.internalError, "cannot start the \(kind) counter reports: \(error)")
+        }
+        var sent = ClassCounters.line(kind: kind, server.counters)
+        loop.tellSupervisor(sent)
+        do {
+            // The handler keeps the timer (and its descriptor) alive.
+            try loop.addClassSource(timer.raw, readable: { [unowned self] in
+                _ = try? timer.readCounter()
+                guard let server = self.classServer else { return }
+                let line = ClassCounters.line(kind: kind, server.counters)
+                guard line != sent else { return }
+                sent = line
+                self.loop.tellSupervisor(line)
+            })
+        } catch {
+            throw HostFailure(.internalError, "cannot start the \(kind) counter reports: \(error)")
+        }
     }
 
     /// The class device, for the supervisor.

@@ -68,7 +68,7 @@ public enum DriverHost {
 
         let library = try PluginLibrary(path: options.plugin!)
         let descriptor = try PluginDescriptor(entry: library.entry, path: library.path)
-        for call in options.calls where descriptor.command(named: call.name) == nil && call.name != NetClass.counterCommand {
+        for call in options.calls where descriptor.command(named: call.name) == nil {
             throw HostFailure(.commandFailed, "plugin \(descriptor.name) has no command \"\(call.name)\"")
         }
         var restartCount = options.restartCount
@@ -126,8 +126,14 @@ public enum DriverHost {
             return
         }
         if let stop = instance.pendingStop { try failOnDeviceError(stop) }
-        instance.announceAttached()
-        let reason = try instance.runLoop()
+        // "attached" once the loop's first round has run what was ready:
+        // a plugin that starts its device from a timer set to fire at once
+        // has done so, and what the supervisor does on "attached" (start
+        // the next standby) no longer competes with that start for the CPU.
+        let reason = try instance.runLoop(started: {
+            instance.announceAttached()
+            instance.startCounterReports()
+        })
         if let reason { try failOnDeviceError(reason) }
         log(.info, "stopping: \(reason.map { "\($0)" } ?? "done")")
     }

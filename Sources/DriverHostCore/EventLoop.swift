@@ -140,6 +140,13 @@ final class EventLoop {
         }
     }
 
+    var hasSupervisor: Bool { control != nil }
+
+    /// A notice for the supervisor (see ControlChannel); none without one.
+    func tellSupervisor(_ line: String) {
+        control?.send(line)
+    }
+
     /// Tells the supervisor the instance is up (no-op without a control fd),
     /// and first which class device it serves, if any.
     func announceAttached() {
@@ -151,14 +158,25 @@ final class EventLoop {
 
     /// Runs until a termination signal, a control "stop", or the control
     /// channel closing; `limit` (tests, benchmarks) also stops it after that
-    /// many device events.
-    func run(stopAfterEvents limit: UInt64 = .max) throws(Errno) -> StopReason? {
+    /// many device events. `started` runs once, after the first round, in
+    /// which the loop does not wait: whatever was ready when it began (a
+    /// plugin's timer set to fire at once, as the e1000e plugin starts its
+    /// device) has been handled by then.
+    func run(stopAfterEvents limit: UInt64 = .max, started: (() -> Void)? = nil) throws(Errno) -> StopReason? {
         var delivered: UInt64 = 0
+        var started = started
         while stopReason == nil && delivered < limit {
             runDeferred()
-            let count = try epoll.wait(into: ready, timeoutMs: -1)
+            let count = try epoll.wait(into: ready, timeoutMs: started == nil ? -1 : 0)
             for i in 0..<count {
                 delivered += try dispatch(ready[i].token)
+            }
+            if let first = started {
+                // Before the calls that came with the start: the supervisor
+                // hears "attached" before their results.
+                started = nil
+                runDeferred()
+                first()
             }
             runQueuedCalls()
             afterBatch?()

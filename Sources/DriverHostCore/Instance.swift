@@ -272,10 +272,8 @@ public final class Instance {
     }
 
     /// Invokes a command with arguments given as text, parsed by its
-    /// declared signature; returns its typed result. The net class adds one
-    /// command of the host's own (NetClass.counterCommand).
+    /// declared signature; returns its typed result.
     public func call(_ name: String, arguments: [String]) throws(HostFailure) -> CommandValue {
-        if name == NetClass.counterCommand, let net = classServer as? NetClass { return .text(net.counters.text) }
         guard let command = descriptor.command(named: name) else {
             let known = descriptor.commands.map { "\($0.name) \($0.signature)" }.joined(separator: ", ")
             throw HostFailure(.commandFailed, "plugin \(descriptor.name) has no command \"\(name)\" (it has: \(known.isEmpty ? "none" : known))")
@@ -336,9 +334,9 @@ public final class Instance {
     }
 
     /// Runs the event loop (see EventLoop.run).
-    public func runLoop(stopAfterEvents limit: UInt64 = .max) throws(HostFailure) -> StopReason? {
+    public func runLoop(stopAfterEvents limit: UInt64 = .max, started: (() -> Void)? = nil) throws(HostFailure) -> StopReason? {
         do {
-            return try loop.run(stopAfterEvents: limit)
+            return try loop.run(stopAfterEvents: limit, started: started)
         } catch {
             throw HostFailure(.loopFailed, "event loop: \(error)")
         }

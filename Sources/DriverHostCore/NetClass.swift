@@ -23,7 +23,7 @@ final class NetClass: DeviceClassServer {
     let deviceName: String
     private var queues: [NetTransmitQueue] = []
     private let hostTable: UnsafeMutablePointer<dh_net_host>
-    private(set) var counters = NetCounters()
+    private(set) var netCounters: NetCounters
     private var linkUp = false
     private var stopped = false
     private var reportedTransmitOvercount = false
@@ -35,6 +35,7 @@ final class NetClass: DeviceClassServer {
         self.instance = instance
         let plugin = instance.descriptor.name
         device = try NetDeviceDescription(pluginHalf, plugin: plugin)
+        netCounters = NetCounters(queues: device.queueCount)
         let name = known ?? NetInterfaceName.make(pattern: NetClass.namePattern, plugin: plugin, identity: instance.identity)
         if let problem = NetInterfaceName.problem(name) { throw HostFailure(.deviceClassFailed, problem) }
         deviceName = name
@@ -77,8 +78,9 @@ final class NetClass: DeviceClassServer {
                 try TAPInterface.setMAC(taps[0], device.mac)
                 try TAPInterface.setMTU(name, device.mtu)
             }
-            // Whatever attaching did to the carrier, the link is down until
-            // the plugin says otherwise.
+            // The link is down until the plugin says otherwise (attaching
+            // leaves the carrier off since Linux 6.0, IFF_NO_CARRIER in
+            // tap.c; before, it turned it on).
             try TAPInterface.setCarrier(taps[0], false)
             for queue in queues {
                 let index = Int(queue.index)
@@ -102,6 +104,7 @@ final class NetClass: DeviceClassServer {
     func stop() {
         guard !stopped else { return }
         stopped = true
+        instance.log(.info, "net: \(deviceName): \(netCounters.text)")
         for queue in queues {
             if !queue.paused { try? instance.loop.pauseClassSource(queue.tap.raw) }
             queue.tap.close()
@@ -129,7 +132,7 @@ final class NetClass: DeviceClassServer {
         // said EAGAIN), so no further read is needed to find that out.
         for _ in 0..<4 {
             do {
-                try queue.fill(maxFrame: device.maxFrame, oversized: &counters.txOversized)
+                try queue.fill(maxFrame: device.maxFrame, oversized: &netCounters.txOversized)
             } catch {
                 instance.log(.error, "net: \(error)")
                 return
@@ -158,10 +161,11 @@ final class NetClass: DeviceClassServer {
                 taken = offered
             }
             let (frameCount, bytes) = queue.consume(taken)
-            counters.txFrames += UInt64(frameCount)
-            counters.txBytes += bytes
+            netCounters.txFrames += UInt64(frameCount)
+            netCounters.txQueueFrames[Int(index)] += UInt64(frameCount)
+            netCounters.txBytes += bytes
             if taken < offered {
-                counters.txRingFull += 1
+                netCounters.txRingFull += 1
                 pause(queue)
                 return false
             }
@@ -200,7 +204,7 @@ final class NetClass: DeviceClassServer {
     func receive(_ queue: UInt32, _ frames: UnsafePointer<dh_net_frame>?, _ count: UInt32) -> UInt32 {
         guard let frames, count > 0 else { return 0 }
         guard !stopped, Int(queue) < queues.count else {
-            counters.rxMalformed += UInt64(count)
+            netCounters.rxMalformed += UInt64(count)
             return 0
         }
         let fd = queues[Int(queue)].tap.raw
@@ -209,17 +213,18 @@ final class NetClass: DeviceClassServer {
             let frame = frames[i]
             let length = Int(frame.length)
             guard let data = frame.data, isWellFormed(data, length) else {
-                counters.rxMalformed += 1
+                netCounters.rxMalformed += 1
                 continue
             }
             // One write is one frame; tun never blocks a writer. EIO: the
             // interface is down, and frames to a downed interface go nowhere.
             if Glibc.write(fd, data, length) == length {
                 delivered += 1
-                counters.rxFrames += 1
-                counters.rxBytes += UInt64(length)
+                netCounters.rxFrames += 1
+                netCounters.rxQueueFrames[Int(queue)] += 1
+                netCounters.rxBytes += UInt64(length)
             } else {
-                counters.rxRefused += 1
+                netCounters.rxRefused += 1
             }
         }
         return delivered
@@ -235,8 +240,9 @@ final class NetClass: DeviceClassServer {
 
     func setLink(_ up: Bool) {
         guard !stopped else { return }
-        if up != linkUp { counters.linkChanges += 1 }
+        if up != linkUp { netCounters.linkChanges += 1 }
         linkUp = up
+        netCounters.carrier = up ? 1 : 0
         do {
             try TAPInterface.setCarrier(queues[0].tap, up)
             instance.log(.info, "net: \(deviceName): link \(up ? "up" : "down")")
@@ -252,11 +258,7 @@ final class NetClass: DeviceClassServer {
         scheduleResume(queue)
     }
 
-    // MARK: Commands the host answers itself
-
-    /// `hostctl call <instance> net.counters`: a name no plugin command can
-    /// have (plugin commands are [a-z0-9_]+).
-    static let counterCommand = "net.counters"
+    var counters: [(name: String, value: UInt64)] { netCounters.list }
 
     // MARK: From a plugin's handle to its server
 

@@ -92,6 +92,18 @@ public struct ClassDeviceStatus: Codable, Equatable, Sendable {
     }
 }
 
+/// One counter of a device class server ("rx_frames", 1234), reported by
+/// the instance's driverhost; a state such as "carrier" is 0 or 1.
+public struct ClassCounter: Codable, Equatable, Sendable {
+    public var name: String
+    public var value: UInt64
+
+    public init(name: String, value: UInt64) {
+        self.name = name
+        self.value = value
+    }
+}
+
 public struct InstanceStatus: Codable, Equatable, Sendable {
     public enum State: String, Codable, Sendable {
         case starting       // driverhost spawned, attach not confirmed yet
@@ -117,18 +129,21 @@ public struct InstanceStatus: Codable, Equatable, Sendable {
     public var reset: Bool?             // sysfs reset: the function has a reset method
     public var classDevice: ClassDeviceStatus?  // kept across the instance's restarts
     public var callbackDurations: [CallbackDurations]?  // from its driverhost, once it reported any
+    public var classCounters: [ClassCounter]?   // the class server's, since the current driverhost started
 
     public init(name: String, plugin: String, device: String, state: State, pid: Int32? = nil,
                 standbyPid: Int32? = nil, restarts: UInt32 = 0, lastExit: String? = nil, failure: String? = nil,
                 interrupts: UInt64? = nil, notMine: UInt64? = nil, dropped: UInt64? = nil,
                 releases: UInt64? = nil, dmaMode: DMAMode? = nil, reset: Bool? = nil,
-                classDevice: ClassDeviceStatus? = nil, callbackDurations: [CallbackDurations]? = nil) {
+                classDevice: ClassDeviceStatus? = nil, callbackDurations: [CallbackDurations]? = nil,
+                classCounters: [ClassCounter]? = nil) {
         self.name = name; self.plugin = plugin; self.device = device; self.state = state
         self.pid = pid; self.standbyPid = standbyPid; self.restarts = restarts; self.lastExit = lastExit; self.failure = failure
         self.interrupts = interrupts; self.notMine = notMine; self.dropped = dropped
         self.releases = releases; self.dmaMode = dmaMode; self.reset = reset
         self.classDevice = classDevice
         self.callbackDurations = callbackDurations
+        self.classCounters = classCounters
     }
 }
 

@@ -14,6 +14,8 @@ final class DriverhostConnection: @unchecked Sendable {
         case attached
         /// "device <kind> <name>": the class device it serves (before "attached").
         case classDevice(ClassDevice)
+        /// "counters <kind> <name>=<value> ...": its class server's counters.
+        case classCounters(kind: String, [ClassCounter])
         /// Answer to a heartbeat.
         case pong(UInt64)
         /// Its own reason for the error exit that follows.
@@ -121,6 +123,8 @@ final class DriverhostConnection: @unchecked Sendable {
             let device = ClassDevice(kind: String(fields[1]), name: name)
             guard ClassDevice.isWord(device.kind), ClassDevice.isWord(device.name) else { return nil }
             return .classDevice(device)
+        case "counters"? where fields.count == 3:
+            return parseCounters(kind: fields[1], fields[2]).map { .classCounters(kind: String(fields[1]), $0) }
         case "result"? where fields.count == 3:
             guard let id = LineEscaping.unescape(fields[1]), let text = LineEscaping.unescape(fields[2]) else { return nil }
             return .result(id: id, text: text)
@@ -129,6 +133,21 @@ final class DriverhostConnection: @unchecked Sendable {
             return .error(id: id, message: text)
         default: return nil
         }
+    }
+
+    /// "rx_frames=1 rx_bytes=60 ...": at most ClassCounters.maxCount pairs
+    /// of a name of [a-z0-9_] and a decimal value; nil for anything else.
+    static func parseCounters(kind: Substring, _ text: Substring) -> [ClassCounter]? {
+        guard ClassDevice.isWord(String(kind)) else { return nil }
+        let pairs = text.split(separator: " ", omittingEmptySubsequences: false)
+        guard pairs.count <= ClassCounters.maxCount else { return nil }
+        var counters: [ClassCounter] = []
+        for pair in pairs {
+            guard let equals = pair.firstIndex(of: "="), ClassCounters.isName(pair[..<equals]),
+                  let value = UInt64(pair[pair.index(after: equals)...]) else { return nil }
+            counters.append(ClassCounter(name: String(pair[..<equals]), value: value))
+        }
+        return counters
     }
 
     /// Asks for an orderly stop (detach, close, exit 0).

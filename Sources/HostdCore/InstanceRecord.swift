@@ -23,6 +23,9 @@ final class InstanceRecord {
     /// outlives each driverhost, is handed to the next one, and is ended
     /// when the instance is unloaded or fails for good.
     var classDevice: ClassDevice?
+    /// Its class server's counters as the current driverhost last reported
+    /// them (every half second while they change); nil until it does.
+    var classCounters: [ClassCounter]?
     var lastExit: String?
     /// Why the current driverhost is ending, when more is known than its
     /// exit status: its own "failed" line, or why hostd killed it.

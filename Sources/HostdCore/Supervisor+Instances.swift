@@ -63,6 +63,7 @@ extension Supervisor {
             warm = false
         }
         record.connection = connection
+        record.classCounters = nil
         record.state = .starting
         record.endReason = nil
         record.oomKillsAtStart = cgroups?.oomKills(record.name) ?? 0
@@ -161,6 +162,8 @@ extension Supervisor {
                 record.classDevice = device
                 logger.info("instance serves a class device", metadata: ["instance": "\(record.name)", "kind": "\(device.kind)", "name": "\(device.name)"])
             }
+        case .classCounters(let kind, let counters):
+            if record.classDevice?.kind == kind { record.classCounters = counters }
         case .pong:
             record.lastAnswer = clock.now
         case .failed(let message):
@@ -351,6 +354,7 @@ extension Supervisor {
                               dropped: counters.dropped, releases: counters.releases,
                               dmaMode: counters.dmaMode, reset: counters.reset,
                               classDevice: record.classDevice.map { ClassDeviceStatus(kind: $0.kind, name: $0.name) },
-                              callbackDurations: record.trace.durations)
+                              callbackDurations: record.trace.durations,
+                              classCounters: record.classCounters)
     }
 }

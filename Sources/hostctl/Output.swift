@@ -122,6 +122,11 @@ func classDeviceText(_ device: ClassDeviceStatus?) -> String {
     device.map { "\($0.kind) \($0.name)" } ?? "-"
 }
 
+/// "rx_frames=12 rx_bytes=3400 ...".
+func classCountersText(_ counters: [ClassCounter]) -> String {
+    counters.map { "\($0.name)=\($0.value)" }.joined(separator: " ")
+}
+
 func resetText(_ reset: Bool?) -> String {
     switch reset {
     case true?: "yes"
@@ -139,6 +144,7 @@ func statusText(_ status: InstanceStatus) -> String {
         ("dma", dmaModeText(status.dmaMode)),
         ("reset", resetText(status.reset)),
         ("serves", classDeviceText(status.classDevice)),
+        ("counters", status.classCounters.map(classCountersText) ?? "-"),
         ("pid", status.pid.map(String.init) ?? "-"),
         ("standby", status.standbyPid.map(String.init) ?? "-"),
         ("restarts", String(status.restarts)),

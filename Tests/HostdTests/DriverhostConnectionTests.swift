@@ -1,4 +1,5 @@
 import DriverHostCore
+import DrvHostControl
 import Foundation
 @testable import HostdCore
 import Testing
@@ -105,5 +106,62 @@ import TestSupport
         #expect(DriverhostConnection.parse("device block") == nil)
         #expect(DriverhostConnection.parse("device block a%20b") == nil)  // no spaces in a name
         #expect(DriverhostConnection.parse("device block bad%2") == nil)
+    }
+
+    @Test func aCountersLineIsParsedStrictly() {
+        guard case .classCounters(let kind, let counters)? = DriverhostConnection.parse("counters net rx_frames=12 carrier=1") else {
+            Issue.record("not parsed")
+            return
+        }
+        #expect(kind == "net")
+        #expect(counters == [ClassCounter(name: "rx_frames", value: 12), ClassCounter(name: "carrier", value: 1)])
+        #expect(DriverhostConnection.parse("counters net") == nil)
+        #expect(DriverhostConnection.parse("counters net rx_frames=-1") == nil)
+        #expect(DriverhostConnection.parse("counters net rx_frames=1  carrier=1") == nil)
+        #expect(DriverhostConnection.parse("counters net Rx=1") == nil)
+        #expect(DriverhostConnection.parse("counters net rx_frames") == nil)
+        let many = (0...ClassCounters.maxCount).map { "c\($0)=1" }.joined(separator: " ")
+        #expect(DriverhostConnection.parse("counters net \(many)") == nil)
+    }
+
+    /// A driverhost serving the net class (the loop-back test plugin on the
+    /// simulated device, a real TAP interface) reports its counters at
+    /// attach and again once they changed.
+    @Test(.enabled(if: FileManager.default.isWritableFile(atPath: "/dev/net/tun") && getuid() == 0, "needs /dev/net/tun as root"))
+    func theNetClassReportsItsCounters() async throws {
+        let name = "dhtbp0s0"
+        func end() {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: RepoPaths.binary("driverhost"))
+            process.arguments = ["--end-device", "net", name]
+            try? process.run()
+            process.waitUntilExit()
+        }
+        end()
+        defer { end() }
+        let connection = try DriverhostConnection(
+            driverhost: RepoPaths.binary("driverhost"),
+            arguments: ["--simulate", "--plugin", RepoPaths.testPlugin("net-loop"), "--net-name", "dhtb{pci}"])
+        var events = connection.events.makeAsyncIterator()
+        var first: [ClassCounter]?
+        while first == nil, let event = await next(&events) {
+            switch event {
+            case .classCounters("net", let counters): first = counters
+            case .exited(let status): Issue.record("exited: \(status)"); return
+            default: continue
+            }
+        }
+        #expect(first?.first { $0.name == "rx_malformed" }?.value == 0)
+        #expect(connection.requestCall(id: "1", command: "set_link", arguments: ["1"]))
+        #expect(connection.requestCall(id: "2", command: "receive_malformed", arguments: []))
+        var latest: [ClassCounter] = []
+        func value(_ name: String) -> UInt64? { latest.first { $0.name == name }?.value }
+        while value("rx_malformed") != 4 || value("carrier") != 1, let event = await next(&events) {
+            if case .classCounters("net", let counters) = event { latest = counters }
+            if case .exited(let status) = event { Issue.record("exited: \(status)"); return }
+        }
+        #expect(value("link_changes") == 1)
+        connection.requestStop()
+        #expect(await connection.waitForExit() == .exited(0))
     }
 }

@@ -117,8 +117,8 @@ void cdh_handle_unregister(const void *handle);
 int cdh_handle_is_live(const void *handle);     /* 1 or 0; NULL is 0 */
 
 /* ---- TAP interfaces (the net device class), tap.c ---- */
-/* Attach a queue of TAP interface `name` (IFF_TAP|IFF_NO_PI, and
- * IFF_MULTI_QUEUE if asked), creating it if it does not exist: a
+/* Attach a queue of TAP interface `name` (IFF_TAP|IFF_NO_PI|IFF_NO_CARRIER,
+ * and IFF_MULTI_QUEUE if asked), creating it if it does not exist: a
  * non-blocking descriptor, or -1 with errno. */
 int cdh_tap_attach(const char *name, int multi_queue);
 int cdh_tap_set_persist(int fd, int persist);

@@ -15,8 +15,11 @@
  *       reset by peer)
  *   net_stream outage IFACE PID TIMEOUT_MS
  *       SIGSEGV to PID, then the milliseconds until IFACE's carrier is on
- *       again after it went off (polled every 200 us): ms=..., or
- *       error=... when it did not come back within the timeout
+ *       again after it went off: ms=..., or error=... when it did not come
+ *       back within the timeout. The carrier is looked at whenever the
+ *       kernel announces a link change (rtnetlink) and every 2 ms besides:
+ *       a tighter poll would take the single vCPU from the restart it
+ *       measures (every 200 us took about a third of it).
  *
  * Exit status 0 unless an error was printed.
  */
@@ -24,7 +27,9 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/rtnetlink.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -191,15 +196,30 @@ static int carrier(const char *iface)
 	return c == '1' ? 1 : c == '0' ? 0 : -1;
 }
 
+/* A socket that becomes readable at every link change (RTMGRP_LINK). */
+static int link_changes(void)
+{
+	struct sockaddr_nl addr = { .nl_family = AF_NETLINK, .nl_groups = RTMGRP_LINK };
+	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_ROUTE);
+
+	if (fd < 0 || bind(fd, (struct sockaddr *)&addr, sizeof(addr)) != 0)
+		return -1;
+	return fd;
+}
+
 static int do_outage(const char *iface, pid_t pid, uint64_t timeout_ms)
 {
 	uint64_t start, deadline;
-	int went_off = 0, c;
+	int went_off = 0, c, nl;
+	char drain[8192];
 
 	if (carrier(iface) != 1) {
 		printf("error=%s has no carrier before the crash\n", iface);
 		return 1;
 	}
+	nl = link_changes();
+	if (nl < 0)
+		return fail("rtnetlink");
 	start = now_ns();
 	deadline = start + timeout_ms * 1000000ull;
 	if (kill(pid, SIGSEGV))
@@ -210,10 +230,15 @@ static int do_outage(const char *iface, pid_t pid, uint64_t timeout_ms)
 			went_off = 1;
 		if (c == 1 && went_off) {
 			printf("ms=%.1f\n", (double)(now_ns() - start) / 1e6);
+			close(nl);
 			return 0;
 		}
-		usleep(200);
+		struct pollfd p = { .fd = nl, .events = POLLIN };
+		if (poll(&p, 1, 2) > 0)
+			while (recv(nl, drain, sizeof(drain), 0) > 0)
+				;
 	}
+	close(nl);
 	printf("error=carrier %s within %llu ms\n", went_off ? "not back" : "never went off",
 	       (unsigned long long)timeout_ms);
 	return 1;

@@ -28,6 +28,11 @@ if ! load_and_configure e1000e >/tmp/why; then
 fi
 pass net_load_through_hostd
 
+# The net class's counters as hostctl status shows them (the driverhost
+# reports them every half second while they change).
+status_counters() { hostctl status e1000e@$A | sed -n 's/^ *counters: *//p'; }
+counter() { status_counters | tr ' ' '\n' | sed -n "s/^$1=//p"; }
+
 # The interface: named after the instance, shown by hostctl, the NIC's MAC.
 list=$(hostctl list | grep "e1000e@$A")
 if [ "$IF" = dh-e1000e-p0s16 ] && echo "$list" | grep -q "net $IF" &&
@@ -50,6 +55,44 @@ for dir in root peer; do
 	if same_data "$out"; then pass net_tcp_4MiB_from_$dir
 	else fail net_tcp_4MiB_from_$dir "$(echo $out)"; fi
 done
+
+# Both queue pairs: the NIC spreads flows over its two receive queues (RSS
+# on addresses and ports), and the kernel sends a flow out on the TAP
+# queue its frames came in on. Four connections at once, on ports of
+# their own, until every queue has carried frames both ways (at most three
+# rounds: which queue a flow takes depends on its random source port);
+# each connection's data intact.
+queue_counts() { for c in rxq0_frames rxq1_frames txq0_frames txq1_frames; do echo "$c=$(counter $c)"; done | tr '\n' ' '; }
+base_counts=$(queue_counts)
+grown() { for c in rxq0_frames rxq1_frames txq0_frames txq1_frames; do
+	was=$(echo "$base_counts" | tr ' ' '\n' | sed -n "s/^$c=//p")
+	[ "$(counter $c)" -gt "${was:-0}" ] 2>/dev/null || return 1
+done; }
+rounds=0 bad=
+while [ $rounds -lt 3 ] && ! grown; do
+	rounds=$((rounds + 1))
+	flows=
+	for i in 1 2 3 4; do
+		$N net_stream recv $((PORT + 10 + i)) 120 >/tmp/mq-recv.$i &
+		flows="$flows $!"
+	done
+	for i in 1 2 3 4; do wait_until 10 grep -q listening /tmp/mq-recv.$i; done
+	for i in 1 2 3 4; do
+		net_stream send $NET.2 $((PORT + 10 + i)) 262144 120 >/tmp/mq-send.$i &
+		flows="$flows $!"
+	done
+	for pid in $flows; do wait $pid; done
+	for i in 1 2 3 4; do
+		same_data "$(grep -v listening /tmp/mq-recv.$i; cat /tmp/mq-send.$i)" || bad="$bad flow $i of round $rounds;"
+	done
+	wait_until 5 grown
+done
+if [ "$(cat /sys/class/net/$IF/tun_flags)" != "" ] && [ $(( $(cat /sys/class/net/$IF/tun_flags) & 0x100 )) -ne 0 ] &&
+	grown && [ -z "$bad" ]; then
+	pass net_two_queues_carry_flows_both_ways
+else
+	fail net_two_queues_carry_flows_both_ways "rounds $rounds, before: $base_counts, after: $(queue_counts), tun_flags $(cat /sys/class/net/$IF/tun_flags), bad:$bad"
+fi
 
 # SIGSEGV of the driverhost, three times, during one long transfer: the
 # connection lives on, the data arrive intact, the interface keeps its
@@ -99,15 +142,27 @@ else
 	fail net_carrier_follows_qemu_link "carrier stayed $(cat /sys/class/net/$IF/carrier) after set_link off"
 fi
 
+# The class's counters in hostctl status (reported by the driverhost over
+# its control channel every half second while they change): frames went
+# both ways since the last restart, the carrier is on; --json has them too.
+frames_both_ways() { [ "$(counter rx_frames)" -gt 0 ] 2>/dev/null && [ "$(counter tx_frames)" -gt 0 ]; }
+ping -c 3 -W 5 $NET.2 >/dev/null 2>&1
+if wait_until 5 frames_both_ways && [ "$(counter carrier)" = 1 ] &&
+	hostctl status --json e1000e@$A | grep -q '"rx_malformed"'; then
+	pass net_counters_in_hostctl_status
+else
+	fail net_counters_in_hostctl_status "status: $(status_counters); json: $(hostctl status --json e1000e@$A | grep -c '"name"') names"
+fi
+
 # Malformed frames from the plugin (zero length, short, oversized): none
 # delivered, all three counted, and the interface still carries traffic.
-before=$(hostctl call e1000e@$A net.counters 2>&1 | grep -o 'rx_malformed=[0-9]*')
+before=$(counter rx_malformed)
 got=$(hostctl call e1000e@$A receive_malformed 2>&1)
-after=$(hostctl call e1000e@$A net.counters 2>&1 | grep -o 'rx_malformed=[0-9]*')
-if [ "$got" = 0 ] && [ "${after#*=}" = $((${before#*=} + 3)) ] && ping -c 2 -W 5 $NET.2 >/dev/null 2>&1; then
+three_more() { [ "$(counter rx_malformed)" = $((before + 3)) ]; }
+if [ -n "$before" ] && [ "$got" = 0 ] && wait_until 5 three_more && ping -c 2 -W 5 $NET.2 >/dev/null 2>&1; then
 	pass net_malformed_frames_dropped_counted
 else
-	fail net_malformed_frames_dropped_counted "delivered '$got', $before -> $after"
+	fail net_malformed_frames_dropped_counted "delivered '$got', rx_malformed $before -> $(counter rx_malformed)"
 fi
 
 # Unload under traffic: the driverhost goes, hostd ends the interface, the
