@@ -150,7 +150,7 @@ let package = Package(
         ),
         .testTarget(
             name: "HostdTests",
-            dependencies: ["TestSupport", "HostdCore", "driverhost", "devsim"],
+            dependencies: ["TestSupport", "HostdCore", "driverhost", "devsim", "hostd"],
             path: "Tests/HostdTests",
             exclude: ["Fixtures"]
         ),

@@ -20,6 +20,13 @@ extension Supervisor {
                 record.restarts = history.restarts
                 record.lastExit = history.lastExit
             }
+            // The previous hostd's driverhost, still serving the device.
+            instances[name] = record
+            if await adoptRecorded(record) {
+                if record.state == .starting { started.append(record) }
+                continue
+            }
+            instances[name] = nil
             do {
                 try claimDevice(device.bdf)
             } catch {
@@ -67,6 +74,7 @@ extension Supervisor {
         record.endReason = nil
         record.oomKillsAtStart = cgroups?.oomKills(record.name) ?? 0
         record.pluginAtStart = PluginFileIdentity(path: pluginPath(record.pluginFile))
+        recordDriverhost(record)
         watch(record, connection)
         publish(record)
         logger.info("driverhost started", metadata: ["instance": "\(record.name)", "pid": "\(connection.process.pid)",
@@ -95,15 +103,22 @@ extension Supervisor {
             confinement.dataBytes = config.resources.memoryBytes
         }
         defer { if confinement.cgroupProcsFD >= 0 { close(confinement.cgroupProcsFD) } }
+        // Every driverhost may outlive hostd and be adopted by the next
+        // (the standby too: it may be the instance's driverhost by then).
         let connection = try DriverhostConnection(driverhost: config.driverhostPath, arguments: arguments,
                                                   environment: source(for: record.device)?.driverhostEnvironment ?? [:],
-                                                  confinement: confinement)
+                                                  confinement: confinement, socketPath: driverhostRecords.newSocketPath())
+        follow(connection, of: record)
+        return connection
+    }
+
+    /// Hands the driverhost's events, in order, to handle(_:of:from:).
+    func follow(_ connection: DriverhostConnection, of record: InstanceRecord) {
         Task {
             for await event in connection.events {
                 self.handle(event, of: record, from: connection)
             }
         }
-        return connection
     }
 
     /// Keeps a standby ready for the instance's next restart (after an
@@ -158,6 +173,7 @@ extension Supervisor {
         case .classDevice(let device):
             if record.classDevice != device {
                 record.classDevice = device
+                recordDriverhost(record)
                 logger.info("instance serves a class device", metadata: ["instance": "\(record.name)", "kind": "\(device.kind)", "name": "\(device.name)"])
             }
         case .pong:
@@ -174,6 +190,7 @@ extension Supervisor {
             record.pendingCalls.removeValue(forKey: id)?.resume(throwing: ControlError(.failed, message))
         case .exited(let status):
             record.connection = nil
+            forgetDriverhost(record)
             for (_, call) in record.pendingCalls {
                 call.resume(throwing: ControlError(.failed, "\(record.name): driverhost ended during the call: \(status)"))
             }
