@@ -32,6 +32,12 @@ ssize_t cdh_recv_with_fd(int sock, void *buffer, size_t length, int *fd)
 	do
 		n = recvmsg(sock, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
 	while (n < 0 && errno == EINTR);
+	if (n < 0 && errno == ENOTSOCK) {
+		/* A pipe or FIFO as the channel (a test's, a benchmark's). */
+		do
+			n = read(sock, buffer, length);
+		while (n < 0 && errno == EINTR);
+	}
 	if (n < 0)
 		return -errno;
 	for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
@@ -58,6 +64,11 @@ ssize_t cdh_send_nowait(int sock, const void *buffer, size_t length)
 	do
 		n = send(sock, buffer, length, MSG_DONTWAIT | MSG_NOSIGNAL);
 	while (n < 0 && errno == EINTR);
+	if (n < 0 && errno == ENOTSOCK) {
+		do
+			n = write(sock, buffer, length);
+		while (n < 0 && errno == EINTR);
+	}
 	return n < 0 ? -errno : n;
 }
 

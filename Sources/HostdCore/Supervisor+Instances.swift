@@ -284,22 +284,13 @@ extension Supervisor {
     }
 
     /// True once the proxy's releases counter moved past its value at
-    /// start, or the device opens again. Bounded by release_wait_ms.
+    /// start, bounded by release_wait_ms. The wait is the kernel's event
+    /// (DeviceSource.waitForRelease), on a thread of its own: whatever the
+    /// device or a process holding it does, the control plane goes on.
     func confirmRelease(_ record: InstanceRecord) async -> Bool {
-        guard let source = source(for: record.device) else { return false }
-        let deadline = clock.now + .milliseconds(config.releaseWaitMs)
-        var pause = Duration.microseconds(200)
-        while true {
-            if let before = record.releasesAtStart, let now = source.counters(record.device).releases, now > before {
-                return true
-            }
-            if source.opensAgain(record.device) {
-                return true
-            }
-            guard clock.now + pause < deadline else { return false }
-            try? await Task.sleep(for: pause)
-            pause = min(pause * 2, .milliseconds(20))
-        }
+        guard let source = source(for: record.device), let before = record.releasesAtStart else { return false }
+        let device = record.device, bound = config.releaseWaitMs
+        return await onOwnThread("release-\(device)") { source.waitForRelease(device, past: before, within: bound) }
     }
 
     /// Orderly stop of the current driverhost: "stop" on its control

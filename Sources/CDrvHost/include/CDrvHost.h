@@ -46,10 +46,10 @@ int cdh_signalfd_for_termination(void);
 int cdh_signalfd_read(int fd);
 
 /* ---- the supervisor's channel (supervisor_link.c) ---- */
-/* recvmsg without waiting; a descriptor sent along lands in *fd (else -1).
+/* recvmsg without waiting (read on a pipe); a descriptor sent along lands in *fd (else -1).
  * Bytes read, or -errno. */
 ssize_t cdh_recv_with_fd(int sock, void *buffer, size_t length, int *fd);
-/* send(MSG_DONTWAIT | MSG_NOSIGNAL): bytes sent or -errno, never blocks nor raises SIGPIPE. */
+/* send(MSG_DONTWAIT | MSG_NOSIGNAL), write on a pipe: bytes sent or -errno; on a socket it never blocks nor raises SIGPIPE (SIGPIPE is ignored anyway). */
 ssize_t cdh_send_nowait(int sock, const void *buffer, size_t length);
 /* accept4 (non-blocking, close-on-exec) of a peer running as root or as us;
  * the descriptor, or -errno (-EPERM for another uid, whose uid is in *peer_uid). */
