@@ -191,6 +191,7 @@ extension Supervisor {
         case .exited(let status):
             record.connection = nil
             forgetDriverhost(record)
+            killLeftovers(of: record)
             for (_, call) in record.pendingCalls {
                 call.resume(throwing: ControlError(.failed, "\(record.name): driverhost ended during the call: \(status)"))
             }
@@ -202,6 +203,21 @@ extension Supervisor {
             wakeAll(&record.exitWaiters)
             wakeAll(&record.attachWaiters)
         }
+    }
+
+    /// What a driverhost left behind that escaped its process group (a
+    /// plugin's child that called setsid, holding the device's descriptor,
+    /// a lock, a mapping) is still in the instance's cgroup: killed with
+    /// it. The standby, in the same cgroup, is spared. (Without cgroups
+    /// only the process group is ended, when the driverhost is reaped.)
+    func killLeftovers(of record: InstanceRecord) {
+        guard let cgroups else { return }
+        let standby = record.standby?.process.pid
+        let left = cgroups.processes(record.name).filter { $0 != standby }
+        guard !left.isEmpty else { return }
+        for pid in left { kill(pid, SIGKILL) }
+        logger.warning("killed what the driverhost left in its cgroup",
+                       metadata: ["instance": "\(record.name)", "pids": "\(left.map(String.init).joined(separator: " "))"])
     }
 
     private func wakeAll(_ waiters: inout [CheckedContinuation<Void, Never>]) {
@@ -333,7 +349,12 @@ extension Supervisor {
             await waitForExit(standby, of: record)
         }
         await endClassDevice(of: record)
-        cgroups?.remove(record.name)
+        if let cgroups {
+            // What killLeftovers ended must be gone before the cgroup can go.
+            let directory = cgroups.directory(of: record.name)
+            _ = await onOwnThread("cgroup-\(record.name)") { InstanceCgroups.waitEmpty(directory, within: 1000) }
+            cgroups.remove(record.name)
+        }
         endLogs(of: record)
         if instances[record.name] === record { instances.removeValue(forKey: record.name) }
         publish(record)
