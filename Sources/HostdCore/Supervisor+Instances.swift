@@ -305,6 +305,10 @@ extension Supervisor {
     /// device or a process holding it does, the control plane goes on.
     func confirmRelease(_ record: InstanceRecord) async -> Bool {
         guard let source = source(for: record.device), let before = record.releasesAtStart else { return false }
+        // Nearly always already done: the kernel releases inside the
+        // driverhost's exit, before its pidfd reports it. (Reading the
+        // counter takes no lock, so it cannot stall the actor; 0 ms: no wait.)
+        if source.waitForRelease(record.device, past: before, within: 0) { return true }
         let device = record.device, bound = config.releaseWaitMs
         return await onOwnThread("release-\(device)") { source.waitForRelease(device, past: before, within: bound) }
     }
