@@ -199,6 +199,8 @@ static void drvproxy_release_sequence(struct drvproxy_dev *dp, bool dev_locked)
 		drvproxy_reset_function(dp, dev_locked);
 	drvproxy_zap_unlock(dp);
 	atomic64_inc(&dp->releases);
+	/* The release is an event: a supervisor poll()s the attribute. */
+	sysfs_notify(&dp->pdev->dev.kobj, DRVPROXY_NAME, "releases");
 }
 
 /*

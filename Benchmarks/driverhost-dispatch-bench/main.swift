@@ -74,7 +74,7 @@ do {
     let device = try SimulatedDevice()
     instance = try Instance(descriptor: descriptor, device: device, identity: InstanceIdentity(),
                             log: Log(prefix: "bench", threshold: .warning), state: StateStore(path: nil),
-                            control: supervisorEnd())
+                            control: ControlChannel(supervisorEnd()))
     try instance.setUpDevice()
     try instance.attach()
 } catch let failure as HostFailure {

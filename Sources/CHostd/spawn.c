@@ -44,7 +44,11 @@ static void child_exec(const struct chd_spawn_request *r, pid_t parent, int repo
 	sigset_t none;
 	int err;
 
-	if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)
+	/* A driverhost outlives hostd (the next hostd re-adopts it); helpers
+	 * such as a --describe child die with it. */
+	if (!r->survive_parent && prctl(PR_SET_PDEATHSIG, SIGKILL) != 0)
+		_exit(127);
+	if (getppid() != parent)
 		_exit(127); /* the parent is already gone */
 	/* Its own session, so its own process group (id = its pid): whatever it
 	 * starts stays in the group unless it leaves on purpose, and
@@ -77,12 +81,21 @@ static void child_exec(const struct chd_spawn_request *r, pid_t parent, int repo
 			goto fail;
 		}
 	}
-	/* Keep 0-3 and the CLOEXEC report pipe; everything else hostd had goes. */
-	if (report_fd > 4) {
-		syscall(SYS_close_range, 4, report_fd - 1, 0);
+	if (r->listen_fd >= 0) {
+		if (r->listen_fd == 4) {
+			if (fcntl(4, F_SETFD, 0) < 0)
+				goto fail;
+		} else if (dup2(r->listen_fd, 4) < 0) {
+			goto fail;
+		}
+	}
+	/* Keep 0-4 and the CLOEXEC report pipe; everything else hostd had goes.
+	 * (hostd holds many descriptors: its report pipe is far above 4.) */
+	if (report_fd > 5) {
+		syscall(SYS_close_range, 5, report_fd - 1, 0);
 		syscall(SYS_close_range, report_fd + 1, ~0U, 0);
 	} else {
-		syscall(SYS_close_range, report_fd + 1, ~0U, 0);
+		syscall(SYS_close_range, 6, ~0U, 0);
 	}
 	execve(r->path, r->argv, r->envp);
 fail:

@@ -7,10 +7,7 @@ import Glibc
 /// newlines in arguments or results can break the framing.
 ///
 ///   driverhost -> supervisor:  "device <kind> <name>"        the class device it serves, before:
-///                              "attached <restart-count>"   once attach succeeded and the loop's
-///                                                            first round ran what was ready
-///                              "counters <kind> <name>=<value> ..."  the class server's counters,
-///                                                            after "attached" and whenever they changed
+///                              "attached <restart-count>"   once attach succeeded
 ///                              "pong <n>"                    answers "ping <n>" (liveness)
 ///                              "failed <message>"            why it is about to exit with an error
 ///                              "result <id> <text>"          a call's result
@@ -19,19 +16,35 @@ import Glibc
 ///                                                            sampled callback times (CallbackTiming),
 ///                                                            cumulative, after a pong when they changed
 ///                              "error <id> <message>"        a call that failed
+///                              "exit <code>"                 the exit code it is about to end with
 ///   supervisor -> driverhost:  "stop"                        detach and exit 0, like SIGTERM
 ///                              "ping <n>"                    answered at once by the loop
 ///                              "call <id> <command> <arg>..." run a plugin command
 ///                              "trace on" / "trace off"      start or stop tracing (hostctl trace)
-///   end of file                the supervisor is gone: detach and exit 0
+///   end of file                the supervisor is gone: detach and exit 0, or,
+///                              with a listener (--listen-fd), run on and wait
+///                              for the next supervisor to connect
+///
+/// Re-adoption: a supervisor may die and a new one take over (hostd's
+/// restart). The new one connects to the listener hostd handed over; the
+/// peer must run as root or as driverhost's own user. Its first message may
+/// carry a descriptor (SCM_RIGHTS): the write end of its log pipe, which
+/// becomes stderr. driverhost then says "device" and "attached" again, as
+/// after its attach, so that the new supervisor learns the instance's state.
+///
+/// Nothing here blocks or raises SIGPIPE: lines go out without waiting; what
+/// a slow or absent supervisor has not taken waits in a bounded buffer, and
+/// lines beyond it are dropped and counted (the heartbeat that cannot be
+/// answered is what tells the supervisor).
 ///
 /// (A --standby driverhost first waits for "start <restart-count>"; that
-/// line is read by Standby, before the device is open and this channel exists.)
+/// line is read by Standby, before the device is open and this channel is
+/// read here.)
 ///
 /// Calls are queued here and run by the loop between events (EventLoop), so
 /// reading the channel never runs plugin code. Unknown lines are ignored so
 /// that either side can grow first.
-final class ControlChannel {
+public final class ControlChannel {
     struct CallRequest: Equatable {
         var id: String
         var command: String
@@ -45,75 +58,89 @@ final class ControlChannel {
         case closed
     }
 
-    private let descriptor: Descriptor
+    /// The connection to the current supervisor; nil while there is none.
+    private var connection: Descriptor?
+    /// Where the next supervisor connects (--listen-fd); nil: none will.
+    let listener: Descriptor?
     private var pending: [UInt8] = []
-    /// The rest of a line that sendWithoutBlocking could send only in part:
-    /// it goes out before anything else, so lines never interleave.
-    private var unsent: [UInt8] = []
+    private var outgoing: [UInt8] = []
     /// Runs after each pong (the loop sends its callback durations then).
     var afterPong: (() -> Void)?
     private let chunk = UnsafeMutableRawBufferPointer.allocate(byteCount: 4096, alignment: 8)
     /// A line longer than this is a broken supervisor: drop it.
     static let maxLine = 64 * 1024
+    /// What may wait for a supervisor that does not read.
+    static let maxOutgoing = 256 * 1024
+    /// Lines dropped because the supervisor was gone or did not read.
+    private(set) var droppedLines: UInt64 = 0
 
-    init(_ descriptor: Descriptor) {
-        self.descriptor = descriptor
+    public init(_ connection: Descriptor, listener: Descriptor? = nil) {
+        self.connection = connection
+        self.listener = listener
     }
 
     deinit {
         chunk.deallocate()
     }
 
-    var descriptorNumber: Int32 { descriptor.raw }
+    /// The connection's descriptor, -1 while there is none.
+    var descriptorNumber: Int32 { connection?.raw ?? -1 }
+
+    /// True if a new supervisor can connect after this one is gone.
+    var acceptsSupervisors: Bool { listener != nil }
 
     func send(_ line: String) {
-        if !unsent.isEmpty {
-            try? descriptor.write(String(decoding: unsent, as: UTF8.self))
-            unsent.removeAll()
+        guard connection != nil else {
+            droppedLines += 1
+            return
         }
-        try? descriptor.write(line + "\n")
+        let bytes = line.utf8.count + 1
+        guard outgoing.count + bytes <= ControlChannel.maxOutgoing else {
+            droppedLines += 1
+            return
+        }
+        outgoing += line.utf8
+        outgoing.append(UInt8(ascii: "\n"))
+        flush()
     }
 
-    /// Sends what is left of a partly sent line, without blocking; true once
-    /// nothing is left.
-    func flushUnsent() -> Bool {
-        guard !unsent.isEmpty else { return true }
-        let n = trySend(unsent[...])
-        unsent.removeFirst(n)
-        return unsent.isEmpty
+    /// Sends what is waiting, as far as the socket takes it now.
+    func flush() {
+        guard let connection, !outgoing.isEmpty else { return }
+        var sent = 0
+        while sent < outgoing.count {
+            let n = outgoing.withUnsafeBytes { cdh_send_nowait(connection.raw, $0.baseAddress! + sent, $0.count - sent) }
+            if n > 0 {
+                sent += n
+                continue
+            }
+            if n != -Int(EAGAIN) {
+                // Gone: its end of file follows on the read side.
+                droppedLines += 1
+                sent = outgoing.count
+            }
+            break
+        }
+        outgoing.removeFirst(sent)
     }
 
-    /// What sendWithoutBlocking may leave unread by the supervisor: the
-    /// rest of the socket's buffer stays free for answers and pongs, which
-    /// are sent blocking (with a plugin's watchdog armed, in a nested wait).
+    /// What droppable traffic (the trace) may leave unread by the
+    /// supervisor: the rest of the room stays for answers and pongs.
     static let maxUnreadWithoutBlocking = 64 * 1024
 
-    /// Whether a line may be sent without blocking now: nothing of an
-    /// earlier one is waiting, and the supervisor has read all but a little.
-    /// For traffic that may be dropped (the trace): ask before taking it.
+    /// Whether droppable traffic may go now: nothing else waits to be sent
+    /// and the supervisor has read all but a little. Ask before taking it.
     var hasRoomWithoutBlocking: Bool {
-        guard flushUnsent() else { return false }
-        let unread = cdh_socket_unread(descriptor.raw)
+        guard let connection else { return false }
+        flush()
+        guard outgoing.isEmpty else { return false }
+        let unread = cdh_socket_unread(connection.raw)
         return unread >= 0 && unread < ControlChannel.maxUnreadWithoutBlocking
     }
 
-    /// Sends a line without blocking; what the socket does not take now is
-    /// kept and goes out before anything else (flushUnsent, send). True if
-    /// it all went.
-    @discardableResult
-    func sendWithoutBlocking(_ line: String) -> Bool {
-        let bytes = Array((line + "\n").utf8)
-        let n = trySend(bytes[...])
-        if n < bytes.count { unsent += bytes[n...] }
-        return n == bytes.count
-    }
-
-    private func trySend(_ bytes: ArraySlice<UInt8>) -> Int {
-        while true {
-            let n = bytes.withUnsafeBytes { Glibc.send(descriptor.raw, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT | MSG_NOSIGNAL)) }
-            if n >= 0 { return n }
-            if errno != EINTR { return 0 }
-        }
+    /// Sends a line of droppable traffic (after hasRoomWithoutBlocking).
+    func sendWithoutBlocking(_ line: String) {
+        send(line)
     }
 
     func answer(_ id: String, result: String) {
@@ -125,15 +152,18 @@ final class ControlChannel {
     }
 
     /// Everything complete that has arrived; empty if nothing new was whole.
+    /// At the end of file the connection is closed (the caller has stopped
+    /// watching it).
     func receive() -> [Message] {
-        let n: Int?
-        do {
-            n = try descriptor.read(into: chunk)
-        } catch {
-            return [.closed]
+        guard let connection else { return [] }
+        var received: Int32 = -1
+        let n = cdh_recv_with_fd(connection.raw, chunk.baseAddress, chunk.count, &received)
+        if received >= 0 {
+            // The new supervisor's log pipe; a failure leaves the old stderr.
+            _ = cdh_replace_stderr(received)
         }
-        guard let n else { return [] }
-        if n == 0 { return [.closed] }
+        if n == -Int(EAGAIN) { return [] }
+        guard n > 0 else { return [.closed] }
         pending += chunk[..<n]
         var messages: [Message] = []
         while let newline = pending.firstIndex(of: UInt8(ascii: "\n")) {
@@ -143,6 +173,27 @@ final class ControlChannel {
         }
         if pending.count > ControlChannel.maxLine { pending.removeAll() }
         return messages
+    }
+
+    /// Forgets the connection (after its end of file).
+    func disconnect() {
+        connection?.close()
+        connection = nil
+        pending.removeAll()
+        outgoing.removeAll()
+    }
+
+    /// Takes the next supervisor from the listener, in place of the current
+    /// connection (if any: a supervisor that connects anew has given up the
+    /// old one). Returns its descriptor, or nil (nobody, or not trusted).
+    func acceptSupervisor() -> Int32? {
+        guard let listener else { return nil }
+        var uid: uid_t = 0
+        let fd = cdh_accept_trusted(listener.raw, &uid)
+        guard fd >= 0 else { return nil }
+        disconnect()
+        connection = Descriptor(taking: fd)
+        return fd
     }
 
     private func parse(_ line: String) -> Message? {

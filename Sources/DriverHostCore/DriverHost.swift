@@ -20,16 +20,29 @@ import Glibc
 public enum DriverHost {
     public static func run(_ options: Options, output: (String) -> Void) -> ExitCode {
         let log = Log(prefix: "driverhost[\(options.bdf ?? "simulated")]", threshold: options.logLevel)
-        let control = options.controlFD.map { Descriptor(taking: $0) }
+        let control = options.controlFD.map {
+            ControlChannel(Descriptor(taking: $0), listener: options.listenFD.map(Descriptor.init(taking:)))
+        }
+        if control != nil {
+            // Under a supervisor that may die and come back: a write to its
+            // channel or log pipe must neither kill (SIGPIPE) nor block.
+            cdh_ignore_sigpipe()
+            _ = cdh_stderr_nonblocking_if_pipe()
+        }
+        let code: ExitCode
         do {
             try runChecked(options, control: control, log: log, output: output)
-            return .success
+            code = .success
         } catch {
             log(.error, error.message)
             // The supervisor shows why, not only the exit code.
-            try? control?.write("failed \(LineEscaping.escape(error.message))\n")
-            return error.exitCode
+            control?.send("failed \(LineEscaping.escape(error.message))")
+            code = error.exitCode
         }
+        // A supervisor that adopted this process is not its parent: it
+        // learns the exit code only from here.
+        control?.send("exit \(code.rawValue)")
+        return code
     }
 
     /// --end-device: no plugin, no device; ends a class device that an
@@ -60,7 +73,7 @@ public enum DriverHost {
         }
     }
 
-    static func runChecked(_ options: Options, control: Descriptor?, log: Log, output: (String) -> Void) throws(HostFailure) {
+    static func runChecked(_ options: Options, control: ControlChannel?, log: Log, output: (String) -> Void) throws(HostFailure) {
         let signalFD = cdh_signalfd_for_termination()
         guard signalFD >= 0 else { throw HostFailure(.internalError, "\(Errno(errno, call: "signalfd"))") }
         let signals = Descriptor(taking: signalFD)
@@ -74,7 +87,7 @@ public enum DriverHost {
         var restartCount = options.restartCount
         var classDevice = options.classDevice
         if let pattern = options.netNamePattern { NetClass.namePattern = pattern }
-        if options.standby, let controlFD = control?.raw {
+        if options.standby, let controlFD = control?.descriptorNumber {
             log(.debug, "standby: plugin \(descriptor.name) \(descriptor.version) validated, waiting for start")
             guard let start = try Standby.awaitStart(control: controlFD, signals: signals.raw) else {
                 log(.debug, "standby: not started")

@@ -26,6 +26,7 @@ final class EventLoop {
         static let signals: UInt64 = 2
         static let control: UInt64 = 3
         static let traceFlush: UInt64 = 4
+        static let listener: UInt64 = 5
         static let firstTimer: UInt64 = 16
         static let firstClassSource: UInt64 = 1 << 32
     }
@@ -57,10 +58,13 @@ final class EventLoop {
     /// completed from interrupt(), say) in one system call.
     var afterBatch: (() -> Void)?
 
-    init(instance: Instance, signals: Descriptor?, control: Descriptor?) throws(Errno) {
+    /// Set by announceAttached: a supervisor that connects later is told again.
+    private var announced = false
+
+    init(instance: Instance, signals: Descriptor?, control: ControlChannel?) throws(Errno) {
         self.instance = instance
         self.signals = signals
-        self.control = control.map(ControlChannel.init)
+        self.control = control
         device = instance.device
         epoll = try Epoll()
         ready = .allocate(capacity: Epoll.maxReady)
@@ -69,7 +73,10 @@ final class EventLoop {
         let deviceFD = instance.device.eventDescriptor
         try epoll.add(deviceFD, token: Token.device)
         if let signals { try epoll.add(signals.raw, token: Token.signals) }
-        if let control { try epoll.add(control.raw, token: Token.control) }
+        if let control {
+            if control.descriptorNumber >= 0 { try epoll.add(control.descriptorNumber, token: Token.control) }
+            if let listener = control.listener { try epoll.add(listener.raw, token: Token.listener) }
+        }
         // Callback durations go to hostd with the heartbeat's answer.
         self.control?.afterPong = { [unowned(unsafe) instance, unowned(unsafe) channel = self.control!] in
             for line in instance.timing.report() { channel.send(line) }
@@ -150,6 +157,7 @@ final class EventLoop {
     /// Tells the supervisor the instance is up (no-op without a control fd),
     /// and first which class device it serves, if any.
     func announceAttached() {
+        announced = true
         if let device = instance.classDevice {
             control?.send("device \(device.kind) \(LineEscaping.escape(device.name))")
         }
@@ -180,6 +188,7 @@ final class EventLoop {
             }
             runQueuedCalls()
             afterBatch?()
+            control?.flush()
         }
         return stopReason
     }
@@ -279,14 +288,37 @@ final class EventLoop {
                 case .call(let request): queuedCalls.append(request)
                 case .trace(let on): instance.setTracing(on)
                 case .closed:
-                    if !hasDeviceError { stopReason = .controlClosed }
                     // End of file stays readable: stop watching it.
                     try? epoll.remove(control.descriptorNumber)
+                    control.disconnect()
+                    queuedCalls.removeAll()
+                    if control.acceptsSupervisors {
+                        instance.log(.warning, "the supervisor is gone; serving on until the next one connects")
+                    } else if !hasDeviceError {
+                        stopReason = .controlClosed
+                    }
                 }
             }
             return 0
         case Token.traceFlush:
             instance.trace.flush(to: control)
+            return 0
+        case Token.listener:
+            guard let control else { return 0 }
+            let old = control.descriptorNumber
+            if old >= 0 { try? epoll.remove(old) }
+            guard let fd = control.acceptSupervisor() else {
+                // Not taken (or not trusted): the old connection goes on.
+                if old >= 0, control.descriptorNumber == old { try epoll.add(old, token: Token.control) }
+                return 0
+            }
+            // Answers meant for the previous supervisor are not the new one's,
+            // nor is its trace: the new one asks again if anyone follows.
+            queuedCalls.removeAll()
+            instance.setTracing(false)
+            try epoll.add(fd, token: Token.control)
+            instance.log(.info, "a supervisor connected; telling it the instance's state")
+            if announced { announceAttached() }
             return 0
         case Token.firstClassSource...:
             guard !hasDeviceError else { return 0 }

@@ -74,7 +74,7 @@ public final class Instance {
 
     public init(descriptor: PluginDescriptor, device: DeviceBackend, identity: InstanceIdentity,
                 log: Log, state: StateStore, limits: CallbackLimits = CallbackLimits(),
-                signals: Descriptor? = nil, control: Descriptor? = nil) throws(HostFailure) {
+                signals: Descriptor? = nil, control: ControlChannel? = nil) throws(HostFailure) {
         self.descriptor = descriptor
         self.device = device
         self.identity = identity

@@ -44,7 +44,9 @@ public struct Log: Sendable {
         // forge a line of its own.
         let line = "\(prefix): \(level.label): \(TerminalText.escape(message))\n"
         // stderr is unbuffered in spirit: one write per line, never lost in a crash.
+        // Never waits: a supervisor that is gone or slow costs log lines
+        // (counted), never the interrupt loop's progress.
         var bytes = Array(line.utf8)
-        _ = bytes.withUnsafeMutableBytes { Glibc.write(STDERR_FILENO, $0.baseAddress, $0.count) }
+        _ = bytes.withUnsafeMutableBytes { cdh_log_write($0.baseAddress, $0.count) }
     }
 }

@@ -10,6 +10,8 @@ public struct Options: Equatable, Sendable {
     public var deviceNode: String?
     public var simulate = false
     public var controlFD: Int32?
+    /// A listening unix socket where a later supervisor reconnects.
+    public var listenFD: Int32?
     public var stateFile: String?
     public var restartCount: UInt32 = 0
     public var logLevel: Log.Level = .info
@@ -49,6 +51,11 @@ public struct Options: Equatable, Sendable {
                                 "NAME(ARGS) = RESULT", and exit after the last
                                 --call instead of running the loop; repeatable
           --control-fd N        the supervisor's socketpair end (line protocol)
+          --listen-fd N         a listening unix socket (needs --control-fd): when
+                                the control channel ends, keep serving the
+                                device and accept the next supervisor there
+                                (hostd re-adopting its driverhosts after its
+                                own restart) instead of exiting
           --standby             load and validate the plugin, then wait for
                                 "start <restart-count> [<kind> <name>]" on the
                                 control fd before opening the device (a
@@ -113,6 +120,9 @@ public struct Options: Equatable, Sendable {
             case "--control-fd":
                 guard let fd = Int32(try value(flag)), fd >= 0 else { throw UsageError(description: "--control-fd needs a descriptor number") }
                 controlFD = fd
+            case "--listen-fd":
+                guard let fd = Int32(try value(flag)), fd >= 0 else { throw UsageError(description: "--listen-fd needs a descriptor number") }
+                listenFD = fd
             case "--restart-count":
                 guard let n = UInt32(try value(flag)) else { throw UsageError(description: "--restart-count needs a number") }
                 restartCount = n
@@ -170,6 +180,9 @@ public struct Options: Equatable, Sendable {
         if showHelp || endDevice != nil { return }
         guard plugin != nil else { throw UsageError(description: "--plugin is required") }
         if describe { return }
+        if listenFD != nil, controlFD == nil {
+            throw UsageError(description: "--listen-fd needs --control-fd: it replaces that channel")
+        }
         if standby {
             guard controlFD != nil else { throw UsageError(description: "--standby needs --control-fd: the start comes from there") }
             guard calls.isEmpty else { throw UsageError(description: "--standby and --call do not go together") }

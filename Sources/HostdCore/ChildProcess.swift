@@ -1,17 +1,23 @@
 import CHostd
+import DrvHostControl
 import FoundationEssentials
 import NIOConcurrencyHelpers
 import Glibc
 
 /// A child process hostd started, known by its pidfd: no pid reuse races,
 /// and exits are learnt by polling the pidfd, never by SIGCHLD or waitpid(-1).
-/// The child dies with hostd (PR_SET_PDEATHSIG, see CHostd/spawn.c). It
+/// A child dies with hostd (PR_SET_PDEATHSIG, see CHostd/spawn.c) unless it
+/// is spawned to outlive it (a driverhost: the next hostd adopts it). It
 /// leads its own session and process group, and what it leaves behind in
 /// that group is killed when it is reaped (see reap()).
 public final class ChildProcess: @unchecked Sendable {
     public let pid: Int32
     let pidfd: Int32
+    /// Started by an earlier hostd: not our child, so never waited for.
+    public let adopted: Bool
     private var reaped: ExitStatus?
+    /// The exit code an adopted process announced before it exited.
+    private var announcedExit: Int32?
     private let lock = NIOLock()
 
     public struct SpawnError: Error, CustomStringConvertible {
@@ -44,6 +50,7 @@ public final class ChildProcess: @unchecked Sendable {
     }
 
     public init(path: String, arguments: [String], environment: [String: String] = [:], controlFD: Int32 = -1,
+                listenFD: Int32 = -1, survivesHostd: Bool = false,
                 stdoutFD: Int32 = -1, stderrFD: Int32 = -1, confinement: Confinement = Confinement()) throws(SpawnError) {
         let argv = ([path] + arguments).map { strdup($0) } + [nil]
         let envp = ChildProcess.childEnvironment(environment).map { strdup($0) } + [nil]
@@ -56,7 +63,9 @@ public final class ChildProcess: @unchecked Sendable {
             envp.withUnsafeBufferPointer { envpBuffer in
                 path.withCString { cPath in
                     var request = chd_spawn_request(path: cPath, argv: argvBuffer.baseAddress, envp: envpBuffer.baseAddress,
-                                                    control_fd: controlFD, stdout_fd: stdoutFD, stderr_fd: stderrFD,
+                                                    control_fd: controlFD, listen_fd: listenFD,
+                                                    survive_parent: survivesHostd ? 1 : 0,
+                                                    stdout_fd: stdoutFD, stderr_fd: stderrFD,
                                                     cgroup_procs_fd: confinement.cgroupProcsFD,
                                                     rlimit_data: confinement.dataBytes, rlimit_nofile: confinement.openFiles)
                     return chd_spawn(&request, &fd)
@@ -68,6 +77,47 @@ public final class ChildProcess: @unchecked Sendable {
         }
         pid = result
         pidfd = fd
+        adopted = false
+    }
+
+    /// Takes over a process an earlier hostd started, by its pid and the
+    /// start time recorded then: a pid that now names another process (the
+    /// recorded one died and the number was reused) is refused.
+    public init(adopting pid: Int32, startTime: UInt64) throws(SpawnError) {
+        let fd = chd_pidfd_open(pid)
+        guard fd >= 0 else { throw SpawnError(description: "process \(pid) is gone") }
+        // Read after the pidfd is open: had the pid been reused before, the
+        // start time now is the new process's, and does not match.
+        guard let now = ChildProcess.startTime(of: pid), now == startTime else {
+            close(fd)
+            throw SpawnError(description: "process \(pid) is another process now (start time differs)")
+        }
+        self.pid = pid
+        pidfd = fd
+        adopted = true
+    }
+
+    /// Field 22 of /proc/PID/stat: when the process started, in clock ticks
+    /// since boot. With the pid, it names one process for the machine's uptime.
+    public static func startTime(of pid: Int32) -> UInt64? {
+        guard let stat = readSmallFile("/proc/\(pid)/stat"), let end = stat.lastIndex(of: ")") else { return nil }
+        // After "pid (comm)": state is field 3, starttime field 22.
+        let fields = stat[stat.index(after: end)...].split(separator: " ")
+        guard fields.count > 19 else { return nil }
+        return UInt64(fields[19])
+    }
+
+    /// True once the process has exited (a zombie not yet reaped included).
+    public var hasExited: Bool {
+        var entry = pollfd(fd: pidfd, events: Int16(POLLIN), revents: 0)
+        return poll(&entry, 1, 0) == 1
+    }
+
+    /// What an adopted process said it exits with ("exit <code>").
+    func announce(exitCode: Int32) {
+        lock.lock()
+        announcedExit = exitCode
+        lock.unlock()
     }
 
     deinit {
@@ -130,6 +180,14 @@ public final class ChildProcess: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         if let reaped { return reaped }
+        if adopted {
+            // Its parent (init, or a subreaper) reaps it; what it left in its
+            // process group is ended all the same.
+            kill(-pid, SIGKILL)
+            let status: ExitStatus = announcedExit.map { .exited($0) } ?? .unknown
+            reaped = status
+            return status
+        }
         var exited: Int32 = 0
         var code: Int32 = 0
         let result = chd_pidfd_reap(pidfd, pid, &exited, &code)

@@ -1,5 +1,6 @@
 import DriverHostCore
 import DrvHostControl
+import Glibc
 
 /// Devices devsim simulates, as "sim:NAME": listed from the sockets in its
 /// runtime directory, nothing to bind (devsim is the proxy), counters asked
@@ -45,7 +46,17 @@ struct DevSimDeviceSource: DeviceSource {
 
     /// Opening as the owner would take the device; the releases counter,
     /// which devsim updates before it answers anyone, is the confirmation.
-    func opensAgain(_ address: String) -> Bool { false }
+    /// devsim finishes a hung-up owner's release before it answers anyone
+    /// about the device, so once the driverhost has exited the first
+    /// answer nearly always shows it; re-asked every millisecond otherwise.
+    func waitForRelease(_ address: String, past: UInt64, within ms: Int) -> Bool {
+        let deadline = ContinuousClock.now + .milliseconds(ms)
+        while true {
+            if let now = counters(address).releases, now > past { return true }
+            guard ContinuousClock.now < deadline else { return false }
+            usleep(1000)
+        }
+    }
 
     var driverhostEnvironment: [String: String] { ["DRVHOST_SIM_DIR": directory] }
 }

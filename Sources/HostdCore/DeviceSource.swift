@@ -25,9 +25,12 @@ protocol DeviceSource: Sendable {
     /// also how a crashed instance's release is confirmed.
     func counters(_ address: String) -> DeviceCounters
 
-    /// True when a new owner could open the device now: the other way to
-    /// confirm a release, for a proxy whose counters cannot be read.
-    func opensAgain(_ address: String) -> Bool
+    /// Blocks (so: on a thread of its own) until the proxy's releases
+    /// counter is above `past`, at most `ms` milliseconds; true if it got
+    /// there. drvproxy announces each release (sysfs_notify), so this waits
+    /// for an event: no polling, and never a probe open (an open is a new
+    /// owner: a reset).
+    func waitForRelease(_ address: String, past: UInt64, within ms: Int) -> Bool
 
     /// What driverhost needs in its environment to find the device.
     var driverhostEnvironment: [String: String] { get }

@@ -6,9 +6,13 @@ import NIOConcurrencyHelpers
 import Glibc
 
 /// One running driverhost as the supervisor sees it: the process (pidfd),
-/// its end of the control socketpair, the read end of its stderr, and a
-/// thread that turns what happens into an ordered stream of events: lines
-/// from driverhost (control lines and log lines), then its exit.
+/// its control channel, the read end of its stderr, and a thread that turns
+/// what happens into an ordered stream of events: lines from driverhost
+/// (control lines and log lines), then its exit.
+///
+/// A driverhost outlives hostd: it listens on a unix socket of its own
+/// (`socketPath`, made by hostd, passed as --listen-fd) where the next hostd
+/// connects to adopt it (init(adopting:)), handing it a new log pipe.
 final class DriverhostConnection: @unchecked Sendable {
     enum Event: Sendable {
         case attached
@@ -35,11 +39,16 @@ final class DriverhostConnection: @unchecked Sendable {
 
     let process: ChildProcess
     let events: AsyncStream<Event>
+    /// Where the next hostd connects to adopt this driverhost; nil for a
+    /// driverhost started without one. Removed when the process has ended.
+    let socketPath: String?
     private let control: Int32
     private let exitNotice = ExitNotice()
 
-    init(driverhost: String, arguments: [String], environment: [String: String] = [:],
-         confinement: ChildProcess.Confinement = .init()) throws(ChildProcess.SpawnError) {
+    /// Starts a driverhost; with `socketPath`, one that outlives hostd and
+    /// listens there for the next.
+    convenience init(driverhost: String, arguments: [String], environment: [String: String] = [:],
+                     confinement: ChildProcess.Confinement = .init(), socketPath: String? = nil) throws(ChildProcess.SpawnError) {
         var pair: [Int32] = [-1, -1]
         guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &pair) == 0 else {
             throw ChildProcess.SpawnError(description: "socketpair: \(String(cString: strerror(errno)))")
@@ -49,21 +58,63 @@ final class DriverhostConnection: @unchecked Sendable {
             close(pair[0]); close(pair[1])
             throw ChildProcess.SpawnError(description: "pipe: \(String(cString: strerror(errno)))")
         }
+        var listener: Int32 = -1
+        if let socketPath {
+            listener = chd_listen_unix(socketPath)
+            guard listener >= 0 else {
+                close(pair[0]); close(pair[1]); close(err[0]); close(err[1])
+                throw ChildProcess.SpawnError(description: "cannot listen on \(socketPath): \(String(cString: strerror(-listener)))")
+            }
+        }
+        let process: ChildProcess
         do {
-            process = try ChildProcess(path: driverhost, arguments: arguments + ["--control-fd", "3"],
-                                       environment: environment, controlFD: pair[1], stderrFD: err[1],
-                                       confinement: confinement)
+            process = try ChildProcess(path: driverhost,
+                                       arguments: arguments + ["--control-fd", "3"] + (socketPath != nil ? ["--listen-fd", "4"] : []),
+                                       environment: environment, controlFD: pair[1], listenFD: listener,
+                                       survivesHostd: socketPath != nil, stderrFD: err[1], confinement: confinement)
         } catch {
             close(pair[0]); close(pair[1]); close(err[0]); close(err[1])
+            if listener >= 0 { close(listener); unlink(socketPath!) }
             throw error
         }
         close(pair[1])
         close(err[1])
-        control = pair[0]
-        let stderr = err[0]
+        if listener >= 0 { close(listener) }
+        self.init(process: process, control: pair[0], stderr: err[0], socketPath: socketPath)
+    }
+
+    /// Adopts a driverhost an earlier hostd started: the recorded pid and
+    /// start time name it, its socket takes the new control channel, and
+    /// the first message hands it a new log pipe for its stderr. Once
+    /// connected it says "device" and "attached" again.
+    convenience init(adopting process: ChildProcess, socketPath: String) throws(ChildProcess.SpawnError) {
+        let pid = process.pid
+        let control = chd_connect_unix(socketPath)
+        guard control >= 0 else {
+            throw ChildProcess.SpawnError(description: "cannot connect to \(socketPath): \(String(cString: strerror(-control)))")
+        }
+        var err: [Int32] = [-1, -1]
+        guard chd_pipe_cloexec(&err) == 0 else {
+            close(control)
+            throw ChildProcess.SpawnError(description: "pipe: \(String(cString: strerror(errno)))")
+        }
+        let hello = Array("adopt\n".utf8)
+        let sent = hello.withUnsafeBytes { chd_send_with_fd(control, $0.baseAddress, $0.count, err[1]) }
+        close(err[1])
+        guard sent == 0 else {
+            close(control); close(err[0])
+            throw ChildProcess.SpawnError(description: "cannot hand process \(pid) its log pipe: \(String(cString: strerror(-sent)))")
+        }
+        self.init(process: process, control: control, stderr: err[0], socketPath: socketPath)
+    }
+
+    private init(process: ChildProcess, control: Int32, stderr: Int32, socketPath: String?) {
+        self.process = process
+        self.control = control
+        self.socketPath = socketPath
         let (stream, continuation) = AsyncStream.makeStream(of: Event.self)
         events = stream
-        let thread = Thread { [process, control, exitNotice] in
+        let thread = Thread { [process, control, exitNotice, socketPath] in
             var pending: [Int32: [UInt8]] = [control: [], stderr: []]
             var budget = InputBudget()
             var killed = false
@@ -75,6 +126,8 @@ final class DriverhostConnection: @unchecked Sendable {
                     pending[fd]!.removeSubrange(...newline)
                     if fd == stderr {
                         continuation.yield(.log(line))
+                    } else if let code = DriverhostConnection.exitCode(line) {
+                        process.announce(exitCode: code)
                     } else if let event = DriverhostConnection.parse(line) {
                         continuation.yield(event)
                     }
@@ -90,6 +143,7 @@ final class DriverhostConnection: @unchecked Sendable {
                 }
             }
             close(stderr)
+            if let socketPath { unlink(socketPath) }
             let status = watched ?? process.reap()
             continuation.yield(.exited(status))
             continuation.finish()
@@ -101,6 +155,13 @@ final class DriverhostConnection: @unchecked Sendable {
 
     deinit {
         close(control)
+    }
+
+    /// "exit <code>": what it is about to exit with (kept by the process,
+    /// for when hostd cannot wait for it: an adopted driverhost).
+    static func exitCode(_ line: String) -> Int32? {
+        guard line.hasPrefix("exit ") else { return nil }
+        return Int32(line.dropFirst(5))
     }
 
     static func parse(_ line: String) -> Event? {

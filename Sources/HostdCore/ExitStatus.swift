@@ -6,9 +6,15 @@ import Glibc
 public enum ExitStatus: Equatable, Sendable, CustomStringConvertible {
     case exited(Int32)
     case signaled(Int32)
+    /// An adopted driverhost (started by an earlier hostd, so not this
+    /// one's child) that ended without saying its exit code: only its
+    /// parent could learn how it ended.
+    case unknown
 
     public var description: String {
         switch self {
+        case .unknown:
+            return "no exit status (not hostd's child)"
         case .exited(let code):
             let meaning = ExitCode(rawValue: code).map(ExitStatus.meaning) ?? "unknown exit code"
             return "exit \(code) (\(meaning))"

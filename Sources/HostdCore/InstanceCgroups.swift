@@ -116,6 +116,32 @@ final class InstanceCgroups {
         return 0
     }
 
+    /// The processes in the instance's cgroup now.
+    func processes(_ instance: String) -> [Int32] {
+        (InstanceCgroups.readText(directory(of: instance) + "/cgroup.procs") ?? "")
+            .split(separator: "\n").compactMap { Int32($0) }
+    }
+
+    /// Blocks (so: on a thread of its own) until no process is left in the
+    /// cgroup `directory` (directory(of:)), at most `ms` milliseconds:
+    /// cgroup.events says "populated 0", and the kernel notifies each
+    /// change (POLLPRI).
+    static func waitEmpty(_ directory: String, within ms: Int) -> Bool {
+        let fd = open(directory + "/cgroup.events", O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return true }  // no cgroup: nothing in it
+        defer { close(fd) }
+        let deadline = ContinuousClock.now + .milliseconds(ms)
+        var bytes = [UInt8](repeating: 0, count: 256)
+        while true {
+            let n = bytes.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, 0) }
+            if n > 0, String(decoding: bytes[..<n], as: UTF8.self).split(separator: "\n").contains("populated 0") { return true }
+            let left = deadline - .now
+            guard left > .zero else { return false }
+            var entry = pollfd(fd: fd, events: Int16(POLLPRI), revents: 0)
+            _ = poll(&entry, 1, Int32(clamping: left.milliseconds + 1))
+        }
+    }
+
     /// After the last driverhost of the instance: the empty cgroup goes.
     func remove(_ instance: String) {
         rmdir(directory(of: instance))

@@ -6,13 +6,11 @@ import Glibc
 struct PCIDeviceSource: DeviceSource {
     let scanner: PCIScanner
     let binder: DeviceBinder
-    let deviceDirectory: String
 
     init(config: HostdConfig) {
         let sysfs = Sysfs(root: config.sysfsRoot)
         scanner = PCIScanner(dumpFile: config.pciDump, idsFile: config.pciIDs, sysfs: sysfs)
         binder = DeviceBinder(sysfs: sysfs)
-        deviceDirectory = config.deviceDirectory
     }
 
     var kind: String { "PCI device" }
@@ -46,11 +44,28 @@ struct PCIDeviceSource: DeviceSource {
                               dmaMode: binder.sysfs.dmaMode(address), reset: binder.sysfs.hasReset(address))
     }
 
-    func opensAgain(_ address: String) -> Bool {
-        let fd = open("\(deviceDirectory)/\(address)", O_RDWR | O_CLOEXEC)
+    func waitForRelease(_ address: String, past: UInt64, within ms: Int) -> Bool {
+        let fd = open(binder.sysfs.devicePath(address) + "/drvproxy/releases", O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return false }
-        close(fd)
-        return true
+        defer { close(fd) }
+        let deadline = ContinuousClock.now + .milliseconds(ms)
+        while true {
+            // Read before each wait: a sysfs attribute reports POLLPRI for
+            // a notification that came after its last read.
+            if let now = PCIDeviceSource.counter(fd), now > past { return true }
+            let left = deadline - .now
+            guard left > .zero else { return false }
+            var entry = pollfd(fd: fd, events: Int16(POLLPRI), revents: 0)
+            _ = poll(&entry, 1, Int32(clamping: left.milliseconds + 1))
+        }
+    }
+
+    private static func counter(_ fd: Int32) -> UInt64? {
+        var bytes = [UInt8](repeating: 0, count: 32)
+        let n = bytes.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, 0) }
+        guard n > 0 else { return nil }
+        let digits = bytes[..<n].prefix { $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }
+        return UInt64(String(decoding: digits, as: UTF8.self))
     }
 
     var driverhostEnvironment: [String: String] { [:] }

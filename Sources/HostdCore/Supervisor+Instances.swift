@@ -20,6 +20,13 @@ extension Supervisor {
                 record.restarts = history.restarts
                 record.lastExit = history.lastExit
             }
+            // The previous hostd's driverhost, still serving the device.
+            instances[name] = record
+            if await adoptRecorded(record) {
+                if record.state == .starting { started.append(record) }
+                continue
+            }
+            instances[name] = nil
             do {
                 try claimDevice(device.bdf)
             } catch {
@@ -68,6 +75,7 @@ extension Supervisor {
         record.endReason = nil
         record.oomKillsAtStart = cgroups?.oomKills(record.name) ?? 0
         record.pluginAtStart = PluginFileIdentity(path: pluginPath(record.pluginFile))
+        recordDriverhost(record)
         watch(record, connection)
         publish(record)
         logger.info("driverhost started", metadata: ["instance": "\(record.name)", "pid": "\(connection.process.pid)",
@@ -96,15 +104,22 @@ extension Supervisor {
             confinement.dataBytes = config.resources.memoryBytes
         }
         defer { if confinement.cgroupProcsFD >= 0 { close(confinement.cgroupProcsFD) } }
+        // Every driverhost may outlive hostd and be adopted by the next
+        // (the standby too: it may be the instance's driverhost by then).
         let connection = try DriverhostConnection(driverhost: config.driverhostPath, arguments: arguments,
                                                   environment: source(for: record.device)?.driverhostEnvironment ?? [:],
-                                                  confinement: confinement)
+                                                  confinement: confinement, socketPath: driverhostRecords.newSocketPath())
+        follow(connection, of: record)
+        return connection
+    }
+
+    /// Hands the driverhost's events, in order, to handle(_:of:from:).
+    func follow(_ connection: DriverhostConnection, of record: InstanceRecord) {
         Task {
             for await event in connection.events {
                 self.handle(event, of: record, from: connection)
             }
         }
-        return connection
     }
 
     /// Keeps a standby ready for the instance's next restart (after an
@@ -160,6 +175,7 @@ extension Supervisor {
         case .classDevice(let device):
             if record.classDevice != device {
                 record.classDevice = device
+                recordDriverhost(record)
                 logger.info("instance serves a class device", metadata: ["instance": "\(record.name)", "kind": "\(device.kind)", "name": "\(device.name)"])
             }
         case .classCounters(let kind, let counters):
@@ -183,6 +199,8 @@ extension Supervisor {
         case .exited(let status):
             record.connection = nil
             record.trace.driverhostEnded()
+            forgetDriverhost(record)
+            killLeftovers(of: record)
             for (_, call) in record.pendingCalls {
                 call.resume(throwing: ControlError(.failed, "\(record.name): driverhost ended during the call: \(status)"))
             }
@@ -194,6 +212,21 @@ extension Supervisor {
             wakeAll(&record.exitWaiters)
             wakeAll(&record.attachWaiters)
         }
+    }
+
+    /// What a driverhost left behind that escaped its process group (a
+    /// plugin's child that called setsid, holding the device's descriptor,
+    /// a lock, a mapping) is still in the instance's cgroup: killed with
+    /// it. The standby, in the same cgroup, is spared. (Without cgroups
+    /// only the process group is ended, when the driverhost is reaped.)
+    func killLeftovers(of record: InstanceRecord) {
+        guard let cgroups else { return }
+        let standby = record.standby?.process.pid
+        let left = cgroups.processes(record.name).filter { $0 != standby }
+        guard !left.isEmpty else { return }
+        for pid in left { kill(pid, SIGKILL) }
+        logger.warning("killed what the driverhost left in its cgroup",
+                       metadata: ["instance": "\(record.name)", "pids": "\(left.map(String.init).joined(separator: " "))"])
     }
 
     private func wakeAll(_ waiters: inout [CheckedContinuation<Void, Never>]) {
@@ -276,22 +309,17 @@ extension Supervisor {
     }
 
     /// True once the proxy's releases counter moved past its value at
-    /// start, or the device opens again. Bounded by release_wait_ms.
+    /// start, bounded by release_wait_ms. The wait is the kernel's event
+    /// (DeviceSource.waitForRelease), on a thread of its own: whatever the
+    /// device or a process holding it does, the control plane goes on.
     func confirmRelease(_ record: InstanceRecord) async -> Bool {
-        guard let source = source(for: record.device) else { return false }
-        let deadline = clock.now + .milliseconds(config.releaseWaitMs)
-        var pause = Duration.microseconds(200)
-        while true {
-            if let before = record.releasesAtStart, let now = source.counters(record.device).releases, now > before {
-                return true
-            }
-            if source.opensAgain(record.device) {
-                return true
-            }
-            guard clock.now + pause < deadline else { return false }
-            try? await Task.sleep(for: pause)
-            pause = min(pause * 2, .milliseconds(20))
-        }
+        guard let source = source(for: record.device), let before = record.releasesAtStart else { return false }
+        // Nearly always already done: the kernel releases inside the
+        // driverhost's exit, before its pidfd reports it. (Reading the
+        // counter takes no lock, so it cannot stall the actor; 0 ms: no wait.)
+        if source.waitForRelease(record.device, past: before, within: 0) { return true }
+        let device = record.device, bound = config.releaseWaitMs
+        return await onOwnThread("release-\(device)") { source.waitForRelease(device, past: before, within: bound) }
     }
 
     /// Orderly stop of the current driverhost: "stop" on its control
@@ -334,7 +362,12 @@ extension Supervisor {
             await waitForExit(standby, of: record)
         }
         await endClassDevice(of: record)
-        cgroups?.remove(record.name)
+        if let cgroups {
+            // What killLeftovers ended must be gone before the cgroup can go.
+            let directory = cgroups.directory(of: record.name)
+            _ = await onOwnThread("cgroup-\(record.name)") { InstanceCgroups.waitEmpty(directory, within: 1000) }
+            cgroups.remove(record.name)
+        }
         endLogs(of: record)
         endTrace(of: record)
         if instances[record.name] === record { instances.removeValue(forKey: record.name) }

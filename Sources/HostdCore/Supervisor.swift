@@ -53,6 +53,10 @@ public actor Supervisor {
     var intent = OperatorIntent()
     let metricsExporter = HostdMetrics()
     let intentStore: OperatorIntentStore
+    let driverhostRecords: DriverhostRecordStore
+    /// Driverhosts the previous hostd recorded, until a plugin read at
+    /// start claims their instance (Supervisor+Adoption).
+    var adoptable: [String: DriverhostRecord] = [:]
 
     public init(config: HostdConfig, logger: Logger, reader: DescriptorReader? = nil) {
         self.config = config
@@ -63,6 +67,7 @@ public actor Supervisor {
         claimPolicy = DeviceClaimPolicy(claim: config.claim, ignore: config.ignore)
         bindingStore = BindingStore(directory: config.stateDirectory + "/bindings")
         intentStore = OperatorIntentStore(path: config.intentDirectory + "/intent.json")
+        driverhostRecords = DriverhostRecordStore(directory: config.stateDirectory + "/driverhosts")
         epoch = clock.now
     }
 
@@ -79,6 +84,7 @@ public actor Supervisor {
             throw StartError(description: "cannot create the state directory \(config.stateDirectory): \(error)")
         }
         bindings = bindingStore.loadAll()
+        loadDriverhostRecords()
         switch intentStore.load() {
         case .success(let saved): intent = saved
         case .failure(let why): logger.error("starting without the operator's saved intent: \(why)")
@@ -107,6 +113,7 @@ public actor Supervisor {
                 group.addTask { await self.pluginArrived(file) }
             }
         }
+        await retireUnclaimedDriverhosts()
         watchTask = Task {
             for await change in watcher.changes {
                 switch change {

@@ -17,8 +17,10 @@ public struct SupervisorService: Service {
     }
 
     public func run() async throws {
-        try await supervisor.start()
+        // The control socket first: a second hostd started by mistake must
+        // fail there, before it adopts the first one's driverhosts.
         try await listening()
+        try await supervisor.start()
         notifier.notify("READY=1\nSTATUS=supervising")
         // Returns on graceful shutdown; throws on cancellation, after which
         // there is nothing left to wait for either.

@@ -25,6 +25,10 @@
  *                        after a restart, attach raises an interrupt itself and
  *                        interrupt() logs "recovered_ns=N": crash to the first
  *                        interrupt handled by the next driverhost (benchmark)
+ *   escape-hold.so       attach forks a child that leaves the process group
+ *                        (setsid) and sleeps holding every descriptor, the
+ *                        device's too; the child's pid is logged ("holder
+ *                        pid N"): hostd must kill it with the driverhost
  *   dma-in-attach.so     attach DMAs from edu into a buffer it filled with
  *                        0xab, which it must not do: bus mastering is off
  *                        until attach has returned, so nothing may arrive.
@@ -141,6 +145,19 @@ static int32_t attach(const struct dh_host *host, dh_instance *inst, void **cont
 #endif
 #if defined(MISBEHAVE_ATTACH_STOP)
 	raise(SIGSTOP);
+#endif
+#if defined(MISBEHAVE_ESCAPE_HOLD)
+	pid_t holder = fork();
+	if (holder == 0) {
+		setsid();
+		for (;;)
+			pause();
+	}
+	if (holder < 0)
+		return DH_ERR_NO_MEMORY;
+	char line[64];
+	snprintf(line, sizeof(line), "holder pid %d", (int)holder);
+	host->log(inst, DH_LOG_INFO, line);
 #endif
 #if defined(MISBEHAVE_FLOOD_CONTROL)
 	static char junk[4096];

@@ -48,6 +48,25 @@ int cdh_signalfd_read(int fd);
 /* Bytes sent on a socket that its peer has not read yet (SIOCOUTQ), or -1. */
 int cdh_socket_unread(int fd);
 
+/* ---- the supervisor's channel (supervisor_link.c) ---- */
+/* recvmsg without waiting (read on a pipe); a descriptor sent along lands in *fd (else -1).
+ * Bytes read, or -errno. */
+ssize_t cdh_recv_with_fd(int sock, void *buffer, size_t length, int *fd);
+/* send(MSG_DONTWAIT | MSG_NOSIGNAL), write on a pipe: bytes sent or -errno; on a socket it never blocks nor raises SIGPIPE (SIGPIPE is ignored anyway). */
+ssize_t cdh_send_nowait(int sock, const void *buffer, size_t length);
+/* accept4 (non-blocking, close-on-exec) of a peer running as root or as us;
+ * the descriptor, or -errno (-EPERM for another uid, whose uid is in *peer_uid). */
+int cdh_accept_trusted(int listener, uid_t *peer_uid);
+/* Makes fd (non-blocking) the new stderr, and closes fd. 0 or -errno. */
+int cdh_replace_stderr(int fd);
+/* O_NONBLOCK on stderr when it is a pipe (a supervisor's): 1 if set. */
+int cdh_stderr_nonblocking_if_pipe(void);
+/* Writes a log line to stderr, dropping (and counting) it rather than
+ * waiting when the pipe is full or gone; the count is reported before the
+ * next line that gets through. */
+unsigned long cdh_log_write(const void *line, size_t length);
+void cdh_ignore_sigpipe(void);
+
 /* ---- timers and eventfds (non-blocking, close-on-exec) ---- */
 int cdh_eventfd_create(void);
 int cdh_timerfd_create(void);

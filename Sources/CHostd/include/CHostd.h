@@ -15,6 +15,8 @@ struct chd_spawn_request {
 	char *const *argv;        /* NULL-terminated */
 	char *const *envp;        /* NULL-terminated */
 	int control_fd;           /* becomes fd 3 in the child; -1: none */
+	int listen_fd;            /* becomes fd 4 in the child; -1: none */
+	int survive_parent;       /* 0: SIGKILL when hostd dies; 1: outlive it */
 	int stdout_fd;            /* -1: inherit */
 	int stderr_fd;            /* -1: inherit */
 	int cgroup_procs_fd;      /* a cgroup's cgroup.procs, opened for writing:
@@ -23,10 +25,10 @@ struct chd_spawn_request {
 	unsigned long long rlimit_nofile; /* RLIMIT_NOFILE; 0: inherit */
 };
 
-/* Forks and execs on hostd's one spawner thread. The child gets SIGKILL when
- * that thread (so: hostd) dies, its own session and process group (whose id
+/* Forks and execs on hostd's one spawner thread. Unless survive_parent, the
+ * child gets SIGKILL when that thread (so: hostd) dies, its own session and process group (whose id
  * is its pid), its cgroup and resource limits (before it runs any of its own
- * code), an empty signal mask, default dispositions, and only fds 0-3.
+ * code), an empty signal mask, default dispositions, and only fds 0-4.
  * Returns the pid and a pidfd in *pidfd, or -errno (also when exec failed,
  * with the child's errno). */
 pid_t chd_spawn(const struct chd_spawn_request *request, int *pidfd);
@@ -46,6 +48,17 @@ int chd_pipe_cloexec(int fds[2]);
 int chd_eventfd_cloexec(void);
 /* prctl(PR_SET_NAME) for the calling thread (variadic, so not from Swift). */
 int chd_name_this_thread(const char *name);
+
+/* ---- re-adoption (adopt.c) ------------------------------------------------ */
+
+/* pidfd_open(2): a pidfd for any process, child or not; or -errno. */
+int chd_pidfd_open(pid_t pid);
+/* A listening unix socket at path (replacing a stale one), mode 0600; or -errno. */
+int chd_listen_unix(const char *path);
+/* A connection to the unix socket at path; or -errno. */
+int chd_connect_unix(const char *path);
+/* Sends the bytes with fd attached (SCM_RIGHTS); 0 or -errno. */
+int chd_send_with_fd(int sock, const void *buffer, size_t length, int fd);
 
 /* ---- PCI ------------------------------------------------------------------ */
 

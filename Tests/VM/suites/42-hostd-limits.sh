@@ -64,6 +64,33 @@ fi
 # Unload: the instance's cgroup goes with it.
 hostctl unload $I >/dev/null 2>&1
 [ ! -d "$dir" ] && pass hostd_unload_removes_the_cgroup || fail hostd_unload_removes_the_cgroup "$dir is still there"
+
+# A plugin's child that left the process group (setsid) and sleeps holding
+# every descriptor, the device's too: killed with its driverhost (it is still
+# in the instance's cgroup), and hostd answers all the while.
+holder_after() { tail -n +$1 $LOG | sed -n 's/.*holder pid \([0-9]*\).*/\1/p' | head -n 1; }
+gone() { ! kill -0 $1 2>/dev/null; }
+# (It is plugin "misbehave" too: hog.so goes first.)
+mark=$(($(log_lines) + 1))
+rm $PLUGINS/hog.so
+wait_log "file=hog.so .*plugin removed" 30 $mark
+cp /plugins/escape-hold.so $PLUGINS/escape-hold.so
+wait_log "file=escape-hold.so .*plugin available" 30 $mark
+mark=$(($(log_lines) + 1))
+loaded=$(hostctl load escape-hold.so --device $A 2>&1)
+holder=$(holder_after $mark) pid=$(pid_of)
+mark=$(($(log_lines) + 1))
+kill -SEGV $pid
+if [ -n "$holder" ] && wait_log "instance=$I .*instance attached" 60 $mark && timeout 3 hostctl list >/dev/null &&
+	wait_until 5 gone $holder; then
+	pass hostd_kills_what_a_driverhost_left_behind
+else
+	fail hostd_kills_what_a_driverhost_left_behind "load: $loaded; holder '$holder' $(gone "$holder" && echo gone || echo alive), driverhost $pid: $(tail -n 5 $LOG | tr '\n' ' ')"
+fi
+second=$(holder_after $mark)
+hostctl unload $I >/dev/null 2>&1
+[ -n "$second" ] && wait_until 5 gone $second && [ ! -d "$dir" ] && pass hostd_unload_kills_what_a_driverhost_left_behind ||
+	fail hostd_unload_kills_what_a_driverhost_left_behind "holder '$second' $(gone "$second" && echo gone || echo alive), cgroup $([ -d "$dir" ] && echo kept || echo removed)"
 stop_hostd
 unbind $A
 cp $LOG /tmp/hostd-42.log
