@@ -209,23 +209,35 @@ final class EventLoop {
     /// Why the loop should stop, once the plugin is back in the main loop.
     var pendingStop: StopReason? { stopReason }
 
-    /// One batch for wait_events: blocks at most timeoutNs; returns the
-    /// number of plugin callbacks made.
+    /// wait_events: blocks until a batch made at least one plugin callback,
+    /// or timeoutNs passed, or the loop must stop; returns the number of
+    /// callbacks made. Wake-ups that call the plugin back for nothing (a
+    /// heartbeat, the trace's flush timer, a class source's completions
+    /// that found no work) wait on for the rest of the time: the plugin
+    /// hears DH_ERR_TIMEOUT only when its time is up.
     func waitNested(timeoutNs: UInt64) throws(Errno) -> Int {
-        // Rounded up to whole milliseconds without overflowing, then
-        // saturated at Int32.max ms (about 24.8 days, epoll's limit): a
-        // plugin's UINT64_MAX means "a very long time", never a trap.
-        let wholeMs = timeoutNs / 1_000_000 + (timeoutNs % 1_000_000 == 0 ? 0 : 1)
-        let timeoutMs = Int32(clamping: wholeMs)
-        let count = try instance.watchdog.paused { () throws(Errno) in
-            try epoll.wait(into: nestedReady, timeoutMs: timeoutMs)
-        }
-        var delivered = 0
-        for i in 0..<count {
-            delivered += Int(try dispatch(nestedReady[i].token))
-        }
-        afterBatch?()
-        return delivered
+        let start = cdh_monotonic_ns()
+        var elapsed: UInt64 = 0
+        repeat {
+            let count = try instance.watchdog.paused { () throws(Errno) in
+                try epoll.wait(into: nestedReady, timeoutMs: EventLoop.wholeMs(timeoutNs - elapsed))
+            }
+            var delivered = 0
+            for i in 0..<count {
+                delivered += Int(try dispatch(nestedReady[i].token))
+            }
+            afterBatch?()
+            if delivered > 0 || stopReason != nil { return delivered }
+            elapsed = cdh_monotonic_ns() &- start
+        } while elapsed < timeoutNs
+        return 0
+    }
+
+    /// Nanoseconds as epoll's milliseconds: rounded up without overflowing,
+    /// then saturated at Int32.max ms (about 24.8 days, epoll's limit): a
+    /// plugin's UINT64_MAX means "a very long time", never a trap.
+    static func wholeMs(_ ns: UInt64) -> Int32 {
+        Int32(clamping: ns / 1_000_000 + (ns % 1_000_000 == 0 ? 0 : 1))
     }
 
     /// Reads and delivers until the device has nothing more, at most

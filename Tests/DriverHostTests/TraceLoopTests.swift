@@ -16,7 +16,7 @@ import Testing
         let device = try SimulatedDevice()
         let instance = try Instance(descriptor: descriptor, device: device, identity: InstanceIdentity(bdf: "0000:00:05.0")!,
                                     log: Log(prefix: "test", threshold: .error), state: StateStore(path: nil),
-                                    control: Descriptor(taking: pair[1]))
+                                    control: ControlChannel(Descriptor(taking: pair[1])))
         try instance.setUpDevice()
         try instance.attach()
         defer { instance.detach() }
@@ -46,5 +46,38 @@ import Testing
         #expect(lines.allSatisfy { $0.starts(with: Array("trace ".utf8)) })
         instance.setTracing(false)
         #expect(!instance.trace.isOn)
+    }
+
+    /// A wake-up that calls the plugin back for nothing (here a heartbeat
+    /// that arrived before the wait, and the trace's flush timer) must not
+    /// end wait_events early: the plugin hears DH_ERR_TIMEOUT only when its
+    /// time is up (it once heard it at the first such wake-up, and edu's
+    /// factorial under trace failed with "no factorial interrupt").
+    @Test func wakeUpsWithoutCallbacksDoNotEndWaitEventsEarly() throws {
+        var pair: [Int32] = [-1, -1]
+        #expect(socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &pair) == 0)
+        let supervisor = pair[0]
+        defer { close(supervisor) }
+        let descriptor = try loadDescriptor("good")
+        let instance = try Instance(descriptor: descriptor, device: try SimulatedDevice(),
+                                    identity: InstanceIdentity(bdf: "0000:00:05.0")!,
+                                    log: Log(prefix: "test", threshold: .error), state: StateStore(path: nil),
+                                    control: ControlChannel(Descriptor(taking: pair[1])))
+        try instance.setUpDevice()
+        try instance.attach()
+        defer { instance.detach() }
+        instance.setTracing(true)
+        defer { instance.setTracing(false) }
+        let ping = Array("ping 7\n".utf8)
+        #expect(ping.withUnsafeBytes { write(supervisor, $0.baseAddress, $0.count) } == ping.count)
+        let waitMs: UInt64 = 300
+        let start = cdh_monotonic_ns()
+        #expect(try instance.call("idle_wait", arguments: ["\(waitMs)"]).text == "\(DH_ERR_TIMEOUT)")
+        let waitedMs = (cdh_monotonic_ns() - start) / 1_000_000
+        #expect(waitedMs >= waitMs, "wait_events(\(waitMs) ms) answered after \(waitedMs) ms")
+        // The heartbeat was answered during the wait all the same.
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        let n = chunk.withUnsafeMutableBytes { recv(supervisor, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
+        #expect(n > 0 && String(decoding: chunk[..<max(n, 0)], as: UTF8.self).contains("pong 7\n"))
     }
 }

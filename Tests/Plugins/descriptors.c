@@ -109,6 +109,14 @@ static uint32_t fire_timer(void *context, uint32_t id)
 	return c->timer_fired;
 }
 
+/* One wait_events of `ms` with nothing to wait for: its answer. */
+static int32_t idle_wait(void *context, uint32_t ms)
+{
+	struct counter *c = context;
+
+	return c->host->wait_events(c->inst, (uint64_t)ms * 1000000u);
+}
+
 /*
  * Every argument register class and width at once: if the host called this
  * as anything but its real signature (say, six 64-bit integers), the f64
@@ -209,6 +217,7 @@ static const struct dh_command commands[] = {
 	{ "half", "f64(f64)", (dh_command_fn)half, NULL },
 	{ "nothing", "void()", (dh_command_fn)nothing, NULL },
 	{ "fire_timer", "u32(u32)", (dh_command_fn)fire_timer, "one-shot timer, waits for it" },
+	{ "idle_wait", "i32(u32)", (dh_command_fn)idle_wait, "wait_events(ms) with nothing due" },
 	{ "mix", "f64(u8,i16,f64,u32,i64,u16)", (dh_command_fn)mix, "x*4 + a - b + c/2 + d*3 - e" },
 #if DH_ABI_MINOR >= 2
 	{ "echo_hex", "x32(u32)", (dh_command_fn)echo_hex, NULL },
