@@ -127,12 +127,12 @@ $(BUILD)/vm/payload/bin/%: Tests/VM/src/%.c $(VM_HELPERS) $(wildcard Tests/VM/sr
 
 # The guest has no Swift runtime: link it in; vm.sh copies the libc-level
 # libraries each binary still needs.
+# One build for all products: SwiftPM schedules their modules side by side
+# (one --product at a time left a core idle through each one's tail).
 guest-swift:
-	$(SWIFT) build -c release --static-swift-stdlib --product driverhost
+	$(SWIFT) build -c release --static-swift-stdlib
 	install -D .build/release/driverhost $(BUILD)/vm/payload/bin/driverhost
-	$(SWIFT) build -c release --static-swift-stdlib --product hostctl
 	install -D .build/release/hostctl $(BUILD)/vm/payload/bin/hostctl
-	$(SWIFT) build -c release --static-swift-stdlib --product hostd
 	install -D -s .build/release/hostd $(BUILD)/vm/payload/bin/hostd
 	install -D /usr/bin/lspci $(BUILD)/vm/payload/bin/lspci-pciutils
 	install -D /usr/sbin/ip $(BUILD)/vm/payload/usr/sbin/ip
@@ -165,9 +165,10 @@ guest-block-tools:
 vm-payload: $(VM_BINS) guest-swift guest-plugins guest-data guest-block-tools
 
 # The demo: README's first command. The sub-make runs after deps, so that
-# KVERS sees the kernels deps may just have installed.
+# KVERS sees the kernels deps may just have installed; two jobs, so that the
+# kernel modules and the guest's C programs build beside the Swift build.
 demo: deps
-	@$(MAKE) --no-print-directory demo-vm
+	@$(MAKE) --no-print-directory -j2 demo-vm
 
 # vm.sh finds each boot's kernel through Tests/VM/kernel-version, as KVERS does.
 demo-vm: kernel vm-payload
