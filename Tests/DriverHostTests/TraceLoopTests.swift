@@ -5,20 +5,26 @@ import Testing
 
 /// driverhost's half of hostctl trace, with a supervisor end that never
 /// reads: the loop never blocks on it, the trace never sends faster than
-/// its rate bound, and what could not be sent is dropped and counted.
+/// its rate bound, and what could not be sent is dropped and counted; and
+/// nested waits that the trace's timer wakes.
 @Suite struct TraceLoopTests {
-    @Test func aSupervisorThatDoesNotReadStallsNothingAndGetsADropCount() throws {
+    /// The good plugin attached on a simulated device, its control channel
+    /// one end of a socket pair; the other end (the supervisor's) is returned.
+    private func attachedWithSupervisor() throws -> (Instance, supervisor: Int32) {
         var pair: [Int32] = [-1, -1]
         #expect(socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &pair) == 0)
-        let supervisor = pair[0]
-        defer { close(supervisor) }
-        let descriptor = try loadDescriptor("good")
-        let device = try SimulatedDevice()
-        let instance = try Instance(descriptor: descriptor, device: device, identity: InstanceIdentity(bdf: "0000:00:05.0")!,
+        let instance = try Instance(descriptor: try loadDescriptor("good"), device: try SimulatedDevice(),
+                                    identity: InstanceIdentity(bdf: "0000:00:05.0")!,
                                     log: Log(prefix: "test", threshold: .error), state: StateStore(path: nil),
                                     control: ControlChannel(Descriptor(taking: pair[1])))
         try instance.setUpDevice()
         try instance.attach()
+        return (instance, pair[0])
+    }
+
+    @Test func aSupervisorThatDoesNotReadStallsNothingAndGetsADropCount() throws {
+        let (instance, supervisor) = try attachedWithSupervisor()
+        defer { close(supervisor) }
         defer { instance.detach() }
         instance.setTracing(true)
         #expect(instance.trace.isOn)
@@ -54,17 +60,8 @@ import Testing
     /// time is up (it once heard it at the first such wake-up, and edu's
     /// factorial under trace failed with "no factorial interrupt").
     @Test func wakeUpsWithoutCallbacksDoNotEndWaitEventsEarly() throws {
-        var pair: [Int32] = [-1, -1]
-        #expect(socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &pair) == 0)
-        let supervisor = pair[0]
+        let (instance, supervisor) = try attachedWithSupervisor()
         defer { close(supervisor) }
-        let descriptor = try loadDescriptor("good")
-        let instance = try Instance(descriptor: descriptor, device: try SimulatedDevice(),
-                                    identity: InstanceIdentity(bdf: "0000:00:05.0")!,
-                                    log: Log(prefix: "test", threshold: .error), state: StateStore(path: nil),
-                                    control: ControlChannel(Descriptor(taking: pair[1])))
-        try instance.setUpDevice()
-        try instance.attach()
         defer { instance.detach() }
         instance.setTracing(true)
         defer { instance.setTracing(false) }
