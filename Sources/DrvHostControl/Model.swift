@@ -125,6 +125,7 @@ public struct InstanceStatus: Codable, Equatable, Sendable {
     public var notMine: UInt64?
     public var dropped: UInt64?
     public var releases: UInt64?
+    public var storms: UInt64?          // interrupt storms drvproxy masked
     public var dmaMode: DMAMode?        // drvproxy's sysfs dma_mode, when readable
     public var reset: Bool?             // sysfs reset: the function has a reset method
     public var classDevice: ClassDeviceStatus?  // kept across the instance's restarts
@@ -134,13 +135,13 @@ public struct InstanceStatus: Codable, Equatable, Sendable {
     public init(name: String, plugin: String, device: String, state: State, pid: Int32? = nil,
                 standbyPid: Int32? = nil, restarts: UInt32 = 0, lastExit: String? = nil, failure: String? = nil,
                 interrupts: UInt64? = nil, notMine: UInt64? = nil, dropped: UInt64? = nil,
-                releases: UInt64? = nil, dmaMode: DMAMode? = nil, reset: Bool? = nil,
+                releases: UInt64? = nil, storms: UInt64? = nil, dmaMode: DMAMode? = nil, reset: Bool? = nil,
                 classDevice: ClassDeviceStatus? = nil, callbackDurations: [CallbackDurations]? = nil,
                 classCounters: [ClassCounter]? = nil) {
         self.name = name; self.plugin = plugin; self.device = device; self.state = state
         self.pid = pid; self.standbyPid = standbyPid; self.restarts = restarts; self.lastExit = lastExit; self.failure = failure
         self.interrupts = interrupts; self.notMine = notMine; self.dropped = dropped
-        self.releases = releases; self.dmaMode = dmaMode; self.reset = reset
+        self.releases = releases; self.storms = storms; self.dmaMode = dmaMode; self.reset = reset
         self.classDevice = classDevice
         self.callbackDurations = callbackDurations
         self.classCounters = classCounters

@@ -35,7 +35,7 @@ struct DevSimDeviceSource: DeviceSource {
         defer { connection.close() }
         guard let c = try? connection.counters() else { return DeviceCounters() }
         let info = DeviceInfo(connection.info)
-        return DeviceCounters(interrupts: c.interrupts, notMine: c.not_mine, dropped: c.dropped, releases: c.releases,
+        return DeviceCounters(interrupts: c.interrupts, notMine: c.not_mine, dropped: c.dropped, releases: c.releases, storms: c.storms,
                               dmaMode: Self.dmaMode(info), reset: info.hasFunctionReset)
     }
 

@@ -43,6 +43,7 @@ struct DeviceCounters: Equatable, Sendable {
     var notMine: UInt64?
     var dropped: UInt64?
     var releases: UInt64?
+    var storms: UInt64?
     var dmaMode: DMAMode?
     var reset: Bool?
 }

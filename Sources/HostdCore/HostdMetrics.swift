@@ -42,7 +42,8 @@ final class HostdMetrics {
                 CoreMetrics.Counter(label: "drvhost_instance_\(name)_total", dimensions: labels, factory: factory)
             }
             counters = [(\.interrupts, counter("interrupts")), (\.notMine, counter("not_mine")),
-                        (\.dropped, counter("dropped_events")), (\.releases, counter("releases"))]
+                        (\.dropped, counter("dropped_events")), (\.releases, counter("releases")),
+                        (\.storms, counter("storms"))]
             restarts = counter("restarts")
             states = HostdMetrics.states.map { state in
                 (state, CoreMetrics.Gauge(label: "drvhost_instance_state", dimensions: labels + [("state", state.rawValue)],

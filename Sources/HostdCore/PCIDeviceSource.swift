@@ -40,7 +40,7 @@ struct PCIDeviceSource: DeviceSource {
     func counters(_ address: String) -> DeviceCounters {
         let counter = { (name: String) in binder.sysfs.drvproxyCounter(address, name) }
         return DeviceCounters(interrupts: counter("interrupts"), notMine: counter("not_mine"),
-                              dropped: counter("dropped"), releases: counter("releases"),
+                              dropped: counter("dropped"), releases: counter("releases"), storms: counter("storms"),
                               dmaMode: binder.sysfs.dmaMode(address), reset: binder.sysfs.hasReset(address))
     }
 

@@ -384,7 +384,7 @@ extension Supervisor {
                               pid: record.connection?.process.pid, standbyPid: record.standby?.process.pid, restarts: record.restarts,
                               lastExit: record.lastExit, failure: record.failure,
                               interrupts: counters.interrupts, notMine: counters.notMine,
-                              dropped: counters.dropped, releases: counters.releases,
+                              dropped: counters.dropped, releases: counters.releases, storms: counters.storms,
                               dmaMode: counters.dmaMode, reset: counters.reset,
                               classDevice: record.classDevice.map { ClassDeviceStatus(kind: $0.kind, name: $0.name) },
                               callbackDurations: record.trace.durations,

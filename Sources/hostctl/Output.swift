@@ -154,6 +154,7 @@ func statusText(_ status: InstanceStatus) -> String {
         ("not mine", count(status.notMine)),
         ("dropped", count(status.dropped)),
         ("releases", count(status.releases)),
+        ("storms", count(status.storms)),
     ]
     return ([status.name] + fields.map { "  \(padded($0.0 + ":", to: 12))\($0.1)" })
         .joined(separator: "\n")

@@ -20,7 +20,7 @@ actor FakeSupervisor: SupervisorAPI {
         kernelDriver: "e1000")
     static let running = InstanceStatus(
         name: "edu@0000:00:05.0", plugin: "edu", device: "0000:00:05.0", state: .running, pid: 4242,
-        restarts: 2, lastExit: "signal 11 (SIGSEGV)", interrupts: 17, notMine: 3, dropped: 0, releases: 2,
+        restarts: 2, lastExit: "signal 11 (SIGSEGV)", interrupts: 17, notMine: 3, dropped: 0, releases: 2, storms: 1,
         dmaMode: .confined, reset: true)
     /// On a machine without an IOMMU, in drvproxy's unsafe mode, on a
     /// function without a reset method, after a device error.

@@ -187,7 +187,7 @@ import TestSupport
             let run = try await runHostctl(["status", "edu@0000:00:05.0", "--socket", path])
             #expect(run.status == 0)
             for line in ["state:      running", "pid:        4242", "restarts:   2",
-                         "last exit:  signal 11 (SIGSEGV)", "failure:    -", "interrupts: 17", "not mine:   3",
+                         "last exit:  signal 11 (SIGSEGV)", "failure:    -", "interrupts: 17", "not mine:   3", "storms:     1",
                          "dma:        confined", "reset:      yes"] {
                 #expect(run.stdout.contains(line), "\(line)")
             }

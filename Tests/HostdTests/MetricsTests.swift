@@ -29,6 +29,9 @@ import TestSupport
         #expect(first.contains("# TYPE drvhost_instance_interrupts_total counter"))
         #expect((value(first, "drvhost_instance_interrupts_total", [edu0]) ?? 0) >= 25)
         #expect(value(first, "drvhost_instance_state", [edu0, #"state="running""#]) == 1)
+        // Storms are counted apart from interrupts (edu answers each one).
+        #expect(first.contains("# TYPE drvhost_instance_storms_total counter"))
+        #expect(value(first, "drvhost_instance_storms_total", [edu0]) == 0)
         #expect(value(first, "drvhost_instance_state", [edu0, #"state="failed""#]) == 0)
 
         let changes = await w.supervisor.observe()
