@@ -21,6 +21,9 @@ struct DriverhostRecord: Codable, Equatable {
     /// drvproxy's releases counter when it started: how the next hostd
     /// knows the kernel released the device if this driverhost dies.
     var releasesAtStart: UInt64?
+    /// The plugin file it loaded (PluginFileIdentity.text): a file changed
+    /// while no hostd was there is an upgrade the next hostd carries out.
+    var pluginFileID: String?
 
     var classDevice: ClassDevice? {
         guard let classKind, let className else { return nil }

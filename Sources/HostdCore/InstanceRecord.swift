@@ -105,6 +105,9 @@ struct PluginFileIdentity: Equatable {
         modified = info.st_mtim
     }
 
+    /// The same facts as one string, for the driverhost's record.
+    var text: String { "\(device):\(inode):\(size):\(modified.tv_sec).\(modified.tv_nsec)" }
+
     static func == (a: Self, b: Self) -> Bool {
         a.device == b.device && a.inode == b.inode && a.size == b.size
             && a.modified.tv_sec == b.modified.tv_sec && a.modified.tv_nsec == b.modified.tv_nsec

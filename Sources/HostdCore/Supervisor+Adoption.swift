@@ -34,6 +34,12 @@ extension Supervisor {
             await retire(saved, because: "its instance is now driven by \(record.pluginFile)")
             return false
         }
+        // Replaced while no hostd watched: the upgrade a running hostd would
+        // have made (a new driverhost, not counted as a crash).
+        if let loaded = saved.pluginFileID, loaded != PluginFileIdentity(path: pluginPath(record.pluginFile))?.text {
+            await retire(saved, because: "\(record.pluginFile) changed while hostd was not running")
+            return false
+        }
         record.classDevice = saved.classDevice
         record.releasesAtStart = saved.releasesAtStart
         record.generation += 1
@@ -94,7 +100,7 @@ extension Supervisor {
         let saved = DriverhostRecord(instance: record.name, pluginFile: record.pluginFile, plugin: record.pluginName,
                                      device: record.device, pid: pid, startTime: startTime, socket: socket,
                                      classKind: record.classDevice?.kind, className: record.classDevice?.name,
-                                     releasesAtStart: record.releasesAtStart)
+                                     releasesAtStart: record.releasesAtStart, pluginFileID: record.pluginAtStart?.text)
         do {
             try driverhostRecords.save(saved)
         } catch {

@@ -139,4 +139,33 @@ import TestSupport
         #expect(second.terminate() == 0)
         #expect(devsim.stop() == 0)
     }
+
+    /// A plugin file replaced while no hostd ran is the upgrade a running
+    /// hostd would have made: the old driverhosts are stopped, new ones run
+    /// the new file, and no restart is counted.
+    @Test func aPluginReplacedWhileHostdWasDownIsAnUpgradeNotAnAdoption() async throws {
+        let (devsim, paths) = try Self.world()
+        defer { try? FileManager.default.removeItem(atPath: paths.root) }
+        let first = try HostdProcess(paths, devsim: devsim)
+        let before = try await first.running(3, within: 30)
+        let pids = Dictionary(uniqueKeysWithValues: before.map { ($0.name, try! #require($0.pid)) })
+        defer { for pid in pids.values { kill(pid, SIGKILL) } }
+        first.kill9()
+
+        // An atomic replace (copy, then rename over), as README shows.
+        let plugin = paths.plugins + "/irq-load.so"
+        try FileManager.default.copyItem(atPath: RepoPaths.testPlugin("irq-load"), toPath: plugin + ".new")
+        #expect(rename(plugin + ".new", plugin) == 0)
+
+        let second = try HostdProcess(paths, devsim: devsim)
+        let after = try await second.running(3, within: 30)
+        for status in after {
+            #expect(status.pid != pids[status.name], "\(status.name) kept the driverhost of the old file")
+            #expect(status.restarts == 0, "\(status.name): \(status.lastExit ?? "-")")
+        }
+        for pid in pids.values { #expect(await gone(pid, within: 10)) }
+        for instance in Self.instances { #expect(try second.call(instance, "lost") == 0) }
+        #expect(second.terminate() == 0)
+        #expect(devsim.stop() == 0)
+    }
 }
