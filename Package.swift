@@ -54,9 +54,31 @@ let package = Package(
             name: "CommandValue",
             path: "Sources/CommandValue"
         ),
+        // One definition of what driverhost and hostd say to each other: the
+        // control lines both ways, exit codes, the describe schema, the PCI
+        // address and the names both sides check. No Foundation (driverhost
+        // links it), no packages.
+        .target(
+            name: "DrvHostProtocol",
+            dependencies: ["CommandValue"],
+            path: "Sources/DrvHostProtocol"
+        ),
+        // The typed system-call layer: owned descriptors, errno as an error,
+        // EINTR retried in one place.
+        .target(
+            name: "DrvHostSystem",
+            path: "Sources/DrvHostSystem"
+        ),
+        // devsim's client side: driverhost opens a simulated device with it,
+        // hostd lists devsim's devices and their counters.
+        .target(
+            name: "DevSimClient",
+            dependencies: ["CDevSim", "CDrvHost", "DrvHostProtocol", "DrvHostSystem"],
+            path: "Sources/DevSimClient"
+        ),
         .target(
             name: "DriverHostCore",
-            dependencies: ["CDrvHost", "CDevSim", "TerminalText", "CommandValue"],
+            dependencies: ["CDrvHost", "CDevSim", "TerminalText", "CommandValue", "DrvHostProtocol", "DrvHostSystem", "DevSimClient"],
             path: "Sources/DriverHostCore",
             swiftSettings: [
                 // The loop thread is the only thread that touches these
@@ -80,7 +102,7 @@ let package = Package(
         ),
         .target(
             name: "DevSimCore",
-            dependencies: ["DriverHostCore", "CDrvHost", "CDevSim"],
+            dependencies: ["DriverHostCore", "DrvHostSystem", "DevSimClient", "CDrvHost", "CDevSim"],
             path: "Sources/DevSimCore"
         ),
         .executableTarget(
@@ -94,6 +116,7 @@ let package = Package(
         // credentials (SO_PEERCRED through SocketOptionProvider).
         .target(
             name: "DrvHostControl",
+            dependencies: ["DrvHostProtocol"],
             path: "Sources/DrvHostControl"
         ),
         // The server half (hostd's): SwiftNIO and ServiceLifecycle stay out
@@ -112,7 +135,7 @@ let package = Package(
         .executableTarget(
             name: "hostctl",
             dependencies: [
-                "DrvHostControl", "TerminalText", "CommandValue",
+                "DrvHostControl", "DrvHostProtocol", "TerminalText", "CommandValue",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/hostctl",
@@ -136,7 +159,7 @@ let package = Package(
         .target(
             name: "HostdCore",
             dependencies: [
-                "CHostd", "DriverHostCore", "DrvHostControl", "TerminalText",
+                "CHostd", "DrvHostProtocol", "DrvHostSystem", "DevSimClient", "DrvHostControl", "TerminalText",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -168,7 +191,7 @@ let package = Package(
         ),
         .testTarget(
             name: "HostdTests",
-            dependencies: ["TestSupport", "HostdCore", "DrvHostControlServer", "hostd", "driverhost", "devsim"],
+            dependencies: ["TestSupport", "HostdCore", "DrvHostProtocol", "DrvHostControlServer", "hostd", "driverhost", "devsim"],
             path: "Tests/HostdTests",
             exclude: ["Fixtures"]
         ),
@@ -180,28 +203,34 @@ let package = Package(
         ),
         .executableTarget(
             name: "driverhost-dispatch-bench",
-            dependencies: ["DriverHostCore", "CDispatchBaseline"],
+            dependencies: ["DriverHostCore", "DrvHostSystem", "CDispatchBaseline"],
             path: "Benchmarks/driverhost-dispatch-bench"
         ),
         // devsim and driverhost as processes: release on crash, errors, and
         // the shared plugin suite (Tests/PluginSuite). Needs `make plugins`.
         .testTarget(
             name: "DevSimTests",
-            dependencies: ["TestSupport", "devsim", "driverhost", "DevSimCore", "CDrvHost"],
+            dependencies: ["TestSupport", "devsim", "driverhost", "DevSimCore", "DevSimClient", "DrvHostSystem", "CDrvHost"],
             path: "Tests/DevSimTests"
         ),
         .testTarget(
             name: "DriverHostTests",
             // driverhost itself too: exit codes and messages are tested on
             // the real binary. Test plugins: `make -C Tests/Plugins` first.
-            dependencies: ["TestSupport", "DriverHostCore", "driverhost", "TerminalText", "CommandValue"],
+            dependencies: ["TestSupport", "DriverHostCore", "DrvHostProtocol", "DrvHostSystem", "DevSimClient", "driverhost", "TerminalText", "CommandValue"],
             path: "Tests/DriverHostTests"
+        ),
+        // The protocol's messages round-trip and malformed lines are refused.
+        .testTarget(
+            name: "DrvHostProtocolTests",
+            dependencies: ["DrvHostProtocol"],
+            path: "Tests/DrvHostProtocolTests"
         ),
         .testTarget(
             name: "ControlTests",
             // hostctl too: its exit codes and output are tested on the binary.
-            dependencies: ["TestSupport", 
-                "DrvHostControl", "DrvHostControlServer", "hostctl",
+            dependencies: ["TestSupport",
+                "DrvHostControl", "DrvHostProtocol", "DrvHostControlServer", "hostctl",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],

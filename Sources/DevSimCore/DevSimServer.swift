@@ -2,6 +2,7 @@ import CDevSim
 import CDrvHost
 import DriverHostCore
 import Glibc
+import DrvHostSystem
 
 /// devsim's one thread: an epoll loop over each function's listening
 /// socket, the clients' connections, a timerfd for the models' timed work

@@ -1,5 +1,6 @@
 import CDrvHost
 import Glibc
+import DrvHostSystem
 
 /// One epoll set. Sources are registered with a token that comes back when
 /// they are ready. Level-triggered: a source left unread stays ready.

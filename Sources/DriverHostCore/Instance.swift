@@ -1,6 +1,8 @@
 import CDrvHost
 import CommandValue
 import Glibc
+import DrvHostSystem
+import DrvHostProtocol
 
 /// Who this instance is, as the plugin sees it in dh_instance_info.
 public struct InstanceIdentity: Sendable {
@@ -12,18 +14,21 @@ public struct InstanceIdentity: Sendable {
 
     public init() {}
 
-    /// Parses "dddd:bb:ss.f" (hexadecimal, as in sysfs).
+    /// Parses a PCI address (PCIAddress: "dddd:bb:ss.f" or "bb:ss.f").
     public init?(bdf: String, restartCount: UInt32 = 0) {
-        let parts = bdf.split(whereSeparator: { $0 == ":" || $0 == "." })
-        guard parts.count == 4,
-              let domain = UInt16(parts[0], radix: 16), let bus = UInt8(parts[1], radix: 16),
-              let slot = UInt8(parts[2], radix: 16), slot < 32,
-              let function = UInt8(parts[3], radix: 16), function < 8 else { return nil }
-        self.domain = domain
-        self.bus = bus
-        self.slot = slot
-        self.function = function
+        guard let address = PCIAddress(bdf) else { return nil }
+        self.domain = address.domain
+        self.bus = address.bus
+        self.slot = address.slot
+        self.function = address.function
         self.restartCount = restartCount
+    }
+}
+
+extension NetInterfaceName {
+    public static func make(pattern: String, plugin: String, identity: InstanceIdentity) -> String {
+        make(pattern: pattern, plugin: plugin, domain: identity.domain, bus: identity.bus, slot: identity.slot,
+             function: identity.function)
     }
 }
 

@@ -1,5 +1,8 @@
 import CDrvHost
 import Glibc
+import DevSimClient
+import DrvHostSystem
+import DrvHostProtocol
 
 /// /dev/drvproxy/<BDF>: the drvproxy kernel module's handle for one device.
 public final class ProxyDevice: DeviceBackend {

@@ -1,6 +1,9 @@
 import CDevSim
 import CDrvHost
 import Glibc
+import DevSimClient
+import DrvHostSystem
+import DrvHostProtocol
 
 /// A device simulated by devsim (`--device sim:NAME`), behind the same
 /// contract as drvproxy. Registers go through devsim (the model gives them
@@ -8,7 +11,7 @@ import Glibc
 /// DH_ERR_NOT_SUPPORTED; DMA buffers are memfds devsim shares with us.
 /// Closing the connection, or dying, makes devsim run the release sequence.
 public final class SimDevice: DeviceBackend {
-    public static let prefix = "sim:"
+    public static let prefix = DevSimConnection.devicePrefix
     public let info: DeviceInfo
     private let connection: DevSimConnection
     private let events: Descriptor
@@ -17,12 +20,7 @@ public final class SimDevice: DeviceBackend {
     private let log: Log?
 
     /// "sim:edu0" -> "edu0"; nil for anything else.
-    public static func name(fromDevice device: String) -> String? {
-        guard device.hasPrefix(prefix) else { return nil }
-        let name = device.dropFirst(prefix.count)
-        let allowed = name.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") }
-        return name.isEmpty || !allowed ? nil : String(name)
-    }
+    public static func name(fromDevice device: String) -> String? { DevSimConnection.name(fromDevice: device) }
 
     public init(name: String, directory: String = DevSimConnection.defaultDirectory, log: Log? = nil) throws(HostFailure) {
         connection = try DevSimConnection(name: name, directory: directory, role: .owner)

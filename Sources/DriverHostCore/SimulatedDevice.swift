@@ -1,5 +1,8 @@
 import CDrvHost
 import Glibc
+import DevSimClient
+import DrvHostSystem
+import DrvHostProtocol
 
 /// A stand-in device for host tests and the dispatch benchmark: no kernel
 /// module, an eventfd as the interrupt line. It looks like an edu device

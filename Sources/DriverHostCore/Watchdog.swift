@@ -1,4 +1,6 @@
 import CDrvHost
+import DrvHostSystem
+import DrvHostProtocol
 
 /// Arms the watchdog thread (CDrvHost/watchdog.c) around every call into the
 /// plugin. Nested calls (interrupt() delivered inside a command's

@@ -1,6 +1,7 @@
 import CHostd
 import FoundationEssentials
 import Glibc
+import DrvHostProtocol
 
 /// Reads what a plugin file declares without loading it into hostd: first
 /// the checks on the file itself, then `driverhost --describe` in a child,

@@ -3,6 +3,9 @@ import CDrvHost
 import DevSimCore
 import DriverHostCore
 import Glibc
+import DevSimClient
+import DrvHostSystem
+import DrvHostProtocol
 
 // devsim: simulated PCI devices behind the drvproxy contract. See
 // DevSimOptions.help and README.md next to this file.

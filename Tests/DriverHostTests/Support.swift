@@ -2,6 +2,9 @@ import CDrvHost
 import DriverHostCore
 import Foundation
 import TestSupport
+import DevSimClient
+import DrvHostSystem
+import DrvHostProtocol
 
 struct Run {
     var status: Int32

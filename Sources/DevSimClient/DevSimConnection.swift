@@ -1,11 +1,25 @@
 import CDevSim
 import CDrvHost
+import DrvHostProtocol
+import DrvHostSystem
 import Glibc
 
 /// A client connection to one simulated device in devsim (CDevSim.h has the
 /// protocol). driverhost opens one as the owner (SimDevice); tools open one
 /// as an observer to read the counters, like reading drvproxy's sysfs.
 public final class DevSimConnection {
+    /// Devices devsim simulates are named "sim:NAME" wherever PCI
+    /// addresses go (--device, hostctl).
+    public static let devicePrefix = "sim:"
+
+    /// "sim:edu0" -> "edu0"; nil for anything else.
+    public static func name(fromDevice device: String) -> String? {
+        guard device.hasPrefix(devicePrefix) else { return nil }
+        let name = device.dropFirst(devicePrefix.count)
+        let allowed = name.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") }
+        return name.isEmpty || !allowed ? nil : String(name)
+    }
+
     public enum Role: UInt32 {
         case owner = 1     // DEVSIM_ROLE_OWN
         case observer = 2  // DEVSIM_ROLE_OBSERVE
@@ -29,7 +43,7 @@ public final class DevSimConnection {
     public static var defaultDirectory: String {
         var buffer = [CChar](repeating: 0, count: 4096)
         guard cds_default_dir(&buffer, buffer.count) == 0 else { return "/tmp" }
-        return String(cString: buffer)
+        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     /// Names of the devices a devsim serves in `directory`, sorted.
@@ -132,7 +146,7 @@ public final class DevSimConnection {
 /// devices (its address is "sim:NAME").
 public struct SimulatedDeviceDescription: Sendable, Equatable {
     public var name: String
-    public var address: String { SimDevice.prefix + name }
+    public var address: String { DevSimConnection.devicePrefix + name }
     public var vendor: UInt16
     public var device: UInt16
     public var subvendor: UInt16
