@@ -1,7 +1,8 @@
 // swift-tools-version:6.0
 //
-// drvhost user-space side. driverhost uses Glibc only (no Foundation, no
-// packages); libffi comes from the system through pkg-config.
+// drvhost user-space side. driverhost uses Glibc and swift-system only (no
+// Foundation, no other packages); libffi comes from the system through
+// pkg-config.
 import PackageDescription
 
 // --static-swift-stdlib links with -export-dynamic (so that libraries a
@@ -25,6 +26,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.3"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-system.git", from: "1.8.1"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
     ],
     targets: [
@@ -63,10 +65,12 @@ let package = Package(
             dependencies: ["CommandValue"],
             path: "Sources/DrvHostProtocol"
         ),
-        // The typed system-call layer: owned descriptors, errno as an error,
-        // EINTR retried in one place.
+        // The typed system-call layer of every target, on swift-system: owned
+        // descriptors, errno as a typed error naming its call, EINTR retried
+        // in one place.
         .target(
             name: "DrvHostSystem",
+            dependencies: [.product(name: "SystemPackage", package: "swift-system")],
             path: "Sources/DrvHostSystem"
         ),
         // devsim's client side: driverhost opens a simulated device with it,
@@ -116,7 +120,7 @@ let package = Package(
         // credentials (SO_PEERCRED through SocketOptionProvider).
         .target(
             name: "DrvHostControl",
-            dependencies: ["DrvHostProtocol"],
+            dependencies: ["DrvHostProtocol", "DrvHostSystem"],
             path: "Sources/DrvHostControl"
         ),
         // The server half (hostd's): SwiftNIO and ServiceLifecycle stay out
@@ -124,7 +128,7 @@ let package = Package(
         .target(
             name: "DrvHostControlServer",
             dependencies: [
-                "DrvHostControl",
+                "DrvHostControl", "DrvHostSystem",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -230,7 +234,7 @@ let package = Package(
             name: "ControlTests",
             // hostctl too: its exit codes and output are tested on the binary.
             dependencies: ["TestSupport",
-                "DrvHostControl", "DrvHostProtocol", "DrvHostControlServer", "hostctl",
+                "DrvHostControl", "DrvHostProtocol", "DrvHostSystem", "DrvHostControlServer", "hostctl",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],

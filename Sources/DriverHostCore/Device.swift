@@ -30,21 +30,21 @@ public protocol DeviceBackend: AnyObject {
     /// Readable (epoll) when events are pending.
     var eventDescriptor: Int32 { get }
     /// Reads pending events into `buffer`; returns how many (0: none).
-    func readEvents(into buffer: UnsafeMutablePointer<dh_event>, capacity: Int) throws(Errno) -> Int
+    func readEvents(into buffer: UnsafeMutablePointer<dh_event>, capacity: Int) throws(SystemCallError) -> Int
     func install(_ kind: ProgramKind, _ program: UnsafeBufferPointer<dh_insn>, flags: UInt32) throws(HostFailure)
-    func setInterruptMode(_ mode: UInt32, vectors: UInt32) throws(Errno)
-    func unmask() throws(Errno)
+    func setInterruptMode(_ mode: UInt32, vectors: UInt32) throws(SystemCallError)
+    func unmask() throws(SystemCallError)
     /// The BAR mapped into this process, or nil (I/O BAR, simulation).
-    func mapBAR(_ index: Int) throws(Errno) -> UnsafeMutableRawPointer?
+    func mapBAR(_ index: Int) throws(SystemCallError) -> UnsafeMutableRawPointer?
     /// Register access for BARs that mapBAR did not map.
     func readRegister(bar: Int, offset: UInt64, width: Int) -> UInt64
     func writeRegister(bar: Int, offset: UInt64, width: Int, value: UInt64)
-    func setDMAMask(bits: UInt32) throws(Errno)
-    func allocateDMA(size: UInt64) throws(Errno) -> DMAAllocation
-    func freeDMA(_ allocation: DMAAllocation) throws(Errno)
+    func setDMAMask(bits: UInt32) throws(SystemCallError)
+    func allocateDMA(size: UInt64) throws(SystemCallError) -> DMAAllocation
+    func freeDMA(_ allocation: DMAAllocation) throws(SystemCallError)
     /// Bus mastering (the device's DMA and MSI) on or off. The proxy has it
     /// off after open; driverhost turns it on once attach has set the device up.
-    func setBusMaster(_ enabled: Bool) throws(Errno)
+    func setBusMaster(_ enabled: Bool) throws(SystemCallError)
     /// Gives the device up; for the proxy this runs the release program.
     func close()
 }

@@ -52,7 +52,7 @@ extension Instance {
             return
         }
         guard !trace.isOn else { return }
-        guard trace.start(watching: { fd throws(Errno) in try loop.addTraceTimer(fd) }) else {
+        guard trace.start(watching: { fd throws(SystemCallError) in try loop.addTraceTimer(fd) }) else {
             log(.warning, "plugin \(descriptor.name): cannot start tracing (no memory or no timer)")
             return
         }

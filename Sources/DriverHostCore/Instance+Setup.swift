@@ -9,7 +9,7 @@ extension Instance {
     /// be in place before the first interrupt can arrive.
     public func setUpDevice() throws(HostFailure) {
         let raw = descriptor.raw
-        func setupFailed(_ what: String, _ error: Errno) -> HostFailure {
+        func setupFailed(_ what: String, _ error: SystemCallError) -> HostFailure {
             HostFailure(.deviceSetupFailed, "\(what): \(error)")
         }
         if !descriptor.releaseProgram.isEmpty {

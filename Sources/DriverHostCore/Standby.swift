@@ -27,16 +27,14 @@ enum Standby {
         while true {
             var fds = [pollfd(fd: control, events: Int16(POLLIN), revents: 0),
                        pollfd(fd: signals, events: Int16(POLLIN), revents: 0)]
-            let n = poll(&fds, 2, -1)
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw HostFailure(.internalError, "\(Errno(errno, call: "poll"))")
+            do {
+                _ = try systemCall("poll") { poll(&fds, 2, -1) }
+            } catch {
+                throw HostFailure(.internalError, "\(error)")
             }
             if fds[1].revents != 0 { return nil }
             var byte: UInt8 = 0
-            let got = read(control, &byte, 1)
-            if got < 0 && errno == EINTR { continue }
-            guard got == 1 else { return nil }
+            guard (try? systemCall("read") { read(control, &byte, 1) }) == 1 else { return nil }
             guard byte == UInt8(ascii: "\n") else {
                 if line.count < ControlChannel.maxLine { line.append(byte) }
                 continue

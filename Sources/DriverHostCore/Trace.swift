@@ -49,7 +49,7 @@ final class Trace {
 
     /// Starts tracing; the loop watches `timer` and calls flush at each tick.
     /// False if the ring or the timer cannot be had (tracing stays off).
-    func start(watching add: (Int32) throws(Errno) -> Void) -> Bool {
+    func start(watching add: (Int32) throws(SystemCallError) -> Void) -> Bool {
         guard !isOn else { return true }
         if ring == nil { ring = cdh_trace_ring_create(Trace.capacity) }
         guard ring != nil else { return false }

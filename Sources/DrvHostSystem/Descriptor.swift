@@ -1,7 +1,10 @@
 import Glibc
+import SystemPackage
 
 /// An owned file descriptor, closed exactly once: explicitly (the proxy's
 /// close is what makes the kernel run the release program) or on deinit.
+/// Reads and writes go through swift-system's FileDescriptor (EINTR
+/// retried there); its errors carry the call's name.
 public final class Descriptor {
     public private(set) var raw: Int32
 
@@ -13,39 +16,55 @@ public final class Descriptor {
 
     public var isOpen: Bool { raw >= 0 }
 
+    /// swift-system's view of it (not owning: this object closes it).
+    public var fileDescriptor: FileDescriptor { FileDescriptor(rawValue: raw) }
+
     public func close() {
         guard raw >= 0 else { return }
-        // close(2) must not be retried on EINTR: the descriptor is gone.
-        _ = Glibc.close(raw)
+        // close(2) must not be retried on EINTR: the descriptor is gone
+        // either way, and swift-system does not retry it.
+        try? fileDescriptor.close()
         raw = -1
     }
 
-    public static func open(_ path: String, flags: Int32) throws(Errno) -> Descriptor {
-        let fd = try systemCall("open \(path)") { Glibc.open(path, flags | O_CLOEXEC) }
-        return Descriptor(taking: fd)
+    /// open(2) with O_CLOEXEC added; a file it creates gets `permissions`.
+    public static func open(_ path: String, flags: Int32, permissions: mode_t = 0o600) throws(SystemCallError) -> Descriptor {
+        do {
+            let fd = try FileDescriptor.open(FilePath(path), FileDescriptor.AccessMode(rawValue: flags & O_ACCMODE),
+                                             options: FileDescriptor.OpenOptions(rawValue: (flags & ~O_ACCMODE) | O_CLOEXEC),
+                                             permissions: flags & O_CREAT != 0 ? FilePermissions(rawValue: permissions) : nil)
+            return Descriptor(taking: fd.rawValue)
+        } catch {
+            throw SystemCallError(error, call: "open \(path)")
+        }
     }
 
     /// Reads what is there; nil when a non-blocking descriptor has nothing.
-    public func read(into buffer: UnsafeMutableRawBufferPointer) throws(Errno) -> Int? {
+    public func read(into buffer: UnsafeMutableRawBufferPointer) throws(SystemCallError) -> Int? {
         do {
-            return try systemCall("read") { Glibc.read(raw, buffer.baseAddress, buffer.count) }
-        } catch where error.code == EAGAIN {
+            return try fileDescriptor.read(into: buffer)
+        } catch let error as SystemPackage.Errno where error == .resourceTemporarilyUnavailable {
             return nil
+        } catch {
+            throw SystemCallError(error, call: "read")
         }
     }
 
     @discardableResult
-    public func write(_ buffer: UnsafeRawBufferPointer) throws(Errno) -> Int {
-        try systemCall("write") { Glibc.write(raw, buffer.baseAddress, buffer.count) }
+    public func write(_ buffer: UnsafeRawBufferPointer) throws(SystemCallError) -> Int {
+        do {
+            return try fileDescriptor.write(buffer)
+        } catch {
+            throw SystemCallError(error, call: "write")
+        }
     }
 
-    public func write(_ text: String) throws(Errno) {
-        let bytes = Array(text.utf8)
-        var done = 0
-        while done < bytes.count {
-            done += try systemCall("write") {
-                bytes.withUnsafeBytes { Glibc.write(raw, $0.baseAddress! + done, $0.count - done) }
-            }
+    /// All of `text`, however many writes it takes.
+    public func write(_ text: String) throws(SystemCallError) {
+        do {
+            _ = try fileDescriptor.writeAll(text.utf8)
+        } catch {
+            throw SystemCallError(error, call: "write")
         }
     }
 }

@@ -59,7 +59,7 @@ case .injectError(let name, let state):
         try connection.call(DEVSIM_INJECT_ERROR, "inject error", a: (state, 0))
     } catch let error as HostFailure {
         fail(3, error.message)
-    } catch let error as Errno where error.code == ENXIO {
+    } catch let error as SystemCallError where error.code == ENXIO {
         fail(3, "sim:\(name): nobody owns the device: no driver to report the error to")
     } catch {
         fail(3, "sim:\(name): \(error)")
