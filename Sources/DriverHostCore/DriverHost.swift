@@ -77,7 +77,7 @@ public enum DriverHost {
 
     static func runChecked(_ options: Options, control: ControlChannel?, log: Log, output: (String) -> Void) throws(HostFailure) {
         let signalFD = cdh_signalfd_for_termination()
-        guard signalFD >= 0 else { throw HostFailure(.internalError, "\(SystemCallError(errno, call: "signalfd"))") }
+        guard signalFD >= 0 else { throw HostFailure(.internalError, "\(SystemCallError.last("signalfd"))") }
         let signals = Descriptor(taking: signalFD)
         try CallbackWatchdog.start()
 

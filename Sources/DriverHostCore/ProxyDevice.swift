@@ -105,7 +105,7 @@ public final class ProxyDevice: DeviceBackend {
 
     private func map(size: Int, offset: UInt64, what: String) throws(SystemCallError) -> UnsafeMutableRawPointer {
         let base = mmap(nil, size, PROT_READ | PROT_WRITE, MAP_SHARED, handle.raw, Int(bitPattern: UInt(offset)))
-        guard let base, base != MAP_FAILED else { throw SystemCallError(errno, call: what) }
+        guard let base, base != MAP_FAILED else { throw SystemCallError.last(what) }
         mappings.append((base, size))
         return base
     }

@@ -67,7 +67,7 @@ public final class SimDevice: DeviceBackend {
             let reason = status == -EINVAL
                 ? ": \(String(cString: regprog_error_name(answer.message.a.0))) at instruction \(answer.message.a.1)" : ""
             throw HostFailure(.deviceSetupFailed,
-                              "sim:\(connection.name): devsim refused the \(kind) program: \(String(cString: strerror(-status)))\(reason)")
+                              "sim:\(connection.name): devsim refused the \(kind) program: \(SystemCallError(-status, call: "program").errno)\(reason)")
         }
     }
 
@@ -114,7 +114,7 @@ public final class SimDevice: DeviceBackend {
         let id = answer.message.a.0
         let length = Int(answer.message.b.1)
         guard let cpu = mmap(nil, length, PROT_READ | PROT_WRITE, MAP_SHARED, memory.raw, 0), cpu != MAP_FAILED else {
-            let error = SystemCallError(errno, call: "mmap DMA buffer")
+            let error = SystemCallError.last("mmap DMA buffer")
             _ = try? connection.call(DEVSIM_DMA_FREE, "DMA_FREE", a: (id, 0))
             throw error
         }

@@ -140,7 +140,7 @@ final class Trace {
             let dropped = self.dropped
             var line = TraceLine(dropped: dropped)
             while line.byteCount < Trace.maxLineBytes - 256, cdh_trace_ring_pop(ring, &record) == 1 {
-                line.append(Trace.record(record))
+                Trace.append(record, to: &line)
             }
             // Nothing new: no line, unless the drop count moved.
             guard line.count > 0 || dropped != droppedSent else { return }
@@ -150,28 +150,20 @@ final class Trace {
         }
     }
 
-    /// A ring record in the protocol's terms.
-    static func record(_ record: cdh_trace_record) -> TraceRecord {
+    /// A ring record onto a trace line, in the protocol's terms.
+    static func append(_ record: cdh_trace_record, to line: inout TraceLine) {
         switch cdh_trace_kind(rawValue: record.kind) {
         case CDH_TRACE_READ, CDH_TRACE_WRITE:
-            var r = TraceRecord(kind: record.kind == CDH_TRACE_READ.rawValue ? .read : .write, timeNs: record.time_ns)
-            r.bar = UInt32(truncatingIfNeeded: record.a)
-            r.offset = record.b
-            r.width = record.width
-            r.value = record.c
-            return r
+            line.appendAccess(write: record.kind == CDH_TRACE_WRITE.rawValue, timeNs: record.time_ns, bar: record.a,
+                              offset: record.b, width: UInt64(record.width), value: record.c)
         case CDH_TRACE_EVENT:
-            var r = TraceRecord(kind: .event, timeNs: record.time_ns)
-            r.seq = record.a
-            r.vector = UInt32(truncatingIfNeeded: record.b)
-            r.flags = record.flags
-            r.snapshot = withUnsafeBytes(of: record.snap) { Array($0.bindMemory(to: UInt64.self).prefix(Int(record.width))) }
-            return r
+            withUnsafeBytes(of: record.snap) { raw in
+                let values = raw.bindMemory(to: UInt64.self)
+                line.appendEvent(timeNs: record.time_ns, seq: record.a, vector: record.b, flags: UInt64(record.flags),
+                                 snapshot: UnsafeBufferPointer(rebasing: values.prefix(Int(record.width))))
+            }
         default:
-            var r = TraceRecord(kind: .callback, timeNs: record.time_ns)
-            r.callback = callbackName(record.a)
-            r.durationNs = record.b
-            return r
+            line.appendCallback(timeNs: record.time_ns, name: callbackName(record.a), durationNs: record.b)
         }
     }
 

@@ -16,24 +16,40 @@ public struct TraceLine {
     /// Bytes so far, without the newline.
     public var byteCount: Int { line.utf8.count }
 
-    public mutating func append(_ record: TraceRecord) {
-        line += " "
-        line += TraceLine.field(record)
+    public mutating func append(_ r: TraceRecord) {
+        switch r.kind {
+        case .read, .write:
+            appendAccess(write: r.kind == .write, timeNs: r.timeNs, bar: UInt64(r.bar ?? 0), offset: r.offset ?? 0,
+                         width: UInt64(r.width ?? 0), value: r.value ?? 0)
+        case .event:
+            (r.snapshot ?? []).withUnsafeBufferPointer { snapshot in
+                appendEvent(timeNs: r.timeNs, seq: r.seq ?? 0, vector: UInt64(r.vector ?? 0), flags: UInt64(r.flags ?? 0),
+                            snapshot: snapshot)
+            }
+        case .callback:
+            appendCallback(timeNs: r.timeNs, name: r.callback ?? "", durationNs: r.durationNs ?? 0)
+        }
+    }
+
+    // The record kinds one by one, for driverhost's trace ring: no
+    // TraceRecord (and no snapshot array) per record on its way out.
+
+    public mutating func appendAccess(write: Bool, timeNs: UInt64, bar: UInt64, offset: UInt64, width: UInt64, value: UInt64) {
+        line += write ? " w," : " r,"
+        line += "\(timeNs),\(bar),\(String(offset, radix: 16)),\(width),\(String(value, radix: 16))"
         count += 1
     }
 
-    static func field(_ r: TraceRecord) -> String {
-        switch r.kind {
-        case .read, .write:
-            let kind = r.kind == .read ? "r" : "w"
-            return "\(kind),\(r.timeNs),\(r.bar ?? 0),\(String(r.offset ?? 0, radix: 16)),\(r.width ?? 0),\(String(r.value ?? 0, radix: 16))"
-        case .event:
-            var text = "e,\(r.timeNs),\(r.seq ?? 0),\(r.vector ?? 0),\(String(r.flags ?? 0, radix: 16))"
-            for value in r.snapshot ?? [] { text += "," + String(value, radix: 16) }
-            return text
-        case .callback:
-            return "c,\(r.timeNs),\(r.callback ?? ""),\(r.durationNs ?? 0)"
-        }
+    public mutating func appendEvent(timeNs: UInt64, seq: UInt64, vector: UInt64, flags: UInt64,
+                                     snapshot: UnsafeBufferPointer<UInt64>) {
+        line += " e,\(timeNs),\(seq),\(vector),\(String(flags, radix: 16))"
+        for value in snapshot { line += "," + String(value, radix: 16) }
+        count += 1
+    }
+
+    public mutating func appendCallback(timeNs: UInt64, name: String, durationNs: UInt64) {
+        line += " c,\(timeNs),\(name),\(durationNs)"
+        count += 1
     }
 
     /// "<dropped> <record>..." (after "trace "): every record must parse.

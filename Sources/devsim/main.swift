@@ -72,9 +72,9 @@ case .serve(let devices):
     // Block the termination signals before anything else: they are read
     // from a signalfd by the loop, so SIGTERM stops devsim cleanly.
     let signalFD = cdh_signalfd_for_termination()
-    guard signalFD >= 0 else { fail(1, "signalfd: \(String(cString: strerror(errno)))") }
+    guard signalFD >= 0 else { fail(1, "\(SystemCallError.last("signalfd"))") }
     if mkdir(options.directory, 0o700) != 0 && errno != EEXIST {
-        fail(1, "cannot create \(options.directory): \(String(cString: strerror(errno)))")
+        fail(1, "cannot create \(SystemCallError.last(options.directory))")
     }
     let log: (String) -> Void = { writeAll(STDERR_FILENO, "devsim: \($0)\n") }
     let functions = devices.map { device in

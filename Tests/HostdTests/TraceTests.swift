@@ -174,7 +174,7 @@ import DrvHostProtocol
         var callback = cdh_trace_record()
         callback.kind = UInt32(CDH_TRACE_CALLBACK.rawValue)
         callback.time_ns = 789; callback.a = UInt64(CDH_CALLBACK_TIMER.rawValue); callback.b = 4242
-        let line = [write, event, callback].map(DriverHostCore.Trace.record).reduce(into: TraceLine(dropped: 7)) { $0.append($1) }
+        let line = [write, event, callback].reduce(into: TraceLine(dropped: 7)) { DriverHostCore.Trace.append($1, to: &$0) }
         guard case .trace(let dropped, let records)? = DriverhostMessage(line: line.line) else {
             Issue.record("not parsed: \(line.line)")
             return
