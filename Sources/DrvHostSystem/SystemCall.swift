@@ -37,7 +37,10 @@ public struct SystemCallError: Error, CustomStringConvertible, Sendable, Equatab
 /// handled for calls swift-system does not wrap (sockets, ioctl, epoll, the
 /// C shims). A negative result becomes SystemCallError; a shim that returns
 /// -errno instead of setting errno goes through `shimCall`.
-@inline(__always)
+// @inlinable: driverhost's loop calls it for every event (epoll_wait, the
+// eventfd read) from another module; a cross-module generic call there
+// cost ~5% of the dispatch benchmark.
+@inlinable @inline(__always)
 public func systemCall<T: BinaryInteger>(_ name: @autoclosure () -> String, _ body: () -> T) throws(SystemCallError) -> T {
     while true {
         let result = body()
@@ -49,7 +52,7 @@ public func systemCall<T: BinaryInteger>(_ name: @autoclosure () -> String, _ bo
 }
 
 /// A C shim's result: >= 0, or -errno (the shims retry EINTR themselves).
-@inline(__always)
+@inlinable @inline(__always)
 public func shimCall<T: BinaryInteger>(_ name: @autoclosure () -> String, _ body: () -> T) throws(SystemCallError) -> T {
     let result = body()
     guard result < 0 else { return result }
