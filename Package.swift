@@ -1,7 +1,8 @@
 // swift-tools-version:6.0
 //
-// drvhost user-space side. driverhost uses Glibc only (no Foundation, no
-// packages); libffi comes from the system through pkg-config.
+// drvhost user-space side. driverhost uses Glibc and swift-system only (no
+// Foundation, no other packages); libffi comes from the system through
+// pkg-config.
 import PackageDescription
 
 // --static-swift-stdlib links with -export-dynamic (so that libraries a
@@ -25,6 +26,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.3"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-system.git", from: "1.8.1"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
     ],
     targets: [
@@ -54,9 +56,33 @@ let package = Package(
             name: "CommandValue",
             path: "Sources/CommandValue"
         ),
+        // One definition of what driverhost and hostd say to each other: the
+        // control lines both ways, exit codes, the describe schema, the PCI
+        // address and the names both sides check. No Foundation (driverhost
+        // links it), no packages.
+        .target(
+            name: "DrvHostProtocol",
+            dependencies: ["CommandValue"],
+            path: "Sources/DrvHostProtocol"
+        ),
+        // The typed system-call layer of every target, on swift-system: owned
+        // descriptors, errno as a typed error naming its call, EINTR retried
+        // in one place.
+        .target(
+            name: "DrvHostSystem",
+            dependencies: [.product(name: "SystemPackage", package: "swift-system")],
+            path: "Sources/DrvHostSystem"
+        ),
+        // devsim's client side: driverhost opens a simulated device with it,
+        // hostd lists devsim's devices and their counters.
+        .target(
+            name: "DevSimClient",
+            dependencies: ["CDevSim", "CDrvHost", "DrvHostProtocol", "DrvHostSystem"],
+            path: "Sources/DevSimClient"
+        ),
         .target(
             name: "DriverHostCore",
-            dependencies: ["CDrvHost", "CDevSim", "TerminalText", "CommandValue"],
+            dependencies: ["CDrvHost", "CDevSim", "TerminalText", "CommandValue", "DrvHostProtocol", "DrvHostSystem", "DevSimClient"],
             path: "Sources/DriverHostCore",
             swiftSettings: [
                 // The loop thread is the only thread that touches these
@@ -80,7 +106,7 @@ let package = Package(
         ),
         .target(
             name: "DevSimCore",
-            dependencies: ["DriverHostCore", "CDrvHost", "CDevSim"],
+            dependencies: ["DriverHostCore", "DrvHostSystem", "DevSimClient", "CDrvHost", "CDevSim"],
             path: "Sources/DevSimCore"
         ),
         .executableTarget(
@@ -94,6 +120,7 @@ let package = Package(
         // credentials (SO_PEERCRED through SocketOptionProvider).
         .target(
             name: "DrvHostControl",
+            dependencies: ["DrvHostProtocol", "DrvHostSystem"],
             path: "Sources/DrvHostControl"
         ),
         // The server half (hostd's): SwiftNIO and ServiceLifecycle stay out
@@ -101,7 +128,7 @@ let package = Package(
         .target(
             name: "DrvHostControlServer",
             dependencies: [
-                "DrvHostControl",
+                "DrvHostControl", "DrvHostSystem",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -112,7 +139,7 @@ let package = Package(
         .executableTarget(
             name: "hostctl",
             dependencies: [
-                "DrvHostControl", "TerminalText", "CommandValue",
+                "DrvHostControl", "DrvHostProtocol", "TerminalText", "CommandValue",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/hostctl",
@@ -136,7 +163,7 @@ let package = Package(
         .target(
             name: "HostdCore",
             dependencies: [
-                "CHostd", "DriverHostCore", "DrvHostControl", "TerminalText",
+                "CHostd", "DrvHostProtocol", "DrvHostSystem", "DevSimClient", "DrvHostControl", "TerminalText",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -168,7 +195,7 @@ let package = Package(
         ),
         .testTarget(
             name: "HostdTests",
-            dependencies: ["TestSupport", "HostdCore", "DrvHostControlServer", "hostd", "driverhost", "devsim"],
+            dependencies: ["TestSupport", "HostdCore", "DrvHostProtocol", "DrvHostControlServer", "hostd", "driverhost", "devsim"],
             path: "Tests/HostdTests",
             exclude: ["Fixtures"]
         ),
@@ -180,28 +207,34 @@ let package = Package(
         ),
         .executableTarget(
             name: "driverhost-dispatch-bench",
-            dependencies: ["DriverHostCore", "CDispatchBaseline"],
+            dependencies: ["DriverHostCore", "DrvHostSystem", "CDispatchBaseline"],
             path: "Benchmarks/driverhost-dispatch-bench"
         ),
         // devsim and driverhost as processes: release on crash, errors, and
         // the shared plugin suite (Tests/PluginSuite). Needs `make plugins`.
         .testTarget(
             name: "DevSimTests",
-            dependencies: ["TestSupport", "devsim", "driverhost", "DevSimCore", "CDrvHost"],
+            dependencies: ["TestSupport", "devsim", "driverhost", "DevSimCore", "DevSimClient", "DrvHostSystem", "CDrvHost"],
             path: "Tests/DevSimTests"
         ),
         .testTarget(
             name: "DriverHostTests",
             // driverhost itself too: exit codes and messages are tested on
             // the real binary. Test plugins: `make -C Tests/Plugins` first.
-            dependencies: ["TestSupport", "DriverHostCore", "driverhost", "TerminalText", "CommandValue"],
+            dependencies: ["TestSupport", "DriverHostCore", "DrvHostProtocol", "DrvHostSystem", "DevSimClient", "driverhost", "TerminalText", "CommandValue"],
             path: "Tests/DriverHostTests"
+        ),
+        // The protocol's messages round-trip and malformed lines are refused.
+        .testTarget(
+            name: "DrvHostProtocolTests",
+            dependencies: ["DrvHostProtocol"],
+            path: "Tests/DrvHostProtocolTests"
         ),
         .testTarget(
             name: "ControlTests",
             // hostctl too: its exit codes and output are tested on the binary.
-            dependencies: ["TestSupport", 
-                "DrvHostControl", "DrvHostControlServer", "hostctl",
+            dependencies: ["TestSupport",
+                "DrvHostControl", "DrvHostProtocol", "DrvHostSystem", "DrvHostControlServer", "hostctl",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],

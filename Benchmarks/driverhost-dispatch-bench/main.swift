@@ -2,6 +2,8 @@ import CDispatchBaseline
 import CDrvHost
 import DriverHostCore
 import Glibc
+import DrvHostSystem
+import DrvHostProtocol
 
 // Dispatch benchmark, on the host (no VM, no kernel module): events per
 // second through driverhost's event loop and a plugin's interrupt() against

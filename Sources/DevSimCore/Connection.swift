@@ -2,6 +2,7 @@ import CDevSim
 import CDrvHost
 import DriverHostCore
 import Glibc
+import DrvHostSystem
 
 /// One connected client of one simulated function, and the translation of
 /// its messages into the function's ioctl-like calls (CDevSim.h lists them).

@@ -1,5 +1,6 @@
 import CDevSim
 import Glibc
+import DrvHostSystem
 
 /// The owner's DMA buffers: memfd pages mapped here (for the model's bus
 /// master accesses) and, through the descriptor sent with the answer, in the
@@ -31,11 +32,11 @@ struct DMAMemory {
         let limit: UInt64 = maskBits >= 64 ? .max : (1 << UInt64(maskBits))
         guard nextBusAddress <= limit, limit - nextBusAddress >= rounded else { return .failure(.errno(ENOMEM)) }
         let fd = cds_memfd("devsim-dma", rounded)
-        guard fd >= 0 else { return .failure(.errno(errno)) }
+        guard fd >= 0 else { return .failure(.errno(SystemCallError.last("memfd_create").code)) }
         guard let cpu = mmap(nil, Int(rounded), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0), cpu != MAP_FAILED else {
-            let code = errno
+            let error = SystemCallError.last("mmap")
             close(fd)
-            return .failure(.errno(code))
+            return .failure(.errno(error.code))
         }
         let buffer = Buffer(id: id, busAddress: nextBusAddress, size: rounded, cpu: cpu)
         nextBusAddress += rounded

@@ -2,6 +2,7 @@ import CDevSim
 import CDrvHost
 import DriverHostCore
 import Glibc
+import DrvHostSystem
 
 /// devsim's one thread: an epoll loop over each function's listening
 /// socket, the clients' connections, a timerfd for the models' timed work
@@ -25,7 +26,7 @@ public final class DevSimServer {
     }
 
     /// Binds `<directory>/<name>.sock` for every function.
-    public init(directory: String, functions: [SimulatedFunction], log: @escaping (String) -> Void) throws(Errno) {
+    public init(directory: String, functions: [SimulatedFunction], log: @escaping (String) -> Void) throws(SystemCallError) {
         self.directory = directory
         self.functions = functions
         self.log = log
@@ -46,7 +47,7 @@ public final class DevSimServer {
 
     /// Serves until SIGTERM/SIGINT arrives on `signals`; then removes the
     /// sockets. Owners still connected see their connection close.
-    public func run(signals: Descriptor) throws(Errno) {
+    public func run(signals: Descriptor) throws(SystemCallError) {
         try epoll.add(signals.raw, token: Token.signals)
         let ready = UnsafeMutablePointer<cdh_ready>.allocate(capacity: Epoll.maxReady)
         defer { ready.deallocate() }
@@ -117,7 +118,7 @@ public final class DevSimServer {
     }
 
     /// The timerfd fires at the earliest deadline any model has.
-    private func armTimer() throws(Errno) {
+    private func armTimer() throws(SystemCallError) {
         let deadline = functions.compactMap(\.nextDeadline).min()
         let now = cdh_monotonic_ns()
         let delay = deadline.map { $0 > now ? $0 - now : 1 } ?? 0

@@ -2,6 +2,7 @@ import CDevSim
 import CDrvHost
 import DriverHostCore
 import Glibc
+import DrvHostSystem
 
 /// One simulated PCI function and the proxy in front of it: what
 /// drvproxy.ko keeps per device (programs, IRQ mode, event ring, DMA

@@ -1,5 +1,7 @@
 import CDrvHost
 import Glibc
+import DrvHostSystem
+import DrvHostProtocol
 
 /// The block class's I/O buffers: one slot of max_transfer bytes per
 /// (queue, tag), in DMA memory taken through the instance: it counts

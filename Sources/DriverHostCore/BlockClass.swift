@@ -1,5 +1,7 @@
 import CDrvHost
 import Glibc
+import DrvHostSystem
+import DrvHostProtocol
 
 /// "drvhost.block/1": the plugin's device as a Linux block device,
 /// /dev/ublkbN, served through ublk (ublk_drv, Linux 6.x).

@@ -1,5 +1,6 @@
 import CDrvHost
 import Glibc
+import DrvHostProtocol
 
 /// The plugin's half of "drvhost.block/1" (struct dh_block_device), checked
 /// field by field, and what ublk is told about the disk. A plugin must give

@@ -1,5 +1,6 @@
 import CDrvHost
 import Glibc
+import DrvHostSystem
 
 /// The block class's I/O path, all on the loop thread:
 ///

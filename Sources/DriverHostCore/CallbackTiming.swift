@@ -1,4 +1,5 @@
 import CDrvHost
+import DrvHostProtocol
 
 /// How long plugin callbacks take, for hostd's metrics: a histogram per
 /// kind of callback (attach, detach, interrupt, timer, command), reported
@@ -56,20 +57,21 @@ final class CallbackTiming {
         }
     }
 
-    /// "durations" lines for the kinds timed since the last report.
-    func report() -> [String] {
-        var lines: [String] = []
+    /// "durations" messages for the kinds timed since the last report.
+    func report() -> [DriverhostMessage] {
+        var lines: [DriverhostMessage] = []
         for kind in 0..<CallbackTiming.kinds {
             let row = table + kind * CallbackTiming.stride
             guard row[0] != reported[kind] else { continue }
             reported[kind] = row[0]
             var cumulative: UInt64 = 0
-            var buckets: [String] = []
+            var buckets: [CallbackDurations.Bucket] = []
             for (i, bound) in CallbackTiming.boundsNs.enumerated() {
                 cumulative += row[2 + i]
-                buckets.append("\(bound):\(cumulative)")
+                buckets.append(.init(leNs: bound, count: cumulative))
             }
-            lines.append("durations \(Trace.callbackName(UInt64(kind))) \(row[0]) \(row[1]) " + buckets.joined(separator: ","))
+            lines.append(.durations(CallbackDurations(callback: Trace.callbackName(UInt64(kind)), count: row[0],
+                                                      sumNs: row[1], buckets: buckets)))
         }
         return lines
     }

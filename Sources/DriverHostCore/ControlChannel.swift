@@ -1,29 +1,13 @@
 import CDrvHost
 import Glibc
+import DrvHostSystem
+import DrvHostProtocol
 
-/// The supervisor's end of a socketpair, passed as --control-fd. One request
-/// or notice per line, fields separated by single spaces; every field that
-/// carries free text is escaped with LineEscaping, so neither spaces nor
-/// newlines in arguments or results can break the framing.
-///
-///   driverhost -> supervisor:  "device <kind> <name>"        the class device it serves, before:
-///                              "attached <restart-count>"   once attach succeeded
-///                              "pong <n>"                    answers "ping <n>" (liveness)
-///                              "failed <message>"            why it is about to exit with an error
-///                              "result <id> <text>"          a call's result
-///                              "trace <dropped> <record>..."  while tracing (Trace)
-///                              "durations <callback> <count> <sum-ns> <le-ns>:<n>,..."
-///                                                            sampled callback times (CallbackTiming),
-///                                                            cumulative, after a pong when they changed
-///                              "error <id> <message>"        a call that failed
-///                              "exit <code>"                 the exit code it is about to end with
-///   supervisor -> driverhost:  "stop"                        detach and exit 0, like SIGTERM
-///                              "ping <n>"                    answered at once by the loop
-///                              "call <id> <command> <arg>..." run a plugin command
-///                              "trace on" / "trace off"      start or stop tracing (hostctl trace)
-///   end of file                the supervisor is gone: detach and exit 0, or,
-///                              with a listener (--listen-fd), run on and wait
-///                              for the next supervisor to connect
+/// The supervisor's end of a socketpair, passed as --control-fd. The
+/// messages both ways, their framing and escaping are DrvHostProtocol's
+/// (SupervisorMessage in, DriverhostMessage out). End of file: the
+/// supervisor is gone: detach and exit 0, or, with a listener
+/// (--listen-fd), run on and wait for the next supervisor to connect.
 ///
 /// Re-adoption: a supervisor may die and a new one take over (hostd's
 /// restart). The new one connects to the listener hostd handed over; the
@@ -89,6 +73,10 @@ public final class ControlChannel {
     /// True if a new supervisor can connect after this one is gone.
     var acceptsSupervisors: Bool { listener != nil }
 
+    func send(_ message: DriverhostMessage) {
+        send(message.line)
+    }
+
     func send(_ line: String) {
         guard connection != nil else {
             droppedLines += 1
@@ -144,11 +132,11 @@ public final class ControlChannel {
     }
 
     func answer(_ id: String, result: String) {
-        send("result \(LineEscaping.escape(id)) \(LineEscaping.escape(result))")
+        send(DriverhostMessage.result(id: id, text: result))
     }
 
     func answer(_ id: String, error: String) {
-        send("error \(LineEscaping.escape(id)) \(LineEscaping.escape(error))")
+        send(DriverhostMessage.error(id: id, message: error))
     }
 
     /// Everything complete that has arrived; empty if nothing new was whole.
@@ -197,34 +185,23 @@ public final class ControlChannel {
     }
 
     private func parse(_ line: String) -> Message? {
-        let fields = line.split(separator: " ", omittingEmptySubsequences: false)
-        switch fields.first {
-        case "stop"?:
-            return .stop
-        case "ping"? where fields.count == 2 && fields[1].count <= 20 && fields[1].allSatisfy(\.isNumber):
+        switch SupervisorMessage.parse(line) {
+        case .message(.stop): return .stop
+        case .message(.ping(let n)):
             // Answered as soon as the loop reads it (between callbacks, in
             // nested waits too): a driverhost that does not is stuck.
-            send("pong \(fields[1])")
+            send(DriverhostMessage.pong(n))
             afterPong?()
             return nil
-        case "trace"? where fields.count == 2 && (fields[1] == "on" || fields[1] == "off"):
-            return .trace(fields[1] == "on")
-        case "call"?:
-            guard fields.count >= 2, let id = LineEscaping.unescape(fields[1]) else { return nil }
-            guard fields.count >= 3, let command = LineEscaping.unescape(fields[2]) else {
-                answer(id, error: "malformed call: no command name")
-                return nil
-            }
-            var arguments: [String] = []
-            for field in fields.dropFirst(3) {
-                guard let argument = LineEscaping.unescape(field) else {
-                    answer(id, error: "malformed call: bad escape in \"\(field)\"")
-                    return nil
-                }
-                arguments.append(argument)
-            }
+        case .message(.trace(let on)): return .trace(on)
+        case .message(.call(let id, let command, let arguments)):
             return .call(CallRequest(id: id, command: command, arguments: arguments))
-        default:
+        case .malformedCall(let id, let why):
+            answer(id, error: why)
+            return nil
+        case .message(.start), .message(.adopt), .unknown:
+            // "start" is Standby's; "adopt" is the fd carrier of a new
+            // supervisor, read for its descriptor only.
             return nil
         }
     }

@@ -1,4 +1,6 @@
 import CDrvHost
+import DrvHostSystem
+import DrvHostProtocol
 
 /// A device class driverhost serves for a plugin: the plugin's device
 /// becomes a standard Linux device (block: ublk, net: TAP) that programs use
@@ -28,7 +30,7 @@ protocol DeviceClassServer: AnyObject {
     func stop()
 
     /// What the class counted since this driverhost attached, in a fixed
-    /// order, names of [a-z0-9_] (ClassCounters.isName). The supervisor
+    /// order, names of [a-z0-9_] (ClassCounter.isName). The supervisor
     /// shows them with the instance (hostctl status). Empty: nothing to
     /// report (the default).
     var counters: [(name: String, value: UInt64)] { get }
@@ -43,23 +45,15 @@ extension DeviceClassServer {
     var counters: [(name: String, value: UInt64)] { [] }
 }
 
-/// The class server's counters, for the supervisor: one line on the control
-/// channel, "counters <kind> <name>=<value> ...", sent at attach and then
-/// every `intervalNs` if they changed. Pushed rather than asked for, so that
-/// `hostctl status` never waits on a driverhost that is busy or stuck.
-public enum ClassCounters {
+/// The class server's counters, for the supervisor: a "counters" message
+/// (DriverhostMessage), sent at attach and then every `intervalNs` if they
+/// changed. Pushed rather than asked for, so that `hostctl status` never
+/// waits on a driverhost that is busy or stuck.
+enum ClassCounters {
     static let intervalNs: UInt64 = 500_000_000
-    /// What the supervisor accepts: so many counters, names so long.
-    public static let maxCount = 32
-    public static let maxNameLength = 32
-
-    public static func isName(_ name: some StringProtocol) -> Bool {
-        !name.isEmpty && name.utf8.count <= maxNameLength
-            && name.utf8.allSatisfy { ($0 >= 0x61 && $0 <= 0x7a) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x5f }
-    }
 
     static func line(kind: String, _ counters: [(name: String, value: UInt64)]) -> String {
-        (["counters", kind] + counters.prefix(maxCount).map { "\($0.name)=\($0.value)" }).joined(separator: " ")
+        DriverhostMessage.counters(kind: kind, counters.prefix(ClassCounter.maxCount).map { ClassCounter(name: $0.name, value: $0.value) }).line
     }
 }
 
@@ -77,29 +71,6 @@ enum DeviceClasses {
             throw HostFailure(.usage, "unknown device class \"\(kind)\" (this driverhost serves: \(servers.map { $0.kind }.joined(separator: ", ")))")
         }
         try server.end(name: name)
-    }
-}
-
-/// A class device as the supervisor names it: "KIND:NAME" on the command
-/// line, "KIND NAME" in its protocol.
-public struct ClassDevice: Equatable, Sendable {
-    public var kind: String
-    public var name: String
-
-    public init(kind: String, name: String) {
-        self.kind = kind
-        self.name = name
-    }
-
-    /// "block:ublkb0". Both parts non-empty, no spaces or control characters.
-    public init?(argument: some StringProtocol) {
-        guard let colon = argument.firstIndex(of: ":") else { return nil }
-        self.init(kind: String(argument[..<colon]), name: String(argument[argument.index(after: colon)...]))
-        guard ClassDevice.isWord(kind), ClassDevice.isWord(name) else { return nil }
-    }
-
-    public static func isWord(_ text: String) -> Bool {
-        !text.isEmpty && text.count <= 64 && text.unicodeScalars.allSatisfy { $0.value > 0x20 && $0.value < 0x7f }
     }
 }
 

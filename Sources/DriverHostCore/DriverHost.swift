@@ -1,6 +1,8 @@
 import CDrvHost
 import TerminalText
 import Glibc
+import DrvHostSystem
+import DrvHostProtocol
 
 /// One driverhost run, start to exit: the order of steps is the point.
 ///
@@ -36,12 +38,12 @@ public enum DriverHost {
         } catch {
             log(.error, error.message)
             // The supervisor shows why, not only the exit code.
-            control?.send("failed \(LineEscaping.escape(error.message))")
+            control?.send(DriverhostMessage.failed(error.message))
             code = error.exitCode
         }
         // A supervisor that adopted this process is not its parent: it
         // learns the exit code only from here.
-        control?.send("exit \(code.rawValue)")
+        control?.send(DriverhostMessage.exit(code.rawValue))
         return code
     }
 
@@ -75,7 +77,7 @@ public enum DriverHost {
 
     static func runChecked(_ options: Options, control: ControlChannel?, log: Log, output: (String) -> Void) throws(HostFailure) {
         let signalFD = cdh_signalfd_for_termination()
-        guard signalFD >= 0 else { throw HostFailure(.internalError, "\(Errno(errno, call: "signalfd"))") }
+        guard signalFD >= 0 else { throw HostFailure(.internalError, "\(SystemCallError.last("signalfd"))") }
         let signals = Descriptor(taking: signalFD)
         try CallbackWatchdog.start()
 

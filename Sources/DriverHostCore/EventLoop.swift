@@ -1,5 +1,7 @@
 import CDrvHost
 import Glibc
+import DrvHostSystem
+import DrvHostProtocol
 
 /// Why the loop stopped.
 public enum StopReason: Equatable, Sendable {
@@ -159,9 +161,9 @@ final class EventLoop {
     func announceAttached() {
         announced = true
         if let device = instance.classDevice {
-            control?.send("device \(device.kind) \(LineEscaping.escape(device.name))")
+            control?.send(DriverhostMessage.device(device))
         }
-        control?.send("attached \(instance.identity.restartCount)")
+        control?.send(DriverhostMessage.attached(restartCount: instance.identity.restartCount))
     }
 
     /// Runs until a termination signal, a control "stop", or the control

@@ -1,4 +1,5 @@
 import CDrvHost
+import DevSimClient
 
 /// Which interrupt modes driverhost tries for a plugin, in order. A plugin
 /// that declares MSI or MSI-X gets a fallback when the device or the

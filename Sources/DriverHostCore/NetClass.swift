@@ -1,5 +1,6 @@
 import CDrvHost
 import Glibc
+import DrvHostProtocol
 
 /// The net device class ("drvhost.net/1", SDK/include/drvhost/net.h): the
 /// plugin's NIC served as a persistent TAP interface. Frames the kernel

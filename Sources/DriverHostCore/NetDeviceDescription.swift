@@ -1,4 +1,5 @@
 import CDrvHost
+import DrvHostProtocol
 
 /// The plugin's half of "drvhost.net/1" (struct dh_net_device), checked
 /// field by field as the descriptor is: a malformed one ends the instance

@@ -1,5 +1,6 @@
 import CDrvHost
 import Glibc
+import DrvHostSystem
 
 /// One queue of a TAP interface, host side: the frames the kernel wants sent
 /// are read in batches into fixed slots and offered to the plugin from

@@ -1,3 +1,4 @@
+import DrvHostProtocol
 /// driverhost's command line. Parsed by hand: driverhost uses no packages.
 public struct Options: Equatable, Sendable {
     public struct Call: Equatable, Sendable {
@@ -109,10 +110,10 @@ public struct Options: Equatable, Sendable {
         while let flag = rest.popFirst() {
             switch flag {
             case "--device":
-                // "00:05.0" (as lspci prints it) is domain 0's.
+                // "00:05.0" (as lspci prints it) becomes sysfs's 0000:00:05.0;
+                // what is no address stays as given for the check below.
                 let device = try value(flag)
-                bdf = device.hasPrefix(SimDevice.prefix) || device.split(separator: ":").count != 2
-                    ? device : "0000:" + device.lowercased()
+                bdf = device.hasPrefix(SimDevice.prefix) ? device : PCIAddress.normalized(device) ?? device
             case "--plugin": plugin = try value(flag)
             case "--device-node": deviceNode = try value(flag)
             case "--simulate": simulate = true
@@ -192,7 +193,7 @@ public struct Options: Equatable, Sendable {
             guard SimDevice.name(fromDevice: bdf) != nil else {
                 throw UsageError(description: "--device \(bdf): a simulated device is sim:NAME, NAME of letters, digits, - and _")
             }
-        } else if let bdf, InstanceIdentity(bdf: bdf) == nil {
+        } else if let bdf, PCIAddress(bdf) == nil {
             throw UsageError(description: "--device \(bdf) is not a PCI address like 0000:00:05.0 nor a simulated device like sim:edu0")
         }
     }

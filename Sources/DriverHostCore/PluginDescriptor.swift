@@ -1,4 +1,6 @@
 import CDrvHost
+import DevSimClient
+import DrvHostProtocol
 
 /// A plugin's descriptor, copied out of the plugin and checked field by field
 /// before driverhost opens the device. Nothing here calls into the plugin.

@@ -1,5 +1,6 @@
 import CDrvHost
 import Glibc
+import DrvHostProtocol
 
 /// A plugin shared object, opened RTLD_NOW | RTLD_LOCAL so that an unresolved
 /// symbol fails here and not in the middle of an interrupt, and so that two

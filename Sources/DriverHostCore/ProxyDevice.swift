@@ -1,5 +1,8 @@
 import CDrvHost
 import Glibc
+import DevSimClient
+import DrvHostSystem
+import DrvHostProtocol
 
 /// /dev/drvproxy/<BDF>: the drvproxy kernel module's handle for one device.
 public final class ProxyDevice: DeviceBackend {
@@ -54,12 +57,12 @@ public final class ProxyDevice: DeviceBackend {
                                "cannot open \(path): DMA cannot be confined (no IOMMU confines this device); drvproxy opens it "
                                + "only with its module parameter allow_unsafe_dma=1 and CAP_SYS_RAWIO, which taints the kernel")
         }
-        return HostFailure(.deviceUnavailable, "cannot open \(path): \(String(cString: strerror(code)))")
+        return HostFailure(.deviceUnavailable, "cannot \(SystemCallError(code, call: "open \(path)"))")
     }
 
     public var eventDescriptor: Int32 { handle.raw }
 
-    public func readEvents(into buffer: UnsafeMutablePointer<dh_event>, capacity: Int) throws(Errno) -> Int {
+    public func readEvents(into buffer: UnsafeMutablePointer<dh_event>, capacity: Int) throws(SystemCallError) -> Int {
         let bytes = UnsafeMutableRawBufferPointer(start: buffer, count: capacity * MemoryLayout<dh_event>.stride)
         guard let n = try handle.read(into: bytes) else { return 0 }
         return n / MemoryLayout<dh_event>.stride
@@ -73,15 +76,15 @@ public final class ProxyDevice: DeviceBackend {
         prog.len = UInt32(program.count)
         prog.insns = UInt64(UInt(bitPattern: program.baseAddress))
         if cdh_proxy_set_prog(handle.raw, &prog) != 0 {
-            let code = errno
-            let reason = code == EINVAL
+            let error = SystemCallError.last("set \(kind) program")
+            let reason = error.errno == .invalidArgument
                 ? ": \(String(cString: regprog_error_name(prog.error))) at instruction \(prog.error_index)" : ""
             throw HostFailure(.deviceSetupFailed,
-                              "\(path): kernel refused the \(kind) program: \(String(cString: strerror(code)))\(reason)")
+                              "\(path): kernel refused the \(kind) program: \(error.errno)\(reason)")
         }
     }
 
-    public func setInterruptMode(_ mode: UInt32, vectors: UInt32) throws(Errno) {
+    public func setInterruptMode(_ mode: UInt32, vectors: UInt32) throws(SystemCallError) {
         var irq = drvproxy_irq()
         irq.abi_version = UInt32(DRVPROXY_ABI_VERSION)
         irq.mode = mode
@@ -89,20 +92,20 @@ public final class ProxyDevice: DeviceBackend {
         _ = try systemCall("ioctl SET_IRQ") { cdh_proxy_set_irq(handle.raw, &irq) }
     }
 
-    public func unmask() throws(Errno) {
+    public func unmask() throws(SystemCallError) {
         _ = try systemCall("ioctl UNMASK") { cdh_proxy_unmask(handle.raw) }
     }
 
-    public func mapBAR(_ index: Int) throws(Errno) -> UnsafeMutableRawPointer? {
+    public func mapBAR(_ index: Int) throws(SystemCallError) -> UnsafeMutableRawPointer? {
         let bar = info.bars[index]
         guard bar.size > 0, bar.isMemory else { return nil }
         let base = try map(size: Int(bar.size), offset: UInt64(index) << UInt64(DRVPROXY_MMAP_SHIFT), what: "mmap BAR\(index)")
         return base
     }
 
-    private func map(size: Int, offset: UInt64, what: String) throws(Errno) -> UnsafeMutableRawPointer {
+    private func map(size: Int, offset: UInt64, what: String) throws(SystemCallError) -> UnsafeMutableRawPointer {
         let base = mmap(nil, size, PROT_READ | PROT_WRITE, MAP_SHARED, handle.raw, Int(bitPattern: UInt(offset)))
-        guard let base, base != MAP_FAILED else { throw Errno(errno, call: what) }
+        guard let base, base != MAP_FAILED else { throw SystemCallError.last(what) }
         mappings.append((base, size))
         return base
     }
@@ -110,12 +113,12 @@ public final class ProxyDevice: DeviceBackend {
     public func readRegister(bar: Int, offset: UInt64, width: Int) -> UInt64 { ~0 }  // I/O BARs: not yet
     public func writeRegister(bar: Int, offset: UInt64, width: Int, value: UInt64) {}
 
-    public func setDMAMask(bits: UInt32) throws(Errno) {
+    public func setDMAMask(bits: UInt32) throws(SystemCallError) {
         var mask = drvproxy_dma_mask(abi_version: UInt32(DRVPROXY_ABI_VERSION), bits: bits)
         _ = try systemCall("ioctl DMA_MASK") { cdh_proxy_dma_mask(handle.raw, &mask) }
     }
 
-    public func allocateDMA(size: UInt64) throws(Errno) -> DMAAllocation {
+    public func allocateDMA(size: UInt64) throws(SystemCallError) -> DMAAllocation {
         var alloc = drvproxy_dma_alloc()
         alloc.abi_version = UInt32(DRVPROXY_ABI_VERSION)
         alloc.size = size
@@ -125,7 +128,7 @@ public final class ProxyDevice: DeviceBackend {
         return DMAAllocation(id: alloc.id, cpu: cpu, busAddress: alloc.bus_addr, size: pageRounded)
     }
 
-    public func freeDMA(_ allocation: DMAAllocation) throws(Errno) {
+    public func freeDMA(_ allocation: DMAAllocation) throws(SystemCallError) {
         if let i = mappings.firstIndex(where: { $0.0 == allocation.cpu }) {
             munmap(mappings[i].0, mappings[i].1)
             mappings.remove(at: i)
@@ -134,7 +137,7 @@ public final class ProxyDevice: DeviceBackend {
         _ = try systemCall("ioctl DMA_FREE") { cdh_proxy_dma_free(handle.raw, &release) }
     }
 
-    public func setBusMaster(_ enabled: Bool) throws(Errno) {
+    public func setBusMaster(_ enabled: Bool) throws(SystemCallError) {
         var request = drvproxy_bus_master(abi_version: UInt32(DRVPROXY_ABI_VERSION), enable: enabled ? 1 : 0)
         _ = try systemCall("ioctl BUS_MASTER") { cdh_proxy_bus_master(handle.raw, &request) }
     }

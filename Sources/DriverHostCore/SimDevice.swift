@@ -1,6 +1,9 @@
 import CDevSim
 import CDrvHost
 import Glibc
+import DevSimClient
+import DrvHostSystem
+import DrvHostProtocol
 
 /// A device simulated by devsim (`--device sim:NAME`), behind the same
 /// contract as drvproxy. Registers go through devsim (the model gives them
@@ -8,7 +11,7 @@ import Glibc
 /// DH_ERR_NOT_SUPPORTED; DMA buffers are memfds devsim shares with us.
 /// Closing the connection, or dying, makes devsim run the release sequence.
 public final class SimDevice: DeviceBackend {
-    public static let prefix = "sim:"
+    public static let prefix = DevSimConnection.devicePrefix
     public let info: DeviceInfo
     private let connection: DevSimConnection
     private let events: Descriptor
@@ -17,12 +20,7 @@ public final class SimDevice: DeviceBackend {
     private let log: Log?
 
     /// "sim:edu0" -> "edu0"; nil for anything else.
-    public static func name(fromDevice device: String) -> String? {
-        guard device.hasPrefix(prefix) else { return nil }
-        let name = device.dropFirst(prefix.count)
-        let allowed = name.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") }
-        return name.isEmpty || !allowed ? nil : String(name)
-    }
+    public static func name(fromDevice device: String) -> String? { DevSimConnection.name(fromDevice: device) }
 
     public init(name: String, directory: String = DevSimConnection.defaultDirectory, log: Log? = nil) throws(HostFailure) {
         connection = try DevSimConnection(name: name, directory: directory, role: .owner)
@@ -40,13 +38,13 @@ public final class SimDevice: DeviceBackend {
 
     public var eventDescriptor: Int32 { events.raw }
 
-    public func readEvents(into buffer: UnsafeMutablePointer<dh_event>, capacity: Int) throws(Errno) -> Int {
+    public func readEvents(into buffer: UnsafeMutablePointer<dh_event>, capacity: Int) throws(SystemCallError) -> Int {
         // Drain the eventfd first: devsim signals again for anything queued later.
         guard try events.readCounter() > 0 else { return 0 }
         let answer = try connection.call(DEVSIM_READ_EVENTS, "read events",
                                          a: (UInt32(min(capacity, Int(DEVSIM_MAX_EVENTS_PER_READ))), 0))
         let count = Int(answer.message.a.0)
-        guard answer.payload.count == count * MemoryLayout<dh_event>.stride else { throw Errno(EPROTO, call: "read events") }
+        guard answer.payload.count == count * MemoryLayout<dh_event>.stride else { throw SystemCallError(EPROTO, call: "read events") }
         answer.payload.withUnsafeBytes { bytes in
             UnsafeMutableRawPointer(buffer).copyMemory(from: bytes.baseAddress!, byteCount: bytes.count)
         }
@@ -69,19 +67,19 @@ public final class SimDevice: DeviceBackend {
             let reason = status == -EINVAL
                 ? ": \(String(cString: regprog_error_name(answer.message.a.0))) at instruction \(answer.message.a.1)" : ""
             throw HostFailure(.deviceSetupFailed,
-                              "sim:\(connection.name): devsim refused the \(kind) program: \(String(cString: strerror(-status)))\(reason)")
+                              "sim:\(connection.name): devsim refused the \(kind) program: \(SystemCallError(-status, call: "program").errno)\(reason)")
         }
     }
 
-    public func setInterruptMode(_ mode: UInt32, vectors: UInt32) throws(Errno) {
+    public func setInterruptMode(_ mode: UInt32, vectors: UInt32) throws(SystemCallError) {
         try connection.call(DEVSIM_SET_IRQ, "SET_IRQ", a: (mode, max(vectors, 1)))
     }
 
-    public func unmask() throws(Errno) {
+    public func unmask() throws(SystemCallError) {
         try connection.call(DEVSIM_UNMASK, "UNMASK")
     }
 
-    public func mapBAR(_ index: Int) throws(Errno) -> UnsafeMutableRawPointer? { nil }
+    public func mapBAR(_ index: Int) throws(SystemCallError) -> UnsafeMutableRawPointer? { nil }
 
     public func readRegister(bar: Int, offset: UInt64, width: Int) -> UInt64 {
         do {
@@ -100,23 +98,23 @@ public final class SimDevice: DeviceBackend {
         }
     }
 
-    private func reportBroken(_ error: Errno) {
+    private func reportBroken(_ error: SystemCallError) {
         guard !reportedBrokenConnection else { return }
         reportedBrokenConnection = true
         log?(.error, "sim:\(connection.name): \(error) (reported once)")
     }
 
-    public func setDMAMask(bits: UInt32) throws(Errno) {
+    public func setDMAMask(bits: UInt32) throws(SystemCallError) {
         try connection.call(DEVSIM_DMA_MASK, "DMA_MASK", a: (bits, 0))
     }
 
-    public func allocateDMA(size: UInt64) throws(Errno) -> DMAAllocation {
+    public func allocateDMA(size: UInt64) throws(SystemCallError) -> DMAAllocation {
         let answer = try connection.call(DEVSIM_DMA_ALLOC, "DMA_ALLOC", b: (size, 0))
-        guard let memory = answer.descriptor else { throw Errno(EPROTO, call: "DMA_ALLOC") }
+        guard let memory = answer.descriptor else { throw SystemCallError(EPROTO, call: "DMA_ALLOC") }
         let id = answer.message.a.0
         let length = Int(answer.message.b.1)
         guard let cpu = mmap(nil, length, PROT_READ | PROT_WRITE, MAP_SHARED, memory.raw, 0), cpu != MAP_FAILED else {
-            let error = Errno(errno, call: "mmap DMA buffer")
+            let error = SystemCallError.last("mmap DMA buffer")
             _ = try? connection.call(DEVSIM_DMA_FREE, "DMA_FREE", a: (id, 0))
             throw error
         }
@@ -124,12 +122,12 @@ public final class SimDevice: DeviceBackend {
         return DMAAllocation(id: id, cpu: cpu, busAddress: answer.message.b.0, size: UInt64(length))
     }
 
-    public func freeDMA(_ allocation: DMAAllocation) throws(Errno) {
+    public func freeDMA(_ allocation: DMAAllocation) throws(SystemCallError) {
         if let (base, length) = mappings.removeValue(forKey: allocation.id) { munmap(base, length) }
         try connection.call(DEVSIM_DMA_FREE, "DMA_FREE", a: (allocation.id, 0))
     }
 
-    public func setBusMaster(_ enabled: Bool) throws(Errno) {
+    public func setBusMaster(_ enabled: Bool) throws(SystemCallError) {
         try connection.call(DEVSIM_BUS_MASTER, "BUS_MASTER", a: (enabled ? 1 : 0, 0))
     }
 

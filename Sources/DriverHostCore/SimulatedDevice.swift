@@ -1,5 +1,8 @@
 import CDrvHost
 import Glibc
+import DevSimClient
+import DrvHostSystem
+import DrvHostProtocol
 
 /// A stand-in device for host tests and the dispatch benchmark: no kernel
 /// module, an eventfd as the interrupt line. It looks like an edu device
@@ -24,7 +27,7 @@ public final class SimulatedDevice: DeviceBackend {
     public private(set) var busMaster = false
     public private(set) var isClosed = false
 
-    public init(info: DeviceInfo = SimulatedDevice.eduLike) throws(Errno) {
+    public init(info: DeviceInfo = SimulatedDevice.eduLike) throws(SystemCallError) {
         self.info = info
         line = try Descriptor.eventFD()
     }
@@ -42,7 +45,7 @@ public final class SimulatedDevice: DeviceBackend {
 
     public var eventDescriptor: Int32 { line.raw }
 
-    public func readEvents(into buffer: UnsafeMutablePointer<dh_event>, capacity: Int) throws(Errno) -> Int {
+    public func readEvents(into buffer: UnsafeMutablePointer<dh_event>, capacity: Int) throws(SystemCallError) -> Int {
         let signalled = try line.readCounter()
         guard signalled > 0 else { return 0 }
         let count = min(Int(signalled), capacity, pendingCount)
@@ -64,9 +67,9 @@ public final class SimulatedDevice: DeviceBackend {
         installed[kind] = Array(program)
     }
 
-    public func setInterruptMode(_ mode: UInt32, vectors: UInt32) throws(Errno) { interruptMode = mode }
-    public func unmask() throws(Errno) {}
-    public func mapBAR(_ index: Int) throws(Errno) -> UnsafeMutableRawPointer? { nil }
+    public func setInterruptMode(_ mode: UInt32, vectors: UInt32) throws(SystemCallError) { interruptMode = mode }
+    public func unmask() throws(SystemCallError) {}
+    public func mapBAR(_ index: Int) throws(SystemCallError) -> UnsafeMutableRawPointer? { nil }
 
     public func readRegister(bar: Int, offset: UInt64, width: Int) -> UInt64 {
         registers[UInt64(bar) << 32 | offset, default: 0]
@@ -84,24 +87,24 @@ public final class SimulatedDevice: DeviceBackend {
         registers[UInt64(bar) << 32 | offset] = value
     }
 
-    public func setDMAMask(bits: UInt32) throws(Errno) {
-        guard (12...64).contains(bits) else { throw Errno(EINVAL, call: "DMA mask") }
+    public func setDMAMask(bits: UInt32) throws(SystemCallError) {
+        guard (12...64).contains(bits) else { throw SystemCallError(EINVAL, call: "DMA mask") }
     }
 
-    public func allocateDMA(size: UInt64) throws(Errno) -> DMAAllocation {
-        guard let cpu = calloc(1, Int(size)) else { throw Errno(ENOMEM, call: "DMA alloc") }
+    public func allocateDMA(size: UInt64) throws(SystemCallError) -> DMAAllocation {
+        guard let cpu = calloc(1, Int(size)) else { throw SystemCallError(ENOMEM, call: "DMA alloc") }
         let allocation = DMAAllocation(id: nextDMA, cpu: cpu, busAddress: 0x10_0000 * UInt64(nextDMA), size: size)
         dmaBuffers[nextDMA] = allocation
         nextDMA += 1
         return allocation
     }
 
-    public func freeDMA(_ allocation: DMAAllocation) throws(Errno) {
-        guard dmaBuffers.removeValue(forKey: allocation.id) != nil else { throw Errno(ENOENT, call: "DMA free") }
+    public func freeDMA(_ allocation: DMAAllocation) throws(SystemCallError) {
+        guard dmaBuffers.removeValue(forKey: allocation.id) != nil else { throw SystemCallError(ENOENT, call: "DMA free") }
         free(allocation.cpu)
     }
 
-    public func setBusMaster(_ enabled: Bool) throws(Errno) { busMaster = enabled }
+    public func setBusMaster(_ enabled: Bool) throws(SystemCallError) { busMaster = enabled }
 
     public func close() {
         for buffer in dmaBuffers.values { free(buffer.cpu) }

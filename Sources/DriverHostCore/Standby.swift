@@ -1,4 +1,6 @@
 import Glibc
+import DrvHostSystem
+import DrvHostProtocol
 
 /// A warm standby: a driverhost that has loaded and validated its plugin,
 /// but has not opened the device, waits here for the supervisor's "start".
@@ -6,10 +8,9 @@ import Glibc
 /// a supervisor keeps one standby per instance and, after a crash and the
 /// kernel's release, only has to say "start".
 ///
-///   supervisor -> standby:  "start <restart-count> [<kind> <name>]"
-///                                                     open the device and attach
-///                                                     (recovering that class device)
-///                           "stop", end of file        exit 0, device untouched
+/// It reads SupervisorMessage's "start" (open the device and attach,
+/// recovering the class device it names) and "stop" or end of file (exit 0,
+/// device untouched).
 ///
 /// A termination signal also ends the wait. The line is read a byte at a
 /// time so that nothing after it (a "call" sent right behind the start) is
@@ -26,30 +27,24 @@ enum Standby {
         while true {
             var fds = [pollfd(fd: control, events: Int16(POLLIN), revents: 0),
                        pollfd(fd: signals, events: Int16(POLLIN), revents: 0)]
-            let n = poll(&fds, 2, -1)
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw HostFailure(.internalError, "\(Errno(errno, call: "poll"))")
+            do {
+                _ = try systemCall("poll") { poll(&fds, 2, -1) }
+            } catch {
+                throw HostFailure(.internalError, "\(error)")
             }
             if fds[1].revents != 0 { return nil }
             var byte: UInt8 = 0
-            let got = read(control, &byte, 1)
-            if got < 0 && errno == EINTR { continue }
-            guard got == 1 else { return nil }
+            guard (try? systemCall("read") { read(control, &byte, 1) }) == 1 else { return nil }
             guard byte == UInt8(ascii: "\n") else {
                 if line.count < ControlChannel.maxLine { line.append(byte) }
                 continue
             }
-            let fields = String(decoding: line, as: UTF8.self).split(separator: " ")
+            let parsed = SupervisorMessage.parse(String(decoding: line, as: UTF8.self))
             line.removeAll()
-            switch (fields.first, fields.count) {
-            case ("start"?, 2):
-                if let restarts = UInt32(fields[1]) { return Start(restartCount: restarts) }
-            case ("start"?, 4):
-                if let restarts = UInt32(fields[1]), let name = LineEscaping.unescape(fields[3]) {
-                    return Start(restartCount: restarts, classDevice: ClassDevice(kind: String(fields[2]), name: name))
-                }
-            case ("stop"?, _):
+            switch parsed {
+            case .message(.start(let restarts, let device)):
+                return Start(restartCount: restarts, classDevice: device)
+            case .message(.stop):
                 return nil
             default:
                 continue  // unknown lines are ignored, as in ControlChannel

@@ -1,5 +1,6 @@
 import CDrvHost
 import Glibc
+import DrvHostSystem
 
 /// Where a plugin's saved state blob lives between restarts: a file the
 /// supervisor names (--state-file), replaced atomically on each save.

@@ -1,5 +1,7 @@
 import CDrvHost
 import Glibc
+import DrvHostSystem
+import DrvHostProtocol
 
 /// A TAP interface as the kernel's tun driver keeps it: made persistent, so
 /// that it, its addresses, routes and the sockets using it outlive the

@@ -1,5 +1,7 @@
 import CDrvHost
+import DrvHostProtocol
 import Glibc
+import DrvHostSystem
 
 /// `hostctl trace`, driverhost's half: while hostd asks for it ("trace on"
 /// on the control channel), register accesses through the host table,
@@ -22,12 +24,8 @@ import Glibc
 /// When off, the cost is one predictable branch per register access and
 /// callback (`isOn`); the ring is allocated only when tracing first starts.
 ///
-/// Line format ("trace <dropped> <record>..."), records separated by spaces,
-/// fields by commas, times CLOCK_MONOTONIC in ns, offsets and values hex:
-///   r,<time>,<bar>,<offset>,<width>,<value>    a register read (value read)
-///   w,<time>,<bar>,<offset>,<width>,<value>    a register write
-///   e,<time>,<seq>,<vector>,<flags>[,<snap>]... a device event (interrupt time)
-///   c,<time>,<callback>,<duration>             a plugin callback (start, ns)
+/// Lines are DrvHostProtocol's "trace" message (TraceLine), filled up to
+/// maxLineBytes.
 final class Trace {
     static let capacity: UInt32 = 8192
     static let bytesPerSecond = 256 * 1024
@@ -51,7 +49,7 @@ final class Trace {
 
     /// Starts tracing; the loop watches `timer` and calls flush at each tick.
     /// False if the ring or the timer cannot be had (tracing stays off).
-    func start(watching add: (Int32) throws(Errno) -> Void) -> Bool {
+    func start(watching add: (Int32) throws(SystemCallError) -> Void) -> Bool {
         guard !isOn else { return true }
         if ring == nil { ring = cdh_trace_ring_create(Trace.capacity) }
         guard ring != nil else { return false }
@@ -140,37 +138,32 @@ final class Trace {
         // Records leave the ring only for a line that can go now.
         while tokens >= Trace.maxLineBytes, channel.hasRoomWithoutBlocking {
             let dropped = self.dropped
-            var line = "trace \(dropped)"
-            var records = 0
-            while line.utf8.count < Trace.maxLineBytes - 256, cdh_trace_ring_pop(ring, &record) == 1 {
-                line += " "
-                line += Trace.format(record)
-                records += 1
+            var line = TraceLine(dropped: dropped)
+            while line.byteCount < Trace.maxLineBytes - 256, cdh_trace_ring_pop(ring, &record) == 1 {
+                Trace.append(record, to: &line)
             }
             // Nothing new: no line, unless the drop count moved.
-            guard records > 0 || dropped != droppedSent else { return }
+            guard line.count > 0 || dropped != droppedSent else { return }
             droppedSent = dropped
-            tokens -= line.utf8.count + 1
-            channel.sendWithoutBlocking(line)
+            tokens -= line.byteCount + 1
+            channel.sendWithoutBlocking(line.line)
         }
     }
 
-    static func format(_ record: cdh_trace_record) -> String {
-        let time = String(record.time_ns)
+    /// A ring record onto a trace line, in the protocol's terms.
+    static func append(_ record: cdh_trace_record, to line: inout TraceLine) {
         switch cdh_trace_kind(rawValue: record.kind) {
         case CDH_TRACE_READ, CDH_TRACE_WRITE:
-            let kind = record.kind == CDH_TRACE_READ.rawValue ? "r" : "w"
-            return "\(kind),\(time),\(record.a),\(String(record.b, radix: 16)),\(record.width),\(String(record.c, radix: 16))"
+            line.appendAccess(write: record.kind == CDH_TRACE_WRITE.rawValue, timeNs: record.time_ns, bar: record.a,
+                              offset: record.b, width: UInt64(record.width), value: record.c)
         case CDH_TRACE_EVENT:
-            var text = "e,\(time),\(record.a),\(record.b),\(String(record.flags, radix: 16))"
             withUnsafeBytes(of: record.snap) { raw in
-                for value in raw.bindMemory(to: UInt64.self).prefix(Int(record.width)) {
-                    text += "," + String(value, radix: 16)
-                }
+                let values = raw.bindMemory(to: UInt64.self)
+                line.appendEvent(timeNs: record.time_ns, seq: record.a, vector: record.b, flags: UInt64(record.flags),
+                                 snapshot: UnsafeBufferPointer(rebasing: values.prefix(Int(record.width))))
             }
-            return text
         default:
-            return "c,\(time),\(callbackName(record.a)),\(record.b)"
+            line.appendCallback(timeNs: record.time_ns, name: callbackName(record.a), durationNs: record.b)
         }
     }
 

@@ -1,5 +1,7 @@
 import CDrvHost
 import Glibc
+import DrvHostSystem
+import DrvHostProtocol
 
 /// A ublk disk as /dev/ublk-control knows it: made new for a plugin's
 /// geometry, or found again by name after a crash and put into recovery.

@@ -1,4 +1,6 @@
 import CDrvHost
+import DrvHostSystem
+import DrvHostProtocol
 
 /// Arms the watchdog thread (CDrvHost/watchdog.c) around every call into the
 /// plugin. Nested calls (interrupt() delivered inside a command's
@@ -35,7 +37,7 @@ final class CallbackWatchdog {
     }
 
     /// For host code that blocks (wait_events): the plugin is not running.
-    func paused<T>(_ body: () throws(Errno) -> T) throws(Errno) -> T {
+    func paused<T>(_ body: () throws(SystemCallError) -> T) throws(SystemCallError) -> T {
         cdh_watchdog_disarm()
         defer { if depth > 0 { arm(active[depth - 1]) } }
         return try body()
@@ -51,6 +53,6 @@ final class CallbackWatchdog {
     /// Starts the watchdog thread; call once, after signals are blocked.
     static func start() throws(HostFailure) {
         let err = cdh_watchdog_start(ExitCode.watchdog.rawValue)
-        guard err == 0 else { throw HostFailure(.internalError, "cannot start the watchdog thread: \(Errno(err, call: "pthread_create"))") }
+        guard err == 0 else { throw HostFailure(.internalError, "cannot start the watchdog thread: \(SystemCallError(err, call: "pthread_create"))") }
     }
 }

@@ -1,5 +1,6 @@
 #if canImport(Glibc)
 import Glibc
+import DrvHostSystem
 #endif
 
 /// Why a request got no result. hostctl maps each case to an exit code.
@@ -45,7 +46,7 @@ public final class ControlClient {
                 throw .socketPermissionDenied("cannot connect to \(socketPath): permission denied "
                     + "(root or group drvhost needed)")
             default:
-                throw .unreachable("hostd is not running: cannot connect to \(socketPath): \(errnoText(error.code))")
+                throw .unreachable("hostd is not running: cannot connect to \(socketPath): \(error.errno)")
             }
         }
     }

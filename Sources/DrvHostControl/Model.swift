@@ -1,3 +1,4 @@
+import DrvHostProtocol
 // What hostd reports and hostctl shows. Plain Codable values: they travel as
 // JSON over the control socket and are printed by `hostctl --json` as they are.
 
@@ -89,18 +90,6 @@ public struct ClassDeviceStatus: Codable, Equatable, Sendable {
     public init(kind: String, name: String) {
         self.kind = kind
         self.name = name
-    }
-}
-
-/// One counter of a device class server ("rx_frames", 1234), reported by
-/// the instance's driverhost; a state such as "carrier" is 0 or 1.
-public struct ClassCounter: Codable, Equatable, Sendable {
-    public var name: String
-    public var value: UInt64
-
-    public init(name: String, value: UInt64) {
-        self.name = name
-        self.value = value
     }
 }
 

@@ -1,5 +1,6 @@
 #if canImport(Glibc)
 import Glibc
+import DrvHostSystem
 #endif
 
 /// Who is on the other end of a connection: the kernel's SO_PEERCRED
@@ -93,15 +94,12 @@ package func groupID(named name: String) -> gid_t? {
 /// A /proc or sysfs file, read whole with plain reads (their size is not
 /// known ahead); nil if it cannot be read or holds over 1 MiB.
 public func readSmallFile(_ path: String) -> String? {
-    let fd = open(path, O_RDONLY | O_CLOEXEC)
-    guard fd >= 0 else { return nil }
-    defer { close(fd) }
+    guard let file = try? Descriptor.open(path, flags: O_RDONLY) else { return nil }
     var bytes: [UInt8] = []
     var chunk = [UInt8](repeating: 0, count: 4096)
     while true {
-        let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-        if count < 0 && errno == EINTR { continue }
-        if count < 0 { return nil }
+        // Blocking: read answers a count or an error, never "nothing yet".
+        guard let count = try? chunk.withUnsafeMutableBytes({ try file.read(into: $0) }) else { return nil }
         if count == 0 { break }
         bytes += chunk[..<count]
         if bytes.count > 1 << 20 { return nil }

@@ -1,34 +1,25 @@
-#if canImport(Glibc)
+import DrvHostSystem
 import Glibc
-#endif
-
-/// A failed system call on a client socket, with its errno.
-public struct SocketError: Error, Equatable, Sendable, CustomStringConvertible {
-    public var operation: String
-    public var code: Int32
-
-    public var description: String { "\(operation): \(errnoText(code))" }
-}
 
 /// A blocking, connected Unix stream socket: the client side of the control
-/// socket. EINTR is retried here and nowhere else; SIGPIPE is never raised
-/// (MSG_NOSIGNAL), a closed peer is an EPIPE error instead.
+/// socket. System calls go through DrvHostSystem (EINTR retried there);
+/// SIGPIPE is never raised (MSG_NOSIGNAL), a closed peer is an EPIPE error
+/// instead.
 public final class UnixStreamSocket {
     private let fd: Int32
     private var received: [UInt8] = []
 
     /// Connects, with `timeout` (seconds) on every later send and receive.
-    public init(connectingTo path: String, timeout: Int? = nil) throws(SocketError) {
+    public init(connectingTo path: String, timeout: Int? = nil) throws(SystemCallError) {
         var address = sockaddr_un()
         address.sun_family = sa_family_t(AF_UNIX)
         let pathBytes = Array(path.utf8)
         guard pathBytes.count < MemoryLayout.size(ofValue: address.sun_path) else {
-            throw SocketError(operation: "connect \(path)", code: ENAMETOOLONG)
+            throw SystemCallError(ENAMETOOLONG, call: "connect \(path)")
         }
         withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: pathBytes) }
 
-        fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { throw SocketError(operation: "socket", code: errno) }
+        fd = try systemCall("socket") { socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0) }
         if let timeout {
             var value = timeval(tv_sec: timeout, tv_usec: 0)
             setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &value, socklen_t(MemoryLayout<timeval>.size))
@@ -43,9 +34,9 @@ public final class UnixStreamSocket {
             }
         }
         guard result == 0 else {
-            let code = errno
+            let error = SystemCallError.last("connect \(path)")
             Glibc.close(fd)
-            throw SocketError(operation: "connect \(path)", code: code)
+            throw error
         }
     }
 
@@ -53,20 +44,18 @@ public final class UnixStreamSocket {
         Glibc.close(fd)
     }
 
-    public func send(_ bytes: [UInt8]) throws(SocketError) {
+    public func send(_ bytes: [UInt8]) throws(SystemCallError) {
         var offset = 0
         while offset < bytes.count {
-            let sent = bytes[offset...].withUnsafeBytes { chunk in
-                retryingOnInterrupt { Glibc.send(fd, chunk.baseAddress, chunk.count, Int32(MSG_NOSIGNAL)) }
+            offset += try systemCall("send") {
+                bytes[offset...].withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
             }
-            guard sent >= 0 else { throw SocketError(operation: "send", code: errno) }
-            offset += sent
         }
     }
 
     /// The next line without its newline; nil when the peer closed first.
     /// A line longer than `maximumLength` is an EMSGSIZE error.
-    public func receiveLine(maximumLength: Int = 16 << 20) throws(SocketError) -> [UInt8]? {
+    public func receiveLine(maximumLength: Int = 16 << 20) throws(SystemCallError) -> [UInt8]? {
         var searched = 0
         while true {
             if let newline = received[searched...].firstIndex(of: UInt8(ascii: "\n")) {
@@ -76,13 +65,12 @@ public final class UnixStreamSocket {
             }
             searched = received.count
             guard received.count <= maximumLength else {
-                throw SocketError(operation: "receive", code: EMSGSIZE)
+                throw SystemCallError(EMSGSIZE, call: "receive")
             }
             var chunk = [UInt8](repeating: 0, count: 65536)
-            let count = chunk.withUnsafeMutableBytes { buffer in
-                retryingOnInterrupt { recv(fd, buffer.baseAddress, buffer.count, 0) }
+            let count = try systemCall("receive") {
+                chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
             }
-            guard count >= 0 else { throw SocketError(operation: "receive", code: errno) }
             if count == 0 { return nil }
             received += chunk[..<count]
         }
@@ -90,11 +78,10 @@ public final class UnixStreamSocket {
 
     /// Waits until the peer closes the connection, without reading
     /// anything; false if `milliseconds` pass first.
-    public func waitForHangUp(milliseconds: Int32) throws(SocketError) -> Bool {
+    public func waitForHangUp(milliseconds: Int32) throws(SystemCallError) -> Bool {
         // No events asked for: poll reports only POLLHUP and POLLERR.
         var entry = pollfd(fd: fd, events: 0, revents: 0)
-        let ready = retryingOnInterrupt { poll(&entry, 1, milliseconds) }
-        guard ready >= 0 else { throw SocketError(operation: "poll", code: errno) }
+        let ready = try systemCall("poll") { poll(&entry, 1, milliseconds) }
         return ready > 0
     }
 
@@ -102,16 +89,4 @@ public final class UnixStreamSocket {
     public func shutdownSending() {
         shutdown(fd, Int32(SHUT_WR))
     }
-}
-
-func retryingOnInterrupt<T: BinaryInteger>(_ call: () -> T) -> T {
-    while true {
-        let result = call()
-        if result < 0 && errno == EINTR { continue }
-        return result
-    }
-}
-
-package func errnoText(_ code: Int32 = errno) -> String {
-    String(cString: strerror(code))
 }

@@ -3,6 +3,7 @@ import Glibc
 #endif
 import Logging
 import DrvHostControl
+import DrvHostSystem
 
 /// Why the control socket could not be set up. Nothing was changed on disk
 /// when one of these is thrown (a stale socket may have been removed).
@@ -26,7 +27,7 @@ struct SocketFile {
         try makeDirectory(parentDirectory)
         var info = stat()
         guard lstat(path, &info) == 0 else {
-            guard errno == ENOENT else { throw SocketFileError(description: "\(path): \(errnoText())") }
+            guard errno == ENOENT else { throw SocketFileError(description: "\(SystemCallError.last(path))") }
             return
         }
         guard info.st_mode & S_IFMT == S_IFSOCK else {
@@ -41,7 +42,7 @@ struct SocketFile {
             // Nobody listens: a socket left by a hostd that died.
         }
         guard unlink(path) == 0 || errno == ENOENT else {
-            throw SocketFileError(description: "cannot remove stale socket \(path): \(errnoText())")
+            throw SocketFileError(description: "cannot remove stale socket \(SystemCallError.last(path))")
         }
     }
 
@@ -50,7 +51,7 @@ struct SocketFile {
     func restrict(toGroup groupName: String, mode: mode_t, logger: Logger) throws(SocketFileError) {
         if let gid = groupID(named: groupName) {
             guard chown(path, uid_t.max, gid) == 0 else {
-                throw SocketFileError(description: "chown \(path) to group \(groupName): \(errnoText())")
+                throw SocketFileError(description: "\(SystemCallError.last("chown \(path) to group \(groupName)"))")
             }
             try changeMode(mode)
         } else {
@@ -66,7 +67,7 @@ struct SocketFile {
 
     private func changeMode(_ mode: mode_t) throws(SocketFileError) {
         guard chmod(path, mode) == 0 else {
-            throw SocketFileError(description: "chmod \(path): \(errnoText())")
+            throw SocketFileError(description: "\(SystemCallError.last("chmod \(path)"))")
         }
     }
 
@@ -88,7 +89,7 @@ struct SocketFile {
             try makeDirectory(String(directory[..<slash]))
         }
         guard mkdir(directory, 0o755) == 0 || errno == EEXIST else {
-            throw SocketFileError(description: "mkdir \(directory): \(errnoText())")
+            throw SocketFileError(description: "\(SystemCallError.last("mkdir \(directory)"))")
         }
     }
 }

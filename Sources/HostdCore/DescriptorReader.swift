@@ -1,6 +1,8 @@
 import CHostd
 import FoundationEssentials
 import Glibc
+import DrvHostProtocol
+import DrvHostSystem
 
 /// Reads what a plugin file declares without loading it into hostd: first
 /// the checks on the file itself, then `driverhost --describe` in a child,
@@ -34,15 +36,19 @@ public struct DescriptorReader: Sendable {
     /// from the file runs anywhere.
     public func fileProblem(_ path: String) -> String? {
         var info = stat()
-        guard lstat(path, &info) == 0 else { return "cannot stat: \(String(cString: strerror(errno)))" }
+        guard lstat(path, &info) == 0 else { return "cannot \(SystemCallError.last("stat").description)" }
         guard info.st_mode & S_IFMT == S_IFREG else { return "not a regular file" }
         guard info.st_uid == requiredOwner else { return "owned by uid \(info.st_uid), not \(requiredOwner == 0 ? "root" : "uid \(requiredOwner)")" }
         guard info.st_mode & (S_IWOTH | S_IWGRP) == 0 else {
             return "writable by \(info.st_mode & S_IWOTH != 0 ? "others" : "its group") (mode \(String(info.st_mode & 0o7777, radix: 8)))"
         }
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return "cannot open: \(String(cString: strerror(errno)))" }
-        defer { close(fd) }
+        let file: Descriptor
+        do {
+            file = try Descriptor.open(path, flags: O_RDONLY)
+        } catch {
+            return "cannot open: \(error.errno)"
+        }
+        let fd = file.raw
         var header = [UInt8](repeating: 0, count: 18)
         let count = pread(fd, &header, 18, 0)
         // ELF magic, then e_type (little-endian, offset 16) must be ET_DYN (3).
@@ -54,10 +60,10 @@ public struct DescriptorReader: Sendable {
     private func describe(_ path: String) -> Outcome {
         var out: [Int32] = [-1, -1]
         var err: [Int32] = [-1, -1]
-        guard chd_pipe_cloexec(&out) == 0 else { return .refused("cannot read the descriptor: pipe: \(String(cString: strerror(errno)))") }
+        guard chd_pipe_cloexec(&out) == 0 else { return .refused("cannot read the descriptor: \(SystemCallError.last("pipe"))") }
         guard chd_pipe_cloexec(&err) == 0 else {
             close(out[0]); close(out[1])
-            return .refused("cannot read the descriptor: pipe: \(String(cString: strerror(errno)))")
+            return .refused("cannot read the descriptor: \(SystemCallError.last("pipe"))")
         }
         defer { close(out[0]); close(err[0]) }
         let child: ChildProcess

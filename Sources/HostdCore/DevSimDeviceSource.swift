@@ -1,6 +1,6 @@
-import DriverHostCore
 import DrvHostControl
 import Glibc
+import DevSimClient
 
 /// Devices devsim simulates, as "sim:NAME": listed from the sockets in its
 /// runtime directory, nothing to bind (devsim is the proxy), counters asked
@@ -11,7 +11,7 @@ struct DevSimDeviceSource: DeviceSource {
     var kind: String { "simulated device" }
 
     func address(_ text: String) -> String? {
-        SimDevice.name(fromDevice: text) == nil ? nil : text
+        DevSimConnection.name(fromDevice: text) == nil ? nil : text
     }
 
     func scan() throws(DeviceSourceError) -> [DeviceRow] {
@@ -28,7 +28,7 @@ struct DevSimDeviceSource: DeviceSource {
     func restore(_ address: String, _ previous: DeviceBinder.Previous) -> [String] { [] }
 
     func counters(_ address: String) -> DeviceCounters {
-        guard let name = SimDevice.name(fromDevice: address),
+        guard let name = DevSimConnection.name(fromDevice: address),
               let connection = try? DevSimConnection(name: name, directory: directory, role: .observer) else {
             return DeviceCounters()
         }

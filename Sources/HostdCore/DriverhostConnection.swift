@@ -1,9 +1,9 @@
 import CHostd
-import DriverHostCore
 import DrvHostControl
 import FoundationEssentials
 import NIOConcurrencyHelpers
 import Glibc
+import DrvHostProtocol
 
 /// One running driverhost as the supervisor sees it: the process (pidfd),
 /// its control channel, the read end of its stderr, and a thread that turns
@@ -98,7 +98,7 @@ final class DriverhostConnection: @unchecked Sendable {
             close(control)
             throw ChildProcess.SpawnError(description: "pipe: \(String(cString: strerror(errno)))")
         }
-        let hello = Array("adopt\n".utf8)
+        let hello = Array((SupervisorMessage.adopt.line + "\n").utf8)
         let sent = hello.withUnsafeBytes { chd_send_with_fd(control, $0.baseAddress, $0.count, err[1]) }
         close(err[1])
         guard sent == 0 else {
@@ -160,83 +160,49 @@ final class DriverhostConnection: @unchecked Sendable {
     /// "exit <code>": what it is about to exit with (kept by the process,
     /// for when hostd cannot wait for it: an adopted driverhost).
     static func exitCode(_ line: String) -> Int32? {
-        guard line.hasPrefix("exit ") else { return nil }
-        return Int32(line.dropFirst(5))
+        guard case .exit(let code)? = DriverhostMessage(line: line) else { return nil }
+        return code
     }
 
     static func parse(_ line: String) -> Event? {
-        if line.hasPrefix("trace ") {
-            return TraceLines.parse(trace: line.dropFirst(6)).map { .trace(dropped: $0.dropped, records: $0.records) }
+        switch DriverhostMessage(line: line) {
+        case .attached?: .attached
+        case .device(let device)?: .classDevice(device)
+        case .counters(let kind, let counters)?: .classCounters(kind: kind, counters)
+        case .pong(let n)?: .pong(n)
+        case .failed(let message)?: .failed(message)
+        case .result(let id, let text)?: .result(id: id, text: text)
+        case .error(let id, let message)?: .error(id: id, message: message)
+        case .trace(let dropped, let records)?: .trace(dropped: dropped, records: records)
+        case .durations(let durations)?: .durations(durations)
+        case .exit?, nil: nil
         }
-        if line.hasPrefix("durations ") {
-            return TraceLines.parse(durations: line.dropFirst(10)).map { .durations($0) }
-        }
-        let fields = line.split(separator: " ", maxSplits: 2, omittingEmptySubsequences: false)
-        switch fields.first {
-        case "attached"?: return .attached
-        case "pong"? where fields.count == 2:
-            return UInt64(fields[1]).map { .pong($0) }
-        case "failed"? where fields.count >= 2:
-            let rest = fields.dropFirst().joined(separator: " ")
-            return LineEscaping.unescape(rest).map { .failed($0) }
-        case "device"? where fields.count == 3:
-            guard let name = LineEscaping.unescape(fields[2]) else { return nil }
-            let device = ClassDevice(kind: String(fields[1]), name: name)
-            guard ClassDevice.isWord(device.kind), ClassDevice.isWord(device.name) else { return nil }
-            return .classDevice(device)
-        case "counters"? where fields.count == 3:
-            return parseCounters(kind: fields[1], fields[2]).map { .classCounters(kind: String(fields[1]), $0) }
-        case "result"? where fields.count == 3:
-            guard let id = LineEscaping.unescape(fields[1]), let text = LineEscaping.unescape(fields[2]) else { return nil }
-            return .result(id: id, text: text)
-        case "error"? where fields.count == 3:
-            guard let id = LineEscaping.unescape(fields[1]), let text = LineEscaping.unescape(fields[2]) else { return nil }
-            return .error(id: id, message: text)
-        default: return nil
-        }
-    }
-
-    /// "rx_frames=1 rx_bytes=60 ...": at most ClassCounters.maxCount pairs
-    /// of a name of [a-z0-9_] and a decimal value; nil for anything else.
-    static func parseCounters(kind: Substring, _ text: Substring) -> [ClassCounter]? {
-        guard ClassDevice.isWord(String(kind)) else { return nil }
-        let pairs = text.split(separator: " ", omittingEmptySubsequences: false)
-        guard pairs.count <= ClassCounters.maxCount else { return nil }
-        var counters: [ClassCounter] = []
-        for pair in pairs {
-            guard let equals = pair.firstIndex(of: "="), ClassCounters.isName(pair[..<equals]),
-                  let value = UInt64(pair[pair.index(after: equals)...]) else { return nil }
-            counters.append(ClassCounter(name: String(pair[..<equals]), value: value))
-        }
-        return counters
     }
 
     /// Asks for an orderly stop (detach, close, exit 0).
     func requestStop() {
-        send("stop")
+        send(SupervisorMessage.stop.line)
     }
 
     /// A heartbeat; the loop answers "pong <n>" between callbacks.
     func ping(_ n: UInt64) {
-        send("ping \(n)")
+        send(SupervisorMessage.ping(n).line)
     }
 
     func requestCall(id: String, command: String, arguments: [String]) -> Bool {
-        let fields = ["call", LineEscaping.escape(id), LineEscaping.escape(command)] + arguments.map(LineEscaping.escape)
-        return send(fields.joined(separator: " "))
+        send(SupervisorMessage.call(id: id, command: command, arguments: arguments).line)
     }
 
     /// Starts or stops its trace (hostctl trace).
     func setTracing(_ on: Bool) {
-        send(on ? "trace on" : "trace off")
+        send(SupervisorMessage.trace(on).line)
     }
 
     /// Tells a driverhost started with --standby to open the device and
     /// attach, recovering the instance's class device if it has one.
     /// False if it is gone.
     func requestStart(restartCount: UInt32, classDevice: ClassDevice? = nil) -> Bool {
-        guard let device = classDevice else { return send("start \(restartCount)") }
-        return send("start \(restartCount) \(device.kind) \(LineEscaping.escape(device.name))")
+        send(SupervisorMessage.start(restartCount: restartCount, classDevice: classDevice).line)
     }
 
     /// Returns once the process has exited (at once if it already has).

@@ -1,6 +1,6 @@
-import DriverHostCore
 import FoundationEssentials
 import Glibc
+import DrvHostProtocol
 
 /// What hostd keeps in its runtime state directory about each running
 /// driverhost, so that the next hostd (after a crash or kill -9 of this one)

@@ -1,5 +1,5 @@
-import DriverHostCore
 import Glibc
+import DrvHostProtocol
 
 /// How a driverhost (or a --describe child) ended, in the words hostctl
 /// status shows: "exit 40 (watchdog)", "signal 11 (SIGSEGV)".

@@ -1,4 +1,4 @@
-import DriverHostCore
+import DrvHostProtocol
 
 /// hostd's configuration: defaults that work, then the file
 /// (/etc/drvhost/hostd.toml), then command-line flags over both.
@@ -217,24 +217,5 @@ public struct HostdConfig: Equatable, Sendable {
             throw Error(file: file, line: toml.entries["restart.backoff_max_ms"]?.line,
                         reason: "restart.backoff_max_ms is below restart.backoff_initial_ms")
         }
-    }
-}
-
-/// PCI addresses as sysfs spells them: "dddd:bb:ss.f", lower-case hex.
-public enum PCIAddress {
-    /// Accepts "bb:ss.f" too (domain 0), as lspci prints it.
-    public static func normalized(_ text: String) -> String? {
-        var parts = text.lowercased().split(whereSeparator: { $0 == ":" || $0 == "." }).map(String.init)
-        if parts.count == 3 { parts.insert("0000", at: 0) }
-        guard parts.count == 4,
-              let domain = UInt16(parts[0], radix: 16), let bus = UInt8(parts[1], radix: 16),
-              let slot = UInt8(parts[2], radix: 16), slot < 32,
-              let function = UInt8(parts[3], radix: 16), function < 8 else { return nil }
-        return "\(hex(UInt64(domain), 4)):\(hex(UInt64(bus), 2)):\(hex(UInt64(slot), 2)).\(function)"
-    }
-
-    static func hex(_ value: UInt64, _ width: Int) -> String {
-        let digits = String(value, radix: 16)
-        return String(repeating: "0", count: max(0, width - digits.count)) + digits
     }
 }

@@ -1,6 +1,7 @@
 import CoreMetrics
 import DrvHostControl
 import Prometheus
+import DrvHostProtocol
 
 /// Per-instance metrics in Prometheus' text format, for `hostctl metrics`
 /// and the optional HTTP endpoint (metrics_listen). swift-metrics objects

@@ -1,6 +1,6 @@
-import DriverHostCore
 import Glibc
 import DrvHostControl
+import DrvHostProtocol
 
 /// Everything the supervisor keeps about one (device, plugin) instance.
 /// Only the Supervisor actor touches it.

@@ -1,5 +1,6 @@
 import DrvHostControl
 import Glibc
+import DrvHostProtocol
 
 /// Real PCI devices: libpci's list, binding to drvproxy through sysfs
 /// (driver_override), drvproxy's sysfs counters and /dev/drvproxy nodes.

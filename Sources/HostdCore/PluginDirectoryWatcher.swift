@@ -1,6 +1,7 @@
 import CHostd
 import FoundationEssentials
 import Glibc
+import DrvHostSystem
 
 /// inotify on the plugin directory. A file counts as arrived when it is
 /// closed after writing (cp) or renamed into the directory (the atomic
@@ -23,13 +24,17 @@ public final class PluginDirectoryWatcher: @unchecked Sendable {
     }
 
     public init(directory: String) throws(WatchError) {
-        inotify = inotify_init1(Int32(IN_CLOEXEC))
-        guard inotify >= 0 else { throw WatchError(description: "inotify_init1: \(String(cString: strerror(errno)))") }
+        do {
+            inotify = try systemCall("inotify_init1") { inotify_init1(Int32(IN_CLOEXEC)) }
+        } catch {
+            throw WatchError(description: "\(error)")
+        }
         let mask = UInt32(IN_CLOSE_WRITE | IN_MOVED_TO | IN_ATTRIB | IN_DELETE | IN_MOVED_FROM)
-        guard inotify_add_watch(inotify, directory, mask) >= 0 else {
-            let why = String(cString: strerror(errno))
+        do {
+            _ = try systemCall("cannot watch \(directory)") { [inotify] in inotify_add_watch(inotify, directory, mask) }
+        } catch {
             close(inotify)
-            throw WatchError(description: "cannot watch \(directory): \(why)")
+            throw WatchError(description: "\(error)")
         }
         wake = chd_eventfd_cloexec()
         (changes, continuation) = AsyncStream.makeStream(bufferingPolicy: .unbounded)
@@ -55,11 +60,10 @@ public final class PluginDirectoryWatcher: @unchecked Sendable {
         defer { buffer.deallocate() }
         while true {
             var fds = [pollfd(fd: inotify, events: Int16(POLLIN), revents: 0), pollfd(fd: wake, events: Int16(POLLIN), revents: 0)]
-            guard poll(&fds, 2, -1) >= 0 || errno == EINTR else { return }
+            guard (try? systemCall("poll") { poll(&fds, 2, -1) }) != nil else { return }
             if fds[1].revents != 0 { return }
             guard fds[0].revents != 0 else { continue }
-            let n = read(inotify, buffer, size)
-            guard n > 0 else { if errno == EINTR { continue } else { return } }
+            guard let n = try? systemCall("read inotify", { read(inotify, buffer, size) }), n > 0 else { return }
             var offset = 0
             while offset + MemoryLayout<inotify_event>.size <= n {
                 let event = buffer.load(fromByteOffset: offset, as: inotify_event.self)

@@ -1,53 +1,19 @@
 import DrvHostControl
+import DrvHostProtocol
 
-/// What `driverhost --describe` prints for a plugin (DescriptorJSON.swift in
-/// DriverHostCore): the fields hostd needs to match devices and show plugins.
-public struct PluginDescription: Codable, Equatable, Sendable {
-    public struct Match: Codable, Equatable, Sendable {
-        public var vendor: UInt16, vendorMask: UInt16
-        public var device: UInt16, deviceMask: UInt16
-        public var subvendor: UInt16, subvendorMask: UInt16
-        public var subdevice: UInt16, subdeviceMask: UInt16
-        public var classCode: UInt32, classMask: UInt32
-
-        public init(vendor: UInt16, vendorMask: UInt16, device: UInt16, deviceMask: UInt16,
-                    subvendor: UInt16, subvendorMask: UInt16, subdevice: UInt16, subdeviceMask: UInt16,
-                    classCode: UInt32, classMask: UInt32) {
-            self.vendor = vendor; self.vendorMask = vendorMask; self.device = device; self.deviceMask = deviceMask
-            self.subvendor = subvendor; self.subvendorMask = subvendorMask
-            self.subdevice = subdevice; self.subdeviceMask = subdeviceMask
-            self.classCode = classCode; self.classMask = classMask
-        }
-
-        /// The same rule as driverhost's PluginDescriptor.matches: every
-        /// field equal under its mask.
-        public func matches(_ d: DeviceRow) -> Bool {
-            d.vendor & vendorMask == vendor & vendorMask
-                && d.device & deviceMask == device & deviceMask
-                && d.subvendor & subvendorMask == subvendor & subvendorMask
-                && d.subdevice & subdeviceMask == subdevice & subdeviceMask
-                && d.classCode & classMask == classCode & classMask
-        }
+extension PluginDescription.Match {
+    /// The same rule as driverhost's PluginDescriptor.matches: every
+    /// field equal under its mask.
+    public func matches(_ d: DeviceRow) -> Bool {
+        d.vendor & vendorMask == vendor & vendorMask
+            && d.device & deviceMask == device & deviceMask
+            && d.subvendor & subvendorMask == subvendor & subvendorMask
+            && d.subdevice & subdeviceMask == subdevice & subdeviceMask
+            && d.classCode & classMask == classCode & classMask
     }
+}
 
-    public struct Command: Codable, Equatable, Sendable {
-        public var name: String
-        public var signature: String
-        public var help: String?
-    }
-
-    public var name: String
-    public var version: String
-    public var abi: String
-    public var irqMode: String
-    public var matches: [Match]
-    public var commands: [Command]
-
-    public init(name: String, version: String, abi: String, irqMode: String, matches: [Match], commands: [Command]) {
-        self.name = name; self.version = version; self.abi = abi
-        self.irqMode = irqMode; self.matches = matches; self.commands = commands
-    }
-
+extension PluginDescription {
     public func drives(_ device: DeviceRow) -> Bool {
         matches.contains { $0.matches(device) }
     }

@@ -1,6 +1,7 @@
 import DrvHostControl
 import FoundationEssentials
 import Glibc
+import DrvHostProtocol
 
 /// What the control socket (and hostctl through it) can ask.
 extension Supervisor: SupervisorAPI {

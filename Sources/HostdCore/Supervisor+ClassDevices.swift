@@ -1,8 +1,8 @@
 import CHostd
-import DriverHostCore
 import FoundationEssentials
 import Glibc
 import Logging
+import DrvHostProtocol
 
 /// Class devices (a ublk disk, a TAP interface) outlive each driverhost of
 /// their instance; the supervisor ends them when nobody will drive them

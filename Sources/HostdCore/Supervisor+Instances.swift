@@ -3,6 +3,7 @@ import FoundationEssentials
 import Glibc
 import Logging
 import TerminalText
+import DrvHostProtocol
 
 /// Instances: start, watch, restart after the kernel's release, stop.
 extension Supervisor {

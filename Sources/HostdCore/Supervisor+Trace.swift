@@ -1,4 +1,5 @@
 import DrvHostControl
+import DrvHostProtocol
 
 /// `hostctl trace`: the instance's driverhost traces (register accesses,
 /// events, callbacks) while at least one client follows; hostd relays its

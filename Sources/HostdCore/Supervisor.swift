@@ -2,6 +2,7 @@ import DrvHostControl
 import FoundationEssentials
 import Logging
 import TerminalText
+import DrvHostProtocol
 
 /// hostd's state and decisions: which plugins are in the directory and what
 /// they declare, which devices they drive, one driverhost per instance and

@@ -1,6 +1,7 @@
 import DrvHostControl
 import FoundationEssentials
 import Glibc
+import DrvHostSystem
 
 /// The sysfs files hostd reads and writes, under a root that is "/sys" on a
 /// real system and a plain directory tree in unit tests.
@@ -93,14 +94,22 @@ public struct Sysfs: Sendable {
 
     /// One write(2) of the whole text, as sysfs attributes want it.
     public func write(_ text: String, to path: String) throws(WriteError) {
-        let fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC)  // as the shell's ">" does
-        guard fd >= 0 else { throw WriteError(description: "cannot open \(path): \(String(cString: strerror(errno)))") }
-        defer { close(fd) }
-        var bytes = Array(text.utf8)
-        let n = bytes.withUnsafeMutableBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
-        guard n == bytes.count else {
-            throw WriteError(description: "cannot write \"\(text.trimmingWhitespace())\" to \(path): \(n < 0 ? String(cString: strerror(errno)) : "short write")")
+        let file: Descriptor
+        do {
+            file = try Descriptor.open(path, flags: O_WRONLY | O_TRUNC)  // as the shell's ">" does
+        } catch {
+            throw WriteError(description: "cannot \(error)")
         }
+        let bytes = Array(text.utf8)
+        let what = "cannot write \"\(text.trimmingWhitespace())\" to \(path)"
+        // One write(2): a sysfs attribute takes the text whole or not at all.
+        let result = bytes.withUnsafeBytes { buffer in Result { () throws(SystemCallError) in try file.write(buffer) } }
+        let written: Int
+        switch result {
+        case .success(let n): written = n
+        case .failure(let error): throw WriteError(description: "\(what): \(error.errno)")
+        }
+        guard written == bytes.count else { throw WriteError(description: "\(what): short write") }
     }
 }
 

@@ -1,5 +1,6 @@
 import DevSimCore
 import DriverHostCore
+import DevSimClient
 
 /// devsim's command line, parsed by hand like driverhost's.
 struct DevSimOptions {

@@ -3,6 +3,9 @@ import CDrvHost
 import DevSimCore
 import DriverHostCore
 import Glibc
+import DevSimClient
+import DrvHostSystem
+import DrvHostProtocol
 
 // devsim: simulated PCI devices behind the drvproxy contract. See
 // DevSimOptions.help and README.md next to this file.
@@ -56,7 +59,7 @@ case .injectError(let name, let state):
         try connection.call(DEVSIM_INJECT_ERROR, "inject error", a: (state, 0))
     } catch let error as HostFailure {
         fail(3, error.message)
-    } catch let error as Errno where error.code == ENXIO {
+    } catch let error as SystemCallError where error.code == ENXIO {
         fail(3, "sim:\(name): nobody owns the device: no driver to report the error to")
     } catch {
         fail(3, "sim:\(name): \(error)")
@@ -69,9 +72,9 @@ case .serve(let devices):
     // Block the termination signals before anything else: they are read
     // from a signalfd by the loop, so SIGTERM stops devsim cleanly.
     let signalFD = cdh_signalfd_for_termination()
-    guard signalFD >= 0 else { fail(1, "signalfd: \(String(cString: strerror(errno)))") }
+    guard signalFD >= 0 else { fail(1, "\(SystemCallError.last("signalfd"))") }
     if mkdir(options.directory, 0o700) != 0 && errno != EEXIST {
-        fail(1, "cannot create \(options.directory): \(String(cString: strerror(errno)))")
+        fail(1, "cannot create \(SystemCallError.last(options.directory))")
     }
     let log: (String) -> Void = { writeAll(STDERR_FILENO, "devsim: \($0)\n") }
     let functions = devices.map { device in

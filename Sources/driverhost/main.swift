@@ -1,5 +1,6 @@
 import DriverHostCore
 import Glibc
+import DrvHostProtocol
 
 // driverhost: one process per device instance. See Options.help and
 // DriverHostCore/DriverHost.swift; exit codes in DriverHostCore/ExitCode.swift.

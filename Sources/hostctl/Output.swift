@@ -1,6 +1,7 @@
 import DrvHostControl
 import FoundationEssentials
 import TerminalText
+import DrvHostProtocol
 
 /// Prints `value` as JSON (--json) or as `text` for people.
 func emit<Value: Encodable>(_ value: Value, json: Bool, text: (Value) -> String) {

@@ -2,6 +2,7 @@ import ArgumentParser
 import DrvHostControl
 import FoundationEssentials
 import Glibc
+import DrvHostProtocol
 
 struct Trace: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -6,6 +6,7 @@ import HostdCore
 import Logging
 import ServiceLifecycle
 import UnixSignals
+import DrvHostProtocol
 
 /// hostd: the supervisor. Configuration: defaults, then the file, then flags.
 @main

@@ -1,4 +1,5 @@
 import DrvHostControl
+import DrvHostProtocol
 
 /// A supervisor with two devices and one running edu instance. Records every
 /// changing call, so tests can tell a refused request changed nothing.

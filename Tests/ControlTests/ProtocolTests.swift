@@ -1,6 +1,7 @@
 import DrvHostControl
 import Foundation
 import Testing
+import DrvHostProtocol
 
 @Suite struct ProtocolTests {
     static let commands: [ControlCommand] = [

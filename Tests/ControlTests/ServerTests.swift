@@ -4,6 +4,7 @@ import Foundation
 import Logging
 import ServiceLifecycle
 import Testing
+import DrvHostSystem
 
 @Suite struct ServerTests {
     @Test func answersInOrderOnOneConnection() async throws {
@@ -108,7 +109,7 @@ import Testing
                 let stubborn = try UnixStreamSocket(connectingTo: path, timeout: 1)
                 let request = Array(#"{"id":1,"op":"devices"}"#.utf8) + [UInt8(ascii: "\n")]
                 var sent = 0
-                do throws(SocketError) {
+                do throws(SystemCallError) {
                     while sent < 1_000_000 {
                         try stubborn.send(request)
                         sent += 1
@@ -123,7 +124,7 @@ import Testing
                 // timeout the server closes it with requests unanswered.
                 #expect(try stubborn.waitForHangUp(milliseconds: 20_000))
                 var answers = 0
-                do throws(SocketError) {
+                do throws(SystemCallError) {
                     while try stubborn.receiveLine() != nil { answers += 1 }
                 } catch {
                     #expect(error.code == ECONNRESET)

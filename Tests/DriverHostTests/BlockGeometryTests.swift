@@ -1,6 +1,7 @@
 import CDrvHost
 @testable import DriverHostCore
 import Testing
+import DrvHostProtocol
 
 /// The plugin's half of drvhost.block/1 is checked field by field before any
 /// ublk disk is made, and a recovered disk must match the plugin's geometry.

@@ -1,6 +1,7 @@
 import CDrvHost
 @testable import DriverHostCore
 import Testing
+import DrvHostProtocol
 
 @Suite struct DescriptorTests {
     @Test func acceptsACompletePlugin() throws {

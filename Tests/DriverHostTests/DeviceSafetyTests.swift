@@ -3,6 +3,7 @@ import CDrvHost
 import Glibc
 import Testing
 import TestSupport
+import DrvHostProtocol
 
 /// drvproxy ABI 2's guarantees as driverhost uses them: bus mastering only
 /// after attach, the DMA mode in the log, EPERM at open, ERROR records.

@@ -1,6 +1,7 @@
 import CDrvHost
 @testable import DriverHostCore
 import Testing
+import DevSimClient
 
 /// Which interrupt modes driverhost tries, in order (InterruptPlan).
 @Suite struct InterruptPlanTests {

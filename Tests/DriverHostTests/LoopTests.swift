@@ -2,6 +2,7 @@ import CDrvHost
 @testable import DriverHostCore
 import Foundation
 import Testing
+import DrvHostProtocol
 
 /// The event loop on the simulated (eventfd) device, in this process.
 @Suite struct LoopTests {

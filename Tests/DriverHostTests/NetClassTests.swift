@@ -3,10 +3,11 @@ import CDrvHost
 import Foundation
 import Testing
 import TestSupport
+import DrvHostProtocol
 
 @Suite struct NetInterfaceNameTests {
     private func identity(bus: UInt8, slot: UInt8, function: UInt8 = 0) -> InstanceIdentity {
-        InstanceIdentity(bdf: "0000:\(String(bus, radix: 16)):\(String(slot, radix: 16)).\(function)")!
+        InstanceIdentity(bdf: PCIAddress(domain: 0, bus: bus, slot: slot, function: function)!.description)!
     }
 
     @Test func theDefaultNamesThePluginAndTheSlot() {

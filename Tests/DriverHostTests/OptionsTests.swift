@@ -1,6 +1,7 @@
 import CDrvHost
 @testable import DriverHostCore
 import Testing
+import DrvHostProtocol
 
 @Suite struct OptionsTests {
     @Test func collectsCallsWithTheirArguments() throws {
@@ -96,6 +97,8 @@ import Testing
         let id = InstanceIdentity(bdf: "0001:1a:1f.7")
         #expect(id?.domain == 1 && id?.bus == 0x1a && id?.slot == 0x1f && id?.function == 7)
         #expect(InstanceIdentity(bdf: "0000:00:20.0") == nil)
-        #expect(InstanceIdentity(bdf: "00:05.0") == nil)
+        // lspci's short form is domain 0's (PCIAddress, as hostd and hostctl read it).
+        #expect(InstanceIdentity(bdf: "00:05.0")?.slot == 5)
+        #expect(InstanceIdentity(bdf: "0000:00:05") == nil)
     }
 }

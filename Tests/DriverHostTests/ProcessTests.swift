@@ -3,6 +3,7 @@ import DriverHostCore
 import Foundation
 import Testing
 import TestSupport
+import DrvHostProtocol
 
 /// The driverhost binary: exit codes and messages, as a supervisor sees them.
 @Suite struct ProcessTests {

@@ -2,6 +2,9 @@ import CDrvHost
 import DriverHostCore
 import Foundation
 import TestSupport
+import DevSimClient
+import DrvHostSystem
+import DrvHostProtocol
 
 struct Run {
     var status: Int32
@@ -67,7 +70,7 @@ final class FailingDevice: DeviceBackend {
     var info: DeviceInfo { inner.info }
     var eventDescriptor: Int32 { inner.eventDescriptor }
 
-    func readEvents(into buffer: UnsafeMutablePointer<dh_event>, capacity: Int) throws(Errno) -> Int {
+    func readEvents(into buffer: UnsafeMutablePointer<dh_event>, capacity: Int) throws(SystemCallError) -> Int {
         let n = try inner.readEvents(into: buffer, capacity: capacity)
         guard armed, n == 1, capacity >= 3 else { return n }
         armed = false
@@ -85,16 +88,16 @@ final class FailingDevice: DeviceBackend {
     func install(_ kind: ProgramKind, _ program: UnsafeBufferPointer<dh_insn>, flags: UInt32) throws(HostFailure) {
         try inner.install(kind, program, flags: flags)
     }
-    func setInterruptMode(_ mode: UInt32, vectors: UInt32) throws(Errno) { try inner.setInterruptMode(mode, vectors: vectors) }
-    func unmask() throws(Errno) { try inner.unmask() }
-    func mapBAR(_ index: Int) throws(Errno) -> UnsafeMutableRawPointer? { try inner.mapBAR(index) }
+    func setInterruptMode(_ mode: UInt32, vectors: UInt32) throws(SystemCallError) { try inner.setInterruptMode(mode, vectors: vectors) }
+    func unmask() throws(SystemCallError) { try inner.unmask() }
+    func mapBAR(_ index: Int) throws(SystemCallError) -> UnsafeMutableRawPointer? { try inner.mapBAR(index) }
     func readRegister(bar: Int, offset: UInt64, width: Int) -> UInt64 { inner.readRegister(bar: bar, offset: offset, width: width) }
     func writeRegister(bar: Int, offset: UInt64, width: Int, value: UInt64) {
         inner.writeRegister(bar: bar, offset: offset, width: width, value: value)
     }
-    func setDMAMask(bits: UInt32) throws(Errno) { try inner.setDMAMask(bits: bits) }
-    func allocateDMA(size: UInt64) throws(Errno) -> DMAAllocation { try inner.allocateDMA(size: size) }
-    func freeDMA(_ allocation: DMAAllocation) throws(Errno) { try inner.freeDMA(allocation) }
-    func setBusMaster(_ enabled: Bool) throws(Errno) { try inner.setBusMaster(enabled) }
+    func setDMAMask(bits: UInt32) throws(SystemCallError) { try inner.setDMAMask(bits: bits) }
+    func allocateDMA(size: UInt64) throws(SystemCallError) -> DMAAllocation { try inner.allocateDMA(size: size) }
+    func freeDMA(_ allocation: DMAAllocation) throws(SystemCallError) { try inner.freeDMA(allocation) }
+    func setBusMaster(_ enabled: Bool) throws(SystemCallError) { try inner.setBusMaster(enabled) }
     func close() { inner.close() }
 }

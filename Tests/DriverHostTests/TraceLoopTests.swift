@@ -2,6 +2,7 @@ import CDrvHost
 @testable import DriverHostCore
 import Glibc
 import Testing
+import DrvHostSystem
 
 /// driverhost's half of hostctl trace, with a supervisor end that never
 /// reads: the loop never blocks on it, the trace never sends faster than

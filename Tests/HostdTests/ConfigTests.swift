@@ -3,6 +3,7 @@ import Foundation
 import HostdCore
 import Testing
 import TestSupport
+import DrvHostProtocol
 
 @Suite struct ConfigTests {
     @Test func fileOverridesDefaults() throws {

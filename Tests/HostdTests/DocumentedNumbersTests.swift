@@ -7,6 +7,7 @@ import HostdCore
 import NIOCore
 import Testing
 import TestSupport
+import DrvHostProtocol
 
 /// The numbers SDK/README.md ("Numbers") and plugin.h state are the ones the
 /// code uses: each row is rebuilt from the constant that decides it.

@@ -4,6 +4,7 @@ import Foundation
 @testable import HostdCore
 import Testing
 import TestSupport
+import DrvHostProtocol
 
 /// hostd's side of the control line protocol against a real driverhost on
 /// its --simulate device: attach notice, calls with escaped arguments and
@@ -120,7 +121,7 @@ import TestSupport
         #expect(DriverhostConnection.parse("counters net rx_frames=1  carrier=1") == nil)
         #expect(DriverhostConnection.parse("counters net Rx=1") == nil)
         #expect(DriverhostConnection.parse("counters net rx_frames") == nil)
-        let many = (0...ClassCounters.maxCount).map { "c\($0)=1" }.joined(separator: " ")
+        let many = (0...ClassCounter.maxCount).map { "c\($0)=1" }.joined(separator: " ")
         #expect(DriverhostConnection.parse("counters net \(many)") == nil)
     }
 

@@ -2,6 +2,7 @@ import DrvHostControl
 import Foundation
 import HostdCore
 import Testing
+import DrvHostProtocol
 
 /// A fake PCI tree: libpci reads an `lspci -x` dump (PCI_ACCESS_DUMP) and
 /// the kernel drivers come from a sysfs-shaped directory.

@@ -6,6 +6,7 @@ import Glibc
 @testable import HostdCore
 import Testing
 import TestSupport
+import DrvHostProtocol
 
 /// hostctl trace on the real supervisor, driverhost and C edu plugin, on
 /// devsim's edu: what the plugin wrote, the event and its callback, and
@@ -173,8 +174,11 @@ import TestSupport
         var callback = cdh_trace_record()
         callback.kind = UInt32(CDH_TRACE_CALLBACK.rawValue)
         callback.time_ns = 789; callback.a = UInt64(CDH_CALLBACK_TIMER.rawValue); callback.b = 4242
-        let line = "7 " + [write, event, callback].map(DriverHostCore.Trace.format).joined(separator: " ")
-        let (dropped, records) = try #require(TraceLines.parse(trace: line[...]))
+        let line = [write, event, callback].reduce(into: TraceLine(dropped: 7)) { DriverHostCore.Trace.append($1, to: &$0) }
+        guard case .trace(let dropped, let records)? = DriverhostMessage(line: line.line) else {
+            Issue.record("not parsed: \(line.line)")
+            return
+        }
         #expect(dropped == 7 && records.count == 3)
         #expect(records[0].kind == .write && records[0].bar == 2 && records[0].offset == 0x1000 && records[0].value == 0xdeadbeef && records[0].width == 4)
         #expect(records[1].kind == .event && records[1].seq == 9 && records[1].vector == 1 && records[1].flags == 4 && records[1].snapshot == [0x80, 0xff])
@@ -183,7 +187,7 @@ import TestSupport
 
     @Test(arguments: ["x 1", "1 r,5,0,10,3,ff", "1 r,5,9,10,4,ff", "1 w,5,0,zz,4,1", "1 c,5,reboot,1", "1 e,5,1,0,0,1,2,3,4,5", "1 q,1"])
     func aBadRecordDropsItsWholeLine(_ line: String) {
-        #expect(TraceLines.parse(trace: line[...]) == nil)
+        #expect(DriverhostMessage(line: "trace " + line) == nil)
     }
 
     @Test func durationsReadBackAndBadOnesAreRefused() throws {
@@ -193,13 +197,16 @@ import TestSupport
         let lines = timing.report()
         #expect(lines.count == 1 && timing.report().isEmpty)
         let line = try #require(lines.first)
-        #expect(line.hasPrefix("durations "))
-        let figures = try #require(TraceLines.parse(durations: line.dropFirst(10)))
+        #expect(line.line.hasPrefix("durations "))
+        guard case .durations(let figures)? = DriverhostMessage(line: line.line) else {
+            Issue.record("not parsed: \(line.line)")
+            return
+        }
         #expect(figures.callback == "command" && figures.count == 2 && figures.sumNs == 3_000_003_000)
         #expect(figures.buckets.first { $0.leNs == 5_000 }?.count == 1 && figures.buckets.last?.count == 1)
-        #expect(TraceLines.parse(durations: "command 1 5 10:2"[...]) == nil)   // more in a bucket than in all
-        #expect(TraceLines.parse(durations: "command 3 5 10:2,5:3"[...]) == nil)  // bounds going down
-        #expect(TraceLines.parse(durations: "reboot 1 5 10:1"[...]) == nil)
+        #expect(DriverhostMessage(line: "durations command 1 5 10:2") == nil)   // more in a bucket than in all
+        #expect(DriverhostMessage(line: "durations command 3 5 10:2,5:3") == nil)  // bounds going down
+        #expect(DriverhostMessage(line: "durations reboot 1 5 10:1") == nil)
         // Across driverhosts, hostd adds them up.
         var trace = InstanceTrace()
         trace.take(figures)

@@ -59,7 +59,9 @@ while read -r verb id rest <&3; do
 			released
 			kill -SEGV $$
 		fi
-		echo "result $id $rest" >&3
+		# The text is one field (DriverhostMessage): its fields, already
+		# escaped, joined by escaped spaces.
+		echo "result $id $(printf %s "$rest" | sed 's/ /%20/g')" >&3
 		;;
 	esac
 done

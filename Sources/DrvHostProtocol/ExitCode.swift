@@ -76,16 +76,3 @@ public enum ExitCode: Int32, Sendable {
         }.joined(separator: "\n") + "\n  (a crash in the plugin ends driverhost by its signal, e.g. SIGSEGV)"
     }
 }
-
-/// A failure that ends driverhost: the exit code and a message for stderr.
-public struct HostFailure: Error, CustomStringConvertible, Sendable {
-    public let exitCode: ExitCode
-    public let message: String
-
-    public init(_ exitCode: ExitCode, _ message: String) {
-        self.exitCode = exitCode
-        self.message = message
-    }
-
-    public var description: String { message }
-}

@@ -53,11 +53,11 @@ public enum NetInterfaceName {
 
     /// The name for an instance: the pattern with its placeholders filled,
     /// the plugin's name shortened (and cleaned) until it fits.
-    public static func make(pattern: String, plugin: String, identity: InstanceIdentity) -> String {
+    public static func make(pattern: String, plugin: String, domain: UInt16, bus: UInt8, slot: UInt8, function: UInt8) -> String {
         var pci = ""
-        if identity.domain != 0 { pci += "P\(identity.domain)" }
-        pci += "p\(identity.bus)s\(identity.slot)"
-        if identity.function != 0 { pci += "f\(identity.function)" }
+        if domain != 0 { pci += "P\(domain)" }
+        pci += "p\(bus)s\(slot)"
+        if function != 0 { pci += "f\(function)" }
         let withPCI = pattern.replacingAll("{pci}", with: pci)
         var cleaned = String(decoding: plugin.utf8.map { isAllowed($0) ? $0 : UInt8(ascii: "_") }, as: UTF8.self)
         let fixed = withPCI.replacingAll("{plugin}", with: "").utf8.count

@@ -18,7 +18,7 @@ public struct CallbackLimits: Equatable, Sendable {
     }
 
     /// The bound in milliseconds for a declared value (0: the host default).
-    static func bound(declared: UInt32, fallback: UInt32, cap: UInt32) -> UInt32 {
+    public static func bound(declared: UInt32, fallback: UInt32, cap: UInt32) -> UInt32 {
         min(declared == 0 ? fallback : declared, cap)
     }
 }

@@ -1,11 +1,25 @@
 import CDevSim
 import CDrvHost
+import DrvHostProtocol
+import DrvHostSystem
 import Glibc
 
 /// A client connection to one simulated device in devsim (CDevSim.h has the
 /// protocol). driverhost opens one as the owner (SimDevice); tools open one
 /// as an observer to read the counters, like reading drvproxy's sysfs.
 public final class DevSimConnection {
+    /// Devices devsim simulates are named "sim:NAME" wherever PCI
+    /// addresses go (--device, hostctl).
+    public static let devicePrefix = "sim:"
+
+    /// "sim:edu0" -> "edu0"; nil for anything else.
+    public static func name(fromDevice device: String) -> String? {
+        guard device.hasPrefix(devicePrefix) else { return nil }
+        let name = device.dropFirst(devicePrefix.count)
+        let allowed = name.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") }
+        return name.isEmpty || !allowed ? nil : String(name)
+    }
+
     public enum Role: UInt32 {
         case owner = 1     // DEVSIM_ROLE_OWN
         case observer = 2  // DEVSIM_ROLE_OBSERVE
@@ -29,7 +43,7 @@ public final class DevSimConnection {
     public static var defaultDirectory: String {
         var buffer = [CChar](repeating: 0, count: 4096)
         guard cds_default_dir(&buffer, buffer.count) == 0 else { return "/tmp" }
-        return String(cString: buffer)
+        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     /// Names of the devices a devsim serves in `directory`, sorted.
@@ -51,12 +65,12 @@ public final class DevSimConnection {
         path = "\(directory)/\(name).sock"
         let fd = cds_connect(path)
         guard fd >= 0 else {
-            let code = errno
+            let error = SystemCallError.last("connect \(path)")
             let known = DevSimConnection.deviceNames(in: directory)
             let hint = known.isEmpty
                 ? "no devsim is serving \(directory) (start one: devsim --device \(name)=edu)"
                 : "devsim in \(directory) has: \(known.map { "sim:\($0)" }.joined(separator: ", "))"
-            let reason = code == ENOENT || code == ECONNREFUSED ? "no such simulated device" : String(cString: strerror(code))
+            let reason = error.code == ENOENT || error.code == ECONNREFUSED ? "no such simulated device" : "\(error.errno)"
             throw HostFailure(.deviceUnavailable, "sim:\(name): \(reason); \(hint)")
         }
         socket = Descriptor(taking: fd)
@@ -75,7 +89,7 @@ public final class DevSimConnection {
         case -EBUSY:
             throw HostFailure(.deviceUnavailable, "sim:\(name): busy (owned by pid \(answer.message.a.0))")
         default:
-            throw HostFailure(.deviceUnavailable, "sim:\(name): devsim refused: \(String(cString: strerror(-answer.message.status)))")
+            throw HostFailure(.deviceUnavailable, "sim:\(name): devsim refused: \(SystemCallError(-answer.message.status, call: "hello").errno)")
         }
         guard answer.payload.count == MemoryLayout<drvproxy_info>.size else {
             throw HostFailure(.deviceSetupFailed, "sim:\(name): short INFO from devsim")
@@ -85,8 +99,8 @@ public final class DevSimConnection {
     }
 
     /// One request, one answer. A status < 0 in the answer is the caller's
-    /// to interpret; a broken connection is an Errno.
-    public func request(_ message: devsim_msg, payload: UnsafeRawBufferPointer? = nil) throws(Errno) -> Answer {
+    /// to interpret; a broken connection is an SystemCallError.
+    public func request(_ message: devsim_msg, payload: UnsafeRawBufferPointer? = nil) throws(SystemCallError) -> Answer {
         var message = message
         _ = try systemCall("send to \(path)") { cds_send(socket.raw, &message, payload?.baseAddress, payload?.count ?? 0, -1) }
         var buffer = [UInt8](repeating: 0, count: Int(DEVSIM_MAX_MESSAGE))
@@ -95,7 +109,7 @@ public final class DevSimConnection {
             buffer.withUnsafeMutableBytes { cds_recv(socket.raw, $0.baseAddress, $0.count, &passed) }
         }
         let header = MemoryLayout<devsim_msg>.size
-        guard length >= header else { throw Errno(ECONNRESET, call: "receive from \(path)") }
+        guard length >= header else { throw SystemCallError(ECONNRESET, call: "receive from \(path)") }
         let answer = buffer.withUnsafeBytes { $0.loadUnaligned(as: devsim_msg.self) }
         return Answer(message: answer, payload: Array(buffer[header..<length]),
                       descriptor: passed >= 0 ? Descriptor(taking: passed) : nil)
@@ -104,7 +118,7 @@ public final class DevSimConnection {
     /// A request whose answer only has a status: throws its errno.
     @discardableResult
     public func call(_ op: devsim_op, _ what: String, a: (UInt32, UInt32) = (0, 0), b: (UInt64, UInt64) = (0, 0),
-                     payload: UnsafeRawBufferPointer? = nil) throws(Errno) -> Answer {
+                     payload: UnsafeRawBufferPointer? = nil) throws(SystemCallError) -> Answer {
         var message = devsim_msg()
         message.op = UInt32(op.rawValue)
         message.a.0 = a.0
@@ -112,13 +126,13 @@ public final class DevSimConnection {
         message.b.0 = b.0
         message.b.1 = b.1
         let answer = try request(message, payload: payload)
-        guard answer.message.status == 0 else { throw Errno(-answer.message.status, call: what) }
+        guard answer.message.status == 0 else { throw SystemCallError(-answer.message.status, call: what) }
         return answer
     }
 
-    public func counters() throws(Errno) -> devsim_counters {
+    public func counters() throws(SystemCallError) -> devsim_counters {
         let answer = try call(DEVSIM_COUNTERS, "counters")
-        guard answer.payload.count == MemoryLayout<devsim_counters>.size else { throw Errno(EPROTO, call: "counters") }
+        guard answer.payload.count == MemoryLayout<devsim_counters>.size else { throw SystemCallError(EPROTO, call: "counters") }
         return answer.payload.withUnsafeBytes { $0.loadUnaligned(as: devsim_counters.self) }
     }
 
@@ -132,7 +146,7 @@ public final class DevSimConnection {
 /// devices (its address is "sim:NAME").
 public struct SimulatedDeviceDescription: Sendable, Equatable {
     public var name: String
-    public var address: String { SimDevice.prefix + name }
+    public var address: String { DevSimConnection.devicePrefix + name }
     public var vendor: UInt16
     public var device: UInt16
     public var subvendor: UInt16
