@@ -196,6 +196,10 @@ extension Supervisor {
             relayTrace(dropped, records, of: record)
         case .durations(let durations):
             record.trace.take(durations)
+        case .channelEnded:
+            // The exit follows (its status decides what comes next), and the
+            // kernel's release is what a restart waits for, never this.
+            break
         case .exited(let status):
             record.connection = nil
             record.trace.driverhostEnded()
@@ -310,16 +314,18 @@ extension Supervisor {
 
     /// True once the proxy's releases counter moved past its value at
     /// start, bounded by release_wait_ms. The wait is the kernel's event
-    /// (DeviceSource.waitForRelease), on a thread of its own: whatever the
-    /// device or a process holding it does, the control plane goes on.
+    /// (DeviceSource.releasesAttribute) in hostd's one watcher: whatever
+    /// the device or a process holding it does, the control plane goes on.
     func confirmRelease(_ record: InstanceRecord) async -> Bool {
         guard let source = source(for: record.device), let before = record.releasesAtStart else { return false }
+        let device = record.device
         // Nearly always already done: the kernel releases inside the
         // driverhost's exit, before its pidfd reports it. (Reading the
-        // counter takes no lock, so it cannot stall the actor; 0 ms: no wait.)
-        if source.waitForRelease(record.device, past: before, within: 0) { return true }
-        let device = record.device, bound = config.releaseWaitMs
-        return await onOwnThread("release-\(device)") { source.waitForRelease(device, past: before, within: bound) }
+        // counter takes no lock, so it cannot stall the actor.)
+        if let now = source.counters(device).releases, now > before { return true }
+        return await ChildWatcher.shared.until(within: config.releaseWaitMs, notifiedBy: source.releasesAttribute(device)) {
+            (source.counters(device).releases ?? 0) > before
+        }
     }
 
     /// Orderly stop of the current driverhost: "stop" on its control
@@ -365,7 +371,9 @@ extension Supervisor {
         if let cgroups {
             // What killLeftovers ended must be gone before the cgroup can go.
             let directory = cgroups.directory(of: record.name)
-            _ = await onOwnThread("cgroup-\(record.name)") { InstanceCgroups.waitEmpty(directory, within: 1000) }
+            _ = await ChildWatcher.shared.until(within: 1000, notifiedBy: directory + "/cgroup.events") {
+                InstanceCgroups.isEmpty(directory)
+            }
             cgroups.remove(record.name)
         }
         endLogs(of: record)
