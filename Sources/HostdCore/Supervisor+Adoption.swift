@@ -70,19 +70,15 @@ extension Supervisor {
             unlink(saved.socket)
             // The kernel released the device as the process died: the same
             // recovery as after a crash, counted as one.
-            record.endReason = error.reason
             logger.warning("recorded driverhost not adopted", metadata: ["instance": "\(record.name)", "reason": "\(error.reason)"])
-            crashed(record, .unknown)
+            drive(record, .adoptionFailed(error.reason))
             return true
         }
         record.connection = connection
-        record.state = .starting
-        record.endReason = nil
         record.oomKillsAtStart = cgroups?.oomKills(record.name) ?? 0
         record.pluginAtStart = PluginFileIdentity(path: pluginPath(record.pluginFile))
         follow(connection, of: record)
-        watch(record, connection)
-        publish(record)
+        drive(record, .adopted)
         logger.info("driverhost adopted", metadata: ["instance": "\(record.name)", "pid": "\(saved.pid)",
                                                      "restart": "\(record.restarts)"])
         return true

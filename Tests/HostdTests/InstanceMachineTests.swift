@@ -235,7 +235,7 @@ import Testing
     @Test func aSpawnFailureFails() {
         var b = Bench()
         b.on(.startRequested)
-        #expect(b.on(.spawnFailed("fork: EAGAIN")) == [.endClassDevice, .publish])
+        #expect(b.on(.spawnFailed("cannot start driverhost: fork: EAGAIN")) == [.endClassDevice, .publish])
         #expect(b.machine.failure == "cannot start driverhost: fork: EAGAIN")
     }
 
@@ -244,5 +244,21 @@ import Testing
         b.running()
         #expect(b.on(.channelEnded).isEmpty)
         #expect(b.machine.state == .running)
+    }
+}
+
+extension InstanceMachineTests {
+    /// With sampling on, a live driverhost's resource use is looked at on
+    /// the same timer as its deadlines; never while it stops.
+    @Test func limitsAreCheckedWhileItLives() {
+        var b = Bench()
+        b.machine.bounds.sampleMs = 100
+        b.on(.startRequested)
+        #expect(b.machine.nextDeadline == Int64(1_100))
+        #expect(b.tickAtDeadline() == [.checkLimits])
+        b.on(.attached, after: 10)
+        #expect(b.tickAtDeadline() == [.checkLimits])
+        b.on(.unloadRequested)
+        #expect(b.machine.nextDeadline == b.now + 5_000)
     }
 }
