@@ -197,7 +197,7 @@ struct InstanceMachine: Equatable, Sendable {
             policy.reset()
             failure = nil
             restarts += 1
-            return [.saveHistory] + start(at: now)
+            return start(at: now) + [.saveHistory]
         case (.restartRequested, .releasing), (.restartRequested, .backoff):
             policy.reset()
             state = .releasing(since: now, delayMs: 0, counted: true)
@@ -283,9 +283,11 @@ struct InstanceMachine: Equatable, Sendable {
         policy = RestartPolicy(limits)
     }
 
+    /// The history (the last exit, the count) is saved after the spawn:
+    /// once per crash, and never in the way of the recovery.
     private mutating func restart(counted: Bool, at now: Int64) -> [Effect] {
         if counted { restarts += 1 }
-        return [.saveHistory] + start(at: now)
+        return start(at: now) + [.saveHistory]
     }
 
     private mutating func kill(because why: String) -> [Effect] {
@@ -298,7 +300,7 @@ struct InstanceMachine: Equatable, Sendable {
     private mutating func fail(_ reason: String) -> [Effect] {
         state = .failed(reason)
         failure = reason
-        return [.endClassDevice, .publish]
+        return [.saveHistory, .endClassDevice, .publish]
     }
 
     /// The driverhost ended on its own (or by hostd's kill): crash, upgrade,
@@ -313,19 +315,19 @@ struct InstanceMachine: Equatable, Sendable {
         }
         let exit = endReason.map { "\(status): \($0)" } ?? status.description
         lastExit = exit
-        let done: [Effect] = [.cleanUpDriverhost, .saveHistory]
         if status.isPermanent {
-            return done + fail("\(exit); restarting cannot help")
+            return [.cleanUpDriverhost] + fail("\(exit); restarting cannot help")
         }
+        // A restart follows: the history is saved with it (restart(counted:)).
         switch upgraded ? .restart(afterMs: 0) : policy.crashed(atMs: now) {
         case .giveUp(let crashes, let window):
             // Not every end is a crash: an error exit (an orderly exit in
             // attach too) says what failed.
             let how = status.isSignaled ? "crashed" : "ended"
-            return done + fail("\(how) \(crashes) times within \(window) ms; last: \(exit)")
+            return [.cleanUpDriverhost] + fail("\(how) \(crashes) times within \(window) ms; last: \(exit)")
         case .restart(let delay):
             state = .releasing(since: now, delayMs: delay, counted: !upgraded)
-            return done + [.awaitRelease, .publish]
+            return [.cleanUpDriverhost, .awaitRelease, .publish]
         }
     }
 
