@@ -29,8 +29,9 @@ final class DriverhostInput {
         self.continuation = continuation
         self.exitNotice = exitNotice
         // Drained after the exit without waiting: a grandchild that holds
-        // the pipe open cannot hold up the exit event.
-        _ = chd_set_nonblocking(control)
+        // the pipe open cannot hold up the exit event. (The channel is read
+        // with MSG_DONTWAIT instead: O_NONBLOCK on it would be the sending
+        // side's too, which shares the open socket.)
         _ = chd_set_nonblocking(stderr)
     }
 
@@ -48,7 +49,7 @@ final class DriverhostInput {
 
     private func readable(_ fd: Int32) {
         var buffer = [UInt8](repeating: 0, count: 4096)
-        let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+        let count = readNow(fd, &buffer)
         if count > 0 {
             take(buffer[..<count], from: fd)
         } else if count == 0 || (errno != EINTR && errno != EAGAIN) {
@@ -79,6 +80,13 @@ final class DriverhostInput {
         }
     }
 
+    /// What is there to read, without waiting.
+    private func readNow(_ fd: Int32, _ buffer: inout [UInt8]) -> Int {
+        buffer.withUnsafeMutableBytes { bytes in
+            fd == control ? recv(fd, bytes.baseAddress, bytes.count, Int32(MSG_DONTWAIT)) : read(fd, bytes.baseAddress, bytes.count)
+        }
+    }
+
     /// End of file (or an error) on one of its streams.
     private func end(_ fd: Int32) {
         guard let token = tokens.removeValue(forKey: fd) else { return }
@@ -99,7 +107,7 @@ final class DriverhostInput {
         for fd in [control, stderr] where fd >= 0 {
             var buffer = [UInt8](repeating: 0, count: 4096)
             while !killed {
-                let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+                let count = readNow(fd, &buffer)
                 guard count > 0 else { break }
                 take(buffer[..<count], from: fd)
             }
