@@ -25,12 +25,12 @@ protocol DeviceSource: Sendable {
     /// also how a crashed instance's release is confirmed.
     func counters(_ address: String) -> DeviceCounters
 
-    /// Blocks (so: on a thread of its own) until the proxy's releases
-    /// counter is above `past`, at most `ms` milliseconds; true if it got
-    /// there. drvproxy announces each release (sysfs_notify), so this waits
-    /// for an event: no polling, and never a probe open (an open is a new
-    /// owner: a reset).
-    func waitForRelease(_ address: String, past: UInt64, within ms: Int) -> Bool
+    /// The file that notifies (POLLPRI) each change of the releases
+    /// counter: drvproxy's sysfs `releases` (sysfs_notify at the end of
+    /// each release). hostd's watcher waits on it: no polling, and never a
+    /// probe open (an open is a new owner: a reset). nil: the source has no
+    /// such file, and the counter is read every few milliseconds instead.
+    func releasesAttribute(_ address: String) -> String?
 
     /// What driverhost needs in its environment to find the device.
     var driverhostEnvironment: [String: String] { get }

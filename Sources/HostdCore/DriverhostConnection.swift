@@ -6,9 +6,9 @@ import Glibc
 import DrvHostProtocol
 
 /// One running driverhost as the supervisor sees it: the process (pidfd),
-/// its control channel, the read end of its stderr, and a thread that turns
-/// what happens into an ordered stream of events: lines from driverhost
-/// (control lines and log lines), then its exit.
+/// its control channel and the read end of its stderr, which the one
+/// watcher (ChildWatcher) turns into an ordered stream of events: lines
+/// from driverhost (control lines and log lines), then its exit.
 ///
 /// A driverhost outlives hostd: it listens on a unix socket of its own
 /// (`socketPath`, made by hostd, passed as --listen-fd) where the next hostd
@@ -34,6 +34,8 @@ final class DriverhostConnection: @unchecked Sendable {
         case trace(dropped: UInt64, records: [TraceRecord])
         /// "durations ...": sampled callback durations, cumulative.
         case durations(CallbackDurations)
+        /// Its control channel reached its end; the exit follows.
+        case channelEnded
         case exited(ExitStatus)
     }
 
@@ -108,49 +110,18 @@ final class DriverhostConnection: @unchecked Sendable {
         self.init(process: process, control: control, stderr: err[0], socketPath: socketPath)
     }
 
-    private init(process: ChildProcess, control: Int32, stderr: Int32, socketPath: String?) {
+    private init(process: ChildProcess, control: Int32, stderr: Int32, socketPath: String?,
+                 watcher: ChildWatcher = .shared) {
         self.process = process
         self.control = control
         self.socketPath = socketPath
         let (stream, continuation) = AsyncStream.makeStream(of: Event.self)
         events = stream
-        let thread = Thread { [process, control, exitNotice, socketPath] in
-            var pending: [Int32: [UInt8]] = [control: [], stderr: []]
-            var budget = InputBudget()
-            var killed = false
-            let watched = process.wait(watching: [control, stderr]) { fd, bytes in
-                guard !killed else { return }
-                pending[fd, default: []] += bytes
-                while let newline = pending[fd]!.firstIndex(of: UInt8(ascii: "\n")) {
-                    let line = String(decoding: pending[fd]![..<newline], as: UTF8.self)
-                    pending[fd]!.removeSubrange(...newline)
-                    if fd == stderr {
-                        continuation.yield(.log(line))
-                    } else if let code = DriverhostConnection.exitCode(line) {
-                        process.announce(exitCode: code)
-                    } else if let event = DriverhostConnection.parse(line) {
-                        continuation.yield(event)
-                    }
-                }
-                // Whatever a child sends is bounded: a flood or an endless
-                // line costs it its life, not hostd its memory and CPU.
-                if let why = budget.take(bytes: bytes.count, pending: pending[fd]!.count,
-                                         from: fd == stderr ? "stderr" : "control channel") {
-                    killed = true
-                    pending.removeAll()
-                    process.signal(SIGKILL)
-                    continuation.yield(.misbehaved(why))
-                }
-            }
-            close(stderr)
-            if let socketPath { unlink(socketPath) }
-            let status = watched ?? process.reap()
-            continuation.yield(.exited(status))
-            continuation.finish()
-            exitNotice.post(status)
-        }
-        thread.name = "driverhost-\(process.pid)"
-        thread.start()
+        // The watcher reads its own copy of the channel: this object may go
+        // (closing `control`) while the watcher still drains the input.
+        let input = DriverhostInput(process: process, control: dup(control), stderr: stderr, socketPath: socketPath,
+                                    continuation: continuation, exitNotice: exitNotice)
+        input.start(on: watcher)
     }
 
     deinit {
@@ -225,9 +196,9 @@ final class DriverhostConnection: @unchecked Sendable {
 }
 
 /// The exit status, once known, for whoever waits for it. Apart from the
-/// connection so that the watching thread does not keep the connection
-/// (whose deinit closes the control socket) alive.
-private final class ExitNotice: @unchecked Sendable {
+/// connection so that the watcher does not keep the connection (whose
+/// deinit closes the control socket) alive.
+final class ExitNotice: @unchecked Sendable {
     private let lock = NIOLock()
     private var status: ExitStatus?
     private var waiters: [CheckedContinuation<ExitStatus, Never>] = []

@@ -122,24 +122,13 @@ final class InstanceCgroups {
             .split(separator: "\n").compactMap { Int32($0) }
     }
 
-    /// Blocks (so: on a thread of its own) until no process is left in the
-    /// cgroup `directory` (directory(of:)), at most `ms` milliseconds:
-    /// cgroup.events says "populated 0", and the kernel notifies each
-    /// change (POLLPRI).
-    static func waitEmpty(_ directory: String, within ms: Int) -> Bool {
-        let fd = open(directory + "/cgroup.events", O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return true }  // no cgroup: nothing in it
-        defer { close(fd) }
-        let deadline = ContinuousClock.now + .milliseconds(ms)
-        var bytes = [UInt8](repeating: 0, count: 256)
-        while true {
-            let n = bytes.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, 0) }
-            if n > 0, String(decoding: bytes[..<n], as: UTF8.self).split(separator: "\n").contains("populated 0") { return true }
-            let left = deadline - .now
-            guard left > .zero else { return false }
-            var entry = pollfd(fd: fd, events: Int16(POLLPRI), revents: 0)
-            _ = poll(&entry, 1, Int32(clamping: left.milliseconds + 1))
-        }
+    /// True when no process is left in the cgroup `directory` (directory(of:))
+    /// or there is none: cgroup.events says "populated 0". The kernel
+    /// notifies each change of that file (POLLPRI), so hostd's watcher waits
+    /// on it (ChildWatcher.until).
+    static func isEmpty(_ directory: String) -> Bool {
+        guard let events = readSmallFile(directory + "/cgroup.events") else { return true }
+        return events.split(separator: "\n").contains("populated 0")
     }
 
     /// After the last driverhost of the instance: the empty cgroup goes.

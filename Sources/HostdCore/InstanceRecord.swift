@@ -9,7 +9,12 @@ final class InstanceRecord {
     let pluginFile: String
     let pluginName: String
     let device: String
-    var state: InstanceStatus.State = .starting
+    /// Its life: state, restarts, last exit, failure, deadlines
+    /// (InstanceMachine); the supervisor feeds it events and applies
+    /// its effects (Supervisor.drive).
+    var machine: InstanceMachine
+    /// The watcher's timer for the machine's next deadline, and when.
+    var timer: (token: UInt64, at: Int64)?
     var connection: DriverhostConnection?
     /// A driverhost started with --standby: plugin loaded, device not
     /// opened; the next launch sends it "start" instead of spawning.
@@ -18,7 +23,6 @@ final class InstanceRecord {
     /// stop's SIGKILL meant for an earlier one does nothing. (Events are
     /// matched to their connection instead: see Supervisor.handle.)
     var generation = 0
-    var restarts: UInt32 = 0
     /// The class device the plugin serves (ublk disk, TAP interface): it
     /// outlives each driverhost, is handed to the next one, and is ended
     /// when the instance is unloaded or fails for good.
@@ -26,12 +30,6 @@ final class InstanceRecord {
     /// Its class server's counters as the current driverhost last reported
     /// them (every half second while they change); nil until it does.
     var classCounters: [ClassCounter]?
-    var lastExit: String?
-    /// Why the current driverhost is ending, when more is known than its
-    /// exit status: its own "failed" line, or why hostd killed it.
-    var endReason: String?
-    /// When the current driverhost last answered a heartbeat.
-    var lastAnswer = ContinuousClock.now
     /// The kernel's OOM kills in the instance's cgroup when it started.
     var oomKillsAtStart: UInt64 = 0
     /// The plugin file the current driverhost mapped.
@@ -41,8 +39,6 @@ final class InstanceRecord {
     var logFollowers: [Int: AsyncStream<String>.Continuation] = [:]
     /// hostctl trace followers and callback durations (Supervisor+Trace).
     var trace = InstanceTrace()
-    var failure: String?
-    var policy: RestartPolicy
     /// drvproxy's releases counter when the current driverhost started.
     var releasesAtStart: UInt64?
     var pendingCalls: [String: CheckedContinuation<String, any Error>] = [:]
@@ -52,12 +48,27 @@ final class InstanceRecord {
     /// Woken when the driverhost reports attached, or when it exits first.
     var attachWaiters: [CheckedContinuation<Void, Never>] = []
 
-    init(name: String, pluginFile: String, pluginName: String, device: String, limits: RestartPolicy.Limits) {
+    init(name: String, pluginFile: String, pluginName: String, device: String, machine: InstanceMachine) {
         self.name = name
         self.pluginFile = pluginFile
         self.pluginName = pluginName
         self.device = device
-        self.policy = RestartPolicy(limits)
+        self.machine = machine
+    }
+
+    var restarts: UInt32 { machine.restarts }
+    var lastExit: String? { machine.lastExit }
+    var failure: String? { machine.failure }
+
+    /// The machine's state as hostctl shows it.
+    var state: InstanceStatus.State {
+        switch machine.state {
+        case .idle, .starting, .adopted: .starting
+        case .running: .running
+        case .releasing, .backoff: .restarting
+        case .failed: .failed
+        case .unloading, .unloaded: .stopping
+        }
     }
 
     static func name(plugin: String, device: String) -> String { "\(plugin)@\(device)" }

@@ -45,28 +45,8 @@ struct PCIDeviceSource: DeviceSource {
                               dmaMode: binder.sysfs.dmaMode(address), reset: binder.sysfs.hasReset(address))
     }
 
-    func waitForRelease(_ address: String, past: UInt64, within ms: Int) -> Bool {
-        let fd = open(binder.sysfs.devicePath(address) + "/drvproxy/releases", O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return false }
-        defer { close(fd) }
-        let deadline = ContinuousClock.now + .milliseconds(ms)
-        while true {
-            // Read before each wait: a sysfs attribute reports POLLPRI for
-            // a notification that came after its last read.
-            if let now = PCIDeviceSource.counter(fd), now > past { return true }
-            let left = deadline - .now
-            guard left > .zero else { return false }
-            var entry = pollfd(fd: fd, events: Int16(POLLPRI), revents: 0)
-            _ = poll(&entry, 1, Int32(clamping: left.milliseconds + 1))
-        }
-    }
-
-    private static func counter(_ fd: Int32) -> UInt64? {
-        var bytes = [UInt8](repeating: 0, count: 32)
-        let n = bytes.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, 0) }
-        guard n > 0 else { return nil }
-        let digits = bytes[..<n].prefix { $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }
-        return UInt64(String(decoding: digits, as: UTF8.self))
+    func releasesAttribute(_ address: String) -> String? {
+        binder.sysfs.devicePath(address) + "/drvproxy/releases"
     }
 
     var driverhostEnvironment: [String: String] { [:] }

@@ -105,16 +105,17 @@ extension Supervisor: SupervisorAPI {
     /// the crash history cleared: also the way out of `failed`.
     public func restart(_ instance: String) async throws(ControlError) -> InstanceStatus {
         let record = try findInstance(instance)
-        await stopDriverhost(record)
-        guard instances[record.name] === record else { throw ControlError(.notFound, "\(instance) was unloaded meanwhile") }
-        record.policy.reset()
-        record.failure = nil
-        record.restarts += 1
-        remember(record)
-        launch(record)
-        if record.state == .starting {
+        let generation = record.generation
+        drive(record, .restartRequested)
+        // Through the stop and the kernel's release, until the new
+        // driverhost attaches or ends (each exit, attach and failure wakes
+        // the waiters).
+        while instances[record.name] === record {
+            let launched = record.generation != generation
+            if launched ? record.state != .starting : record.state == .failed { break }
             await withCheckedContinuation { record.attachWaiters.append($0) }
         }
+        guard instances[record.name] === record else { throw ControlError(.notFound, "\(instance) was unloaded meanwhile") }
         return status(record)
     }
 

@@ -62,7 +62,7 @@ extension Supervisor {
                 // Alive but out of reach: it cannot be supervised, so it
                 // goes, and the device with it (the kernel's release).
                 process.signal(SIGKILL)
-                _ = await onOwnThread("unreachable-\(saved.pid)") { process.wait() }
+                _ = await ChildWatcher.shared.exit(of: process)
                 throw AdoptionFailure(reason: "its driverhost (pid \(saved.pid)) could not be adopted (\(error)) and was killed")
             }
         } catch {
@@ -70,19 +70,15 @@ extension Supervisor {
             unlink(saved.socket)
             // The kernel released the device as the process died: the same
             // recovery as after a crash, counted as one.
-            record.endReason = error.reason
             logger.warning("recorded driverhost not adopted", metadata: ["instance": "\(record.name)", "reason": "\(error.reason)"])
-            crashed(record, .unknown)
+            drive(record, .adoptionFailed(error.reason))
             return true
         }
         record.connection = connection
-        record.state = .starting
-        record.endReason = nil
         record.oomKillsAtStart = cgroups?.oomKills(record.name) ?? 0
         record.pluginAtStart = PluginFileIdentity(path: pluginPath(record.pluginFile))
         follow(connection, of: record)
-        watch(record, connection)
-        publish(record)
+        drive(record, .adopted)
         logger.info("driverhost adopted", metadata: ["instance": "\(record.name)", "pid": "\(saved.pid)",
                                                      "restart": "\(record.restarts)"])
         return true
@@ -135,10 +131,9 @@ extension Supervisor {
         guard let process = try? ChildProcess(adopting: saved.pid, startTime: saved.startTime) else { return }
         logger.warning("stopping a recorded driverhost", metadata: ["instance": "\(saved.instance)", "pid": "\(saved.pid)", "reason": "\(why)"])
         process.signal(SIGTERM)
-        let ended = await onOwnThread("retire-\(saved.pid)") { process.wait(deadline: .now + .seconds(5)) }
-        if ended == nil {
+        if await ChildWatcher.shared.exit(of: process, within: .seconds(5)) == nil {
             process.signal(SIGKILL)
-            _ = await onOwnThread("retire-\(saved.pid)") { process.wait() }
+            _ = await ChildWatcher.shared.exit(of: process)
         }
     }
 }

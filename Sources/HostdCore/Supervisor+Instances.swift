@@ -14,31 +14,25 @@ extension Supervisor {
         for device in devices {
             let name = InstanceRecord.name(plugin: plugin.name, device: device.bdf)
             guard instances[name] == nil else { continue }
-            let record = InstanceRecord(name: name, pluginFile: file, pluginName: plugin.name,
-                                        device: device.bdf, limits: config.restart)
             // Its history goes on across hostd's restarts.
-            if let history = intent.history[name] {
-                record.restarts = history.restarts
-                record.lastExit = history.lastExit
-            }
+            let history = intent.history[name]
+            let machine = InstanceMachine(device: device.bdf, bounds: machineBounds, limits: config.restart,
+                                          restarts: history?.restarts ?? 0, lastExit: history?.lastExit)
+            let record = InstanceRecord(name: name, pluginFile: file, pluginName: plugin.name,
+                                        device: device.bdf, machine: machine)
             // The previous hostd's driverhost, still serving the device.
             instances[name] = record
             if await adoptRecorded(record) {
                 if record.state == .starting { started.append(record) }
                 continue
             }
-            instances[name] = nil
             do {
                 try claimDevice(device.bdf)
             } catch {
-                record.state = .failed
-                record.failure = error.message
-                instances[name] = record
-                logger.error("instance failed", metadata: ["instance": "\(name)", "reason": "\(error.message)"])
+                drive(record, .spawnFailed(error.message))
                 continue
             }
-            instances[name] = record
-            launch(record)
+            drive(record, .startRequested)
             started.append(record)
         }
         for record in started where record.state == .starting {
@@ -47,8 +41,108 @@ extension Supervisor {
         return started.map(status)
     }
 
-    /// Starts the next driverhost of an instance: the warm standby if one
-    /// is waiting, else a new process.
+    /// The bounds every instance's machine keeps, from the configuration.
+    var machineBounds: InstanceMachine.Bounds {
+        .init(attachMs: Int(config.limits.maxAttachMs) + config.livenessBoundMs, livenessMs: config.livenessBoundMs,
+              releaseWaitMs: config.releaseWaitMs, stopMs: Supervisor.stopBoundMs,
+              memoryLimit: "memory_max_mb = \(config.resources.memoryMaxMB)",
+              sampleMs: cgroups == nil ? 0 : Supervisor.sampleMs)
+    }
+
+    /// An orderly stop ("stop") is given this long before SIGKILL.
+    static let stopBoundMs = 5000
+    /// How often a live driverhost's memory use is looked at (cgroups only).
+    static let sampleMs = 100
+
+    /// Tells the instance's machine what happened and does what it answers:
+    /// the one place where an instance changes state.
+    func drive(_ record: InstanceRecord, _ event: InstanceMachine.Event) {
+        let before = record.machine.state
+        let effects = record.machine.handle(event, at: nowMs)
+        // The standby is part of what the attach's publication shows.
+        if case .attached = event, record.state == .running { spawnStandby(record) }
+        for effect in effects { apply(effect, to: record) }
+        if before != record.machine.state {
+            switch record.machine.state {
+            case .failed(let reason):
+                logger.error("instance failed", metadata: ["instance": "\(record.name)", "reason": "\(reason)"])
+                wakeAll(&record.attachWaiters)
+            case .unloaded:
+                wakeAll(&record.attachWaiters)
+            default: break
+            }
+        }
+        armTimer(record)
+    }
+
+    private func apply(_ effect: InstanceMachine.Effect, to record: InstanceRecord) {
+        switch effect {
+        case .spawn:
+            launch(record)
+        case .kill(let why):
+            logger.error("driverhost killed", metadata: ["instance": "\(record.name)", "reason": "\(why)"])
+            // SIGKILL ends a stopped process too; its exit then comes as usual.
+            record.connection?.process.signal(SIGKILL)
+        case .requestStop:
+            record.connection?.requestStop()
+        case .ping(let n):
+            record.connection?.ping(n)
+        case .awaitRelease:
+            let generation = record.generation
+            Task {
+                // The machine keeps the deadline: a late answer is dropped.
+                guard await self.confirmRelease(record), record.generation == generation else { return }
+                self.drive(record, .released)
+            }
+        case .saveHistory:
+            remember(record)
+        case .cleanUpDriverhost:
+            forgetDriverhost(record)
+            killLeftovers(of: record)
+        case .endClassDevice:
+            // Unload ends it itself, in its order; a failure ends it here.
+            if case .failed = record.machine.state {
+                retireStandby(record)
+                Task { await self.endClassDevice(of: record) }
+            }
+        case .remove:
+            break  // unload(_:) forgets the instance once all is undone
+        case .checkLimits:
+            if let used = cgroups?.memoryCurrent(record.name), used > config.resources.memoryBytes {
+                drive(record, .limitHit("used \(used >> 20) MiB, more than its memory limit (memory_max_mb = \(config.resources.memoryMaxMB))"))
+            }
+        case .publish:
+            publish(record)
+        }
+    }
+
+    /// One timer per instance in the one watcher, at the machine's next
+    /// deadline; it delivers `.tick` through the actor.
+    func armTimer(_ record: InstanceRecord) {
+        let deadline = record.machine.nextDeadline
+        if let timer = record.timer, timer.at == deadline { return }
+        if let timer = record.timer { ChildWatcher.shared.cancelTimer(timer.token) }
+        record.timer = nil
+        guard let deadline, instances[record.name] === record else { return }
+        let token = ChildWatcher.shared.at(epoch + .milliseconds(deadline), Supervisor.tick(self, record.name, deadline))
+        record.timer = (token, deadline)
+    }
+
+    /// Made outside the actor: it runs on the watcher's thread and only
+    /// hops onto the actor.
+    private nonisolated static func tick(_ supervisor: Supervisor, _ name: String, _ deadline: Int64) -> () -> Void {
+        { Task { await supervisor.tick(name, deadline) } }
+    }
+
+    private func tick(_ name: String, _ deadline: Int64) {
+        // Re-armed or gone meanwhile: that timer's tick is the one that counts.
+        guard let record = instances[name], record.timer?.at == deadline else { return }
+        record.timer = nil
+        drive(record, .tick)
+    }
+
+    /// Starts the next driverhost of an instance (the machine's `.spawn`):
+    /// the warm standby if one is waiting, else a new process.
     func launch(_ record: InstanceRecord) {
         record.generation += 1
         record.releasesAtStart = source(for: record.device)?.counters(record.device).releases
@@ -65,20 +159,16 @@ extension Supervisor {
             do {
                 connection = try spawnDriverhost(record, standby: false)
             } catch {
-                fail(record, "cannot start driverhost: \(error)")
+                drive(record, .spawnFailed("cannot start driverhost: \(error)"))
                 return
             }
             warm = false
         }
         record.connection = connection
         record.classCounters = nil
-        record.state = .starting
-        record.endReason = nil
         record.oomKillsAtStart = cgroups?.oomKills(record.name) ?? 0
         record.pluginAtStart = PluginFileIdentity(path: pluginPath(record.pluginFile))
         recordDriverhost(record)
-        watch(record, connection)
-        publish(record)
         logger.info("driverhost started", metadata: ["instance": "\(record.name)", "pid": "\(connection.process.pid)",
                                                      "restart": "\(record.restarts)", "standby": "\(warm)",
                                                      "releases": "\(record.releasesAtStart.map(String.init) ?? "-")"])
@@ -146,6 +236,7 @@ extension Supervisor {
         return standby
     }
 
+    /// The one place a driverhost's messages are dispatched.
     func handle(_ event: DriverhostConnection.Event, of record: InstanceRecord, from connection: DriverhostConnection) {
         // Every driverhost of the instance writes to its log, the standby too.
         if case .log(let line) = event {
@@ -166,10 +257,7 @@ extension Supervisor {
         guard connection === record.connection else { return }
         switch event {
         case .attached:
-            if record.state == .starting { record.state = .running }
-            record.lastAnswer = clock.now
-            spawnStandby(record)
-            publish(record)
+            drive(record, .attached)
             logger.info("instance attached", metadata: ["instance": "\(record.name)", "restart": "\(record.restarts)"])
             wakeAll(&record.attachWaiters)
             resumeTrace(record)
@@ -182,13 +270,12 @@ extension Supervisor {
         case .classCounters(let kind, let counters):
             if record.classDevice?.kind == kind { record.classCounters = counters }
         case .pong:
-            record.lastAnswer = clock.now
+            drive(record, .heartbeatAnswered)
         case .failed(let message):
-            record.endReason = record.endReason ?? TerminalText.escape(message)
+            drive(record, .failedLine(TerminalText.escape(message)))
         case .log: break  // taken above
         case .misbehaved(let why):
-            record.endReason = "killed by hostd: it \(why)"
-            logger.error("driverhost killed", metadata: ["instance": "\(record.name)", "reason": "\(why)"])
+            drive(record, .limitHit(why))
         case .result(let id, let text):
             record.pendingCalls.removeValue(forKey: id)?.resume(returning: text)
         case .error(let id, let message):
@@ -197,22 +284,38 @@ extension Supervisor {
             relayTrace(dropped, records, of: record)
         case .durations(let durations):
             record.trace.take(durations)
+        case .channelEnded:
+            // The exit follows (its status decides what comes next), and the
+            // kernel's release is what a restart waits for, never this.
+            drive(record, .channelEnded)
         case .exited(let status):
             record.connection = nil
             record.trace.driverhostEnded()
-            forgetDriverhost(record)
-            killLeftovers(of: record)
             for (_, call) in record.pendingCalls {
                 call.resume(throwing: ControlError(.failed, "\(record.name): driverhost ended during the call: \(status)"))
             }
             record.pendingCalls.removeAll()
-            let stopping = record.state == .stopping
-            if !stopping && instances[record.name] === record {
-                crashed(record, status)
+            if instances[record.name] === record || record.machine.hasDriverhost {
+                drive(record, .exited(status, observed(record, status)))
+                if let exit = record.lastExit, record.state != .stopping {
+                    logger.warning("driverhost ended", metadata: ["instance": "\(record.name)", "status": "\(exit)"])
+                }
+            } else {
+                forgetDriverhost(record)
+                killLeftovers(of: record)
             }
             wakeAll(&record.exitWaiters)
             wakeAll(&record.attachWaiters)
         }
+    }
+
+    /// What hostd knows about an exit besides its status.
+    private func observed(_ record: InstanceRecord, _ status: ExitStatus) -> InstanceMachine.Observed {
+        InstanceMachine.Observed(
+            oomKilled: status == .signaled(SIGKILL) && (cgroups.map { $0.oomKills(record.name) > record.oomKillsAtStart } ?? false),
+            // A plugin file overwritten in place under a running driverhost
+            // (cp over it) kills it with SIGBUS: an upgrade gone wrong.
+            pluginReplaced: status.isSignaled && PluginFileIdentity(path: pluginPath(record.pluginFile)) != record.pluginAtStart)
     }
 
     /// What a driverhost left behind that escaped its process group (a
@@ -236,73 +339,6 @@ extension Supervisor {
         for waiter in woken { waiter.resume() }
     }
 
-    func crashed(_ record: InstanceRecord, _ status: ExitStatus) {
-        if record.endReason == nil, status == .signaled(SIGKILL), let cgroups,
-           cgroups.oomKills(record.name) > record.oomKillsAtStart {
-            record.endReason = "killed by the kernel's OOM killer at the instance's memory limit (memory_max_mb = \(config.resources.memoryMaxMB))"
-        }
-        // A plugin file overwritten in place under a running driverhost
-        // (cp over it) kills it with SIGBUS: an upgrade gone wrong, not a
-        // crash of the plugin, so it does not count toward the crash limit.
-        let upgraded = record.endReason == nil && status.isSignaled
-            && PluginFileIdentity(path: pluginPath(record.pluginFile)) != record.pluginAtStart
-        if upgraded {
-            record.endReason = "its plugin file was replaced in place (install or mv a new file instead); not counted as a crash"
-        }
-        record.lastExit = record.endReason.map { "\(status): \($0)" } ?? status.description
-        remember(record)
-        let exit = record.lastExit!
-        logger.warning("driverhost ended", metadata: ["instance": "\(record.name)", "status": "\(exit)"])
-        if status.isPermanent {
-            fail(record, "\(exit); restarting cannot help")
-            return
-        }
-        switch upgraded ? .restart(afterMs: 0) : record.policy.crashed(atMs: nowMs) {
-        case .giveUp(let crashes, let window):
-            // Not every end is a crash: an error exit says what failed.
-            let ended = if case .signaled = status { "crashed" } else { "ended" }
-            fail(record, "\(ended) \(crashes) times within \(window) ms; last: \(exit)")
-        case .restart(let delay):
-            record.state = .restarting
-            publish(record)
-            let generation = record.generation
-            Task { await self.restartAfterRelease(record, generation: generation, delayMs: delay) }
-        }
-    }
-
-    func fail(_ record: InstanceRecord, _ reason: String) {
-        retireStandby(record)
-        record.state = .failed
-        record.failure = reason
-        publish(record)
-        logger.error("instance failed", metadata: ["instance": "\(record.name)", "reason": "\(reason)"])
-        // Nobody will drive its class device again: its users get errors
-        // now rather than waiting for a driver that will not come.
-        Task { await self.endClassDevice(of: record) }
-    }
-
-    private func stillRestarting(_ record: InstanceRecord, _ generation: Int) -> Bool {
-        record.generation == generation && record.state == .restarting && instances[record.name] === record
-    }
-
-    /// The kernel must have finished the release (release program, IRQ
-    /// freed, bus mastering off) before a new driverhost may open the device.
-    func restartAfterRelease(_ record: InstanceRecord, generation: Int, delayMs: Int) async {
-        let confirmed = await confirmRelease(record)
-        guard stillRestarting(record, generation) else { return }
-        guard confirmed else {
-            fail(record, "the kernel did not confirm the release of \(record.device) within \(config.releaseWaitMs) ms after \(record.lastExit ?? "the exit")")
-            return
-        }
-        if delayMs > 0 {
-            try? await Task.sleep(for: .milliseconds(delayMs))
-            guard stillRestarting(record, generation) else { return }
-        }
-        record.restarts += 1
-        remember(record)
-        launch(record)
-    }
-
     /// Keeps the instance's history with the operator's intent.
     func remember(_ record: InstanceRecord) {
         intent.history[record.name] = .init(restarts: record.restarts, lastExit: record.lastExit)
@@ -311,34 +347,27 @@ extension Supervisor {
 
     /// True once the proxy's releases counter moved past its value at
     /// start, bounded by release_wait_ms. The wait is the kernel's event
-    /// (DeviceSource.waitForRelease), on a thread of its own: whatever the
-    /// device or a process holding it does, the control plane goes on.
+    /// (DeviceSource.releasesAttribute) in hostd's one watcher: whatever
+    /// the device or a process holding it does, the control plane goes on.
     func confirmRelease(_ record: InstanceRecord) async -> Bool {
         guard let source = source(for: record.device), let before = record.releasesAtStart else { return false }
+        let device = record.device
         // Nearly always already done: the kernel releases inside the
         // driverhost's exit, before its pidfd reports it. (Reading the
-        // counter takes no lock, so it cannot stall the actor; 0 ms: no wait.)
-        if source.waitForRelease(record.device, past: before, within: 0) { return true }
-        let device = record.device, bound = config.releaseWaitMs
-        return await onOwnThread("release-\(device)") { source.waitForRelease(device, past: before, within: bound) }
+        // counter takes no lock, so it cannot stall the actor.)
+        if let now = source.counters(device).releases, now > before { return true }
+        return await ChildWatcher.shared.until(within: config.releaseWaitMs, notifiedBy: source.releasesAttribute(device)) {
+            (source.counters(device).releases ?? 0) > before
+        }
     }
 
-    /// Orderly stop of the current driverhost: "stop" on its control
-    /// socket, SIGKILL if it has not exited within the bound.
+    /// Orderly stop of the current driverhost ("stop", SIGKILL at the
+    /// machine's stop bound); returns once it has exited, or at once when
+    /// none runs.
     func stopDriverhost(_ record: InstanceRecord) async {
-        record.state = .stopping
-        guard let connection = record.connection else { return }
-        connection.requestStop()
-        let generation = record.generation
-        let killer = Task {
-            try? await Task.sleep(for: .seconds(5))
-            if !Task.isCancelled, record.generation == generation, record.connection != nil {
-                self.logger.warning("driverhost did not stop; killing it", metadata: ["instance": "\(record.name)"])
-                connection.process.signal(SIGKILL)
-            }
-        }
+        drive(record, .unloadRequested)
+        guard record.connection != nil else { return }
         await withCheckedContinuation { record.exitWaiters.append($0) }
-        killer.cancel()
     }
 
     /// Bounded like stopDriverhost: an idle standby that does not go on
@@ -366,7 +395,9 @@ extension Supervisor {
         if let cgroups {
             // What killLeftovers ended must be gone before the cgroup can go.
             let directory = cgroups.directory(of: record.name)
-            _ = await onOwnThread("cgroup-\(record.name)") { InstanceCgroups.waitEmpty(directory, within: 1000) }
+            _ = await ChildWatcher.shared.until(within: 1000, notifiedBy: directory + "/cgroup.events") {
+                InstanceCgroups.isEmpty(directory)
+            }
             cgroups.remove(record.name)
         }
         endLogs(of: record)

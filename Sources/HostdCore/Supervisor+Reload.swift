@@ -32,8 +32,10 @@ extension Supervisor {
         config = applied
         claimPolicy = DeviceClaimPolicy(claim: applied.claim, ignore: applied.ignore)
         // New limits start a new crash count; unchanged ones keep it.
-        for record in instances.values where record.policy.limits != applied.restart {
-            record.policy = RestartPolicy(applied.restart)
+        for record in instances.values {
+            if record.machine.policy.limits != applied.restart { record.machine.replace(limits: applied.restart) }
+            record.machine.bounds = machineBounds
+            armTimer(record)
         }
         cgroups?.resources = applied.resources
         logger.info("configuration reloaded", metadata: needRestart.isEmpty ? [:]

@@ -43,8 +43,10 @@ import DrvHostProtocol
         #expect(errorID == "id with space")
         #expect(message.contains("1 2\n"))
         connection.requestStop()
-        guard case .exited(let status)? = await next(&events) else {
-            Issue.record("no exit")
+        // The channel's end comes first, always: the watcher reads a
+        // stream to its end before it reports the exit.
+        guard case .channelEnded? = await next(&events), case .exited(let status)? = await next(&events) else {
+            Issue.record("no channel end, then exit")
             return
         }
         #expect(status == .exited(0))

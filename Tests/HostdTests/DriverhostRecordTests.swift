@@ -35,7 +35,7 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: store.directory) }
         let kept = store.newSocketPath(), stale = store.newSocketPath()
         #expect(kept != stale && kept.utf8.count < 108)
-        for path in [kept, stale] { FileManager.default.createFile(atPath: path, contents: nil) }
+        for path in [kept, stale] { #expect(FileManager.default.createFile(atPath: path, contents: nil)) }
         let record = DriverhostRecord(instance: "a", pluginFile: "a.so", plugin: "a", device: "sim:a", pid: 1, startTime: 1,
                                       socket: kept)
         store.removeStaleSockets(keeping: [record])

@@ -41,7 +41,7 @@ final class HostdProcess: @unchecked Sendable {
                              "--driverhost", RepoPaths.binary("driverhost"), "--sim-dir", devsim.directory,
                              "--no-pci", "--autoload", "--log-level", "debug"]
         if !FileManager.default.fileExists(atPath: paths.log) {
-            FileManager.default.createFile(atPath: paths.log, contents: nil)
+            _ = FileManager.default.createFile(atPath: paths.log, contents: nil)
         }
         let log = try FileHandle(forWritingTo: URL(fileURLWithPath: paths.log))
         log.seekToEndOfFile()

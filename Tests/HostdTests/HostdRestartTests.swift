@@ -41,22 +41,40 @@ import TestSupport
 
     static func device(of instance: String) -> String { String(instance.split(separator: "@")[1]) }
 
-    static func world() throws -> (DevSimProcess, HostdProcess.Paths) {
+    /// A first hostd with its three instances running, and what a test
+    /// needs to start the next one; cleanUp() kills what is left.
+    struct FirstHostd {
+        let devsim: DevSimProcess
+        let paths: HostdProcess.Paths
+        let hostd: HostdProcess
+        let before: [InstanceStatus]
+        /// Each instance's driverhost pid under the first hostd.
+        let pids: [String: pid_t]
+
+        func cleanUp() {
+            for pid in pids.values { kill(pid, SIGKILL) }
+            try? FileManager.default.removeItem(atPath: paths.root)
+        }
+    }
+
+    static func firstHostd() async throws -> FirstHostd {
         let plugin = RepoPaths.testPlugin("irq-load")
         precondition(FileManager.default.fileExists(atPath: plugin), "\(plugin) is missing: run `make plugins`")
-        return (try DevSimProcess(devices), try HostdProcess.Paths.make(plugins: ["irq-load.so": plugin]))
+        let devsim = try DevSimProcess(devices)
+        let paths = try HostdProcess.Paths.make(plugins: ["irq-load.so": plugin])
+        let hostd = try HostdProcess(paths, devsim: devsim)
+        let before = try await hostd.running(3, within: 30)
+        let pids = Dictionary(uniqueKeysWithValues: try before.map { ($0.name, try #require($0.pid)) })
+        return FirstHostd(devsim: devsim, paths: paths, hostd: hostd, before: before, pids: pids)
     }
 
     @Test func aKilledHostdsDriverhostsAreAdoptedWithNoInterruptLost() async throws {
-        let (devsim, paths) = try Self.world()
-        defer { try? FileManager.default.removeItem(atPath: paths.root) }
-        let first = try HostdProcess(paths, devsim: devsim)
-        let before = try await first.running(3, within: 30)
+        let w = try await Self.firstHostd()
+        defer { w.cleanUp() }
+        let (devsim, paths, first, before, pids) = (w.devsim, w.paths, w.hostd, w.before, w.pids)
         try await Self.loaded(first)
         var quietBefore: [String: Quiet] = [:]
         for instance in Self.instances { quietBefore[instance] = try Self.quiet(first, instance) }
-        let pids = Dictionary(uniqueKeysWithValues: before.map { ($0.name, try! #require($0.pid)) })
-        defer { for pid in pids.values { kill(pid, SIGKILL) } }
 
         let devices = DevSimDeviceSource(directory: devsim.directory)
         let atKill = Dictionary(uniqueKeysWithValues: Self.instances.map { ($0, devices.counters(Self.device(of: $0)).interrupts ?? 0) })
@@ -96,13 +114,10 @@ import TestSupport
     }
 
     @Test func aDriverhostThatDiedMeanwhileIsRestartedAndARecycledPidIsNotAdopted() async throws {
-        let (devsim, paths) = try Self.world()
-        defer { try? FileManager.default.removeItem(atPath: paths.root) }
-        let first = try HostdProcess(paths, devsim: devsim)
-        let before = try await first.running(3, within: 30)
-        let pids = Dictionary(uniqueKeysWithValues: before.map { ($0.name, try! #require($0.pid)) })
-        defer { for pid in pids.values { kill(pid, SIGKILL) } }
-        first.kill9()
+        let w = try await Self.firstHostd()
+        defer { w.cleanUp() }
+        let (devsim, paths, pids) = (w.devsim, w.paths, w.pids)
+        w.hostd.kill9()
 
         // edu0's driverhost dies while no hostd is there.
         let died = try #require(pids["irq-load@sim:edu0"])
@@ -144,13 +159,10 @@ import TestSupport
     /// hostd would have made: the old driverhosts are stopped, new ones run
     /// the new file, and no restart is counted.
     @Test func aPluginReplacedWhileHostdWasDownIsAnUpgradeNotAnAdoption() async throws {
-        let (devsim, paths) = try Self.world()
-        defer { try? FileManager.default.removeItem(atPath: paths.root) }
-        let first = try HostdProcess(paths, devsim: devsim)
-        let before = try await first.running(3, within: 30)
-        let pids = Dictionary(uniqueKeysWithValues: before.map { ($0.name, try! #require($0.pid)) })
-        defer { for pid in pids.values { kill(pid, SIGKILL) } }
-        first.kill9()
+        let w = try await Self.firstHostd()
+        defer { w.cleanUp() }
+        let (devsim, paths, pids) = (w.devsim, w.paths, w.pids)
+        w.hostd.kill9()
 
         // An atomic replace (copy, then rename over), as README shows.
         let plugin = paths.plugins + "/irq-load.so"

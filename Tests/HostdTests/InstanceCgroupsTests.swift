@@ -15,7 +15,7 @@ import Testing
         try controllers.write(toFile: base + "/cgroup.controllers", atomically: false, encoding: .utf8)
         for file in [base + "/cgroup.subtree_control", base + "/hostd/cgroup.procs"]
             + ["memory.high", "memory.max", "pids.max", "cpu.weight", "cgroup.procs"].map({ instance + "/" + $0 }) {
-            FileManager.default.createFile(atPath: file, contents: nil)
+            _ = FileManager.default.createFile(atPath: file, contents: nil)
         }
         try "oom 1\noom_kill 2\n".write(toFile: instance + "/memory.events", atomically: false, encoding: .utf8)
         try "5242880\n".write(toFile: instance + "/memory.current", atomically: false, encoding: .utf8)

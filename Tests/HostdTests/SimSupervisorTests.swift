@@ -236,3 +236,26 @@ private func describeChildren(of directory: String) -> [pid_t] {
         return arguments.contains("--describe") && arguments.contains(where: { $0.hasPrefix(directory + "/hang") }) ? pid : nil
     }
 }
+
+extension SimSupervisorTests {
+    /// Removing a plugin's file unloads every instance of it, one that has
+    /// just been restarted after a crash too (with its new standby).
+    @Test func removingAFileUnloadsItsInstancesAfterACrash() async throws {
+        let w = try simWorld(autoload: true)
+        defer { try? FileManager.default.removeItem(atPath: w.plugins) }
+        try await w.supervisor.start()
+        let pid = try #require(try await w.supervisor.status("edu@sim:edu0").pid)
+        let changes = await w.supervisor.observe()
+        kill(pid, SIGKILL)
+        _ = try await within(10, waitingFor: "restart of edu@sim:edu0") {
+            await HostdTests.changes(changes, until: .running, of: "edu@sim:edu0")
+        }
+        #expect(unlink(w.plugins + "/edu.so") == 0)
+        let supervisor = w.supervisor
+        try await within(10, waitingFor: "both instances unloaded") {
+            while await !supervisor.instances().isEmpty { try await Task.sleep(for: .milliseconds(20)) }
+        }
+        await w.supervisor.shutdown()
+        #expect(w.devsim.stop() == 0)
+    }
+}

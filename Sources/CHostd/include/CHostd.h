@@ -49,6 +49,21 @@ int chd_eventfd_cloexec(void);
 /* prctl(PR_SET_NAME) for the calling thread (variadic, so not from Swift). */
 int chd_name_this_thread(const char *name);
 
+/* ---- the one watcher (watch.c) ------------------------------------------- */
+struct chd_ready {
+	uint64_t token;
+	uint32_t events;
+	uint32_t reserved;
+};
+int chd_epoll_create(void);
+int chd_epoll_add(int epfd, int fd, uint32_t events, uint64_t token);
+int chd_epoll_del(int epfd, int fd);
+/* epoll_wait(2) retried on EINTR, reporting (token, events); at most 64; or -errno. */
+int chd_epoll_wait(int epfd, struct chd_ready *ready, int max, int timeout_ms);
+uint32_t chd_epoll_in(void);
+uint32_t chd_epoll_pri(void);
+int chd_set_nonblocking(int fd);
+
 /* ---- re-adoption (adopt.c) ------------------------------------------------ */
 
 /* pidfd_open(2): a pidfd for any process, child or not; or -errno. */

@@ -119,7 +119,9 @@ fi
 # Removing the file unloads its instances.
 mark=$(log_lines)
 rm $PLUGINS/crash-magic.so
-if wait_log "instance=misbehave@$B .*instance unloaded" 30 $mark && ! hostctl status misbehave@$A >/dev/null 2>&1; then
+# (hostd unloads them one after the other, in no set order: wait for both.)
+if wait_log "instance=misbehave@$A .*instance unloaded" 30 $mark && wait_log "instance=misbehave@$B .*instance unloaded" 30 $mark &&
+	! hostctl status misbehave@$A >/dev/null 2>&1; then
 	pass hostd_remove_plugin_unloads
 else
 	fail hostd_remove_plugin_unloads "still: $(hostctl list | tr '\n' ' ')"

@@ -1,0 +1,67 @@
+import Foundation
+import Glibc
+@testable import HostdCore
+import Testing
+import TestSupport
+
+/// hostd's one watcher: children's exits, bounded waits and attribute
+/// notifications as events of one thread, not a thread per child or wait.
+@Suite struct ChildWatcherTests {
+    static func threadCount() -> Int {
+        (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task").count) ?? -1
+    }
+
+    @Test func manyDriverhostsCostNoThreadEach() async throws {
+        func standby() throws -> DriverhostConnection {
+            try DriverhostConnection(driverhost: RepoPaths.binary("driverhost"),
+                                     arguments: ["--simulate", "--plugin", RepoPaths.testPlugin("good"), "--standby"])
+        }
+        // The first one starts the shared watcher (one thread, once).
+        let first = try standby()
+        let before = Self.threadCount()
+        let more = try (0..<16).map { _ in try standby() }
+        let after = Self.threadCount()
+        // A thread per child (the old watcher) would add 16 here; tests
+        // running alongside start a few threads of their own meanwhile.
+        #expect(after - before < 8, "\(before) threads before 16 more driverhosts, \(after) after")
+        for connection in [first] + more { connection.requestStop() }
+        for connection in [first] + more { #expect(await connection.waitForExit() == .exited(0)) }
+    }
+
+    @Test func anExitWaitIsBoundedAndThenSeesTheExit() async throws {
+        let watcher = ChildWatcher(name: "test-watcher")
+        let child = try ChildProcess(path: "/bin/sleep", arguments: ["600"])
+        let start = ContinuousClock.now
+        #expect(await watcher.exit(of: child, within: .milliseconds(100)) == nil)
+        let waited = ContinuousClock.now - start
+        #expect(waited >= .milliseconds(100) && waited < .seconds(5), "\(waited)")
+        child.signal(SIGKILL)
+        #expect(await watcher.exit(of: child, within: .seconds(10)) == .signaled(SIGKILL))
+    }
+
+    /// A condition with no file to watch is re-checked on the watcher's
+    /// timers; one that never holds ends at its bound.
+    @Test func untilSeesAConditionOrItsBound() async throws {
+        let watcher = ChildWatcher(name: "test-watcher")
+        let flag = NSLock()
+        nonisolated(unsafe) var set = false
+        Task {
+            try await Task.sleep(for: .milliseconds(50))
+            flag.withLock { set = true }
+        }
+        #expect(await watcher.until(within: 5000, notifiedBy: nil) { flag.withLock { set } })
+        let start = ContinuousClock.now
+        #expect(await watcher.until(within: 100, notifiedBy: nil) { false } == false)
+        #expect(ContinuousClock.now - start >= .milliseconds(100))
+    }
+
+    /// A file epoll cannot watch (procfs) falls back to re-checking: a
+    /// condition already true answers at once, one never true ends at the bound.
+    @Test func aWatchedFileThatNeverNotifiesEndsAtTheBound() async throws {
+        let watcher = ChildWatcher(name: "test-watcher")
+        let start = ContinuousClock.now
+        #expect(await watcher.until(within: 5000, notifiedBy: "/proc/self/stat") { true })
+        #expect(ContinuousClock.now - start < .seconds(1))
+        #expect(await watcher.until(within: 100, notifiedBy: "/proc/self/stat") { false } == false)
+    }
+}
