@@ -107,6 +107,10 @@ outage() {
 	net_stream outage $IF $1 10000 $LOG "seen=driverhost ended" "started=driverhost started" \
 		"open=device open:" "attach=82574L at" "tap=net: attached to interface" "link=: link up"
 }
+# hostd's CPU time (user + system, clock ticks) across the crashes: its
+# share of the single vCPU that the restart also needs.
+cpu_ticks() { awk '{ print $14 + $15 }' /proc/$1/stat 2>/dev/null || echo 0; }
+hostd_ticks=$(cpu_ticks $HOSTD_PID)
 for round in 1 2 3 4 5; do
 	base=$(stat_of tx_bytes)
 	wait_until 60 moved_since tx_bytes $base 262144 || { echo "FAIL: bench_net: no traffic before crash $round"; break; }
@@ -123,6 +127,8 @@ $out"
 	all="$all $ms"
 	wait_log "instance=e1000e@$A .*restart=$round .*instance attached" 30 $mark || { echo "FAIL: bench_net: no restart $round"; break; }
 done
+hostd_ticks=$(($(cpu_ticks $HOSTD_PID) - hostd_ticks))
+echo "NOTE: net crash: hostd used $((hostd_ticks * 1000 / $(getconf CLK_TCK 2>/dev/null || echo 100) / 5)) ms of CPU per crash (the transfer's counters and logs included)"
 wait $send_pid
 wait $recv_pid
 resets=$(cat /tmp/recv.out /tmp/send.out | grep -c "error=")
@@ -132,7 +138,7 @@ echo "net_crash_tcp_resets: $resets"
 echo "net_crash_outage_ms_max: $max"
 # Each step's median over the crashes, from the signal on.
 for step in exit off seen started open attach tap link; do
-	echo "$splits" | sed -n "s/.* $step=\([0-9.]*\).*/\1/p" | sort -n |
+	echo "$splits" | sed -n "s/.* $step=\([0-9][0-9.]*\).*/\1/p" | sort -n |
 		awk -v s=$step '{ v[NR] = $1 } END { if (NR) printf "NOTE: net crash step %s: median %s ms after the signal (%d of 5)\n", s, v[int((NR + 1) / 2)], NR }'
 done
 echo "net_crash_tcp_max_gap_ms: $(field "$(cat /tmp/recv.out)" max_gap_ms)"
