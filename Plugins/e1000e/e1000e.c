@@ -397,8 +397,11 @@ static void report_link(struct e1000e *e)
 		return;
 	e->link_known = 1;
 	e->link_up = up;
-	e_log(e, DH_LOG_INFO, "link %s", up ? "up" : "down");
+	/* The carrier first: a log line wakes the supervisor that relays it,
+	 * which may run before this process gets to the next line, and after
+	 * a restart the interface waits for this call. */
 	net_host(e)->set_link(e->inst, (uint32_t)up);
+	e_log(e, DH_LOG_INFO, "link %s", up ? "up" : "down");
 	/* A link that comes up is an interrupt, but a restart's outage should
 	 * not hang on one: look often while down. */
 	e->host->timer_start(e->inst, TIMER_LINK, up ? LINK_POLL_UP_NS : LINK_POLL_DOWN_NS,
