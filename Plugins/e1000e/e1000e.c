@@ -397,8 +397,11 @@ static void report_link(struct e1000e *e)
 		return;
 	e->link_known = 1;
 	e->link_up = up;
-	e_log(e, DH_LOG_INFO, "link %s", up ? "up" : "down");
+	/* The carrier first: a log line wakes the supervisor that relays it,
+	 * which may run before this process gets to the next line, and after
+	 * a restart the interface waits for this call. */
 	net_host(e)->set_link(e->inst, (uint32_t)up);
+	e_log(e, DH_LOG_INFO, "link %s", up ? "up" : "down");
 	/* A link that comes up is an interrupt, but a restart's outage should
 	 * not hang on one: look often while down. */
 	e->host->timer_start(e->inst, TIMER_LINK, up ? LINK_POLL_UP_NS : LINK_POLL_DOWN_NS,
@@ -638,6 +641,7 @@ static int32_t e1000e_attach(const struct dh_host *host, dh_instance *inst, void
 	volatile void *base = NULL;
 	uint64_t size = 0;
 	uint8_t mac[6];
+	uint64_t t[4];
 	int32_t err;
 
 	if (!e)
@@ -656,19 +660,27 @@ static int32_t e1000e_attach(const struct dh_host *host, dh_instance *inst, void
 	}
 	if (host->bar_pointer(inst, 0, &base, &size) == DH_OK && size >= 0x20000)
 		e->regs = base;
-	if ((err = reset_device(e, 0)) != DH_OK || (err = read_mac(e, mac)) != DH_OK ||
-	    (err = alloc_dma(e)) != DH_OK)
+	/* Each step's time is in the log: attach is part of every restart. */
+	t[0] = now_us();
+	if ((err = reset_device(e, 0)) != DH_OK || (err = read_mac(e, mac)) != DH_OK)
 		goto fail;
+	t[1] = now_us();
+	if ((err = alloc_dma(e)) != DH_OK)
+		goto fail;
+	t[2] = now_us();
 	set_up_rings(e);
+	t[3] = now_us();
 	fill_device(e, mac);
 	/* Bus mastering comes on once attach returns; start from the loop. */
 	if ((err = host->timer_start(inst, TIMER_START, 1000, 0)) != DH_OK) {
 		free_dma(e);
 		goto fail;
 	}
-	e_log(e, DH_LOG_INFO, "82574L at %04x:%02x:%02x.%u, MAC %02x:%02x:%02x:%02x:%02x:%02x, irq mode %u, restart %u",
+	e_log(e, DH_LOG_INFO, "82574L at %04x:%02x:%02x.%u, MAC %02x:%02x:%02x:%02x:%02x:%02x, irq mode %u, restart %u "
+	      "(reset and MAC %llu us, DMA memory %llu us, rings %llu us)",
 	      info.pci_domain, info.pci_bus, info.pci_slot, info.pci_function,
-	      mac[0], mac[1], mac[2], mac[3], mac[4], mac[5], info.irq_mode, info.restart_count);
+	      mac[0], mac[1], mac[2], mac[3], mac[4], mac[5], info.irq_mode, info.restart_count,
+	      (unsigned long long)(t[1] - t[0]), (unsigned long long)(t[2] - t[1]), (unsigned long long)(t[3] - t[2]));
 	*context = e;
 	return DH_OK;
 fail:

@@ -37,6 +37,12 @@ public struct Log: Sendable {
         self.threshold = threshold
     }
 
+    /// "12.3": monotonic milliseconds to one decimal, for a message.
+    static func milliseconds(since start: UInt64, until end: UInt64 = cdh_monotonic_ns()) -> String {
+        let tenths = (end &- start + 50_000) / 100_000
+        return "\(tenths / 10).\(tenths % 10)"
+    }
+
     public func callAsFunction(_ level: Level, _ message: String) {
         guard level <= threshold else { return }
         // Messages carry plugin text (log lines, names, versions): escaped,

@@ -55,6 +55,9 @@ final class NetClass: DeviceClassServer {
     private func attachInterface(known: Bool) throws(HostFailure) {
         let name = deviceName
         let multiQueue = device.queueCount > 1
+        // How long the kernel takes to hand the queues over is part of
+        // every restart's outage: logged with the attach.
+        let began = cdh_monotonic_ns()
         let existed = TAPInterface.exists(name)
         if existed {
             // A name in use by something else is never taken over: only
@@ -93,10 +96,17 @@ final class NetClass: DeviceClassServer {
             queues.removeAll()
             throw HostFailure(.deviceClassFailed, "interface \(name): \(error)")
         }
-        let mac = NetDeviceDescription.format(device.mac)
-        instance.log(.info, existed
-            ? "net: attached to interface \(name) again (\(device.queueCount) queue(s))"
-            : "net: created interface \(name), MAC \(mac), MTU \(device.mtu), \(device.queueCount) queue(s)")
+        let took = Log.milliseconds(since: began)
+        // This runs before the link is up, on every restart, in a process
+        // that runs this code for the first time (which the TCG guest pays
+        // for in milliseconds): nothing formatted that the message does
+        // not show.
+        if existed {
+            instance.log(.info, "net: attached to interface \(name) again (\(device.queueCount) queue(s), \(took) ms)")
+        } else {
+            let mac = NetDeviceDescription.format(device.mac)
+            instance.log(.info, "net: created interface \(name), MAC \(mac), MTU \(device.mtu), \(device.queueCount) queue(s), \(took) ms")
+        }
     }
 
     /// Orderly detach: the queues go (the kernel turns the carrier off),

@@ -49,6 +49,47 @@ echo "net_ping_rtt_ms_p50_drvhost: $drv"
 echo "net_ping_rtt_ms_p50_kernel: $ker"
 echo "net_ping_rtt_p50_ratio: $(ratio "$drv" "$ker")"
 
+# Where a round trip waits, from the kernel's tracepoints: the request
+# entering the interface (net_dev_start_xmit) -> the reply's receive
+# interrupt (the NIC's receive vectors: the driverhost's through drvproxy,
+# or the kernel driver's rx vector) -> the reply entering the stack
+# (netif_receive_skb). Medians in microseconds over 100 pings.
+T=/sys/kernel/tracing
+[ -e $T/trace ] || mount -t tracefs nodev $T 2>/dev/null
+rtt_split() {
+	[ -e $T/trace ] || { echo "NOTE: no tracefs: no round trip split"; return; }
+	echo 0 >$T/tracing_on
+	echo >$T/trace
+	echo 8192 >$T/buffer_size_kb
+	for e in net/net_dev_start_xmit net/netif_receive_skb; do
+		echo "name == \"$1\"" >$T/events/$e/filter
+		echo 1 >$T/events/$e/enable
+	done
+	echo 1 >$T/events/irq/irq_handler_entry/enable
+	echo 1 >$T/tracing_on
+	ping -c 100 -i 0.02 -W 2 $3 >/dev/null
+	echo 0 >$T/tracing_on
+	for e in net/net_dev_start_xmit net/netif_receive_skb irq/irq_handler_entry; do
+		echo 0 >$T/events/$e/enable
+	done
+	echo 0 >$T/events/net/net_dev_start_xmit/filter
+	echo 0 >$T/events/net/netif_receive_skb/filter
+	awk -v irqs="$2" -v who="$4" '
+		BEGIN { k = split(irqs, names, " "); for (i = 1; i <= k; i++) rx["name=" names[i]] = 1 }
+		function stamp(   j) { for (j = 1; j <= NF; j++) if ($j ~ /^[0-9]+\.[0-9]+:$/) return substr($j, 1, length($j) - 1) * 1e6; return -1 }
+		/net_dev_start_xmit:/ && / len=98 / { t0 = stamp(); t1 = -1; next }
+		/irq_handler_entry:/ && t0 > 0 && t1 < 0 { for (i = 1; i <= NF; i++) if ($i in rx) t1 = stamp(); next }
+		/netif_receive_skb:/ && / len=84$/ && t0 > 0 && t1 > 0 { n++; out[n] = t1 - t0; back[n] = stamp() - t1; t0 = -1 }
+		function med(a,   i, j, x) { for (i = 2; i <= n; i++) { x = a[i]; for (j = i - 1; j > 0 && a[j] > x; j--) a[j + 1] = a[j]; a[j + 1] = x } return a[int((n + 1) / 2)] }
+		END { if (n) printf "NOTE: ping split, %s: request in -> reply interrupt %.0f us, interrupt -> reply in the stack %.0f us (medians of %d)\n", who, med(out), med(back), n
+		      else print "NOTE: ping split, " who ": no complete round trip traced" }' $T/trace
+	echo >$T/trace
+}
+# The receive vectors: the plugin's 0 and 1 (its two queues), the kernel
+# driver's one.
+rtt_split $IF "drvproxy[$A]-0 drvproxy[$A]-1" $NET.2 drvhost
+rtt_split $IF_C "$IF_C-rx-0" $BASE.2 kernel
+
 # Five SIGSEGVs during one long transfer: each timed from the signal to the
 # carrier coming back (net_stream outage), each restart waited for.
 rm -f /tmp/recv.out
@@ -57,18 +98,45 @@ recv_pid=$!
 wait_until 10 grep -q listening /tmp/recv.out
 net_stream send $NET.2 $PORT 268435456 300 >/tmp/send.out &
 send_pid=$!
-max=0 all=
+max=0 all= splits=
+# Where each outage went (net_stream outage): exit= the process gone and
+# the kernel's release done, off= the carrier off; then the first log line
+# of each step: hostd saw the exit, told the standby to start, the device
+# open, the plugin attached, the TAP queues attached, the plugin's link up.
+outage() {
+	net_stream outage $IF $1 10000 $LOG "seen=driverhost ended" "started=driverhost started" \
+		"open=device open:" "attach=82574L at" "tap=net: attached to interface" "link=: link up"
+}
+# hostd's CPU time (user + system) across the crashes, against the same
+# transfer without crashes: its share of the single vCPU that the restart
+# also needs.
+cpu_ticks() { awk '{ print $14 + $15 }' /proc/$1/stat 2>/dev/null || echo 0; }
+uptime_cs() { awk '{ printf "%d\n", $1 * 100 }' /proc/uptime; }
+HZ=$(getconf CLK_TCK 2>/dev/null || echo 100)
+wait_until 60 moved_since tx_bytes $(stat_of tx_bytes) 262144
+quiet_ticks=$(cpu_ticks $HOSTD_PID) quiet_cs=$(uptime_cs)
+sleep 3   # a window to measure over, not a wait for anything
+quiet_ticks=$(($(cpu_ticks $HOSTD_PID) - quiet_ticks)) quiet_cs=$(($(uptime_cs) - quiet_cs))
+echo "NOTE: net transfer without crashes: hostd used $((quiet_ticks * 100000 / HZ / quiet_cs)) ms of CPU per second"
+hostd_ticks=$(cpu_ticks $HOSTD_PID) crash_cs=$(uptime_cs)
 for round in 1 2 3 4 5; do
 	base=$(stat_of tx_bytes)
 	wait_until 60 moved_since tx_bytes $base 262144 || { echo "FAIL: bench_net: no traffic before crash $round"; break; }
 	mark=$(log_lines)
-	out=$(net_stream outage $IF $(instance_pid e1000e) 10000)
+	out=$(outage $(instance_pid e1000e) 2>/tmp/outage.log)
 	ms=$(field "$out" ms)
 	[ -n "$ms" ] || { echo "FAIL: bench_net: crash $round: $out"; break; }
+	echo "NOTE: net crash $round split (ms after the signal): $out"
+	splits="$splits
+$out"
+	# The first crash's log, stamped, for a closer look at the gaps.
+	[ $round = 1 ] && sed 's/^/NOTE: net crash 1 log: /' /tmp/outage.log
 	max=$(awk -v a="$ms" -v b="$max" 'BEGIN { print (a > b) ? a : b }')
 	all="$all $ms"
 	wait_log "instance=e1000e@$A .*restart=$round .*instance attached" 30 $mark || { echo "FAIL: bench_net: no restart $round"; break; }
 done
+hostd_ticks=$(($(cpu_ticks $HOSTD_PID) - hostd_ticks)) crash_cs=$(($(uptime_cs) - crash_cs))
+echo "NOTE: net crashes: hostd used $((hostd_ticks * 1000 / HZ / 5)) ms of CPU per crash, $((hostd_ticks * 100000 / HZ / crash_cs)) ms per second over the $((crash_cs / 100)) s of five crashes and restarts"
 wait $send_pid
 wait $recv_pid
 resets=$(cat /tmp/recv.out /tmp/send.out | grep -c "error=")
@@ -76,6 +144,11 @@ same_data "$(grep -v listening /tmp/recv.out; cat /tmp/send.out)" || echo "NOTE:
 echo "NOTE: net crash outages (ms):$all; $A resets by: $(cat $(sysdev $A)/reset_method 2>/dev/null || echo none)"
 echo "net_crash_tcp_resets: $resets"
 echo "net_crash_outage_ms_max: $max"
+# Each step's median over the crashes, from the signal on.
+for step in exit off seen started open attach tap link; do
+	echo "$splits" | sed -n "s/.* $step=\([0-9][0-9.]*\).*/\1/p" | sort -n |
+		awk -v s=$step '{ v[NR] = $1 } END { if (NR) printf "NOTE: net crash step %s: median %s ms after the signal (%d of 5)\n", s, v[int((NR + 1) / 2)], NR }'
+done
 echo "net_crash_tcp_max_gap_ms: $(field "$(cat /tmp/recv.out)" max_gap_ms)"
 
 hostctl unload e1000e >/dev/null 2>&1

@@ -20,6 +20,12 @@
  *       kernel announces a link change (rtnetlink) and every 2 ms besides:
  *       a tighter poll would take the single vCPU from the restart it
  *       measures (every 200 us took about a third of it).
+ *   net_stream outage IFACE PID TIMEOUT_MS LOG NAME=TEXT...
+ *       the same, and where the time went, on the same line: exit= (the
+ *       process is gone, the kernel's release done), off= (carrier off),
+ *       and NAME= for the first line of LOG written after the signal that
+ *       holds TEXT (- if none came before the carrier); LOG's lines go to
+ *       stderr, stamped.
  *
  * Exit status 0 unless an error was printed.
  */
@@ -36,6 +42,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -207,16 +214,104 @@ static int link_changes(void)
 	return fd;
 }
 
-static int do_outage(const char *iface, pid_t pid, uint64_t timeout_ms)
+/*
+ * Where an outage goes: the moments the probe can see from outside, in ms
+ * after the signal. The process's exit (its pidfd: the kernel's release of
+ * the device and of the TAP queues is done by then), the carrier going off,
+ * and the first log line holding each STAGE's text (hostd's log, which
+ * carries the driverhosts' lines too; a line is stamped when it is read,
+ * within the probe's 2 ms wake-ups).
+ */
+#define MAX_STAGES 12
+
+struct stage {
+	const char *name, *text;
+	double ms;
+};
+
+struct split {
+	int log, pidfd;
+	double exit_ms, off_ms;
+	struct stage stages[MAX_STAGES];
+	int count;
+	char line[4096];
+	size_t used;
+};
+
+static double since(uint64_t start) { return (double)(now_ns() - start) / 1e6; }
+
+/* Stamps every complete line read from the log since the last look; the
+ * lines go to stderr with their time, for a closer look. */
+static void read_log(struct split *s, uint64_t start)
 {
+	ssize_t n;
+	char *nl;
+	int i;
+
+	while ((n = read(s->log, s->line + s->used, sizeof(s->line) - 1 - s->used)) > 0) {
+		s->used += (size_t)n;
+		s->line[s->used] = 0;
+		while ((nl = strchr(s->line, '\n')) != NULL || s->used == sizeof(s->line) - 1) {
+			size_t len = nl ? (size_t)(nl - s->line) + 1 : s->used;
+
+			s->line[len - 1] = 0;
+			fprintf(stderr, "%8.1f %s\n", since(start), s->line);
+			for (i = 0; i < s->count; i++)
+				if (s->stages[i].ms < 0 && strstr(s->line, s->stages[i].text))
+					s->stages[i].ms = since(start);
+			memmove(s->line, s->line + len, s->used - len);
+			s->used -= len;
+			s->line[s->used] = 0;
+		}
+	}
+}
+
+static void print_split(const struct split *s)
+{
+	int i;
+
+	printf(" exit=%.1f off=%.1f", s->exit_ms, s->off_ms);
+	for (i = 0; i < s->count; i++)
+		if (s->stages[i].ms >= 0)
+			printf(" %s=%.1f", s->stages[i].name, s->stages[i].ms);
+		else
+			printf(" %s=-", s->stages[i].name);
+}
+
+static int do_outage(const char *iface, pid_t pid, uint64_t timeout_ms, const char *log, char **stages, int nstages)
+{
+	struct split s = { .log = -1, .pidfd = -1, .exit_ms = -1, .off_ms = -1 };
 	uint64_t start, deadline;
-	int went_off = 0, c, nl;
+	int c, nl, i;
 	char drain[8192];
 
 	if (carrier(iface) != 1) {
 		printf("error=%s has no carrier before the crash\n", iface);
 		return 1;
 	}
+	if (nstages > MAX_STAGES) {
+		printf("error=at most %d stages\n", MAX_STAGES);
+		return 1;
+	}
+	for (i = 0; i < nstages; i++) {
+		char *eq = strchr(stages[i], '=');
+
+		if (!eq || eq == stages[i] || !eq[1]) {
+			printf("error=a stage is NAME=TEXT, not %s\n", stages[i]);
+			return 1;
+		}
+		*eq = 0;
+		s.stages[i] = (struct stage){ stages[i], eq + 1, -1 };
+	}
+	s.count = nstages;
+	if (log) {
+		s.log = open(log, O_RDONLY | O_CLOEXEC);
+		if (s.log < 0 || lseek(s.log, 0, SEEK_END) < 0)
+			return fail(log);
+	}
+	s.pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (s.pidfd < 0)
+		return fail("pidfd_open");
 	nl = link_changes();
 	if (nl < 0)
 		return fail("rtnetlink");
@@ -226,21 +321,34 @@ static int do_outage(const char *iface, pid_t pid, uint64_t timeout_ms)
 		return fail("kill");
 	while (now_ns() < deadline) {
 		c = carrier(iface);
-		if (c == 0)
-			went_off = 1;
-		if (c == 1 && went_off) {
-			printf("ms=%.1f\n", (double)(now_ns() - start) / 1e6);
+		if (c == 0 && s.off_ms < 0)
+			s.off_ms = since(start);
+		if (c == 1 && s.off_ms >= 0) {
+			double ms = since(start);
+
+			if (s.log >= 0)
+				read_log(&s, start);
+			printf("ms=%.1f", ms);
+			print_split(&s);
+			printf("\n");
 			close(nl);
 			return 0;
 		}
-		struct pollfd p = { .fd = nl, .events = POLLIN };
-		if (poll(&p, 1, 2) > 0)
+		struct pollfd p[2] = { { .fd = nl, .events = POLLIN }, { .fd = s.pidfd, .events = POLLIN } };
+		if (poll(p, s.exit_ms < 0 ? 2 : 1, 2) > 0) {
 			while (recv(nl, drain, sizeof(drain), 0) > 0)
 				;
+			if (s.exit_ms < 0 && (p[1].revents & POLLIN))
+				s.exit_ms = since(start);
+		}
+		if (s.log >= 0)
+			read_log(&s, start);
 	}
 	close(nl);
-	printf("error=carrier %s within %llu ms\n", went_off ? "not back" : "never went off",
+	printf("error=carrier %s within %llu ms", s.off_ms >= 0 ? "not back" : "never went off",
 	       (unsigned long long)timeout_ms);
+	print_split(&s);
+	printf("\n");
 	return 1;
 }
 
@@ -252,7 +360,9 @@ int main(int argc, char **argv)
 	if (argc == 6 && !strcmp(argv[1], "send"))
 		return do_send(argv[2], atoi(argv[3]), strtoull(argv[4], NULL, 0), atoi(argv[5]));
 	if (argc == 5 && !strcmp(argv[1], "outage"))
-		return do_outage(argv[2], (pid_t)atoi(argv[3]), strtoull(argv[4], NULL, 0));
-	fprintf(stderr, "usage: net_stream recv PORT TIMEOUT_S | send ADDR PORT BYTES TIMEOUT_S | outage IFACE PID TIMEOUT_MS\n");
+		return do_outage(argv[2], (pid_t)atoi(argv[3]), strtoull(argv[4], NULL, 0), NULL, NULL, 0);
+	if (argc >= 6 && !strcmp(argv[1], "outage"))
+		return do_outage(argv[2], (pid_t)atoi(argv[3]), strtoull(argv[4], NULL, 0), argv[5], argv + 6, argc - 6);
+	fprintf(stderr, "usage: net_stream recv PORT TIMEOUT_S | send ADDR PORT BYTES TIMEOUT_S | outage IFACE PID TIMEOUT_MS [LOG NAME=TEXT...]\n");
 	return 2;
 }
