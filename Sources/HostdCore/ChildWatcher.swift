@@ -167,8 +167,10 @@ extension ChildWatcher {
                 }
                 if condition() { finish(true) }
             }
-            // Everything below runs on the watcher's thread.
-            timers.append(at(.now) { [self] in
+            // Everything below runs on the watcher's thread, so `token` and
+            // `timers` are only touched there (this first timer fires once
+            // and needs no cancelling).
+            at(.now) { [self] in
                 rearmAndCheck()
                 guard !once.isClaimed else { return }
                 if fd >= 0, let watched = watch(fd, events: chd_epoll_pri(), { _ in rearmAndCheck() }) {
@@ -183,7 +185,7 @@ extension ChildWatcher {
                     poll()
                 }
                 timers.append(at(deadline) { finish(condition()) })
-            })
+            }
         }
     }
 }
