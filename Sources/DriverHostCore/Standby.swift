@@ -1,3 +1,4 @@
+import CDrvHost
 import Glibc
 
 /// A warm standby: a driverhost that has loaded and validated its plugin,
@@ -19,6 +20,10 @@ enum Standby {
         var restartCount: UInt32
         var classDevice: ClassDevice?
     }
+
+    /// When the start came (monotonic ns), nil if this driverhost was no
+    /// standby: a device class logs its recovery's timeline from there.
+    nonisolated(unsafe) static var startedNs: UInt64?
 
     /// What to attach with, or nil: leave without starting.
     static func awaitStart(control: Int32, signals: Int32) throws(HostFailure) -> Start? {
@@ -42,6 +47,7 @@ enum Standby {
             }
             let fields = String(decoding: line, as: UTF8.self).split(separator: " ")
             line.removeAll()
+            if fields.first == "start" { startedNs = cdh_monotonic_ns() }
             switch (fields.first, fields.count) {
             case ("start"?, 2):
                 if let restarts = UInt32(fields[1]) { return Start(restartCount: restarts) }
