@@ -133,7 +133,9 @@ final class BlockClass: DeviceClassServer {
         }
         let loop = instance.loop!
         do {
-            try loop.addClassSource(cdh_ublk_server_ring_fd(server)) { [unowned self] in self.serveCompletions() }
+            // unowned(unsafe): close() removes these before the class goes,
+            // and a checked unowned reference costs two atomics per call.
+            try loop.addClassSource(cdh_ublk_server_ring_fd(server)) { [unowned(unsafe) self] in self.serveCompletions() }
             try loop.addClassSource(cdh_ublk_control_ring_fd(control)) { [unowned self] in self.controlAnswered(recovered: disk.recovered) }
         } catch {
             throw HostFailure(.deviceClassFailed, "block class: \(error)")
@@ -146,7 +148,7 @@ final class BlockClass: DeviceClassServer {
         try check(disk.recovered ? cdh_ublk_end_recovery_async(control, deviceID, getpid())
                                  : cdh_ublk_start_async(control, deviceID, getpid()),
                   disk.recovered ? "END_USER_RECOVERY" : "START_DEV")
-        loop.afterBatch = { [unowned self] in self.submitQueued() }
+        loop.afterBatch = { [unowned(unsafe) self] in self.submitQueued() }
     }
 
     private func check(_ result: Int32, _ what: String) throws(HostFailure) {
