@@ -49,6 +49,7 @@ struct nvme_queue {
 	uint64_t sq_bus, cq_bus, prp_bus;
 	uint64_t *prp;		/* CPU view of the PRP list slots (I/O queues) */
 	uint32_t sq_tail;
+	uint32_t sq_rung;	/* the tail the doorbell was last written with */
 	uint32_t cq_head;
 	uint8_t cq_phase;	/* the phase bit of entries not yet seen */
 	uint32_t in_flight;
@@ -91,6 +92,9 @@ struct nvme {
 
 	struct dh_block_device block;
 	const struct dh_block_host *block_host;	/* looked up at first use */
+	/* The host calls submitted() after each batch (DH_BLOCK_HOST_F_SUBMITTED):
+	 * submit only puts commands on the rings, submitted() rings the doorbells. */
+	int batched;
 	struct nvme_own_result own[DH_BLOCK_MAX_QUEUES];	/* command id io_depth, per queue */
 	uint64_t completions;
 	uint64_t errors;
@@ -114,6 +118,8 @@ void nvme_ctrl_shutdown(struct nvme *nv);
 int32_t nvme_queue_alloc(struct nvme *nv, struct nvme_queue *q, uint16_t qid,
 			 uint32_t entries, int with_prp_lists);
 void nvme_queue_free(struct nvme *nv, struct nvme_queue *q);
+void nvme_sq_put(struct nvme_queue *q, const struct nvme_sqe *sqe);
+void nvme_sq_ring(struct nvme *nv, struct nvme_queue *q);
 void nvme_sq_push(struct nvme *nv, struct nvme_queue *q, const struct nvme_sqe *sqe);
 typedef void (*nvme_cqe_fn)(struct nvme *nv, struct nvme_queue *q, const struct nvme_cqe *cqe);
 uint32_t nvme_cq_drain(struct nvme *nv, struct nvme_queue *q, nvme_cqe_fn fn);
@@ -124,7 +130,8 @@ int32_t nvme_setup(struct nvme *nv);
 
 /* nvme_io.c */
 int32_t nvme_submit(void *context, const struct dh_block_request *req);
-int32_t nvme_start(struct nvme *nv, const struct dh_block_request *req, uint16_t cid);
+void nvme_submitted(void *context);
+int32_t nvme_start(struct nvme *nv, const struct dh_block_request *req, uint16_t cid, int ring);
 void nvme_interrupt(void *context, const struct dh_event *event);
 
 /* nvme_commands.c */

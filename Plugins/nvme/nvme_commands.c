@@ -78,7 +78,7 @@ static int32_t own_io(struct nvme *nv, uint32_t queue, uint32_t op, uint64_t blo
 	if (own->stuck)
 		return DH_ERR_STATE;
 	own->done = 0;
-	err = nvme_start(nv, &req, (uint16_t)nv->io_depth);
+	err = nvme_start(nv, &req, (uint16_t)nv->io_depth, 1);
 	if (err)
 		return err;
 	while (!own->done) {

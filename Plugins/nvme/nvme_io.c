@@ -9,6 +9,10 @@
  * are bus_addr + k * 4096. One page: PRP1 only; two: PRP2 is the second
  * page; more: PRP2 points at the command id's PRP list slot, which lists
  * pages 1..n-1 (at most 255 for 1 MiB, inside one 2 KiB slot).
+ *
+ * Doorbells: a host that calls submitted() after each batch of submits
+ * (DH_BLOCK_HOST_F_SUBMITTED) gets one tail doorbell write per queue for the
+ * batch; the completion side writes the head doorbell once per drain.
  */
 #include "nvme.h"
 
@@ -16,8 +20,13 @@
 
 static const struct dh_block_host *block_host(struct nvme *nv)
 {
-	if (!nv->block_host && DH_HOST_HAS(nv->host, get_extension))
-		nv->block_host = nv->host->get_extension(nv->inst, DH_BLOCK_EXTENSION);
+	const struct dh_block_host *bh;
+
+	if (!nv->block_host && DH_HOST_HAS(nv->host, get_extension)) {
+		bh = nv->host->get_extension(nv->inst, DH_BLOCK_EXTENSION);
+		nv->batched = bh && DH_BLOCK_HOST_HAS(bh, flags) && (bh->flags & DH_BLOCK_HOST_F_SUBMITTED);
+		nv->block_host = bh;
+	}
 	return nv->block_host;
 }
 
@@ -60,8 +69,9 @@ static int32_t check_request(struct nvme *nv, const struct dh_block_request *req
 	return DH_OK;
 }
 
-/* Put a checked request on its queue as command id cid. */
-int32_t nvme_start(struct nvme *nv, const struct dh_block_request *req, uint16_t cid)
+/* Put a checked request on its queue as command id cid; ring: tell the
+ * controller now (else at the next nvme_sq_ring). */
+int32_t nvme_start(struct nvme *nv, const struct dh_block_request *req, uint16_t cid, int ring)
 {
 	struct nvme_queue *q = &nv->io[req->queue];
 	struct nvme_sqe sqe;
@@ -82,7 +92,9 @@ int32_t nvme_start(struct nvme *nv, const struct dh_block_request *req, uint16_t
 			sqe.cdw12 |= NVME_RW_FUA;
 		set_prps(q, &sqe, req->bus_addr, req->blocks * nv->lba_size, cid);
 	}
-	nvme_sq_push(nv, q, &sqe);
+	nvme_sq_put(q, &sqe);
+	if (ring)
+		nvme_sq_ring(nv, q);
 	return DH_OK;
 }
 
@@ -101,10 +113,23 @@ int32_t nvme_submit(void *context, const struct dh_block_request *req)
 	q = &nv->io[req->queue];
 	if (req->tag >= nv->io_depth || q->requests[req->tag])
 		return DH_ERR_INVALID;
-	err = nvme_start(nv, req, (uint16_t)req->tag);
+	/* A host that calls submitted() after the batch gets one doorbell
+	 * write per queue for it: under virtualization each is a trap. */
+	block_host(nv);
+	err = nvme_start(nv, req, (uint16_t)req->tag, !nv->batched);
 	if (!err)
 		q->requests[req->tag] = req;
 	return err;
+}
+
+/* dh_block_device.submitted: the batch is over, ring what it put. */
+void nvme_submitted(void *context)
+{
+	struct nvme *nv = context;
+	uint32_t i;
+
+	for (i = 0; i < nv->io_queues; i++)
+		nvme_sq_ring(nv, &nv->io[i]);
 }
 
 static void io_done(struct nvme *nv, struct nvme_queue *q, const struct nvme_cqe *cqe)

@@ -63,16 +63,32 @@ static uint32_t doorbell(struct nvme *nv, uint16_t qid, int completion)
 	return NVME_REG_DOORBELLS + (2u * qid + (completion ? 1u : 0u)) * nv->doorbell_stride;
 }
 
-/* Copy the entry into the ring and ring the tail doorbell. The caller
- * keeps in_flight below entries - 1, so the ring never overflows. */
-void nvme_sq_push(struct nvme *nv, struct nvme_queue *q, const struct nvme_sqe *sqe)
+/* Copy the entry into the ring; the controller hears of it at the next
+ * nvme_sq_ring. The caller keeps in_flight below entries - 1, so the ring
+ * never overflows. */
+void nvme_sq_put(struct nvme_queue *q, const struct nvme_sqe *sqe)
 {
 	q->sq[q->sq_tail] = *sqe;
 	q->sq_tail = (q->sq_tail + 1) % q->entries;
 	q->in_flight++;
-	/* The entry must be in memory before the controller hears of it. */
+}
+
+/* Tell the controller of every entry put since the last time: one tail
+ * doorbell write for all of them, none if there is nothing new. */
+void nvme_sq_ring(struct nvme *nv, struct nvme_queue *q)
+{
+	if (q->sq_tail == q->sq_rung)
+		return;
+	/* The entries must be in memory before the controller hears of them. */
 	__atomic_thread_fence(__ATOMIC_RELEASE);
 	nvme_wr32(nv, doorbell(nv, q->qid, 0), q->sq_tail);
+	q->sq_rung = q->sq_tail;
+}
+
+void nvme_sq_push(struct nvme *nv, struct nvme_queue *q, const struct nvme_sqe *sqe)
+{
+	nvme_sq_put(q, sqe);
+	nvme_sq_ring(nv, q);
 }
 
 /*

@@ -197,6 +197,7 @@ int32_t nvme_setup(struct nvme *nv)
 		.queue_depth = nv->io_depth,
 		.max_transfer = nv->max_transfer,
 		.submit = nvme_submit,
+		.submitted = nvme_submitted,
 	};
 	nvme_log(nv, DH_LOG_INFO, "%s (serial %s): %llu blocks of %u bytes, %u queue(s) of %u, "
 		 "max transfer %u KiB%s", nv->model, nv->serial, (unsigned long long)nv->capacity,

@@ -2,8 +2,9 @@
  * ublk for driverhost's block class (see include/cdh_ublk.h): a minimal
  * io_uring over raw system calls, and the ublk commands on top of it.
  *
- * One ring per device carries every I/O command; data is copied with
- * pread/pwrite on the loop thread (see cdh_ublk_copy_in). The control
+ * One ring per device carries every I/O command; ublk itself copies a
+ * request's data to and from the buffer each FETCH and COMMIT_AND_FETCH
+ * names (see cdh_ublk_commit). The control
  * device has a small ring of its own. Both use 128-byte SQEs: ublk's control
  * command does not fit in a 64-byte one, and one SQE layout keeps the ring
  * code single.
@@ -502,7 +503,8 @@ const struct ublksrv_io_desc *cdh_ublk_iod(const struct cdh_ublk_server *s, uint
 	return (const struct ublksrv_io_desc *)s->iods[queue] + tag;
 }
 
-static int io_command(struct cdh_ublk_server *s, uint32_t op, uint16_t queue, uint16_t tag, int32_t result)
+static int io_command(struct cdh_ublk_server *s, uint32_t op, uint16_t queue, uint16_t tag, int32_t result,
+		      void *buffer)
 {
 	struct io_uring_sqe *sqe = ring_sqe(&s->ring);
 	struct ublksrv_io_cmd *cmd;
@@ -517,39 +519,18 @@ static int io_command(struct cdh_ublk_server *s, uint32_t op, uint16_t queue, ui
 	cmd->q_id = queue;
 	cmd->tag = tag;
 	cmd->result = result;
-	cmd->addr = 0; /* UBLK_F_USER_COPY: no buffer address */
+	cmd->addr = (uint64_t)(uintptr_t)buffer;
 	return 0;
 }
 
-int cdh_ublk_fetch(struct cdh_ublk_server *s, uint16_t queue, uint16_t tag)
+int cdh_ublk_fetch(struct cdh_ublk_server *s, uint16_t queue, uint16_t tag, void *buffer)
 {
-	return io_command(s, UBLK_U_IO_FETCH_REQ, queue, tag, 0);
+	return io_command(s, UBLK_U_IO_FETCH_REQ, queue, tag, 0, buffer);
 }
 
-int cdh_ublk_commit(struct cdh_ublk_server *s, uint16_t queue, uint16_t tag, int32_t result)
+int cdh_ublk_commit(struct cdh_ublk_server *s, uint16_t queue, uint16_t tag, int32_t result, void *buffer)
 {
-	return io_command(s, UBLK_U_IO_COMMIT_AND_FETCH_REQ, queue, tag, result);
-}
-
-static off_t copy_offset(uint16_t queue, uint16_t tag)
-{
-	return (off_t)(UBLKSRV_IO_BUF_OFFSET + ((uint64_t)queue << UBLK_QID_OFF) + ((uint64_t)tag << UBLK_TAG_OFF));
-}
-
-/* One call copies it all: ublk copies what it was asked, or fails. */
-static int copy_result(ssize_t n)
-{
-	return n < 0 ? -errno : (int)n;
-}
-
-int cdh_ublk_copy_in(struct cdh_ublk_server *s, uint16_t queue, uint16_t tag, void *buf, uint32_t len)
-{
-	return copy_result(pread(s->cdev, buf, len, copy_offset(queue, tag)));
-}
-
-int cdh_ublk_copy_out(struct cdh_ublk_server *s, uint16_t queue, uint16_t tag, const void *buf, uint32_t len)
-{
-	return copy_result(pwrite(s->cdev, buf, len, copy_offset(queue, tag)));
+	return io_command(s, UBLK_U_IO_COMMIT_AND_FETCH_REQ, queue, tag, result, buffer);
 }
 
 int cdh_ublk_submit(struct cdh_ublk_server *s)

@@ -29,15 +29,19 @@ final class BlockClass: DeviceClassServer {
     let deviceID: UInt32
     let queues: UInt16
     let depth: UInt16
-    var buffers: BlockBuffers
+    let buffers: BlockBuffers
     let submitFunction: @convention(c) (UnsafeMutableRawPointer?, UnsafePointer<dh_block_request>?) -> Int32
+    /// dh_block_device.submitted, if the plugin has it: called once after
+    /// each batch of submit calls.
+    let submittedFunction: (@convention(c) (UnsafeMutableRawPointer?) -> Void)?
     let submitBound: CallbackWatchdog.Bound
+    let submittedBound: CallbackWatchdog.Bound
     private let host: UnsafeMutablePointer<dh_block_host>
     private var control: OpaquePointer?
     var server: OpaquePointer?
     /// Per (queue, tag), at queue * depth + tag: where the request is, and
     /// the request the plugin is given (valid until it completes it).
-    var states: [TagState]
+    let states: UnsafeMutablePointer<TagState>
     let requests: UnsafeMutablePointer<dh_block_request>
     var stopped = false
     /// When the class began (the plugin attached), and where its first
@@ -57,8 +61,11 @@ final class BlockClass: DeviceClassServer {
         self.instance = instance
         let plugin = instance.descriptor.name
         geometry = try BlockGeometry(pluginHalf: pluginHalf, plugin: plugin)
-        submitFunction = pluginHalf.load(as: dh_block_device.self).submit!
+        let half = BlockGeometry.load(pluginHalf)
+        submitFunction = half.submit!
+        submittedFunction = half.submitted
         submitBound = .init(nanoseconds: instance.callbackBound.nanoseconds, what: "block submit()")
+        submittedBound = .init(nanoseconds: instance.callbackBound.nanoseconds, what: "block submitted()")
 
         var err: Int32 = 0
         guard let control = cdh_ublk_control_open(&err) else {
@@ -87,12 +94,14 @@ final class BlockClass: DeviceClassServer {
             throw error
         }
         steps = "\(disk.recovered ? "recovery started" : "disk made") after \(BlockClass.ms(diskReady - begun)), I/O buffers \(BlockClass.ms(cdh_monotonic_ns() - diskReady))"
-        states = Array(repeating: .kernel, count: slots)
+        states = .allocate(capacity: slots)
+        states.initialize(repeating: .kernel, count: slots)
         requests = .allocate(capacity: slots)
         requests.initialize(repeating: dh_block_request(), count: slots)
         host = .allocate(capacity: 1)
         host.initialize(to: dh_block_host(struct_size: UInt32(MemoryLayout<dh_block_host>.size), reserved: 0,
-                                          complete: BlockClass.completeEntry))
+                                          complete: BlockClass.completeEntry,
+                                          flags: UInt32(DH_BLOCK_HOST_F_SUBMITTED), reserved2: 0))
         do {
             try serve(disk)
         } catch {
@@ -105,7 +114,7 @@ final class BlockClass: DeviceClassServer {
 
     deinit {
         close()
-        buffers.release()
+        states.deallocate()
         requests.deallocate()
         host.deallocate()
     }
@@ -126,20 +135,22 @@ final class BlockClass: DeviceClassServer {
         }
         let loop = instance.loop!
         do {
-            try loop.addClassSource(cdh_ublk_server_ring_fd(server)) { [unowned self] in self.serveCompletions() }
+            // unowned(unsafe): close() removes these before the class goes,
+            // and a checked unowned reference costs two atomics per call.
+            try loop.addClassSource(cdh_ublk_server_ring_fd(server)) { [unowned(unsafe) self] in self.serveCompletions() }
             try loop.addClassSource(cdh_ublk_control_ring_fd(control)) { [unowned self] in self.controlAnswered(recovered: disk.recovered) }
         } catch {
             throw HostFailure(.deviceClassFailed, "block class: \(error)")
         }
         for queue in 0..<queues {
-            for tag in 0..<depth { _ = cdh_ublk_fetch(server, queue, tag) }
+            for tag in 0..<depth { _ = cdh_ublk_fetch(server, queue, tag, buffers.ublk[Int(queue) * Int(depth) + Int(tag)]) }
         }
         try check(cdh_ublk_submit(server), "io_uring_enter (fetch)")
         try check(cdh_ublk_server_map(server), "mmap (request descriptors)")
         try check(disk.recovered ? cdh_ublk_end_recovery_async(control, deviceID, getpid())
                                  : cdh_ublk_start_async(control, deviceID, getpid()),
                   disk.recovered ? "END_USER_RECOVERY" : "START_DEV")
-        loop.afterBatch = { [unowned self] in self.submitQueued() }
+        loop.afterBatch = { [unowned(unsafe) self] in self.submitQueued() }
     }
 
     private func check(_ result: Int32, _ what: String) throws(HostFailure) {
@@ -158,7 +169,12 @@ final class BlockClass: DeviceClassServer {
             instance.log(.error, "block class: /dev/\(deviceName): \(Errno(-result, call: what))")
             exit(ExitCode.deviceClassFailed.rawValue)
         }
-        instance.log(.info, "block class: /dev/\(deviceName) \(recovered ? "recovered" : "started") \(BlockClass.ms(cdh_monotonic_ns() - begun)) after the plugin's attach (\(steps))")
+        // From a standby, also when its start came (monotonic clock): with
+        // the time of a crash, that splits a recovery into the kernel's
+        // release and the supervisor (crash to start), the plugin's attach
+        // (start to begun) and the class's own part.
+        let start = Standby.startedNs.map { "; the standby's start came \(BlockClass.ms(begun - $0)) before the attach ended, at \($0 / 1_000_000) ms on the monotonic clock" } ?? ""
+        instance.log(.info, "block class: /dev/\(deviceName) \(recovered ? "recovered" : "started") \(BlockClass.ms(cdh_monotonic_ns() - begun)) after the plugin's attach (\(steps))\(start)")
         return 0
     }
 

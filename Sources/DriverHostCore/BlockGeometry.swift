@@ -27,10 +27,10 @@ struct BlockGeometry: Equatable {
             HostFailure(.deviceClassFailed, "plugin \(plugin): \(DH_BLOCK_EXTENSION): \(reason)")
         }
         let size = pluginHalf.load(as: UInt32.self)
-        guard size >= UInt32(MemoryLayout<dh_block_device>.size) else {
-            throw invalid("struct_size \(size) is smaller than struct dh_block_device (\(MemoryLayout<dh_block_device>.size))")
+        guard size >= UInt32(DH_BLOCK_DEVICE_SIZE_1) else {
+            throw invalid("struct_size \(size) is smaller than the first revision's struct dh_block_device (\(DH_BLOCK_DEVICE_SIZE_1))")
         }
-        let raw = pluginHalf.load(as: dh_block_device.self)
+        let raw = BlockGeometry.load(pluginHalf)
         let known = UInt32(DH_BLOCK_F_FLUSH | DH_BLOCK_F_DISCARD | DH_BLOCK_F_READ_ONLY)
         guard raw.flags & ~known == 0 else { throw invalid("unknown flags 0x\(String(raw.flags & ~known, radix: 16))") }
         guard raw.capacity >= 1 else { throw invalid("capacity is 0") }
@@ -66,6 +66,18 @@ struct BlockGeometry: Equatable {
         maxDiscardBlocks = raw.max_discard_blocks
     }
 
+    /// The plugin's half as far as its struct_size goes (at least the first
+    /// revision's, checked by init): the fields an older plugin's header did
+    /// not have read as zero (NULL), and nothing past its struct is read.
+    static func load(_ pluginHalf: UnsafeRawPointer) -> dh_block_device {
+        let size = Int(pluginHalf.load(as: UInt32.self))
+        var half = dh_block_device()
+        withUnsafeMutableBytes(of: &half) { bytes in
+            bytes.copyMemory(from: UnsafeRawBufferPointer(start: pluginHalf, count: min(size, bytes.count)))
+        }
+        return half
+    }
+
     /// I/O buffers are DMA memory, queue_depth * max_transfer per queue; a
     /// deep queue of large transfers is cut to this much in all (the
     /// proxy's whole DMA budget is an eighth of RAM by default). Every
@@ -88,7 +100,7 @@ struct BlockGeometry: Equatable {
         info.max_io_buf_bytes = maxTransfer
         info.dev_id = UInt32.max  // the kernel picks the number
         info.ublksrv_pid = getpid()
-        info.flags = UInt64(UBLK_F_USER_RECOVERY | UBLK_F_USER_RECOVERY_REISSUE | UBLK_F_USER_COPY | UBLK_F_CMD_IOCTL_ENCODE)
+        info.flags = UInt64(UBLK_F_USER_RECOVERY | UBLK_F_USER_RECOVERY_REISSUE | UBLK_F_CMD_IOCTL_ENCODE)
         return info
     }
 
@@ -128,8 +140,10 @@ struct BlockGeometry: Equatable {
         // still know every (queue, tag) the disk has.
         if info.nr_hw_queues == 0 || UInt32(info.nr_hw_queues) > queueCount { return "queues: the disk has \(info.nr_hw_queues), the plugin now \(queueCount)" }
         if info.queue_depth == 0 || UInt32(info.queue_depth) > servedDepth(queues: UInt32(info.nr_hw_queues)) { return "queue depth: the disk has \(info.queue_depth), the plugin now \(queueDepth)" }
-        let recovery = UInt64(UBLK_F_USER_RECOVERY | UBLK_F_USER_RECOVERY_REISSUE | UBLK_F_USER_COPY)
-        if info.flags & recovery != recovery { return "the disk was not made for user recovery with user copy (flags 0x\(String(info.flags, radix: 16)))" }
+        let recovery = UInt64(UBLK_F_USER_RECOVERY | UBLK_F_USER_RECOVERY_REISSUE)
+        if info.flags & recovery != recovery || info.flags & UInt64(UBLK_F_USER_COPY) != 0 {
+            return "the disk was not made for user recovery with ublk's own copies (flags 0x\(String(info.flags, radix: 16)))"
+        }
         return nil
     }
 }

@@ -1,3 +1,4 @@
+import CDrvHost
 import Glibc
 import DrvHostSystem
 import DrvHostProtocol
@@ -21,6 +22,10 @@ enum Standby {
         var classDevice: ClassDevice?
     }
 
+    /// When the start came (monotonic ns), nil if this driverhost was no
+    /// standby: a device class logs its recovery's timeline from there.
+    nonisolated(unsafe) static var startedNs: UInt64?
+
     /// What to attach with, or nil: leave without starting.
     static func awaitStart(control: Int32, signals: Int32) throws(HostFailure) -> Start? {
         var line: [UInt8] = []
@@ -43,6 +48,7 @@ enum Standby {
             line.removeAll()
             switch parsed {
             case .message(.start(let restarts, let device)):
+                startedNs = cdh_monotonic_ns()
                 return Start(restartCount: restarts, classDevice: device)
             case .message(.stop):
                 return nil

@@ -47,6 +47,18 @@ import DrvHostProtocol
         #expect(params.basic.attrs & UInt32(UBLK_ATTR_VOLATILE_CACHE) != 0)
     }
 
+    /// A plugin built with the first revision's header (48 bytes, no
+    /// `submitted`) is accepted, and nothing past its struct is read: the
+    /// bytes after it here are garbage that must not become a function.
+    @Test func readsAnOlderPluginsHalfOnlyAsFarAsItGoes() throws {
+        let submitted: @convention(c) (UnsafeMutableRawPointer?) -> Void = { _ in }
+        var newer = Self.device { $0.submitted = submitted }
+        #expect(BlockGeometry.load(&newer).submitted != nil)
+        var older = Self.device { $0.struct_size = UInt32(DH_BLOCK_DEVICE_SIZE_1); $0.submitted = submitted }
+        #expect(BlockGeometry.load(&older).submitted == nil)
+        #expect(try Self.geometry(older).queueDepth == 32)
+    }
+
     @Test func namesTheBadField() {
         #expect(Self.refusal { $0.struct_size = 40 }?.contains("struct_size 40") == true)
         #expect(Self.refusal { $0.flags = 0x80 }?.contains("unknown flags 0x80") == true)
@@ -83,8 +95,13 @@ import DrvHostProtocol
         info.queue_depth = 64
         #expect(geometry.mismatch(info: info, params: params)?.contains("queue depth") == true)
         info = geometry.deviceInfo(queues: 1, depth: 32)
-        info.flags &= ~UInt64(UBLK_F_USER_COPY)
+        info.flags &= ~UInt64(UBLK_F_USER_RECOVERY_REISSUE)
         #expect(geometry.mismatch(info: info, params: params)?.contains("user recovery") == true)
+        // A disk whose server copies with read/write (an older driverhost's)
+        // cannot be served by one that lets ublk copy.
+        info = geometry.deviceInfo(queues: 1, depth: 32)
+        info.flags |= UInt64(UBLK_F_USER_COPY)
+        #expect(geometry.mismatch(info: info, params: params)?.contains("ublk's own copies") == true)
     }
 
     @Test func readsDiskNames() {

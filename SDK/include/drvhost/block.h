@@ -93,6 +93,19 @@ struct dh_block_device {
 	 * watchdog; never blocks waiting for the device.
 	 */
 	int32_t (*submit)(void *context, const struct dh_block_request *request);
+
+	/* ---- appended: read only when struct_size reaches them ---- */
+
+	/*
+	 * Optional (NULL: never called). The host has made a batch of submit
+	 * calls (those one wake-up of its loop brought) and makes no more
+	 * before this call: a plugin may let the device know of the whole
+	 * batch at once (one doorbell write) here instead of in each submit.
+	 * Called only by a host that says so in dh_block_host.flags
+	 * (DH_BLOCK_HOST_F_SUBMITTED): on an older host a plugin must start
+	 * each request in submit. Loop thread, under the callback watchdog.
+	 */
+	void (*submitted)(void *context);
 };
 
 /* The host's half. */
@@ -108,11 +121,27 @@ struct dh_block_host {
 	 * never submitted): nothing happens.
 	 */
 	int32_t (*complete)(dh_instance *inst, uint32_t queue, uint32_t tag, int32_t status);
+
+	/* ---- appended: present when struct_size reaches them ---- */
+	uint32_t flags;        /* DH_BLOCK_HOST_F_* */
+	uint32_t reserved2;    /* 0 */
 };
 
+/* dh_block_host.flags */
+#define DH_BLOCK_HOST_F_SUBMITTED (1u << 0) /* calls dh_block_device.submitted */
+
+/* Whether the host's half has an appended field (test before reading it). */
+#define DH_BLOCK_HOST_HAS(bh, field) \
+	((bh)->struct_size >= offsetof(struct dh_block_host, field) + sizeof((bh)->field))
+
+/* The sizes of the first revision's halves: a host reads no more of an
+ * older plugin's half, and accepts no less. */
+#define DH_BLOCK_DEVICE_SIZE_1 48
+#define DH_BLOCK_HOST_SIZE_1 16
+
 DH_PIN_SIZE(struct dh_block_request, 48);
-DH_PIN_SIZE(struct dh_block_device, 48);
-DH_PIN_SIZE(struct dh_block_host, 16);
+DH_PIN_SIZE(struct dh_block_device, 56);
+DH_PIN_SIZE(struct dh_block_host, 24);
 
 #ifdef __cplusplus
 } /* extern "C" */

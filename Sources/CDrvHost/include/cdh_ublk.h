@@ -18,14 +18,10 @@
 #ifndef UBLK_F_CMD_IOCTL_ENCODE
 #define UBLK_F_CMD_IOCTL_ENCODE (1UL << 6)
 #endif
+/* Not used (ublk copies at FETCH and COMMIT), but a disk made with it by an
+ * older driverhost cannot be served this way (BlockGeometry.mismatch). */
 #ifndef UBLK_F_USER_COPY
 #define UBLK_F_USER_COPY (1UL << 7)
-#endif
-#ifndef UBLK_TAG_OFF
-#define UBLK_IO_BUF_BITS 25
-#define UBLK_TAG_OFF UBLK_IO_BUF_BITS
-#define UBLK_TAG_BITS 16
-#define UBLK_QID_OFF (UBLK_TAG_OFF + UBLK_TAG_BITS)
 #endif
 
 /* What ublk_drv reports in dev_info.state. */
@@ -39,8 +35,8 @@ int cdh_ublk_available(void);
 /*
  * 1 if the kernel can pin the pages at [addr, addr + len) (get_user_pages),
  * 0 if not: a VM_PFNMAP mapping, such as dma_mmap_coherent's without an
- * IOMMU. Linux 6.12's ublk pins the server's buffer even for
- * UBLK_F_USER_COPY's read/write on /dev/ublkcN. Probed with
+ * IOMMU. ublk pins the server's buffer for every copy (also for
+ * UBLK_F_USER_COPY's read/write on /dev/ublkcN). Probed with
  * process_vm_readv on ourselves, which pins its "remote" range.
  */
 int cdh_pages_pinnable(const void *addr, size_t len);
@@ -104,22 +100,21 @@ int cdh_ublk_server_ring_fd(const struct cdh_ublk_server *s);
  * open, once mapped. */
 const struct ublksrv_io_desc *cdh_ublk_iod(const struct cdh_ublk_server *s, uint16_t queue, uint16_t tag);
 
-/* Queue (not yet submit) one operation on the ring; at most one per tag is
- * outstanding, so the ring never fills. */
-int cdh_ublk_fetch(struct cdh_ublk_server *s, uint16_t queue, uint16_t tag);
-int cdh_ublk_commit(struct cdh_ublk_server *s, uint16_t queue, uint16_t tag, int32_t result);
 /*
- * UBLK_F_USER_COPY: pread/pwrite of /dev/ublkcN at the request's offset, a
- * WRITE's data from the kernel into buf, a READ's data from buf to the
- * kernel; bytes copied or -errno. Synchronous on purpose: a copy queued on
- * the ring runs in an io-wq worker (the char device has no nowait), and a
- * server killed while a worker copies has the kernel (6.12) fail that
- * request with EIO instead of requeueing it (ublk_abort_queue marks it
- * aborted; the copy's reference completes it). Copied by the loop thread,
- * a copy is over before a SIGKILL takes effect.
+ * Queue (not yet submit) one operation on the ring; at most one per tag is
+ * outstanding, so the ring never fills. `buffer` is the tag's I/O buffer
+ * (max_io_buf_bytes), which ublk copies the block layer's data into before
+ * it answers a FETCH with a WRITE, and a READ's data out of while it takes
+ * the COMMIT: no read/write system call per request. Both copies run in
+ * this process's own system calls (the COMMIT's io_uring_enter, the
+ * request's task work), never in an io-wq worker: a server killed mid-way
+ * has its requests requeued, not failed (see the history of
+ * cdh_ublk_server_map for why that matters under user recovery). The
+ * kernel pins the buffer's pages for the copy (so it must not be VM_PFNMAP:
+ * cdh_pages_pinnable).
  */
-int cdh_ublk_copy_in(struct cdh_ublk_server *s, uint16_t queue, uint16_t tag, void *buf, uint32_t len);
-int cdh_ublk_copy_out(struct cdh_ublk_server *s, uint16_t queue, uint16_t tag, const void *buf, uint32_t len);
+int cdh_ublk_fetch(struct cdh_ublk_server *s, uint16_t queue, uint16_t tag, void *buffer);
+int cdh_ublk_commit(struct cdh_ublk_server *s, uint16_t queue, uint16_t tag, int32_t result, void *buffer);
 /* Submit everything queued: one system call for the batch. */
 int cdh_ublk_submit(struct cdh_ublk_server *s);
 /* 1 and *out: one completion; 0: none left. */
