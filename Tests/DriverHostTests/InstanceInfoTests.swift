@@ -21,7 +21,7 @@ import Testing
         let (instance, _) = try attachedInstance()
         defer { instance.detach() }
         var info = dh_instance_info()
-        withUnsafeMutableBytes(of: &info) { $0.initializeMemory(as: UInt8.self, repeating: 0xee) }
+        withUnsafeMutableBytes(of: &info) { _ = $0.initializeMemory(as: UInt8.self, repeating: 0xee) }
         info.struct_size = UInt32(MemoryLayout<dh_instance_info>.offset(of: \.bar_kind)!)  // DH_INSTANCE_INFO_SIZE_1_0
         #expect(instance.fillInfo(&info) == DH_OK)
         #expect(info.struct_size == 88)

@@ -45,7 +45,7 @@ struct FakePCI {
             let full = "0000:" + f.bdf
             let devicePath = directory + "/sys/bus/pci/devices/" + full
             try FileManager.default.createDirectory(atPath: devicePath, withIntermediateDirectories: true)
-            FileManager.default.createFile(atPath: devicePath + "/driver_override", contents: Data("(null)\n".utf8))
+            _ = FileManager.default.createFile(atPath: devicePath + "/driver_override", contents: Data("(null)\n".utf8))
             if let resource = f.resource { try resource.write(toFile: devicePath + "/resource", atomically: false, encoding: .utf8) }
             if let irq = f.irq { try "\(irq)\n".write(toFile: devicePath + "/irq", atomically: false, encoding: .utf8) }
             if let group = f.iommuGroup {
@@ -61,14 +61,14 @@ struct FakePCI {
             if let driver = f.driver {
                 let driverPath = directory + "/sys/bus/pci/drivers/" + driver
                 try FileManager.default.createDirectory(atPath: driverPath, withIntermediateDirectories: true)
-                for file in ["bind", "unbind"] { FileManager.default.createFile(atPath: driverPath + "/" + file, contents: nil) }
+                for file in ["bind", "unbind"] { _ = FileManager.default.createFile(atPath: driverPath + "/" + file, contents: nil) }
                 try FileManager.default.createSymbolicLink(atPath: devicePath + "/driver", withDestinationPath: driverPath)
-                FileManager.default.createFile(atPath: devicePath + "/driver/unbind", contents: nil)
+                _ = FileManager.default.createFile(atPath: devicePath + "/driver/unbind", contents: nil)
             }
         }
         let drvproxy = directory + "/sys/bus/pci/drivers/drvproxy"
         try FileManager.default.createDirectory(atPath: drvproxy, withIntermediateDirectories: true)
-        for file in ["bind", "unbind"] { FileManager.default.createFile(atPath: drvproxy + "/" + file, contents: nil) }
+        for file in ["bind", "unbind"] { _ = FileManager.default.createFile(atPath: drvproxy + "/" + file, contents: nil) }
         try text.write(toFile: dump, atomically: true, encoding: .utf8)
     }
 
