@@ -67,8 +67,16 @@ final class NetClass: DeviceClassServer {
         // How long the kernel takes to hand the queues over is part of
         // every restart's outage: logged with the attach.
         let began = cdh_monotonic_ns()
-        let existed = TAPInterface.exists(name)
-        if existed {
+        let handed = NetClass.handedQueues
+        NetClass.handedQueues = []
+        // Queues hostd kept are attached to this instance's interface (it
+        // took them from its previous driverhost, which made or checked
+        // it): nothing to look up or attach, and hostd turned the carrier
+        // off. A restart runs this in a fresh process, where every system
+        // call and code path costs the TCG guest its first run.
+        let adopting = known && handed.count == device.queueCount
+        let existed = adopting || TAPInterface.exists(name)
+        if existed && !adopting {
             // A name in use by something else is never taken over: only
             // the interface hostd says is this instance's.
             guard known else {
@@ -81,9 +89,6 @@ final class NetClass: DeviceClassServer {
                 throw HostFailure(.deviceClassFailed, "interface \(name) was made with \(flags.multiQueue ? "several queues" : "one queue"), the device now has \(device.queueCount): end it first (driverhost --end-device net \(name))")
             }
         }
-        let handed = NetClass.handedQueues
-        NetClass.handedQueues = []
-        let adopting = existed && handed.count == device.queueCount
         if !adopting, !handed.isEmpty {
             // Another plugin version may have another queue count: the
             // queues are attached anew and the supervisor, told of them,
@@ -106,7 +111,7 @@ final class NetClass: DeviceClassServer {
             // The link is down until the plugin says otherwise (attaching
             // leaves the carrier off since Linux 6.0, IFF_NO_CARRIER in
             // tap.c; before, it turned it on).
-            try TAPInterface.setCarrier(taps[0], false)
+            if !adopting { try TAPInterface.setCarrier(taps[0], false) }
             for queue in queues {
                 let index = Int(queue.index)
                 queue.token = try instance.loop.addClassSource(queue.tap.raw) { [unowned self] in self.transmitReadable(index) }
