@@ -22,6 +22,11 @@ protocol DeviceClassServer: AnyObject {
     /// The class device's name, as the supervisor shows it ("ublkb0", "dh-edu0").
     var deviceName: String { get }
 
+    /// Descriptors the supervisor takes (pidfd_getfd) and keeps, so that
+    /// the device's queues outlive this process (a TAP interface's); empty
+    /// for a class whose device needs nothing kept.
+    var queueDescriptors: [Int32] { get }
+
     /// The host's half, answered by dh_host.get_extension(inst, extensionID).
     var hostHalf: UnsafeRawPointer { get }
 
@@ -72,6 +77,10 @@ enum DeviceClasses {
         }
         try server.end(name: name)
     }
+}
+
+extension DeviceClassServer {
+    var queueDescriptors: [Int32] { [] }
 }
 
 extension Instance {

@@ -97,6 +97,7 @@ public enum DriverHost {
             }
             restartCount = start.restartCount
             classDevice = start.classDevice
+            NetClass.handedQueues = start.handed.map { Descriptor(taking: $0) }
         }
 
         let device: DeviceBackend

@@ -162,6 +162,9 @@ final class EventLoop {
         announced = true
         if let device = instance.classDevice {
             control?.send(DriverhostMessage.device(device))
+            if let queues = instance.classServer?.queueDescriptors, !queues.isEmpty {
+                control?.send(DriverhostMessage.queues(kind: device.kind, fds: queues))
+            }
         }
         control?.send(DriverhostMessage.attached(restartCount: instance.identity.restartCount))
     }

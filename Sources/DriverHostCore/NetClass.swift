@@ -1,4 +1,5 @@
 import CDrvHost
+import DrvHostSystem
 import Glibc
 import DrvHostProtocol
 
@@ -9,15 +10,23 @@ import DrvHostProtocol
 /// checked and written to the interface; the plugin's link state is the
 /// interface's carrier. Everything runs on the loop thread.
 ///
-/// The interface outlives this driverhost (TUNSETPERSIST): after a crash the
-/// kernel detaches the queues and turns the carrier off, the next
-/// driverhost of the instance attaches again by name (`known`) and the
-/// plugin's set_link turns it on. TCP sees a pause, not a reset.
+/// The interface outlives this driverhost (TUNSETPERSIST), and so do its
+/// queues: the supervisor takes this process's queue descriptors ("queues"
+/// message, pidfd_getfd) and keeps them, so a crash detaches nothing (no
+/// RCU grace period in the kernel's release). It turns the carrier off when
+/// the process ends and hands the same queues to the next driverhost of the
+/// instance with its "start" (`handedQueues`); the plugin's set_link turns
+/// the carrier on. Without handed queues (no standby, or a supervisor that
+/// restarted after the crash) the queues are attached again by name
+/// (`known`). TCP sees a pause, not a reset.
 final class NetClass: DeviceClassServer {
     static let extensionID = DH_NET_EXTENSION
     static let kind = "net"
     /// How a new interface is named (driverhost --net-name); `known` wins.
     nonisolated(unsafe) static var namePattern = NetInterfaceName.defaultPattern
+    /// The queues the supervisor handed over with "start" (Standby), for
+    /// this process's one NetClass to adopt instead of attaching anew.
+    nonisolated(unsafe) static var handedQueues: [Descriptor] = []
 
     unowned let instance: Instance
     let device: NetDeviceDescription
@@ -58,8 +67,16 @@ final class NetClass: DeviceClassServer {
         // How long the kernel takes to hand the queues over is part of
         // every restart's outage: logged with the attach.
         let began = cdh_monotonic_ns()
-        let existed = TAPInterface.exists(name)
-        if existed {
+        let handed = NetClass.handedQueues
+        NetClass.handedQueues = []
+        // Queues hostd kept are attached to this instance's interface (it
+        // took them from its previous driverhost, which made or checked
+        // it): nothing to look up or attach, and hostd turned the carrier
+        // off. A restart runs this in a fresh process, where every system
+        // call and code path costs the TCG guest its first run.
+        let adopting = known && handed.count == device.queueCount
+        let existed = adopting || TAPInterface.exists(name)
+        if existed && !adopting {
             // A name in use by something else is never taken over: only
             // the interface hostd says is this instance's.
             guard known else {
@@ -72,8 +89,17 @@ final class NetClass: DeviceClassServer {
                 throw HostFailure(.deviceClassFailed, "interface \(name) was made with \(flags.multiQueue ? "several queues" : "one queue"), the device now has \(device.queueCount): end it first (driverhost --end-device net \(name))")
             }
         }
+        if !adopting, !handed.isEmpty {
+            // Another plugin version may have another queue count: the
+            // queues are attached anew and the supervisor, told of them,
+            // lets the old ones go.
+            if existed {
+                instance.log(.warning, "net: the supervisor kept \(handed.count) queue(s) of \(name), the device has \(device.queueCount): attaching anew")
+            }
+            handed.forEach { $0.close() }
+        }
         do {
-            let taps = try TAPInterface.attachQueues(name, count: device.queueCount)
+            let taps = adopting ? handed : try TAPInterface.attachQueues(name, count: device.queueCount)
             for (index, tap) in taps.enumerated() {
                 queues.append(NetTransmitQueue(index: UInt32(index), tap: tap, maxFrame: device.maxFrame))
             }
@@ -85,7 +111,7 @@ final class NetClass: DeviceClassServer {
             // The link is down until the plugin says otherwise (attaching
             // leaves the carrier off since Linux 6.0, IFF_NO_CARRIER in
             // tap.c; before, it turned it on).
-            try TAPInterface.setCarrier(taps[0], false)
+            if !adopting { try TAPInterface.setCarrier(taps[0], false) }
             for queue in queues {
                 let index = Int(queue.index)
                 queue.token = try instance.loop.addClassSource(queue.tap.raw) { [unowned self] in self.transmitReadable(index) }
@@ -101,17 +127,21 @@ final class NetClass: DeviceClassServer {
         // that runs this code for the first time (which the TCG guest pays
         // for in milliseconds): nothing formatted that the message does
         // not show.
-        if existed {
-            instance.log(.info, "net: attached to interface \(name) again (\(device.queueCount) queue(s), \(took) ms)")
+        if adopting {
+            instance.log(.info, "net: took over the \(device.queueCount) queue(s) of interface \(name) (\(took) ms)")
+        } else if existed {
+            instance.log(.info, "net: attached the \(device.queueCount) queue(s) of interface \(name) again (\(took) ms)")
         } else {
             let mac = NetDeviceDescription.format(device.mac)
             instance.log(.info, "net: created interface \(name), MAC \(mac), MTU \(device.mtu), \(device.queueCount) queue(s), \(took) ms")
         }
     }
 
-    /// Orderly detach: the queues go (the kernel turns the carrier off),
-    /// the interface stays for the instance's next driverhost or for
-    /// hostd to end.
+    var queueDescriptors: [Int32] { queues.map { $0.tap.raw } }
+
+    /// Orderly detach: this process's queue descriptors go (the queues
+    /// themselves stay while the supervisor keeps them), the interface stays
+    /// for the instance's next driverhost or for hostd to end.
     func stop() {
         guard !stopped else { return }
         stopped = true

@@ -13,6 +13,10 @@ import DrvHostProtocol
 /// recovering the class device it names) and "stop" or end of file (exit 0,
 /// device untouched).
 ///
+/// The "start" line may carry descriptors (SCM_RIGHTS): the class device's
+/// queues the supervisor keeps across crashes (a TAP interface's), to be
+/// adopted instead of attached again.
+///
 /// A termination signal also ends the wait. The line is read a byte at a
 /// time so that nothing after it (a "call" sent right behind the start) is
 /// taken from the event loop's ControlChannel.
@@ -20,6 +24,8 @@ enum Standby {
     struct Start: Equatable {
         var restartCount: UInt32
         var classDevice: ClassDevice?
+        /// Descriptors that came with the line (the class device's queues).
+        var handed: [Int32] = []
     }
 
     /// When the start came (monotonic ns), nil if this driverhost was no
@@ -29,6 +35,7 @@ enum Standby {
     /// What to attach with, or nil: leave without starting.
     static func awaitStart(control: Int32, signals: Int32) throws(HostFailure) -> Start? {
         var line: [UInt8] = []
+        var handed: [Int32] = []
         while true {
             var fds = [pollfd(fd: control, events: Int16(POLLIN), revents: 0),
                        pollfd(fd: signals, events: Int16(POLLIN), revents: 0)]
@@ -39,7 +46,13 @@ enum Standby {
             }
             if fds[1].revents != 0 { return nil }
             var byte: UInt8 = 0
-            guard (try? systemCall("read") { read(control, &byte, 1) }) == 1 else { return nil }
+            var came = [Int32](repeating: -1, count: 16)
+            var count: Int32 = 0
+            guard (try? systemCall("recvmsg") { cdh_recv_with_fds(control, &byte, 1, &came, 16, &count) }) == 1 else {
+                handed.forEach { _ = close($0) }
+                return nil
+            }
+            handed += came.prefix(Int(count))
             guard byte == UInt8(ascii: "\n") else {
                 if line.count < ControlChannel.maxLine { line.append(byte) }
                 continue
@@ -49,11 +62,16 @@ enum Standby {
             switch parsed {
             case .message(.start(let restarts, let device)):
                 startedNs = cdh_monotonic_ns()
-                return Start(restartCount: restarts, classDevice: device)
+                return Start(restartCount: restarts, classDevice: device, handed: handed)
             case .message(.stop):
+                handed.forEach { _ = close($0) }
                 return nil
             default:
-                continue  // unknown lines are ignored, as in ControlChannel
+                // Unknown lines are ignored, as in ControlChannel; what
+                // came with them is not for a start.
+                handed.forEach { _ = close($0) }
+                handed.removeAll()
+                continue
             }
         }
     }

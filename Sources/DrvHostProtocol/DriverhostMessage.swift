@@ -3,6 +3,8 @@
 /// LineEscaping so that neither spaces nor newlines break the framing.
 ///
 ///   "device <kind> <name>"          the class device it serves (before "attached")
+///   "queues <kind> <fd>,<fd>..."     its descriptors of that device's queues, for the
+///                                   supervisor to take (pidfd_getfd) and keep across crashes
 ///   "attached <restart-count>"      attach succeeded
 ///   "pong <n>"                      answers "ping <n>"
 ///   "failed <message>"              why it is about to exit with an error
@@ -18,6 +20,7 @@
 /// whole or not at all (nil: malformed, or a message it does not know).
 public enum DriverhostMessage: Equatable, Sendable {
     case device(ClassDevice)
+    case queues(kind: String, fds: [Int32])
     case attached(restartCount: UInt32)
     case pong(UInt64)
     case failed(String)
@@ -32,6 +35,7 @@ public enum DriverhostMessage: Equatable, Sendable {
     public var line: String {
         switch self {
         case .device(let device): "device \(device.kind) \(LineEscaping.escape(device.name))"
+        case .queues(let kind, let fds): "queues \(kind) " + fds.map(String.init).joined(separator: ",")
         case .attached(let restarts): "attached \(restarts)"
         case .pong(let n): "pong \(n)"
         case .failed(let message): "failed \(LineEscaping.escape(message))"
@@ -58,6 +62,17 @@ public enum DriverhostMessage: Equatable, Sendable {
             let device = ClassDevice(kind: String(parts[0]), name: name)
             guard device.isValid else { return nil }
             self = .device(device)
+        case ("queues", let rest?):
+            let parts = rest.split(separator: " ", omittingEmptySubsequences: false)
+            guard parts.count == 2, ClassDevice.isWord(parts[0]) else { return nil }
+            let numbers = parts[1].split(separator: ",", omittingEmptySubsequences: false)
+            guard numbers.count <= DriverhostMessage.maxQueues else { return nil }
+            var fds: [Int32] = []
+            for number in numbers {
+                guard let fd = WireNumber.parse(number).flatMap(Int32.init(exactly:)) else { return nil }
+                fds.append(fd)
+            }
+            self = .queues(kind: String(parts[0]), fds: fds)
         case ("attached", let rest?):
             guard let restarts = WireNumber.parse(rest).flatMap(UInt32.init(exactly:)) else { return nil }
             self = .attached(restartCount: restarts)
@@ -88,6 +103,9 @@ public enum DriverhostMessage: Equatable, Sendable {
             return nil
         }
     }
+
+    /// More queue descriptors than any class device has (net.h: at most 8).
+    public static let maxQueues = 64
 
     /// "net rx_frames=1 carrier=1": a kind, then one to ClassCounter.maxCount
     /// pairs of a counter name and a decimal value.

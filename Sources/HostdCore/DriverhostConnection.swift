@@ -18,6 +18,9 @@ final class DriverhostConnection: @unchecked Sendable {
         case attached
         /// "device <kind> <name>": the class device it serves (before "attached").
         case classDevice(ClassDevice)
+        /// "queues <kind> <fd>,...": its descriptors of the class device's
+        /// queues, numbers in its own table (taken with takeDescriptor).
+        case classQueues(kind: String, fds: [Int32])
         /// "counters <kind> <name>=<value> ...": its class server's counters.
         case classCounters(kind: String, [ClassCounter])
         /// Answer to a heartbeat.
@@ -139,6 +142,7 @@ final class DriverhostConnection: @unchecked Sendable {
         switch DriverhostMessage(line: line) {
         case .attached?: .attached
         case .device(let device)?: .classDevice(device)
+        case .queues(let kind, let fds)?: .classQueues(kind: kind, fds: fds)
         case .counters(let kind, let counters)?: .classCounters(kind: kind, counters)
         case .pong(let n)?: .pong(n)
         case .failed(let message)?: .failed(message)
@@ -172,8 +176,19 @@ final class DriverhostConnection: @unchecked Sendable {
     /// Tells a driverhost started with --standby to open the device and
     /// attach, recovering the instance's class device if it has one.
     /// False if it is gone.
-    func requestStart(restartCount: UInt32, classDevice: ClassDevice? = nil) -> Bool {
-        send(SupervisorMessage.start(restartCount: restartCount, classDevice: classDevice).line)
+    /// `queues` ride along (SCM_RIGHTS): the class device's queues hostd
+    /// kept, for it to adopt.
+    func requestStart(restartCount: UInt32, classDevice: ClassDevice? = nil, queues: [Int32] = []) -> Bool {
+        let line = SupervisorMessage.start(restartCount: restartCount, classDevice: classDevice).line
+        guard !queues.isEmpty else { return send(line) }
+        let bytes = Array((line + "\n").utf8)
+        return chd_send_with_fds(control, bytes, bytes.count, queues, Int32(queues.count)) == 0
+    }
+
+    /// A copy of one of its descriptors (pidfd_getfd: the same open file),
+    /// or -errno.
+    func takeDescriptor(_ fd: Int32) -> Int32 {
+        chd_pidfd_getfd(process.pidfd, fd)
     }
 
     /// Returns once the process has exited (at once if it already has).

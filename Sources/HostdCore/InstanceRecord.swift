@@ -27,6 +27,8 @@ final class InstanceRecord {
     /// outlives each driverhost, is handed to the next one, and is ended
     /// when the instance is unloaded or fails for good.
     var classDevice: ClassDevice?
+    /// Its queues, kept open across driverhosts (KeptClassQueues).
+    let keptQueues = KeptClassQueues()
     /// Its class server's counters as the current driverhost last reported
     /// them (every half second while they change); nil until it does.
     var classCounters: [ClassCounter]?

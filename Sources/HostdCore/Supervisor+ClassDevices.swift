@@ -13,6 +13,8 @@ extension Supervisor {
     /// Runs `driverhost --end-device KIND NAME` (bounded: killed after
     /// classDeviceEndBound) and forgets the class device.
     func endClassDevice(of record: InstanceRecord) async {
+        // Kept queues would keep a TAP interface's last queue attached.
+        record.keptQueues.release()
         guard let device = record.classDevice else { return }
         record.classDevice = nil
         publish(record)
@@ -22,6 +24,33 @@ extension Supervisor {
         switch outcome {
         case .ended: logger.info("class device ended", metadata: metadata)
         case .failed(let why): logger.error("cannot end the class device: \(why)", metadata: metadata)
+        }
+    }
+}
+
+extension Supervisor {
+    /// "queues": keep the current driverhost's queues of its class device
+    /// (KeptClassQueues). Without them a crash costs a detach and an attach.
+    func keepClassQueues(_ kind: String, _ fds: [Int32], of record: InstanceRecord, from connection: DriverhostConnection) {
+        let metadata: Logger.Metadata = ["instance": "\(record.name)", "kind": "\(kind)"]
+        guard record.classDevice?.kind == kind else {
+            logger.warning("queues of a class device the instance does not serve: ignored", metadata: metadata)
+            return
+        }
+        do {
+            try record.keptQueues.take(fds, from: connection)
+        } catch {
+            record.keptQueues.release()
+            logger.warning("cannot keep the class device's queues: \(error); the next driverhost attaches them anew", metadata: metadata)
+        }
+    }
+
+    /// The instance's driverhost is gone (or going): nobody drives its class
+    /// device until the next one, so the TAP carrier goes off now, before
+    /// the restart, as the kernel did when the queues went with the process.
+    func classDeviceUndriven(_ record: InstanceRecord) {
+        if let why = record.keptQueues.carrierOff() {
+            logger.warning("cannot turn the carrier off: \(why)", metadata: ["instance": "\(record.name)"])
         }
     }
 }

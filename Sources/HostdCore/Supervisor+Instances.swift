@@ -148,7 +148,8 @@ extension Supervisor {
         record.releasesAtStart = source(for: record.device)?.counters(record.device).releases
         let connection: DriverhostConnection
         let warm: Bool
-        if let standby = record.standby, standby.requestStart(restartCount: record.restarts, classDevice: record.classDevice) {
+        if let standby = record.standby, standby.requestStart(restartCount: record.restarts, classDevice: record.classDevice,
+                                                                     queues: record.keptQueues.descriptors) {
             record.standby = nil
             connection = standby
             warm = true
@@ -156,6 +157,9 @@ extension Supervisor {
             // A standby that cannot take the start has died; its exit is
             // ignored once it is no longer the record's standby.
             record.standby = nil
+            // It attaches the class device's queues by name: kept ones
+            // would take a share of the traffic that nobody reads.
+            record.keptQueues.release()
             do {
                 connection = try spawnDriverhost(record, standby: false)
             } catch {
@@ -267,6 +271,8 @@ extension Supervisor {
                 recordDriverhost(record)
                 logger.info("instance serves a class device", metadata: ["instance": "\(record.name)", "kind": "\(device.kind)", "name": "\(device.name)"])
             }
+        case .classQueues(let kind, let fds):
+            keepClassQueues(kind, fds, of: record, from: connection)
         case .classCounters(let kind, let counters):
             if record.classDevice?.kind == kind { record.classCounters = counters }
         case .pong:
@@ -287,9 +293,11 @@ extension Supervisor {
         case .channelEnded:
             // The exit follows (its status decides what comes next), and the
             // kernel's release is what a restart waits for, never this.
+            classDeviceUndriven(record)
             drive(record, .channelEnded)
         case .exited(let status):
             record.connection = nil
+            classDeviceUndriven(record)
             record.trace.driverhostEnded()
             for (_, call) in record.pendingCalls {
                 call.resume(throwing: ControlError(.failed, "\(record.name): driverhost ended during the call: \(status)"))

@@ -78,7 +78,7 @@ struct NetClassProcessTests {
         // The instance's next driverhost attaches to it again.
         let again = try runDriverhost(["--simulate", "--plugin", loop, "--class-device", "net:\(name)", "--call", "set_link", "0"])
         #expect(again.status == 0, "\(again.stderr)")
-        #expect(again.stderr.contains("attached to interface \(name) again"))
+        #expect(again.stderr.contains("attached the 1 queue(s) of interface \(name) again"))
 
         let end = try runDriverhost(["--end-device", "net", name])
         #expect(end.status == 0, "\(end.stderr)")

@@ -22,6 +22,7 @@ import Testing
 
     static let fromDriverhost: [DriverhostMessage] = [
         .device(ClassDevice(kind: "block", name: "ublkb0")),
+        .queues(kind: "net", fds: [7, 12]),
         .attached(restartCount: 4_000_000_000),
         .pong(UInt64.max),
         .failed("attach: no answer\nfrom 100% of the device"),
@@ -70,6 +71,8 @@ import Testing
         "trace 1 c,1,reboot,5", "trace 1  r,1,0,0,4,0",
         "durations command 1 5 10:2", "durations command 3 5 10:2,5:3", "durations reboot 1 5 10:1", "durations command 1 5",
         "exit", "exit x", "exit 99999999999",
+        "queues", "queues net", "queues net ", "queues net 1,,2", "queues net -1", "queues net 1 2", "queues net 1,",
+        "queues net 4294967296", "queues  3",
     ])
     func aMalformedDriverhostLineIsRefused(_ line: String) {
         #expect(DriverhostMessage(line: line) == nil, "\(line)")

@@ -148,6 +148,13 @@ int cdh_netif_set_mtu(const char *name, uint32_t mtu);
 int cdh_tap_flag_multi_queue(void);
 int cdh_tap_flag_tap(void);
 
+/* ---- descriptors from the supervisor, fdpass.c ---- */
+
+/* recvmsg(2) of up to length bytes, retried on EINTR; descriptors that
+ * came with them (SCM_RIGHTS, close-on-exec) go to fds, at most max (the
+ * rest are closed), their number to *count. Bytes read, or -1 with errno. */
+ssize_t cdh_recv_with_fds(int sock, void *buffer, size_t length, int *fds, int max, int *count);
+
 /* ---- dynamic loading: RTLD_NOW | RTLD_LOCAL ---- */
 void *cdh_dlopen_now_local(const char *path);
 

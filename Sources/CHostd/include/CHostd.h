@@ -75,6 +75,17 @@ int chd_connect_unix(const char *path);
 /* Sends the bytes with fd attached (SCM_RIGHTS); 0 or -errno. */
 int chd_send_with_fd(int sock, const void *buffer, size_t length, int fd);
 
+/* ---- class device queues kept across crashes (class_queues.c) ----------- */
+
+#define CHD_MAX_HANDED_FDS 16
+/* pidfd_getfd(2): a copy of another process's descriptor; or -errno. */
+int chd_pidfd_getfd(int pidfd, int target_fd);
+/* Sends the bytes with up to CHD_MAX_HANDED_FDS descriptors attached
+ * (SCM_RIGHTS), without waiting; 0 or -errno. */
+int chd_send_with_fds(int sock, const void *buffer, size_t length, const int *fds, int count);
+/* TUNSETCARRIER on a TAP queue; 0 or -errno. */
+int chd_tap_set_carrier(int fd, int up);
+
 /* ---- PCI ------------------------------------------------------------------ */
 
 struct chd_pci_device {

@@ -102,10 +102,11 @@ max=0 all= splits=
 # Where each outage went (net_stream outage): exit= the process gone and
 # the kernel's release done, off= the carrier off; then the first log line
 # of each step: hostd saw the exit, told the standby to start, the device
-# open, the plugin attached, the TAP queues attached, the plugin's link up.
+# open, the plugin attached, the TAP queues taken over (kept by hostd) or
+# attached again, the plugin's link up.
 outage() {
 	net_stream outage $IF $1 10000 $LOG "seen=driverhost ended" "started=driverhost started" \
-		"open=device open:" "attach=82574L at" "tap=net: attached to interface" "link=: link up"
+		"open=device open:" "attach=82574L at" "tap=queue(s) of interface" "link=: link up"
 }
 # hostd's CPU time (user + system) across the crashes, against the same
 # transfer without crashes: its share of the single vCPU that the restart

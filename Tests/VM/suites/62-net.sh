@@ -5,7 +5,8 @@
 # namespace of its own, as the peer. Real programs on the interface: ping
 # both ways, TCP transfers checked end to end, SIGSEGVs of the driverhost
 # during a long transfer (no reset, data intact, interface and address
-# kept), link down/up from QEMU's monitor seen as carrier, a malformed frame
+# kept), a crash that keeps the TAP queues (hostd holds them, a new hostd
+# too after adopting the driverhost), link down/up from QEMU's monitor seen as carrier, a malformed frame
 # from the plugin dropped and counted, the MSI and shared-INTx variants,
 # unload under traffic (the interface goes). Boots without the NICs skip.
 . /suites/lib.sh
@@ -130,6 +131,56 @@ if [ $crashes -eq 3 ] && same_data "$out" && [ "$addr" = 1 ]; then
 else
 	fail net_tcp_survives_3_driver_crashes "crashes $crashes ${why:+($why)}, address $addr, $(echo $out)"
 fi
+
+# A crash neither detaches nor re-attaches a queue: hostd keeps the
+# interface's queues open (the kernel's fdinfo of a tun file names the
+# interface while the file is attached) and hands them to the next
+# driverhost; the interface is the same one (ifindex), and the carrier goes
+# off while nobody drives it, then on (two carrier changes).
+tun_files_of() { grep -l "^iff:[[:space:]]*$IF\$" /proc/$1/fdinfo/* 2>/dev/null | wc -l; }
+index=$(cat /sys/class/net/$IF/ifindex)
+changes=$(cat /sys/class/net/$IF/carrier_changes)
+kept=$(tun_files_of $HOSTD_PID)
+pid=$(instance_pid e1000e)
+mark=$(log_lines)
+kill -SEGV $pid
+restarted=no
+wait_log "instance=e1000e@$A .*restart=4 .*instance attached" 30 $mark && restarted=yes
+two_more_changes() { [ "$(cat /sys/class/net/$IF/carrier_changes)" -ge $((changes + 2)) ] && carrier 1; }
+wait_until 10 two_more_changes
+new_pid=$(instance_pid e1000e)
+if [ $restarted = yes ] && [ "$kept" = 2 ] && [ "$(tun_files_of $HOSTD_PID)" = 2 ] &&
+	[ "$(tun_files_of $new_pid)" = 2 ] && [ "$(cat /sys/class/net/$IF/ifindex)" = "$index" ] &&
+	[ "$(cat /sys/class/net/$IF/carrier_changes)" = $((changes + 2)) ] && carrier 1 &&
+	tail -n +$((mark + 1)) $LOG | grep -q "took over the 2 queue(s) of interface $IF" &&
+	ping -c 2 -W 5 $NET.2 >/dev/null 2>&1; then
+	pass net_crash_keeps_tap_queues
+else
+	fail net_crash_keeps_tap_queues "restarted $restarted, hostd kept $kept then $(tun_files_of $HOSTD_PID), driverhost $new_pid has $(tun_files_of $new_pid), ifindex $index -> $(cat /sys/class/net/$IF/ifindex), carrier changes $changes -> $(cat /sys/class/net/$IF/carrier_changes)"
+fi
+
+# hostd's kill -9 and a new hostd: the adopted driverhost says its queues
+# again, the new hostd keeps them, and hands them over at the next crash.
+mark=$(log_lines)
+kill -9 $HOSTD_PID
+wait $SD_PID
+HOSTD_PID=
+hostd_keeps_queues() { [ "$(tun_files_of $HOSTD_PID)" = 2 ]; }
+why=
+if ! start_hostd "autoload = false" "[restart]" "max_crashes = 20" "window_ms = 1" \
+	"[devices]" "claim = $(toml_list $A)"; then
+	why="second hostd did not start"
+elif ! wait_log "instance=e1000e@$A .*driverhost adopted" 60 $mark || ! wait_until 20 hostd_keeps_queues; then
+	why="not adopted, or its queues not kept: hostd has $(tun_files_of $HOSTD_PID)"
+else
+	pid=$(instance_pid e1000e)
+	mark=$(log_lines)
+	kill -SEGV $pid
+	wait_log "took over the 2 queue.s. of interface $IF" 30 $mark && wait_until 20 carrier 1 &&
+		ping -c 2 -W 5 $NET.2 >/dev/null 2>&1 || why="no take-over after the crash: $(tail -n 3 $LOG | tr '\n' ' ')"
+fi
+[ -z "$why" ] && pass net_new_hostd_keeps_adopted_queues || fail net_new_hostd_keeps_adopted_queues "$why"
+[ -n "$HOSTD_PID" ] || exit 0
 
 # Link down and up from QEMU's monitor: the carrier follows.
 echo "DRVHOST-MONITOR: set_link dhn0 off"

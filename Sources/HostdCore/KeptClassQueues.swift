@@ -1,0 +1,54 @@
+import CHostd
+import Glibc
+
+/// The queues of an instance's class device (a TAP interface's) that hostd
+/// keeps open for the instance's life, so that a driverhost's crash neither
+/// detaches them (the kernel's tun would wait out an RCU grace period and
+/// turn the carrier off) nor makes the next driverhost attach them again.
+///
+/// They are the driverhost's own open files, taken with pidfd_getfd when it
+/// says "queues"; hostd never reads them. It hands them to the next
+/// driverhost with its "start", turns the carrier off when a driverhost
+/// ends (the plugin turns it on again), and lets them go before the class
+/// device is ended or a driverhost is started that will attach by name.
+final class KeptClassQueues {
+    private(set) var descriptors: [Int32] = []
+
+    deinit { release() }
+
+    /// Takes `fds` (numbers in the driverhost's table) from it, replacing
+    /// what was kept: a new plugin version may have another queue count.
+    /// Nothing is kept unless every one could be taken.
+    func take(_ fds: [Int32], from connection: DriverhostConnection) throws(KeptClassQueuesError) {
+        guard fds.count <= Int(CHD_MAX_HANDED_FDS) else { throw .init(reason: "\(fds.count) queues, at most \(CHD_MAX_HANDED_FDS)") }
+        var taken: [Int32] = []
+        for fd in fds {
+            let copy = connection.takeDescriptor(fd)
+            guard copy >= 0 else {
+                taken.forEach { _ = close($0) }
+                throw .init(reason: "pidfd_getfd \(fd): \(String(cString: strerror(-copy)))")
+            }
+            taken.append(copy)
+        }
+        release()
+        descriptors = taken
+    }
+
+    /// Nobody drives the device now: carrier off (until the next plugin's
+    /// set_link). A failure is returned for the log; nothing else depends on it.
+    func carrierOff() -> String? {
+        guard let first = descriptors.first else { return nil }
+        let result = chd_tap_set_carrier(first, 0)
+        return result == 0 ? nil : String(cString: strerror(-result))
+    }
+
+    func release() {
+        descriptors.forEach { _ = close($0) }
+        descriptors.removeAll()
+    }
+}
+
+struct KeptClassQueuesError: Error, CustomStringConvertible {
+    var reason: String
+    var description: String { reason }
+}
