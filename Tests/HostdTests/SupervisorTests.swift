@@ -56,7 +56,7 @@ import TestSupport
         try #"{"name":"good","version":"1","abi":"1.1","irqMode":"intx-shared","matches":[\#(match)],"commands":[{"name":"add","signature":"i64(i64,i32)"}]}"#
             .write(toFile: plugins + "/.good.so.json", atomically: false, encoding: .utf8)
         try mode.write(toFile: plugins + "/.good.so.mode", atomically: false, encoding: .utf8)
-        if orphans { FileManager.default.createFile(atPath: plugins + "/.good.so.orphan", contents: nil) }
+        if orphans { _ = FileManager.default.createFile(atPath: plugins + "/.good.so.orphan", contents: nil) }
 
         var config = HostdConfig()
         config.pluginDirectory = plugins
