@@ -149,7 +149,7 @@ extension Supervisor {
     /// the warm standby if one is waiting, else a new process.
     func launch(_ record: InstanceRecord) {
         record.generation += 1
-        record.releasesAtStart = source(for: record.device)?.counters(record.device).releases
+        record.releasesAtStart = source(for: record.device)?.releases(record.device)
         let connection: DriverhostConnection
         let warm: Bool
         if let standby = record.standby, standby.requestStart(restartCount: record.restarts, classDevice: record.classDevice) {
@@ -382,9 +382,9 @@ extension Supervisor {
         // Nearly always already done: the kernel releases inside the
         // driverhost's exit, before its pidfd reports it. (Reading the
         // counter takes no lock, so it cannot stall the actor.)
-        if let now = source.counters(device).releases, now > before { return true }
+        if let now = source.releases(device), now > before { return true }
         return await ChildWatcher.shared.until(within: config.releaseWaitMs, notifiedBy: source.releasesAttribute(device)) {
-            (source.counters(device).releases ?? 0) > before
+            (source.releases(device) ?? 0) > before
         }
     }
 
