@@ -25,6 +25,10 @@ protocol DeviceSource: Sendable {
     /// also how a crashed instance's release is confirmed.
     func counters(_ address: String) -> DeviceCounters
 
+    /// The releases counter alone: what each restart reads, several times
+    /// (counters() reads every attribute).
+    func releases(_ address: String) -> UInt64?
+
     /// The file that notifies (POLLPRI) each change of the releases
     /// counter: drvproxy's sysfs `releases` (sysfs_notify at the end of
     /// each release). hostd's watcher waits on it: no polling, and never a
@@ -34,6 +38,10 @@ protocol DeviceSource: Sendable {
 
     /// What driverhost needs in its environment to find the device.
     var driverhostEnvironment: [String: String] { get }
+}
+
+extension DeviceSource {
+    func releases(_ address: String) -> UInt64? { counters(address).releases }
 }
 
 /// drvproxy's sysfs counters and safety attributes, or devsim's; nil

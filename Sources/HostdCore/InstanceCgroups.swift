@@ -103,8 +103,12 @@ final class InstanceCgroups {
 
     /// The instance's memory use now (memory.current).
     func memoryCurrent(_ instance: String) -> UInt64? {
-        InstanceCgroups.readText(directory(of: instance) + "/memory.current")
-            .flatMap { $0.split(whereSeparator: \.isWhitespace).first.flatMap { UInt64($0) } }
+        InstanceCgroups.memoryCurrent(in: directory(of: instance) + "/memory.current")
+    }
+
+    /// A memory.current file's value; static, for hostd's cgroup worker.
+    static func memoryCurrent(in file: String) -> UInt64? {
+        readText(file).flatMap { $0.split(whereSeparator: \.isWhitespace).first.flatMap { UInt64($0) } }
     }
 
     /// How often the kernel's OOM killer acted in the instance (memory.events).
@@ -116,10 +120,10 @@ final class InstanceCgroups {
         return 0
     }
 
-    /// The processes in the instance's cgroup now.
-    func processes(_ instance: String) -> [Int32] {
-        (InstanceCgroups.readText(directory(of: instance) + "/cgroup.procs") ?? "")
-            .split(separator: "\n").compactMap { Int32($0) }
+    /// The processes a cgroup.procs file (directory(of:) + "/cgroup.procs")
+    /// lists now; static, for hostd's cgroup worker.
+    static func processes(listedIn file: String) -> [Int32] {
+        (readText(file) ?? "").split(separator: "\n").compactMap { Int32($0) }
     }
 
     /// True when no process is left in the cgroup `directory` (directory(of:))

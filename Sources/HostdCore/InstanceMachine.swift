@@ -68,6 +68,9 @@ struct InstanceMachine: Equatable, Sendable {
         /// The plugin file was replaced: stop, then start on the new file,
         /// not counted as a crash.
         case pluginFileChanged
+        /// What the exited driverhost left in its cgroup (a plugin's child
+        /// holding the device) was killed: the last exit says so.
+        case leftoversKilled(String)
     }
 
     /// What the supervisor saw about an exit besides its status.
@@ -133,6 +136,9 @@ struct InstanceMachine: Equatable, Sendable {
     private var pings: UInt64 = 0
     /// A kill was asked for this driverhost: not again at every tick.
     private var killSent = false
+    /// lastExit is the newest driverhost's end (not an orderly stop's,
+    /// which leaves it as it was): what it left behind may be added to it.
+    private var lastExitIsNewest = false
 
     init(device: String, bounds: Bounds, limits: RestartPolicy.Limits, restarts: UInt32 = 0, lastExit: String? = nil) {
         self.device = device
@@ -176,7 +182,12 @@ struct InstanceMachine: Equatable, Sendable {
     }
 
     mutating func handle(_ event: Event, at now: Int64) -> [Effect] {
+        if case .exited = event { lastExitIsNewest = false }
         switch (event, state) {
+        case (.leftoversKilled(let what), _):
+            guard lastExitIsNewest, let exit = lastExit else { return [] }
+            lastExit = "\(exit); \(what)"
+            return [.saveHistory, .publish]
         case (.unloadRequested, .unloaded), (.unloadRequested, .unloading(_, .remove)):
             return []
         case (.unloadRequested, .unloading(let since, _)):
@@ -315,6 +326,7 @@ struct InstanceMachine: Equatable, Sendable {
         }
         let exit = endReason.map { "\(status): \($0)" } ?? status.description
         lastExit = exit
+        lastExitIsNewest = true
         if status.isPermanent {
             return [.cleanUpDriverhost] + fail("\(exit); restarting cannot help")
         }

@@ -45,6 +45,10 @@ struct PCIDeviceSource: DeviceSource {
                               dmaMode: binder.sysfs.dmaMode(address), reset: binder.sysfs.hasReset(address))
     }
 
+    func releases(_ address: String) -> UInt64? {
+        binder.sysfs.drvproxyCounter(address, "releases")
+    }
+
     func releasesAttribute(_ address: String) -> String? {
         binder.sysfs.devicePath(address) + "/drvproxy/releases"
     }

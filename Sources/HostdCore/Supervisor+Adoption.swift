@@ -117,7 +117,7 @@ extension Supervisor {
         for saved in left {
             await retire(saved, because: "no plugin in the directory claims it now")
             if !instances.values.contains(where: { $0.device == saved.device }) {
-                restoreBinding(saved.device)
+                await restoreBinding(saved.device)
             }
         }
     }

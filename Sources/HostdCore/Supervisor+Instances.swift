@@ -27,9 +27,15 @@ extension Supervisor {
                 continue
             }
             do {
-                try claimDevice(device.bdf)
+                try await claimDevice(device.bdf)
             } catch {
                 drive(record, .spawnFailed(error.message))
+                continue
+            }
+            // Unloaded while the device was being bound: nothing to start,
+            // and the device goes back unless another instance took it.
+            guard instances[name] === record else {
+                if !instances.values.contains(where: { $0.device == device.bdf }) { await restoreBinding(device.bdf) }
                 continue
             }
             drive(record, .startRequested)
@@ -108,9 +114,7 @@ extension Supervisor {
         case .remove:
             break  // unload(_:) forgets the instance once all is undone
         case .checkLimits:
-            if let used = cgroups?.memoryCurrent(record.name), used > config.resources.memoryBytes {
-                drive(record, .limitHit("used \(used >> 20) MiB, more than its memory limit (memory_max_mb = \(config.resources.memoryMaxMB))"))
-            }
+            sampleMemory(of: record)
         case .publish:
             publish(record)
         }
@@ -145,7 +149,7 @@ extension Supervisor {
     /// the warm standby if one is waiting, else a new process.
     func launch(_ record: InstanceRecord) {
         record.generation += 1
-        record.releasesAtStart = source(for: record.device)?.counters(record.device).releases
+        record.releasesAtStart = source(for: record.device)?.releases(record.device)
         let connection: DriverhostConnection
         let warm: Bool
         if let standby = record.standby, standby.requestStart(restartCount: record.restarts, classDevice: record.classDevice,
@@ -329,16 +333,39 @@ extension Supervisor {
     /// What a driverhost left behind that escaped its process group (a
     /// plugin's child that called setsid, holding the device's descriptor,
     /// a lock, a mapping) is still in the instance's cgroup: killed with
-    /// it. The standby, in the same cgroup, is spared. (Without cgroups
-    /// only the process group is ended, when the driverhost is reaped.)
+    /// it, and the instance's last exit says so. The standby, in the same
+    /// cgroup, is spared. The cgroup is read, and the leftovers killed, on
+    /// the cgroup worker, never on the supervisor. (Without cgroups only
+    /// the process group is ended, when the driverhost is reaped.)
     func killLeftovers(of record: InstanceRecord) {
         guard let cgroups else { return }
+        let procs = cgroups.directory(of: record.name) + "/cgroup.procs"
         let standby = record.standby?.process.pid
-        let left = cgroups.processes(record.name).filter { $0 != standby }
-        guard !left.isEmpty else { return }
-        for pid in left { kill(pid, SIGKILL) }
-        logger.warning("killed what the driverhost left in its cgroup",
-                       metadata: ["instance": "\(record.name)", "pids": "\(left.map(String.init).joined(separator: " "))"])
+        Task {
+            let killed = await SerialWorker.cgroups.run {
+                let left = InstanceCgroups.processes(listedIn: procs).filter { $0 != standby }
+                for pid in left { kill(pid, SIGKILL) }
+                return left
+            }
+            guard !killed.isEmpty else { return }
+            let pids = killed.map(String.init).joined(separator: " ")
+            self.logger.warning("killed what the driverhost left in its cgroup", metadata: ["instance": "\(record.name)", "pids": "\(pids)"])
+            self.drive(record, .leftoversKilled("hostd killed what it left in its cgroup (pid \(pids))"))
+        }
+    }
+
+    /// The machine's memory sample: memory.current, read on the cgroup
+    /// worker; a sample that a newer driverhost overtook is dropped.
+    func sampleMemory(of record: InstanceRecord) {
+        guard let cgroups else { return }
+        let file = cgroups.directory(of: record.name) + "/memory.current"
+        let generation = record.generation
+        let limit = config.resources.memoryBytes
+        Task {
+            guard let used = await SerialWorker.cgroups.run({ InstanceCgroups.memoryCurrent(in: file) }),
+                  used > limit, record.generation == generation else { return }
+            self.drive(record, .limitHit("used \(used >> 20) MiB, more than its memory limit (memory_max_mb = \(self.config.resources.memoryMaxMB))"))
+        }
     }
 
     private func wakeAll(_ waiters: inout [CheckedContinuation<Void, Never>]) {
@@ -363,9 +390,9 @@ extension Supervisor {
         // Nearly always already done: the kernel releases inside the
         // driverhost's exit, before its pidfd reports it. (Reading the
         // counter takes no lock, so it cannot stall the actor.)
-        if let now = source.counters(device).releases, now > before { return true }
+        if let now = source.releases(device), now > before { return true }
         return await ChildWatcher.shared.until(within: config.releaseWaitMs, notifiedBy: source.releasesAttribute(device)) {
-            (source.counters(device).releases ?? 0) > before
+            (source.releases(device) ?? 0) > before
         }
     }
 
@@ -414,7 +441,7 @@ extension Supervisor {
         publish(record)
         logger.info("instance unloaded", metadata: ["instance": "\(record.name)"])
         if restoring && !instances.values.contains(where: { $0.device == record.device }) {
-            restoreBinding(record.device)
+            await restoreBinding(record.device)
         }
     }
 

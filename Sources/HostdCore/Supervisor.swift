@@ -134,7 +134,7 @@ public actor Supervisor {
             await unload(record)
         }
         for bdf in Array(bindings.keys) {
-            restoreBinding(bdf)
+            await restoreBinding(bdf)
         }
         logger.info("stopped: every instance unloaded, bindings restored")
     }
@@ -227,7 +227,7 @@ public actor Supervisor {
             }
         }
         for bdf in oldDevices where !instances.values.contains(where: { $0.device == bdf }) {
-            restoreBinding(bdf)
+            await restoreBinding(bdf)
         }
     }
 
@@ -245,7 +245,7 @@ public actor Supervisor {
         if intent.unloadedPlugins.remove(file) != nil { saveIntent() }
         let awaiting = devicesAwaitingPlugin.removeValue(forKey: file) ?? []
         for bdf in awaiting where !instances.values.contains(where: { $0.device == bdf }) {
-            restoreBinding(bdf)
+            await restoreBinding(bdf)
         }
         guard plugins.removeValue(forKey: file) != nil else { return }
         logger.info("plugin removed", metadata: ["file": "\(file)"])
@@ -291,14 +291,17 @@ public actor Supervisor {
         }
     }
 
-    func claimDevice(_ bdf: String) throws(ControlError) {
+    /// Binds the device to drvproxy on the binding worker (SerialWorker):
+    /// the kernel may block the unbind of its driver for as long as the
+    /// device is held, and meanwhile the supervisor answers everything else.
+    func claimDevice(_ bdf: String) async throws(ControlError) {
         guard bindings[bdf] == nil else { return }
         guard let source = source(for: bdf) else { throw ControlError(.notFound, "no device source handles \(bdf)") }
+        let outcome = await SerialWorker.bindings.run { Result { () throws(DeviceSourceError) in try source.claim(bdf) } }
         let previous: DeviceBinder.Previous?
-        do {
-            previous = try source.claim(bdf)
-        } catch {
-            throw ControlError(.failed, error.description)
+        switch outcome {
+        case .success(let p): previous = p
+        case .failure(let error): throw ControlError(.failed, error.description)
         }
         guard let previous else { return }  // nothing to put back later
         bindings[bdf] = previous
@@ -306,14 +309,16 @@ public actor Supervisor {
         logger.info("device bound to drvproxy", metadata: ["device": "\(bdf)", "previous": "\(previous.driver ?? "none")"])
     }
 
-    func restoreBinding(_ bdf: String) {
+    /// Puts the device back on its previous driver, on the binding worker
+    /// (after any claim given before, so the two never interleave).
+    func restoreBinding(_ bdf: String) async {
         guard let previous = bindings.removeValue(forKey: bdf) else { return }
         guard let source = source(for: bdf) else {
             // Kept in the state directory for a hostd that handles PCI again.
             logger.error("device not restored: real PCI devices are off (pci = false)", metadata: ["device": "\(bdf)"])
             return
         }
-        let problems = source.restore(bdf, previous)
+        let problems = await SerialWorker.bindings.run { source.restore(bdf, previous) }
         bindingStore.remove(bdf)
         if problems.isEmpty {
             logger.info("device restored", metadata: ["device": "\(bdf)", "driver": "\(previous.driver ?? "none")"])

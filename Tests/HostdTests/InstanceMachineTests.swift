@@ -70,6 +70,21 @@ import Testing
         #expect(b.machine.restarts == 2)
     }
 
+    @Test func whatACrashLeftBehindIsAddedToItsLastExitOnly() {
+        var b = Bench()
+        b.running()
+        _ = b.crash()
+        #expect(b.on(.leftoversKilled("hostd killed what it left in its cgroup (pid 42)")) == [.saveHistory, .publish])
+        #expect(b.machine.lastExit == "signal 11 (SIGSEGV); hostd killed what it left in its cgroup (pid 42)")
+        // An orderly stop's exit is no news for lastExit, nor what it left.
+        b.on(.released)
+        b.on(.attached)
+        b.on(.unloadRequested)
+        b.on(.exited(.exited(0), .init()))
+        #expect(b.on(.leftoversKilled("hostd killed what it left in its cgroup (pid 43)")).isEmpty)
+        #expect(b.machine.lastExit == "signal 11 (SIGSEGV); hostd killed what it left in its cgroup (pid 42)")
+    }
+
     @Test func tooManyCrashesFailAndEndTheClassDevice() {
         var b = Bench(maxCrashes: 2)
         b.running()

@@ -19,6 +19,8 @@ A=$1
 shift
 others=$(toml_list $*)  # left alone
 
+cpu_ticks() { awk '{ print $14 + $15 }' /proc/$1/stat 2>/dev/null || echo 0; }
+HZ=$(getconf CLK_TCK 2>/dev/null || echo 100)
 ms() { echo $(($1 / 1000000)).$(printf '%03d' $((($1 / 1000) % 1000))); }
 pct() { sed -n "$(( ($(wc -l <$1) * $2 + 99) / 100 ))p" $1; }  # FILE P: Pth percentile of sorted FILE
 recovery() { # NAME STANDBY: 60 crashes; prints NAME_samples, NAME_ms_p50, NAME_ms_p99
@@ -28,12 +30,17 @@ recovery() { # NAME STANDBY: 60 crashes; prints NAME_samples, NAME_ms_p50, NAME_
 	wait_log "instance=misbehave@$A .*instance attached" 60 || { echo "FAIL: bench_$1: not attached"; return; }
 	crashes=60
 	i=0
+	ticks=$(cpu_ticks $HOSTD_PID)
 	while [ $i -lt $crashes ]; do
 		mark=$(log_lines)
 		hostctl call misbehave@$A crash 0 >/dev/null 2>&1
 		wait_log "recovered_ns=" 30 $mark || { echo "FAIL: bench_$1: crash $i not recovered"; break; }
 		i=$((i + 1))
 	done
+	# hostd's CPU time (user + system) per crash: what the supervisor takes
+	# from the single vCPU that the restart itself needs.
+	ticks=$(($(cpu_ticks $HOSTD_PID) - ticks))
+	[ $i -gt 0 ] && echo "$1_hostd_cpu_ms_per_crash: $(ms $((ticks * 1000000000 / HZ / i)))"
 	stop_hostd
 	grep -o 'recovered_ns=[0-9]*' $LOG | cut -d= -f2 | sort -n >/tmp/$1.txt
 	echo "$1_samples: $(wc -l </tmp/$1.txt)"

@@ -67,30 +67,62 @@ hostctl unload $I >/dev/null 2>&1
 
 # A plugin's child that left the process group (setsid) and sleeps holding
 # every descriptor, the device's too: killed with its driverhost (it is still
-# in the instance's cgroup), and hostd answers all the while.
+# in the instance's cgroup), the instance's last exit says so, and hostd's
+# control plane answers all the while: list and status are timed without
+# pause from the load to the unload, on a prober of their own.
 holder_after() { tail -n +$1 $LOG | sed -n 's/.*holder pid \([0-9]*\).*/\1/p' | head -n 1; }
 gone() { ! kill -0 $1 2>/dev/null; }
+now_ms() { awk '{ printf "%d\n", $1 * 1000 }' /proc/uptime; }
+BOUND_MS=3000
+# Until $H/probe.stop appears: hostctl list and status, each timed; writes
+# "calls slowest_ms failures" to $1. status may say "no such instance" while
+# unloading; only a list that fails (or any call over the bound) counts.
+probe_control() {
+	calls=0 slowest=0 failures=0
+	while [ ! -e $H/probe.stop ]; do
+		t0=$(now_ms)
+		timeout 10 hostctl list >/dev/null 2>&1 || failures=$((failures + 1))
+		t1=$(now_ms)
+		timeout 10 hostctl status $I >/dev/null 2>&1
+		t2=$(now_ms)
+		for t in $((t1 - t0)) $((t2 - t1)); do [ $t -gt $slowest ] && slowest=$t; done
+		calls=$((calls + 2))
+	done
+	echo "$calls $slowest $failures" >$1
+}
 # (It is plugin "misbehave" too: hog.so goes first.)
 mark=$(($(log_lines) + 1))
 rm $PLUGINS/hog.so
 wait_log "file=hog.so .*plugin removed" 30 $mark
 cp /plugins/escape-hold.so $PLUGINS/escape-hold.so
 wait_log "file=escape-hold.so .*plugin available" 30 $mark
+rm -f $H/probe.stop $H/probe.out
+probe_control $H/probe.out &
+prober=$!
 mark=$(($(log_lines) + 1))
 loaded=$(hostctl load escape-hold.so --device $A 2>&1)
 holder=$(holder_after $mark) pid=$(pid_of)
 mark=$(($(log_lines) + 1))
 kill -SEGV $pid
-if [ -n "$holder" ] && wait_log "instance=$I .*instance attached" 60 $mark && timeout 3 hostctl list >/dev/null &&
-	wait_until 5 gone $holder; then
+exit_names_holder() { case "$(last_exit_of)" in *"signal"*"; hostd killed what it left in its cgroup (pid $holder)") true ;; *) false ;; esac; }
+if [ -n "$holder" ] && wait_log "instance=$I .*instance attached" 60 $mark && wait_until 5 gone $holder; then
 	pass hostd_kills_what_a_driverhost_left_behind
 else
 	fail hostd_kills_what_a_driverhost_left_behind "load: $loaded; holder '$holder' $(gone "$holder" && echo gone || echo alive), driverhost $pid: $(tail -n 5 $LOG | tr '\n' ' ')"
 fi
+[ -n "$holder" ] && wait_until 5 exit_names_holder && pass hostd_last_exit_names_the_killed_holder ||
+	fail hostd_last_exit_names_the_killed_holder "holder '$holder', last exit '$(last_exit_of)'"
 second=$(holder_after $mark)
 hostctl unload $I >/dev/null 2>&1
 [ -n "$second" ] && wait_until 5 gone $second && [ ! -d "$dir" ] && pass hostd_unload_kills_what_a_driverhost_left_behind ||
 	fail hostd_unload_kills_what_a_driverhost_left_behind "holder '$second' $(gone "$second" && echo gone || echo alive), cgroup $([ -d "$dir" ] && echo kept || echo removed)"
+touch $H/probe.stop
+wait $prober
+read -r calls slowest failures <$H/probe.out
+echo "hostd_control_while_device_held: $calls calls, slowest ${slowest} ms, $failures failed lists"
+[ "$calls" -ge 4 ] && [ "$slowest" -lt $BOUND_MS ] && [ "$failures" = 0 ] &&
+	pass hostd_answers_while_a_child_holds_the_device ||
+	fail hostd_answers_while_a_child_holds_the_device "$calls calls, slowest $slowest ms (bound $BOUND_MS), $failures failed lists"
 stop_hostd
 unbind $A
 cp $LOG /tmp/hostd-42.log
