@@ -112,13 +112,7 @@ static pid_t spawn_here(const struct chd_spawn_request *r, int *pidfd)
 
 	if (pipe2(report, O_CLOEXEC) != 0)
 		return -errno;
-	/* vfork: the child shares hostd's memory until its execve, so hostd
-	 * copies no page tables and takes no copy-on-write faults afterwards
-	 * (a fork cost it a share of every restart's CPU). child_exec only
-	 * makes system calls and never returns, which is what vfork allows;
-	 * its signal handlers are its own (no CLONE_SIGHAND) and every signal
-	 * is blocked on this thread until child_exec resets them. */
-	pid = vfork();
+	pid = fork();
 	if (pid < 0) {
 		err = errno;
 		close(report[0]);
