@@ -62,7 +62,7 @@ final class BlockBuffers {
         let length = slots * Int(slotSize)
         let base = mmap(nil, length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
         guard let base, base != MAP_FAILED else {
-            throw HostFailure(.deviceClassFailed, "block class: cannot map \(length) bytes of bounce buffers: \(Errno(errno, call: "mmap"))")
+            throw HostFailure(.deviceClassFailed, "block class: cannot map \(length) bytes of bounce buffers: \(SystemCallError(errno, call: "mmap"))")
         }
         bounce = (base, length)
         ublk = (0..<slots).map { base + $0 * Int(slotSize) }

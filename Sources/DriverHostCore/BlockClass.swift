@@ -70,7 +70,7 @@ final class BlockClass: DeviceClassServer {
         var err: Int32 = 0
         guard let control = cdh_ublk_control_open(&err) else {
             if err == -ENOENT { throw HostFailure(.deviceClassFailed, BlockClass.unavailable) }
-            throw HostFailure(.deviceClassFailed, "block class: /dev/ublk-control: \(Errno(-err, call: "open"))")
+            throw HostFailure(.deviceClassFailed, "block class: /dev/ublk-control: \(SystemCallError(-err, call: "open"))")
         }
         self.control = control
         let disk: UblkDisk
@@ -131,7 +131,7 @@ final class BlockClass: DeviceClassServer {
             return self.server == nil ? err : 0
         }
         guard let server, opened == 0 else {
-            throw HostFailure(.deviceClassFailed, "block class: /dev/ublkc\(deviceID): \(Errno(-opened, call: "open"))")
+            throw HostFailure(.deviceClassFailed, "block class: /dev/ublkc\(deviceID): \(SystemCallError(-opened, call: "open"))")
         }
         let loop = instance.loop!
         do {
@@ -154,7 +154,7 @@ final class BlockClass: DeviceClassServer {
     }
 
     private func check(_ result: Int32, _ what: String) throws(HostFailure) {
-        guard result >= 0 else { throw HostFailure(.deviceClassFailed, "block class: /dev/\(deviceName): \(Errno(-result, call: what))") }
+        guard result >= 0 else { throw HostFailure(.deviceClassFailed, "block class: /dev/\(deviceName): \(SystemCallError(-result, call: what))") }
     }
 
     /// START_DEV or END_USER_RECOVERY answered. A disk that cannot start is
@@ -166,7 +166,7 @@ final class BlockClass: DeviceClassServer {
         guard cdh_ublk_control_reap(control, &result) == 1 else { return 0 }
         let what = recovered ? "END_USER_RECOVERY" : "START_DEV"
         if result < 0 {
-            instance.log(.error, "block class: /dev/\(deviceName): \(Errno(-result, call: what))")
+            instance.log(.error, "block class: /dev/\(deviceName): \(SystemCallError(-result, call: what))")
             exit(ExitCode.deviceClassFailed.rawValue)
         }
         // From a standby, also when its start came (monotonic clock): with
@@ -220,12 +220,12 @@ final class BlockClass: DeviceClassServer {
         guard let control = cdh_ublk_control_open(&err) else {
             // Without ublk_drv there is no disk to end.
             if err == -ENOENT { return }
-            throw HostFailure(.deviceClassFailed, "block class: /dev/ublk-control: \(Errno(-err, call: "open"))")
+            throw HostFailure(.deviceClassFailed, "block class: /dev/ublk-control: \(SystemCallError(-err, call: "open"))")
         }
         defer { cdh_ublk_control_close(control) }
         func check(_ result: Int32, _ what: String) throws(HostFailure) -> Bool {
             if result == -ENODEV { return false }
-            guard result >= 0 else { throw HostFailure(.deviceClassFailed, "block class: ublkb\(id): \(Errno(-result, call: what))") }
+            guard result >= 0 else { throw HostFailure(.deviceClassFailed, "block class: ublkb\(id): \(SystemCallError(-result, call: what))") }
             return true
         }
         guard try check(cdh_ublk_stop(control, id), "STOP_DEV"), try check(cdh_ublk_delete(control, id), "DEL_DEV") else { return }

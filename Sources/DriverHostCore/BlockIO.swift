@@ -43,7 +43,7 @@ extension BlockClass {
     func submitQueued() {
         guard let server else { return }
         let result = cdh_ublk_submit(server)
-        if result < 0 { instance.log(.error, "block class: /dev/\(deviceName): \(Errno(-result, call: "io_uring_enter"))") }
+        if result < 0 { instance.log(.error, "block class: /dev/\(deviceName): \(SystemCallError(-result, call: "io_uring_enter"))") }
     }
 
     private func arrived(_ slot: Int, queue: UInt16, tag: UInt16, result: Int32) -> UInt64 {
@@ -138,7 +138,7 @@ extension BlockClass {
         states[slot] = .kernel
         let queue = UInt16(slot / Int(depth)), tag = UInt16(slot % Int(depth))
         let queued = cdh_ublk_commit(server, queue, tag, result, buffers.ublk[slot])
-        if queued < 0 { instance.log(.error, "block class: /dev/\(deviceName): cannot queue the answer to request \(queue)/\(tag): \(Errno(-queued, call: "io_uring"))") }
+        if queued < 0 { instance.log(.error, "block class: /dev/\(deviceName): cannot queue the answer to request \(queue)/\(tag): \(SystemCallError(-queued, call: "io_uring"))") }
     }
 
     /// The C entry of dh_block_host.complete: the instance from the handle,

@@ -63,7 +63,7 @@ final class EventLoop {
     /// Set by announceAttached: a supervisor that connects later is told again.
     private var announced = false
 
-    init(instance: Instance, signals: Descriptor?, control: ControlChannel?) throws(Errno) {
+    init(instance: Instance, signals: Descriptor?, control: ControlChannel?) throws(SystemCallError) {
         self.instance = instance
         self.signals = signals
         self.control = control
@@ -86,7 +86,7 @@ final class EventLoop {
     }
 
     /// The trace's flush timer (Trace.start).
-    func addTraceTimer(_ fd: Int32) throws(Errno) {
+    func addTraceTimer(_ fd: Int32) throws(SystemCallError) {
         try epoll.add(fd, token: Token.traceFlush)
     }
 
@@ -96,7 +96,7 @@ final class EventLoop {
         events.deallocate()
     }
 
-    func addTimer(_ timer: Descriptor, id: UInt32) throws(Errno) {
+    func addTimer(_ timer: Descriptor, id: UInt32) throws(SystemCallError) {
         try epoll.add(timer.raw, token: Token.firstTimer + UInt64(id))
     }
 
@@ -104,7 +104,7 @@ final class EventLoop {
     /// thread whenever it is readable and answers how many plugin callbacks
     /// it made. Returns the token for pause/resume.
     @discardableResult
-    func addClassSource(_ fd: Int32, handler: @escaping () -> UInt64) throws(Errno) -> UInt64 {
+    func addClassSource(_ fd: Int32, handler: @escaping () -> UInt64) throws(SystemCallError) -> UInt64 {
         let token = nextClassToken
         try epoll.add(fd, token: token)
         nextClassToken += 1
@@ -115,7 +115,7 @@ final class EventLoop {
 
     /// The same for a handler that counts no callbacks.
     @discardableResult
-    func addClassSource(_ fd: Int32, readable: @escaping () -> Void) throws(Errno) -> UInt64 {
+    func addClassSource(_ fd: Int32, readable: @escaping () -> Void) throws(SystemCallError) -> UInt64 {
         try addClassSource(fd) { () -> UInt64 in
             readable()
             return 0
@@ -130,11 +130,11 @@ final class EventLoop {
 
     /// Stops watching a class descriptor for a while (backpressure);
     /// resumeClassSource watches it again under the same token.
-    func pauseClassSource(_ fd: Int32) throws(Errno) {
+    func pauseClassSource(_ fd: Int32) throws(SystemCallError) {
         try epoll.remove(fd)
     }
 
-    func resumeClassSource(_ fd: Int32, token: UInt64) throws(Errno) {
+    func resumeClassSource(_ fd: Int32, token: UInt64) throws(SystemCallError) {
         try epoll.add(fd, token: token)
     }
 
@@ -175,7 +175,7 @@ final class EventLoop {
     /// which the loop does not wait: whatever was ready when it began (a
     /// plugin's timer set to fire at once, as the e1000e plugin starts its
     /// device) has been handled by then.
-    func run(stopAfterEvents limit: UInt64 = .max, started: (() -> Void)? = nil) throws(Errno) -> StopReason? {
+    func run(stopAfterEvents limit: UInt64 = .max, started: (() -> Void)? = nil) throws(SystemCallError) -> StopReason? {
         var delivered: UInt64 = 0
         var started = started
         while stopReason == nil && delivered < limit {
@@ -220,11 +220,11 @@ final class EventLoop {
     /// heartbeat, the trace's flush timer, a class source's completions
     /// that found no work) wait on for the rest of the time: the plugin
     /// hears DH_ERR_TIMEOUT only when its time is up.
-    func waitNested(timeoutNs: UInt64) throws(Errno) -> Int {
+    func waitNested(timeoutNs: UInt64) throws(SystemCallError) -> Int {
         let start = cdh_monotonic_ns()
         var elapsed: UInt64 = 0
         repeat {
-            let count = try instance.watchdog.paused { () throws(Errno) in
+            let count = try instance.watchdog.paused { () throws(SystemCallError) in
                 try epoll.wait(into: nestedReady, timeoutMs: EventLoop.wholeMs(timeoutNs - elapsed))
             }
             var delivered = 0
@@ -253,7 +253,7 @@ final class EventLoop {
     static let drainRounds = 16
 
     @inline(__always)
-    private func drainDevice() throws(Errno) -> UInt64 {
+    private func drainDevice() throws(SystemCallError) -> UInt64 {
         // Strong locals: reading the unowned(unsafe) properties inside the
         // loop costs a retain and a release per event.
         let device = self.device, instance = self.instance
@@ -287,7 +287,7 @@ final class EventLoop {
     }
 
     @inline(__always)
-    private func dispatch(_ token: UInt64) throws(Errno) -> UInt64 {
+    private func dispatch(_ token: UInt64) throws(SystemCallError) -> UInt64 {
         switch token {
         case Token.device:
             return try drainDevice()

@@ -45,7 +45,7 @@ final class NetTransmitQueue {
 
     /// Reads up to a batch of frames (only when nothing is pending). Frames
     /// longer than maxFrame are dropped and counted in `oversized`.
-    func fill(maxFrame: Int, oversized: inout UInt64) throws(Errno) {
+    func fill(maxFrame: Int, oversized: inout UInt64) throws(SystemCallError) {
         precondition(pending == 0)
         first = 0
         end = 0

@@ -36,7 +36,7 @@ enum TAPInterface {
     }
 
     /// Attaches `count` queues (creating the interface if it does not exist).
-    static func attachQueues(_ name: String, count: Int) throws(Errno) -> [Descriptor] {
+    static func attachQueues(_ name: String, count: Int) throws(SystemCallError) -> [Descriptor] {
         var queues: [Descriptor] = []
         for _ in 0..<count {
             let fd = try systemCall("TUNSETIFF \(name)") { cdh_tap_attach(name, count > 1 ? 1 : 0) }
@@ -45,19 +45,19 @@ enum TAPInterface {
         return queues
     }
 
-    static func setPersistent(_ queue: Descriptor, _ persistent: Bool) throws(Errno) {
+    static func setPersistent(_ queue: Descriptor, _ persistent: Bool) throws(SystemCallError) {
         _ = try systemCall("TUNSETPERSIST") { cdh_tap_set_persist(queue.raw, persistent ? 1 : 0) }
     }
 
-    static func setCarrier(_ queue: Descriptor, _ up: Bool) throws(Errno) {
+    static func setCarrier(_ queue: Descriptor, _ up: Bool) throws(SystemCallError) {
         _ = try systemCall("TUNSETCARRIER") { cdh_tap_set_carrier(queue.raw, up ? 1 : 0) }
     }
 
-    static func setMAC(_ queue: Descriptor, _ mac: [UInt8]) throws(Errno) {
+    static func setMAC(_ queue: Descriptor, _ mac: [UInt8]) throws(SystemCallError) {
         _ = try systemCall("SIOCSIFHWADDR") { mac.withUnsafeBufferPointer { cdh_tap_set_mac(queue.raw, $0.baseAddress) } }
     }
 
-    static func setMTU(_ name: String, _ mtu: UInt32) throws(Errno) {
+    static func setMTU(_ name: String, _ mtu: UInt32) throws(SystemCallError) {
         _ = try systemCall("SIOCSIFMTU \(name)") { cdh_netif_set_mtu(name, mtu) }
     }
 

@@ -46,7 +46,7 @@ struct UblkDisk {
     }
 
     private static func failure(_ id: UInt32, _ result: Int32, _ what: String) -> HostFailure {
-        HostFailure(.deviceClassFailed, "block class: ublkb\(id): \(Errno(-result, call: what))")
+        HostFailure(.deviceClassFailed, "block class: ublkb\(id): \(SystemCallError(-result, call: what))")
     }
 
     /// nil: the disk is gone (or was never started), make a new one.
@@ -88,7 +88,7 @@ struct UblkDisk {
             let why = state == UInt16(CDH_UBLK_STATE_QUIESCED)
                 ? "the previous server's /dev/ublkc\(id) is still open"
                 : "the kernel has not quiesced the disk since its server died (state \(state))"
-            throw HostFailure(.deviceClassFailed, "block class: ublkb\(id): \(Errno(EBUSY, call: "START_USER_RECOVERY")) for \(recoveryWaitNs / 1_000_000_000) s: \(why)")
+            throw HostFailure(.deviceClassFailed, "block class: ublkb\(id): \(SystemCallError(EBUSY, call: "START_USER_RECOVERY")) for \(recoveryWaitNs / 1_000_000_000) s: \(why)")
         }
         return UblkDisk(id: id, queues: info.nr_hw_queues, depth: info.queue_depth, recovered: true)
     }
@@ -100,7 +100,7 @@ struct UblkDisk {
         var info = geometry.deviceInfo(queues: queues, depth: geometry.servedDepth(queues: queues))
         var result = cdh_ublk_add(control, &info)
         guard result >= 0 else {
-            throw HostFailure(.deviceClassFailed, "block class: \(Errno(-result, call: "ADD_DEV")) (\(info.nr_hw_queues) queues of \(info.queue_depth), \(info.max_io_buf_bytes)-byte transfers)")
+            throw HostFailure(.deviceClassFailed, "block class: \(SystemCallError(-result, call: "ADD_DEV")) (\(info.nr_hw_queues) queues of \(info.queue_depth), \(info.max_io_buf_bytes)-byte transfers)")
         }
         var params = geometry.parameters
         result = cdh_ublk_set_params(control, info.dev_id, &params)

@@ -3,6 +3,7 @@ import DrvHostControl
 import FoundationEssentials
 import NIOConcurrencyHelpers
 import Glibc
+import DrvHostSystem
 
 /// A child process hostd started, known by its pidfd: no pid reuse races,
 /// and exits are learnt by polling the pidfd, never by SIGCHLD or waitpid(-1).
@@ -73,7 +74,7 @@ public final class ChildProcess: @unchecked Sendable {
             }
         }
         guard result > 0 else {
-            throw SpawnError(description: "cannot start \(path): \(String(cString: strerror(-result)))")
+            throw SpawnError(description: "cannot start \(path): \(SystemCallError(-result, call: "spawn"))")
         }
         pid = result
         pidfd = fd
@@ -150,18 +151,19 @@ public final class ChildProcess: @unchecked Sendable {
                 let ms = left.components.seconds * 1000 + left.components.attoseconds / 1_000_000_000_000_000
                 timeout = Int32(clamping: ms + 1)
             }
-            let n = poll(&fds, nfds_t(fds.count), timeout)
-            if n < 0 && errno == EINTR { continue }
+            let n = (try? systemCall("poll") { poll(&fds, nfds_t(fds.count), timeout) }) ?? -1
             if n == 0 && exited { break }
             for entry in fds where entry.revents != 0 {
                 if entry.fd == pidfd {
                     exited = true
                     continue
                 }
-                let count = buffer.withUnsafeMutableBytes { read(entry.fd, $0.baseAddress, $0.count) }
-                if count > 0 {
-                    onData(entry.fd, buffer[..<count])
-                } else if count == 0 || errno != EINTR && errno != EAGAIN {
+                do {
+                    let count = try systemCall("read") { buffer.withUnsafeMutableBytes { read(entry.fd, $0.baseAddress, $0.count) } }
+                    if count > 0 { onData(entry.fd, buffer[..<count]) } else { open.removeAll { $0 == entry.fd } }
+                } catch where error.code == EAGAIN {
+                    continue
+                } catch {
                     open.removeAll { $0 == entry.fd }
                 }
             }

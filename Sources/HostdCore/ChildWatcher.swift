@@ -1,6 +1,7 @@
 import CHostd
 import NIOConcurrencyHelpers
 import Glibc
+import DrvHostSystem
 
 /// hostd's one watcher: a single thread with one epoll over every child's
 /// pidfd, control channel and stderr pipe, the sysfs attributes hostd waits
@@ -29,7 +30,7 @@ final class ChildWatcher: @unchecked Sendable {
     init(name: String) {
         epoll = chd_epoll_create()
         wake = chd_eventfd_cloexec()
-        precondition(epoll >= 0 && wake >= 0, "the watcher's epoll or eventfd: \(String(cString: strerror(errno)))")
+        precondition(epoll >= 0 && wake >= 0, "the watcher's \(SystemCallError.last(epoll < 0 ? "epoll_create" : "eventfd"))")
         _ = chd_set_nonblocking(wake)
         _ = chd_epoll_add(epoll, wake, chd_epoll_in(), 0)
         let thread = Thread { [self] in run() }

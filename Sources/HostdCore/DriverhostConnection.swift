@@ -3,6 +3,7 @@ import DrvHostControl
 import FoundationEssentials
 import NIOConcurrencyHelpers
 import Glibc
+import DrvHostSystem
 import DrvHostProtocol
 
 /// One running driverhost as the supervisor sees it: the process (pidfd),
@@ -56,19 +57,19 @@ final class DriverhostConnection: @unchecked Sendable {
                      confinement: ChildProcess.Confinement = .init(), socketPath: String? = nil) throws(ChildProcess.SpawnError) {
         var pair: [Int32] = [-1, -1]
         guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &pair) == 0 else {
-            throw ChildProcess.SpawnError(description: "socketpair: \(String(cString: strerror(errno)))")
+            throw ChildProcess.SpawnError(description: "\(SystemCallError.last("socketpair"))")
         }
         var err: [Int32] = [-1, -1]
         guard chd_pipe_cloexec(&err) == 0 else {
             close(pair[0]); close(pair[1])
-            throw ChildProcess.SpawnError(description: "pipe: \(String(cString: strerror(errno)))")
+            throw ChildProcess.SpawnError(description: "\(SystemCallError.last("pipe"))")
         }
         var listener: Int32 = -1
         if let socketPath {
             listener = chd_listen_unix(socketPath)
             guard listener >= 0 else {
                 close(pair[0]); close(pair[1]); close(err[0]); close(err[1])
-                throw ChildProcess.SpawnError(description: "cannot listen on \(socketPath): \(String(cString: strerror(-listener)))")
+                throw ChildProcess.SpawnError(description: "cannot listen on \(socketPath): \(SystemCallError(-listener, call: "listen"))")
             }
         }
         let process: ChildProcess
@@ -96,19 +97,19 @@ final class DriverhostConnection: @unchecked Sendable {
         let pid = process.pid
         let control = chd_connect_unix(socketPath)
         guard control >= 0 else {
-            throw ChildProcess.SpawnError(description: "cannot connect to \(socketPath): \(String(cString: strerror(-control)))")
+            throw ChildProcess.SpawnError(description: "cannot connect to \(socketPath): \(SystemCallError(-control, call: "connect"))")
         }
         var err: [Int32] = [-1, -1]
         guard chd_pipe_cloexec(&err) == 0 else {
             close(control)
-            throw ChildProcess.SpawnError(description: "pipe: \(String(cString: strerror(errno)))")
+            throw ChildProcess.SpawnError(description: "\(SystemCallError.last("pipe"))")
         }
         let hello = Array((SupervisorMessage.adopt.line + "\n").utf8)
         let sent = hello.withUnsafeBytes { chd_send_with_fd(control, $0.baseAddress, $0.count, err[1]) }
         close(err[1])
         guard sent == 0 else {
             close(control); close(err[0])
-            throw ChildProcess.SpawnError(description: "cannot hand process \(pid) its log pipe: \(String(cString: strerror(-sent)))")
+            throw ChildProcess.SpawnError(description: "cannot hand process \(pid) its log pipe: \(SystemCallError(-sent, call: "sendmsg"))")
         }
         self.init(process: process, control: control, stderr: err[0], socketPath: socketPath)
     }
@@ -201,9 +202,9 @@ final class DriverhostConnection: @unchecked Sendable {
         var bytes = Array((line + "\n").utf8)
         var offset = 0
         while offset < bytes.count {
-            let n = bytes.withUnsafeMutableBytes { Glibc.send(control, $0.baseAddress! + offset, $0.count - offset, Int32(MSG_NOSIGNAL)) }
-            if n < 0 && errno == EINTR { continue }
-            guard n > 0 else { return false }
+            guard let n = try? systemCall("send", {
+                bytes.withUnsafeMutableBytes { Glibc.send(control, $0.baseAddress! + offset, $0.count - offset, Int32(MSG_NOSIGNAL)) }
+            }), n > 0 else { return false }
             offset += n
         }
         return true

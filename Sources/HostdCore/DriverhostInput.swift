@@ -1,5 +1,6 @@
 import CHostd
 import Glibc
+import DrvHostSystem
 
 /// What one driverhost sends, as the one watcher reads it: lines on its
 /// control channel and its stderr, then its exit (pidfd). Everything here
@@ -49,10 +50,12 @@ final class DriverhostInput {
 
     private func readable(_ fd: Int32) {
         var buffer = [UInt8](repeating: 0, count: 4096)
-        let count = readNow(fd, &buffer)
-        if count > 0 {
-            take(buffer[..<count], from: fd)
-        } else if count == 0 || (errno != EINTR && errno != EAGAIN) {
+        do {
+            let count = try systemCall("read") { readNow(fd, &buffer) }
+            if count > 0 { take(buffer[..<count], from: fd) } else { end(fd) }
+        } catch where error.code == EAGAIN {
+            return  // level-triggered: the watcher calls again when there is more
+        } catch {
             end(fd)
         }
     }

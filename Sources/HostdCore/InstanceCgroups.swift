@@ -1,5 +1,6 @@
 import DrvHostControl
 import Glibc
+import DrvHostSystem
 
 /// What each instance's driverhosts may take (hostd.toml [instance]).
 public struct InstanceResources: Equatable, Sendable {
@@ -53,11 +54,11 @@ final class InstanceCgroups {
         if path != "/" {
             let leaf = base + "/hostd"
             guard mkdir(leaf, 0o755) == 0 || errno == EEXIST, InstanceCgroups.writeText(leaf + "/cgroup.procs", "0") else {
-                return .failure(CgroupError("cannot move hostd into \(leaf): \(String(cString: strerror(errno)))"))
+                return .failure(CgroupError("cannot move hostd into \(leaf): \(SystemCallError.last("mkdir or write cgroup.procs"))"))
             }
         }
         guard InstanceCgroups.writeText(base + "/cgroup.subtree_control", wanted.map { "+" + $0 }.joined(separator: " ")) else {
-            return .failure(CgroupError("cannot enable \(wanted.joined(separator: ", ")) for \(base)'s children: \(String(cString: strerror(errno)))"))
+            return .failure(CgroupError("cannot enable \(wanted.joined(separator: ", ")) for \(base)'s children: \(SystemCallError.last("write cgroup.subtree_control"))"))
         }
         return .success(InstanceCgroups(base: base, resources: resources))
     }
@@ -87,17 +88,17 @@ final class InstanceCgroups {
     func prepare(_ instance: String) throws(CgroupError) -> Int32 {
         let dir = directory(of: instance)
         guard mkdir(dir, 0o755) == 0 || errno == EEXIST else {
-            throw CgroupError("cannot make \(dir): \(String(cString: strerror(errno)))")
+            throw CgroupError("cannot make \(dir): \(SystemCallError.last("mkdir"))")
         }
         let settings = [("memory.high", "\(resources.memoryBytes)"), ("memory.max", "\(resources.memoryBytes * 2)"),
                         ("pids.max", "\(resources.pidsMax)"), ("cpu.weight", "\(resources.cpuWeight)")]
         for (file, value) in settings where !InstanceCgroups.writeText("\(dir)/\(file)", value) {
-            throw CgroupError("cannot set \(dir)/\(file) to \(value): \(String(cString: strerror(errno)))")
+            throw CgroupError("cannot set \(dir)/\(file) to \(value): \(SystemCallError.last("write"))")
         }
         // Swap would only slow the end of a runaway; absent without swap support.
         _ = InstanceCgroups.writeText("\(dir)/memory.swap.max", "0")
         let fd = open("\(dir)/cgroup.procs", O_WRONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw CgroupError("cannot open \(dir)/cgroup.procs: \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else { throw CgroupError("cannot open \(dir)/cgroup.procs: \(SystemCallError.last("open"))") }
         return fd
     }
 

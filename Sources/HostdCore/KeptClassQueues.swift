@@ -1,5 +1,6 @@
 import CHostd
 import Glibc
+import DrvHostSystem
 
 /// The queues of an instance's class device (a TAP interface's) that hostd
 /// keeps open for the instance's life, so that a driverhost's crash neither
@@ -26,7 +27,7 @@ final class KeptClassQueues {
             let copy = connection.takeDescriptor(fd)
             guard copy >= 0 else {
                 taken.forEach { _ = close($0) }
-                throw .init(reason: "pidfd_getfd \(fd): \(String(cString: strerror(-copy)))")
+                throw .init(reason: "\(SystemCallError(-copy, call: "pidfd_getfd \(fd)"))")
             }
             taken.append(copy)
         }
@@ -39,7 +40,7 @@ final class KeptClassQueues {
     func carrierOff() -> String? {
         guard let first = descriptors.first else { return nil }
         let result = chd_tap_set_carrier(first, 0)
-        return result == 0 ? nil : String(cString: strerror(-result))
+        return result == 0 ? nil : SystemCallError(-result, call: "TUNSETCARRIER").description
     }
 
     func release() {

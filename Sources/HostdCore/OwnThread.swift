@@ -1,5 +1,6 @@
 import CHostd
 import Glibc
+import DrvHostSystem
 
 /// Work that blocks (waiting for a child process, poll) runs on a thread of
 /// its own, never on the Swift concurrency pool: the pool has one thread per
@@ -66,6 +67,6 @@ final class Thread: @unchecked Sendable {
             me.body()
             return nil
         }, context)
-        precondition(result == 0, "pthread_create: \(String(cString: strerror(result)))")
+        precondition(result == 0, "\(SystemCallError(result, call: "pthread_create"))")
     }
 }

@@ -1,6 +1,7 @@
 import CHostd
 import FoundationEssentials
 import Glibc
+import DrvHostSystem
 import Logging
 import DrvHostProtocol
 
@@ -70,7 +71,7 @@ enum ClassDeviceEnd {
 
     private static func runBlocking(driverhost: String, device: ClassDevice, bound: Duration) -> Outcome {
         var err: [Int32] = [-1, -1]
-        guard chd_pipe_cloexec(&err) == 0 else { return .failed("pipe: \(String(cString: strerror(errno)))") }
+        guard chd_pipe_cloexec(&err) == 0 else { return .failed("\(SystemCallError.last("pipe"))") }
         defer { close(err[0]) }
         let child: ChildProcess
         do {

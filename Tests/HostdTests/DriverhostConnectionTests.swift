@@ -130,18 +130,11 @@ import DrvHostProtocol
     /// A driverhost serving the net class (the loop-back test plugin on the
     /// simulated device, a real TAP interface) reports its counters at
     /// attach and again once they changed.
-    @Test(.enabled(if: FileManager.default.isWritableFile(atPath: "/dev/net/tun") && getuid() == 0, "needs /dev/net/tun as root"))
+    @Test(.enabled(if: TestTAPInterface.canMake, "needs /dev/net/tun as root"))
     func theNetClassReportsItsCounters() async throws {
         let name = "dhtbp0s0"
-        func end() {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: RepoPaths.binary("driverhost"))
-            process.arguments = ["--end-device", "net", name]
-            try? process.run()
-            process.waitUntilExit()
-        }
-        end()
-        defer { end() }
+        TestTAPInterface.end(name)
+        defer { TestTAPInterface.end(name) }
         let connection = try DriverhostConnection(
             driverhost: RepoPaths.binary("driverhost"),
             arguments: ["--simulate", "--plugin", RepoPaths.testPlugin("net-loop"), "--net-name", "dhtb{pci}"])

@@ -10,7 +10,6 @@ import DrvHostProtocol
 /// detaches or attaches a queue (real TAP, the loop-back test plugin on the
 /// simulated device).
 @Suite(.serialized) struct KeptClassQueuesTests {
-    static let canMakeTAP = FileManager.default.isWritableFile(atPath: "/dev/net/tun") && getuid() == 0
 
     /// The interface a tun file is attached to, from the kernel's fdinfo
     /// ("iff:" while attached); nil once detached or for another file.
@@ -36,18 +35,11 @@ import DrvHostProtocol
         return nil
     }
 
-    @Test(.enabled(if: canMakeTAP, "needs /dev/net/tun as root"))
+    @Test(.enabled(if: TestTAPInterface.canMake, "needs /dev/net/tun as root"))
     func aCrashLeavesTheQueuesToTheNextDriverhost() async throws {
         let name = "dhtkp0s0"
-        func end() {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: RepoPaths.binary("driverhost"))
-            process.arguments = ["--end-device", "net", name]
-            try? process.run()
-            process.waitUntilExit()
-        }
-        end()
-        defer { end() }
+        TestTAPInterface.end(name)
+        defer { TestTAPInterface.end(name) }
         let common = ["--simulate", "--plugin", RepoPaths.testPlugin("net-loop"), "--net-name", "dhtk{pci}"]
         let kept = KeptClassQueues()
         var logs: [String] = []
