@@ -56,20 +56,18 @@ extension Supervisor {
     }
 }
 
-/// One `driverhost --end-device` run, on a thread of its own (onOwnThread).
+/// One `driverhost --end-device` run, waited for by the one watcher.
 enum ClassDeviceEnd {
     enum Outcome: Equatable {
         case ended
         case failed(String)
     }
 
-    static func run(driverhost: String, device: ClassDevice, bound: Duration) async -> Outcome {
-        await onOwnThread("end-\(device.kind)-\(device.name)") {
-            runBlocking(driverhost: driverhost, device: device, bound: bound)
-        }
-    }
+    /// What of its error output is kept for the reason.
+    static let keptOutput = 4096
 
-    private static func runBlocking(driverhost: String, device: ClassDevice, bound: Duration) -> Outcome {
+    static func run(driverhost: String, device: ClassDevice, bound: Duration,
+                    watcher: ChildWatcher = .shared) async -> Outcome {
         var err: [Int32] = [-1, -1]
         guard chd_pipe_cloexec(&err) == 0 else { return .failed("\(SystemCallError.last("pipe"))") }
         defer { close(err[0]) }
@@ -81,18 +79,30 @@ enum ClassDeviceEnd {
             return .failed("\(error)")
         }
         close(err[1])
-        var stderr: [UInt8] = []
-        guard let status = child.wait(watching: [err[0]], deadline: .now + bound, onData: { _, bytes in
-            if stderr.count < 4096 { stderr += bytes }
-        }) else {
+        // It writes a line or two: the pipe holds them until it has exited.
+        guard let status = await watcher.exit(of: child, within: bound) else {
             child.signal(SIGKILL)
-            child.reap()
+            _ = await watcher.exit(of: child)
             return .failed("driverhost --end-device took longer than \(bound); killed")
         }
         guard status == .exited(0) else {
-            let message = String(decoding: stderr, as: UTF8.self).split(separator: "\n").last.map(String.init) ?? ""
+            let message = String(decoding: errorOutput(err[0]), as: UTF8.self).split(separator: "\n").last.map(String.init) ?? ""
             return .failed(message.isEmpty ? "\(status)" : "\(message) [\(status)]")
         }
         return .ended
+    }
+
+    /// What is in the pipe now, without waiting (a process it left behind
+    /// may hold the write end open).
+    private static func errorOutput(_ fd: Int32) -> [UInt8] {
+        _ = chd_set_nonblocking(fd)
+        var output = [UInt8](repeating: 0, count: keptOutput)
+        var count = 0
+        while count < keptOutput,
+              let n = try? systemCall("read", { output.withUnsafeMutableBytes { read(fd, $0.baseAddress! + count, keptOutput - count) } }),
+              n > 0 {
+            count += n
+        }
+        return Array(output[..<count])
     }
 }
