@@ -10,6 +10,7 @@ import TestSupport
 final class HostdProcess: @unchecked Sendable {
     let process = Process()
     let client: @Sendable () throws -> ControlClient
+    let logPath: String
 
     struct Paths {
         let root: String
@@ -43,6 +44,7 @@ final class HostdProcess: @unchecked Sendable {
         if !FileManager.default.fileExists(atPath: paths.log) {
             _ = FileManager.default.createFile(atPath: paths.log, contents: nil)
         }
+        logPath = paths.log
         let log = try FileHandle(forWritingTo: URL(fileURLWithPath: paths.log))
         log.seekToEndOfFile()
         process.standardError = log
@@ -80,10 +82,14 @@ final class HostdProcess: @unchecked Sendable {
         process.waitUntilExit()
     }
 
-    /// SIGTERM: hostd unloads every instance; its exit status.
+    /// SIGTERM: hostd unloads every instance; its exit status (-signal if
+    /// it died of one, its log's tail printed to say why).
     func terminate() -> Int32 {
         process.terminate()
         process.waitUntilExit()
-        return process.terminationStatus
+        guard process.terminationReason == .uncaughtSignal else { return process.terminationStatus }
+        let log = (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
+        print("hostd died of signal \(process.terminationStatus); its log ends:\n" + log.split(separator: "\n").suffix(40).joined(separator: "\n"))
+        return -process.terminationStatus
     }
 }
