@@ -19,13 +19,15 @@ public final class UnixStreamSocket {
         }
         withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: pathBytes) }
 
-        fd = try systemCall("socket") { socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0) }
+        // A local until connected: `self.fd` is set last, so that a throw
+        // before it leaves the object uninitialized and its deinit (which
+        // closes fd) does not run, and the number is closed exactly once.
+        let fd = try systemCall("socket") { socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0) }
         if let timeout {
             var value = timeval(tv_sec: timeout, tv_usec: 0)
             setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &value, socklen_t(MemoryLayout<timeval>.size))
             setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &value, socklen_t(MemoryLayout<timeval>.size))
         }
-        let fd = self.fd
         let result = withUnsafePointer(to: &address) { address in
             address.withMemoryRebound(to: sockaddr.self, capacity: 1) { generic in
                 // Not retried on EINTR: a second connect() would report
@@ -38,6 +40,7 @@ public final class UnixStreamSocket {
             Glibc.close(fd)
             throw error
         }
+        self.fd = fd
     }
 
     deinit {
