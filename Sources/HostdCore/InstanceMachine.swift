@@ -65,8 +65,9 @@ struct InstanceMachine: Equatable, Sendable {
         case unloadRequested
         /// hostctl restart: a fresh start with the crash history cleared.
         case restartRequested
-        /// The plugin file was replaced: stop, then start on the new file,
-        /// not counted as a crash.
+        /// The plugin file was replaced by a version that still drives the
+        /// device: stop, then start on the new file, not counted as a
+        /// crash; the history and the class device go on.
         case pluginFileChanged
         /// What the exited driverhost left in its cgroup (a plugin's child
         /// holding the device) was killed: the last exit says so.
@@ -156,6 +157,14 @@ struct InstanceMachine: Equatable, Sendable {
         }
     }
 
+    /// Unloaded, or being unloaded for good.
+    var isLeaving: Bool {
+        switch state {
+        case .unloading(_, .remove), .unloaded: true
+        default: false
+        }
+    }
+
     /// Its driverhost runs and is not being stopped.
     private var isLive: Bool {
         switch state {
@@ -220,6 +229,12 @@ struct InstanceMachine: Equatable, Sendable {
         case (.pluginFileChanged, .starting), (.pluginFileChanged, .adopted), (.pluginFileChanged, .running):
             state = .unloading(since: now, then: .upgrade)
             return [.requestStop, .publish]
+        case (.pluginFileChanged, .failed):
+            // What failed was the old version: the new one gets a fresh
+            // start, not counted. (Recovering or idle: the next start takes
+            // the new file anyway.)
+            policy.reset()
+            return start(at: now)
 
         case (.spawnFailed(let why), .starting), (.spawnFailed(let why), .idle):
             return fail(why)

@@ -36,6 +36,8 @@ final class InstanceRecord {
     var oomKillsAtStart: UInt64 = 0
     /// The plugin file the current driverhost mapped.
     var pluginAtStart: PluginFileIdentity?
+    /// The plugin file the standby loaded.
+    var standbyPlugin: PluginFileIdentity?
     /// Its driverhosts' log lines, across restarts (hostctl logs).
     var log = LogRing()
     var logFollowers: [Int: AsyncStream<String>.Continuation] = [:]

@@ -34,12 +34,10 @@ extension Supervisor {
             await retire(saved, because: "its instance is now driven by \(record.pluginFile)")
             return false
         }
-        // Replaced while no hostd watched: the upgrade a running hostd would
-        // have made (a new driverhost, not counted as a crash).
-        if let loaded = saved.pluginFileID, loaded != PluginFileIdentity(path: pluginPath(record.pluginFile))?.text {
-            await retire(saved, because: "\(record.pluginFile) changed while hostd was not running")
-            return false
-        }
+        let current = PluginFileIdentity(path: pluginPath(record.pluginFile))
+        // Replaced while no hostd watched: adopted, then upgraded as a
+        // running hostd would have done (its class device goes on).
+        let replaced = saved.pluginFileID.map { $0 != current?.text } ?? false
         record.classDevice = saved.classDevice
         record.releasesAtStart = saved.releasesAtStart
         record.generation += 1
@@ -76,11 +74,12 @@ extension Supervisor {
         }
         record.connection = connection
         record.oomKillsAtStart = cgroups?.oomKills(record.name) ?? 0
-        record.pluginAtStart = PluginFileIdentity(path: pluginPath(record.pluginFile))
+        record.pluginAtStart = replaced ? nil : current
         follow(connection, of: record)
         drive(record, .adopted)
         logger.info("driverhost adopted", metadata: ["instance": "\(record.name)", "pid": "\(saved.pid)",
                                                      "restart": "\(record.restarts)"])
+        if replaced { upgrade(record) }
         return true
     }
 

@@ -150,6 +150,11 @@ extension Supervisor {
     func launch(_ record: InstanceRecord) {
         record.generation += 1
         record.releasesAtStart = source(for: record.device)?.releases(record.device)
+        if record.standby != nil, record.standbyPlugin != PluginFileIdentity(path: pluginPath(record.pluginFile)) {
+            // It loaded a plugin file that has been replaced since: the
+            // next driverhost must run the new one.
+            retireStandby(record)
+        }
         let connection: DriverhostConnection
         let warm: Bool
         if let standby = record.standby, standby.requestStart(restartCount: record.restarts, classDevice: record.classDevice,
@@ -226,8 +231,12 @@ extension Supervisor {
     private func spawnStandby(_ record: InstanceRecord) {
         guard config.warmStandby, record.standby == nil, record.state == .running else { return }
         do {
+            // Taken before the spawn: a file replaced meanwhile makes the
+            // standby look stale, never a stale one look current.
+            let plugin = PluginFileIdentity(path: pluginPath(record.pluginFile))
             let standby = try spawnDriverhost(record, standby: true)
             record.standby = standby
+            record.standbyPlugin = plugin
             logger.debug("standby driverhost started", metadata: ["instance": "\(record.name)", "pid": "\(standby.process.pid)"])
         } catch {
             logger.warning("cannot start a standby driverhost", metadata: ["instance": "\(record.name)", "reason": "\(error)"])

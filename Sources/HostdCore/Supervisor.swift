@@ -176,15 +176,13 @@ public actor Supervisor {
 
     func pluginPath(_ file: String) -> String { "\(config.pluginDirectory)/\(file)" }
 
-    /// A new or replaced file: read its descriptor in a child; instances of
-    /// the old version stop and, if the new one is good, restart on it.
+    /// A new or replaced file: its descriptor is read in a child while the
+    /// old version's instances go on. Each instance the new version still
+    /// drives, under the same plugin name, is upgraded by its machine (see
+    /// upgrade(_:)); any other is unloaded, and its device is offered to
+    /// the new version like the free ones.
     func pluginArrived(_ file: String) async {
         let generation = bumpGeneration(of: file)
-        let oldRecords = instances.values.filter { $0.pluginFile == file }
-        devicesAwaitingPlugin[file, default: []].formUnion(oldRecords.map(\.device))
-        for record in oldRecords {
-            await unload(record, restoring: false)
-        }
         let reader = self.reader
         let path = pluginPath(file)
         let outcome = await describeGate.run {
@@ -193,7 +191,6 @@ public actor Supervisor {
         // A newer change of the file (or its removal) came while this one
         // was read: that change decides, with its own read.
         guard pluginGenerations[file] == generation else { return }
-        let oldDevices = devicesAwaitingPlugin.removeValue(forKey: file) ?? []
         let old = plugins[file]
         var entry = PluginEntry(file: file, outcome: outcome, loaded: old?.loaded ?? false)
         switch outcome {
@@ -210,12 +207,31 @@ public actor Supervisor {
             }
         }
         plugins[file] = entry
+        let devices = scanAll()
+        var leaving: [InstanceRecord] = []
+        for record in instances.values where record.pluginFile == file && !record.machine.isLeaving {
+            if let d = entry.description, d.name == record.pluginName,
+               let device = devices.first(where: { $0.bdf == record.device }), d.drives(device) {
+                upgrade(record)
+            } else {
+                leaving.append(record)
+                devicesAwaitingPlugin[file, default: []].insert(record.device)
+            }
+        }
+        for record in leaving {
+            await unload(record, restoring: false)
+        }
+        // A newer change came while those stopped: it offers their devices.
+        guard pluginGenerations[file] == generation else { return }
+        let oldDevices = devicesAwaitingPlugin.removeValue(forKey: file) ?? []
         if let d = entry.description {
-            // Instances the old version had, and those the operator loaded
-            // (before a restart of hostd too); then, with autoload (or once
-            // loaded), the free devices the operator did not unload it from.
+            // Devices the old version had under another name, those the
+            // operator loaded (before a restart of hostd too); then, with
+            // autoload (or once loaded), the free devices the operator did
+            // not unload it from.
             let autoload = entry.loaded || (config.autoload && !intent.unloadedPlugins.contains(file))
-            let targets = scanAll().filter { device in
+            // (Scanned again if some stopped: their bindings are what decides.)
+            let targets = (leaving.isEmpty ? devices : scanAll()).filter { device in
                 let name = InstanceRecord.name(plugin: d.name, device: device.bdf)
                 return d.drives(device) && (oldDevices.contains(device.bdf)
                     || (intent.loadedInstances.contains(name) && isFreeForAutoload(device, byOperator: true))
@@ -229,6 +245,19 @@ public actor Supervisor {
         for bdf in oldDevices where !instances.values.contains(where: { $0.device == bdf }) {
             await restoreBinding(bdf)
         }
+    }
+
+    /// The instance's plugin file was replaced by a version that still
+    /// drives its device: its machine stops the driverhost and starts one
+    /// on the new file once the kernel has released the device, with its
+    /// history, and its class device (a mounted disk, an interface with
+    /// its addresses), kept, as after a crash but not counted as one.
+    func upgrade(_ record: InstanceRecord) {
+        // Started on this very file already (restarted since it was written).
+        if let loaded = record.pluginAtStart, record.connection != nil,
+           loaded == PluginFileIdentity(path: pluginPath(record.pluginFile)) { return }
+        logger.info("plugin file replaced: the instance restarts on it", metadata: ["instance": "\(record.name)"])
+        drive(record, .pluginFileChanged)
     }
 
     @discardableResult

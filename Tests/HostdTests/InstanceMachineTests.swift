@@ -189,6 +189,33 @@ import Testing
         #expect(b.on(.released) == [.spawn(restartCount: 3), .publish, .saveHistory])
     }
 
+    @Test func anUpgradeGivesAFailedInstanceAFreshStartAndLeavesARecoveryAlone() {
+        var failed = Bench(maxCrashes: 2)
+        failed.running()
+        _ = failed.crash()
+        failed.on(.released)
+        failed.on(.attached)
+        _ = failed.crash()
+        #expect(failed.machine.state == .failed("crashed 2 times within 30000 ms; last: signal 11 (SIGSEGV)"))
+        #expect(failed.on(.pluginFileChanged, after: 100) == [.spawn(restartCount: 1), .publish])
+        #expect(failed.machine.failure == nil && failed.machine.restarts == 1)
+        // Its restart policy starts afresh: one crash of the new version is
+        // one crash, not the one too many.
+        failed.on(.attached, after: 20)
+        #expect(failed.crash().contains(.awaitRelease))
+
+        // Recovering: the restart that follows takes the new file anyway,
+        // and the crash before it still counts.
+        var recovering = Bench()
+        recovering.running()
+        _ = recovering.crash()
+        #expect(recovering.on(.pluginFileChanged).isEmpty)
+        #expect(recovering.on(.released) == [.spawn(restartCount: 1), .publish, .saveHistory])
+        // Idle and unloaded instances have nothing to upgrade.
+        var idle = Bench()
+        #expect(idle.on(.pluginFileChanged).isEmpty && idle.machine.state == .idle)
+    }
+
     @Test func anInPlaceOverwriteIsAnUpgradeNotACrash() {
         var b = Bench(maxCrashes: 2)
         b.running()
