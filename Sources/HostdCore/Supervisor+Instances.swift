@@ -228,7 +228,7 @@ extension Supervisor {
 
     /// Keeps a standby ready for the instance's next restart (after an
     /// attach, so that it never competes with a start for the CPU).
-    private func spawnStandby(_ record: InstanceRecord) {
+    func spawnStandby(_ record: InstanceRecord) {
         guard config.warmStandby, record.standby == nil, record.state == .running else { return }
         do {
             // Taken before the spawn: a file replaced meanwhile makes the

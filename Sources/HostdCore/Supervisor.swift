@@ -257,6 +257,10 @@ public actor Supervisor {
         if let loaded = record.pluginAtStart, record.connection != nil,
            loaded == PluginFileIdentity(path: pluginPath(record.pluginFile)) { return }
         logger.info("plugin file replaced: the instance restarts on it", metadata: ["instance": "\(record.name)"])
+        // A standby on the new file loads it while the old version still
+        // runs: the upgrade's outage is then a crash's, not a cold start's.
+        retireStandby(record)
+        spawnStandby(record)
         drive(record, .pluginFileChanged)
     }
 
