@@ -90,6 +90,9 @@ public enum DriverHost {
         var classDevice = options.classDevice
         if let pattern = options.netNamePattern { NetClass.namePattern = pattern }
         if options.standby, let controlFD = control?.descriptorNumber {
+            // A class plugin's standby runs the frame path once while it
+            // waits, not first after a crash (NetWarmUp).
+            if descriptor.raw.get_extension != nil { NetWarmUp.run() }
             log(.debug, "standby: plugin \(descriptor.name) \(descriptor.version) validated, waiting for start")
             guard let start = try Standby.awaitStart(control: controlFD, signals: signals.raw) else {
                 log(.debug, "standby: not started")
