@@ -65,11 +65,12 @@ import Testing
     @Test func aDrainedQueueExpectsAsManyAsItFound() throws {
         let (queue, peer) = try pair()
         var dropped: UInt64 = 0
-        for _ in 0..<3 {   // the limit grows to 8
-            try send(peer, frames: 1)
-            _ = try queue.fill(maxFrame: maxFrame, oversized: &dropped)
+        try send(peer, frames: 7)
+        for _ in 0..<3 {   // 1, 2 and 4 frames, each fill at its limit: the limit grows to 8
+            #expect(try !queue.fill(maxFrame: maxFrame, oversized: &dropped))
             _ = queue.consume(queue.pending)
         }
+        #expect(queue.readLimit == 8)
         try send(peer, frames: 5)
         #expect(try queue.fill(maxFrame: maxFrame, oversized: &dropped))
         #expect(queue.pending == 5)
