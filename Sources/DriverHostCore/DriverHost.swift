@@ -103,6 +103,7 @@ public enum DriverHost {
             NetClass.handedQueues = start.handed.map { Descriptor(taking: $0) }
         }
 
+        let openBegan = cdh_monotonic_ns()
         let device: DeviceBackend
         if options.simulate {
             do { device = try SimulatedDevice() } catch { throw HostFailure(.internalError, "\(error)") }
@@ -112,6 +113,7 @@ public enum DriverHost {
             device = try ProxyDevice(path: options.deviceNode ?? ProxyDevice.nodePath(forBDF: options.bdf!))
         }
         defer { device.close() }
+        let openEnded = cdh_monotonic_ns()
         let info = device.info
         for (level, line) in info.safetyReport { log(level, line) }
         guard descriptor.matches(info) else {
@@ -129,8 +131,11 @@ public enum DriverHost {
         try instance.setUpDevice()
         let attachBegan = cdh_monotonic_ns()
         try instance.attach()
-        // The two durations are a restart's own cost, beside the kernel's.
-        log(.info, "plugin \(descriptor.name) \(descriptor.version) attached (set-up \(Log.milliseconds(since: setUpBegan, until: attachBegan)) ms, attach \(Log.milliseconds(since: attachBegan)) ms)")
+        // The durations are a restart's own cost, beside the kernel's; a
+        // standby's also say how long after its start came it got here.
+        let opened = "device open \(Log.milliseconds(since: openBegan, until: openEnded)) ms"
+            + (Standby.startedNs.map { ", \(Log.milliseconds(since: $0)) ms after the start came" } ?? "")
+        log(.info, "plugin \(descriptor.name) \(descriptor.version) attached (set-up \(Log.milliseconds(since: setUpBegan, until: attachBegan)) ms, attach \(Log.milliseconds(since: attachBegan)) ms; \(opened))")
         defer { instance.detach() }
         if !options.noDeviceClass { try instance.startDeviceClass(known: classDevice) }
 

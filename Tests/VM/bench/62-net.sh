@@ -150,7 +150,7 @@ for round in 1 2 3 4 5; do
 	splits="$splits
 $out"
 	# The restarted driverhost's and plugin's own timings, each crash.
-	echo "NOTE: net crash $round own times: $(grep -o 'DMA memory [0-9]* us\|set-up [0-9.]* ms, attach [0-9.]* ms\|queue(s) of interface [^ ]* ([0-9.]* ms)' /tmp/outage.log | tr '\n' ';')"
+	echo "NOTE: net crash $round own times: $(grep -o 'DMA memory [0-9]* us\|set-up [0-9.]* ms, attach [0-9.]* ms[^)]*\|queue(s) of interface [^ ]* ([0-9.]* ms)' /tmp/outage.log | tr '\n' ';')"
 	# The first crash's log, stamped, for a closer look at the gaps.
 	[ $round = 1 ] && sed 's/^/NOTE: net crash 1 log: /' /tmp/outage.log
 	max=$(awk -v a="$ms" -v b="$max" 'BEGIN { print (a > b) ? a : b }')
