@@ -90,9 +90,10 @@ public enum DriverHost {
         var classDevice = options.classDevice
         if let pattern = options.netNamePattern { NetClass.namePattern = pattern }
         if options.standby, let controlFD = control?.descriptorNumber {
-            // A class plugin's standby runs the frame path once while it
-            // waits, not first after a crash (NetWarmUp).
-            if descriptor.raw.get_extension != nil { NetWarmUp.run() }
+            // The standby runs what a restart runs first once while it
+            // waits, not first after a crash (StandbyWarmUp).
+            StandbyWarmUp.deviceOpen(bdf: options.bdf)
+            if descriptor.raw.get_extension != nil { StandbyWarmUp.netFramePath() }
             log(.debug, "standby: plugin \(descriptor.name) \(descriptor.version) validated, waiting for start")
             guard let start = try Standby.awaitStart(control: controlFD, signals: signals.raw) else {
                 log(.debug, "standby: not started")

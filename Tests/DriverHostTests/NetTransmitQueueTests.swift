@@ -105,8 +105,9 @@ import Testing
 
     @Test func theStandbysWarmUpLeavesNoDescriptorOpen() throws {
         let before = try openDescriptors()
-        NetWarmUp.run()
-        NetWarmUp.run()
+        StandbyWarmUp.netFramePath()
+        StandbyWarmUp.netFramePath()
+        StandbyWarmUp.deviceOpen(bdf: "0000:00:00.0")
         #expect(try openDescriptors() == before)
     }
 

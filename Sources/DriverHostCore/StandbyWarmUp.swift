@@ -1,19 +1,31 @@
 import CDrvHost
 import Glibc
 import DrvHostSystem
+import DevSimClient
 
-/// A standby's dry run of the net class's frame path, before any crash
-/// needs it: a queue (NetTransmitQueue) on a SOCK_SEQPACKET pair instead of
-/// a TAP queue (one read, one frame; EAGAIN when empty), watched by an epoll
-/// set of its own; a frame read, consumed and written back, and the empty
-/// read that ends a batch. A restart runs the standby's code for the first
-/// time in that process's life; in the TCG guest every first run of a code
-/// path costs its translation and its pages' faults, on the vCPU the outage
-/// waits for. Done here, it costs the standby's idle time instead. No device
-/// and no interface are touched; a failure only means the real run pays as
-/// before.
-enum NetWarmUp {
-    static func run() {
+/// A standby's dry run, while it waits, of the code a restart runs first
+/// after its start: in the TCG guest every first run of a code path in a
+/// process costs its translation and its pages' faults, on the vCPU the
+/// outage waits for. Done here, that costs the standby's idle time instead.
+/// Nothing is touched that the instance's device or interface could notice;
+/// a failure only means the real run pays as before.
+enum StandbyWarmUp {
+    /// The device's open, short of the device: opening and reading its sysfs
+    /// attribute (the same file ProxyDevice reads) and turning an INFO
+    /// answer into DeviceInfo and its safety report.
+    static func deviceOpen(bdf: String?) {
+        guard let bdf else { return }
+        if let file = try? Descriptor.open("/sys/bus/pci/devices/\(bdf)/irq", flags: O_RDONLY) { file.close() }
+        _ = ProxyDevice.irqLine(bdf: bdf)
+        _ = DeviceInfo(drvproxy_info()).safetyReport
+    }
+
+    /// The net class's frame path: a queue (NetTransmitQueue) on a
+    /// SOCK_SEQPACKET pair instead of a TAP queue (one read, one frame;
+    /// EAGAIN when empty), watched by an epoll set of its own; a frame
+    /// read, consumed and written back, and the empty read that ends a
+    /// batch.
+    static func netFramePath() {
         var ends: [Int32] = [-1, -1]
         let type = Int32(SOCK_SEQPACKET.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue)
         guard socketpair(AF_UNIX, type, 0, &ends) == 0 else { return }
