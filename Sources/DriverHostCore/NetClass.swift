@@ -301,9 +301,20 @@ final class NetClass: DeviceClassServer {
         scheduleResume(queue)
     }
 
-    /// With the loop's epoll_waits: beside the frame counts, the system
-    /// calls a frame costs (bench 62).
-    var counters: [(name: String, value: UInt64)] { netCounters.list + [("loop_waits", instance.loop.waits)] }
+    /// With the loop's epoll_waits, beside the frame counts the system calls
+    /// a frame costs (bench 62): as of the frame counts' last change, so
+    /// that an idle loop (its heartbeats, this report's own timer) changes
+    /// nothing and sends no report.
+    var counters: [(name: String, value: UInt64)] {
+        let frames = netCounters.rxFrames &+ netCounters.txFrames
+        if frames != framesAtWaits {
+            framesAtWaits = frames
+            waitsAtFrames = instance.loop.waits
+        }
+        return netCounters.list + [("loop_waits", waitsAtFrames)]
+    }
+    private var framesAtWaits: UInt64 = .max
+    private var waitsAtFrames: UInt64 = 0
 
     // MARK: From a plugin's handle to its server
 
