@@ -90,6 +90,10 @@ public enum DriverHost {
         var classDevice = options.classDevice
         if let pattern = options.netNamePattern { NetClass.namePattern = pattern }
         if options.standby, let controlFD = control?.descriptorNumber {
+            // The standby runs what a restart runs first once while it
+            // waits, not first after a crash (StandbyWarmUp).
+            StandbyWarmUp.deviceOpen(bdf: options.bdf)
+            if descriptor.raw.get_extension != nil { StandbyWarmUp.netFramePath() }
             log(.debug, "standby: plugin \(descriptor.name) \(descriptor.version) validated, waiting for start")
             guard let start = try Standby.awaitStart(control: controlFD, signals: signals.raw) else {
                 log(.debug, "standby: not started")
@@ -100,6 +104,7 @@ public enum DriverHost {
             NetClass.handedQueues = start.handed.map { Descriptor(taking: $0) }
         }
 
+        let openBegan = cdh_monotonic_ns()
         let device: DeviceBackend
         if options.simulate {
             do { device = try SimulatedDevice() } catch { throw HostFailure(.internalError, "\(error)") }
@@ -109,6 +114,7 @@ public enum DriverHost {
             device = try ProxyDevice(path: options.deviceNode ?? ProxyDevice.nodePath(forBDF: options.bdf!))
         }
         defer { device.close() }
+        let openEnded = cdh_monotonic_ns()
         let info = device.info
         for (level, line) in info.safetyReport { log(level, line) }
         guard descriptor.matches(info) else {
@@ -126,8 +132,11 @@ public enum DriverHost {
         try instance.setUpDevice()
         let attachBegan = cdh_monotonic_ns()
         try instance.attach()
-        // The two durations are a restart's own cost, beside the kernel's.
-        log(.info, "plugin \(descriptor.name) \(descriptor.version) attached (set-up \(Log.milliseconds(since: setUpBegan, until: attachBegan)) ms, attach \(Log.milliseconds(since: attachBegan)) ms)")
+        // The durations are a restart's own cost, beside the kernel's; a
+        // standby's also say how long after its start came it got here.
+        let opened = "device open \(Log.milliseconds(since: openBegan, until: openEnded)) ms"
+            + (Standby.startedNs.map { ", \(Log.milliseconds(since: $0)) ms after the start came" } ?? "")
+        log(.info, "plugin \(descriptor.name) \(descriptor.version) attached (set-up \(Log.milliseconds(since: setUpBegan, until: attachBegan)) ms, attach \(Log.milliseconds(since: attachBegan)) ms; \(opened))")
         defer { instance.detach() }
         if !options.noDeviceClass { try instance.startDeviceClass(known: classDevice) }
 

@@ -60,6 +60,10 @@ final class EventLoop {
     /// completed from interrupt(), say) in one system call.
     var afterBatch: (() -> Void)?
 
+    /// The main loop's epoll_waits: with a device class's frame or request
+    /// counts, the system calls its batches cost.
+    private(set) var waits: UInt64 = 0
+
     /// Set by announceAttached: a supervisor that connects later is told again.
     private var announced = false
 
@@ -181,6 +185,7 @@ final class EventLoop {
         while stopReason == nil && delivered < limit {
             runDeferred()
             let count = try epoll.wait(into: ready, timeoutMs: started == nil ? -1 : 0)
+            waits &+= 1
             for i in 0..<count {
                 delivered += try dispatch(ready[i].token)
             }
@@ -245,11 +250,14 @@ final class EventLoop {
         Int32(clamping: ns / 1_000_000 + (ns % 1_000_000 == 0 ? 0 : 1))
     }
 
-    /// Reads and delivers until the device has nothing more, at most
-    /// `drainRounds` reads. An interrupt that interrupt() itself provoked is
-    /// usually queued by the time it returns; reading it now saves the
-    /// epoll_wait that would only report it. The bound keeps signals, the
-    /// control channel and timers from starving behind a busy device.
+    /// Reads and delivers while reads come back full, at most `drainRounds`
+    /// reads. A read that returned less than asked for took all there was
+    /// (drvproxy hands over every queued event): another read would mostly
+    /// find nothing, one system call per interrupt spent on learning that.
+    /// An event queued meanwhile (one interrupt() itself provoked) keeps
+    /// the descriptor readable for the next epoll_wait. The bound keeps
+    /// signals, the control channel and timers from starving behind a busy
+    /// device.
     static let drainRounds = 16
 
     @inline(__always)
@@ -270,6 +278,7 @@ final class EventLoop {
                 instance.deliver(events + i)
             }
             delivered += UInt64(n)
+            if n < EventLoop.batch { break }
         }
         return delivered
     }

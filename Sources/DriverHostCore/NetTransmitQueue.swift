@@ -43,19 +43,36 @@ final class NetTransmitQueue {
 
     var pending: Int { end - first }
 
-    /// Reads up to a batch of frames (only when nothing is pending). Frames
-    /// longer than maxFrame are dropped and counted in `oversized`.
-    func fill(maxFrame: Int, oversized: inout UInt64) throws(SystemCallError) {
+    /// How many frames the next fill reads at most. A TAP queue cannot say
+    /// how much it holds (no FIONREAD on tun), so reading until EAGAIN costs
+    /// an empty read per batch: for a lone frame (a ping) half the reads.
+    /// Instead a fill reads as many as the last one found, and doubles that
+    /// when it found the queue still full; a queue left non-empty stays
+    /// readable, and the loop's next epoll_wait (level-triggered) says so.
+    private(set) var readLimit = 1
+
+    /// Reads up to readLimit frames (only when nothing is pending); true
+    /// if the queue ran dry (EAGAIN) before that. Frames longer than
+    /// maxFrame are dropped and counted in `oversized`.
+    @discardableResult
+    func fill(maxFrame: Int, oversized: inout UInt64) throws(SystemCallError) -> Bool {
         precondition(pending == 0)
         first = 0
         end = 0
-        while end < NetTransmitQueue.batch {
+        var reads = 0
+        var drained = false
+        // Ran dry after `end` frames: expect as many next time. Did not:
+        // expect more (and read no further now).
+        defer { readLimit = drained ? max(1, end) : min(NetTransmitQueue.batch, readLimit * 2) }
+        while reads < readLimit {
+            reads += 1
             let slot = slots + end * slotSize
             let n: Int
             do {
                 n = try systemCall("read TAP queue \(index)") { Glibc.read(tap.raw, slot, slotSize) }
             } catch where error.code == EAGAIN {
-                return
+                drained = true
+                return true
             }
             if n > maxFrame || n == 0 {
                 oversized += 1
@@ -64,6 +81,7 @@ final class NetTransmitQueue {
             frames[end] = dh_net_frame(data: UnsafeRawPointer(slot), length: UInt32(n), flags: 0)
             end += 1
         }
+        return false
     }
 
     /// The plugin took `count` frames from the front.

@@ -33,9 +33,26 @@ wait_until 20 base_reaches || { echo "FAIL: bench_net: the baseline pair does no
 field() { echo "$1" | sed -n "s/.*$2=\([0-9.]*\).*/\1/p" | head -n 1; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f\n", a / b; else print "nan" }'; }
 
+# System calls and wake-ups per frame through the interface, from the
+# driverhost's /proc: read-like (syscr: TAP and device-event reads) and
+# write-like (syscw: frames into the TAP) calls, and the times it slept
+# (voluntary context switches: each a wake-up by the TAP or an interrupt),
+# and its loop's epoll_waits (the net class's loop_waits counter).
+frames_now() { echo $(($(stat_of tx_packets) + $(stat_of rx_packets))); }
+loop_waits() { hostctl status e1000e@$A | sed -n 's/^ *counters: *//p' | tr ' ' '\n' | sed -n 's/^loop_waits=//p'; }
+dh_sample() {
+	pid=$(instance_pid e1000e)
+	echo "$(frames_now) $(sed -n 's/^syscr: //p; s/^syscw: //p' /proc/$pid/io | tr '\n' ' ')$(sed -n 's/^voluntary_ctxt_switches:[[:space:]]*//p' /proc/$pid/status) $(loop_waits | grep . || echo -)"
+}
+per_frame() {
+	echo "$1 $2" | awk -v what="$3" '{ f = $6 - $1; if (f > 0) printf "NOTE: driverhost per frame, %s: %.2f reads, %.2f writes, %.2f wake-ups, %s epoll_waits (%d frames)\n", what, ($7 - $2) / f, ($8 - $3) / f, ($9 - $4) / f, ($10 != "-" && $5 != "-") ? sprintf("%.2f", ($10 - $5) / f) : "no count of", f }'
+}
+
 # Throughput: the receiver's figure, first byte to last.
 bytes=33554432
+before=$(dh_sample)
 drv=$(field "$(transfer $bytes $NET.2 peer)" mbit_s)
+per_frame "$before" "$(dh_sample)" "TCP transfer"
 ker=$(field "$(transfer $bytes $BASE.2 base)" mbit_s)
 echo "net_tcp_mbit_s_drvhost: $drv"
 echo "net_tcp_mbit_s_kernel: $ker"
@@ -43,7 +60,9 @@ echo "net_tcp_throughput_ratio: $(ratio "$drv" "$ker")"
 
 # Round trips: busybox ping's per-reply time=, median.
 p50() { ping -c 200 -i 0.02 -W 2 $1 | sed -n 's/.*time=\([0-9.]*\) ms.*/\1/p' | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+before=$(dh_sample)
 drv=$(p50 $NET.2)
+per_frame "$before" "$(dh_sample)" "ping"
 ker=$(p50 $BASE.2)
 echo "net_ping_rtt_ms_p50_drvhost: $drv"
 echo "net_ping_rtt_ms_p50_kernel: $ker"
@@ -130,6 +149,8 @@ for round in 1 2 3 4 5; do
 	echo "NOTE: net crash $round split (ms after the signal): $out"
 	splits="$splits
 $out"
+	# The restarted driverhost's and plugin's own timings, each crash.
+	echo "NOTE: net crash $round own times: $(grep -o 'DMA memory [0-9]* us\|set-up [0-9.]* ms, attach [0-9.]* ms[^)]*\|queue(s) of interface [^ ]* ([0-9.]* ms)' /tmp/outage.log | tr '\n' ';')"
 	# The first crash's log, stamped, for a closer look at the gaps.
 	[ $round = 1 ] && sed 's/^/NOTE: net crash 1 log: /' /tmp/outage.log
 	max=$(awk -v a="$ms" -v b="$max" 'BEGIN { print (a > b) ? a : b }')
