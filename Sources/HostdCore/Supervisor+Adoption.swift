@@ -76,6 +76,7 @@ extension Supervisor {
         }
         record.connection = connection
         record.oomKillsAtStart = cgroups?.oomKills(record.name) ?? 0
+        watchMemoryLimit(of: record)
         record.pluginAtStart = PluginFileIdentity(path: pluginPath(record.pluginFile))
         follow(connection, of: record)
         drive(record, .adopted)
