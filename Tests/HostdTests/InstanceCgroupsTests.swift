@@ -61,14 +61,15 @@ import Testing
         let dir = cgroups.directory(of: "edu@sim:edu0")
         close(try cgroups.prepare("edu@sim:edu0"))
         #expect(read(dir + "/pids.max") == "\(InstanceResources().pidsMax)")
-        // A mark the kernel never writes: seen again only if nothing rewrote it.
-        try "mark".write(toFile: dir + "/pids.max", atomically: false, encoding: .utf8)
+        // A mark the kernel never writes, seen again only if nothing rewrote
+        // it (one byte: writes here do not truncate, as on a cgroup file).
+        try "x".write(toFile: dir + "/pids.max", atomically: false, encoding: .utf8)
         close(try cgroups.prepare("edu@sim:edu0"))
-        #expect(read(dir + "/pids.max") == "mark")
+        #expect(read(dir + "/pids.max") == "x")
         cgroups.resources.pidsMax = 16
         close(try cgroups.prepare("edu@sim:edu0"))
         #expect(read(dir + "/pids.max") == "16")
-        try "mark".write(toFile: dir + "/pids.max", atomically: false, encoding: .utf8)
+        try "x".write(toFile: dir + "/pids.max", atomically: false, encoding: .utf8)
         cgroups.remove("edu@sim:edu0")  // not empty here (plain files): the directory stays
         close(try cgroups.prepare("edu@sim:edu0"))
         #expect(read(dir + "/pids.max") == "16")
