@@ -48,9 +48,10 @@ public struct DescriptorReader: Sendable {
         } catch {
             return "cannot open: \(error.errno)"
         }
-        let fd = file.raw
         var header = [UInt8](repeating: 0, count: 18)
-        let count = pread(fd, &header, 18, 0)
+        // The Descriptor closes its number when it goes: kept alive across
+        // the read, or Swift may end it (and close the fd) before pread.
+        let count = withExtendedLifetime(file) { pread(file.raw, &header, 18, 0) }
         // ELF magic, then e_type (little-endian, offset 16) must be ET_DYN (3).
         guard count == 18, header[0..<4] == [0x7f, 0x45, 0x4c, 0x46] else { return "not a shared object (no ELF header)" }
         guard header[16] == 3, header[17] == 0 else { return "not a shared object (ELF type \(header[16]))" }

@@ -20,6 +20,9 @@ final class DriverhostInput {
     private var killed = false
     private var tokens: [Int32: UInt64] = [:]
     private weak var watcher: ChildWatcher?
+    /// Every read lands here: one allocation per driverhost, not one per
+    /// read event (reads only happen on the watcher's thread, one at a time).
+    private var buffer = [UInt8](repeating: 0, count: 4096)
 
     init(process: ChildProcess, control: Int32, stderr: Int32, socketPath: String?,
          continuation: AsyncStream<DriverhostConnection.Event>.Continuation, exitNotice: ExitNotice) {
@@ -49,9 +52,8 @@ final class DriverhostInput {
     }
 
     private func readable(_ fd: Int32) {
-        var buffer = [UInt8](repeating: 0, count: 4096)
         do {
-            let count = try systemCall("read") { readNow(fd, &buffer) }
+            let count = try systemCall("read") { readNow(fd) }
             if count > 0 { take(buffer[..<count], from: fd) } else { end(fd) }
         } catch where error.code == EAGAIN {
             return  // level-triggered: the watcher calls again when there is more
@@ -84,7 +86,7 @@ final class DriverhostInput {
     }
 
     /// What is there to read, without waiting.
-    private func readNow(_ fd: Int32, _ buffer: inout [UInt8]) -> Int {
+    private func readNow(_ fd: Int32) -> Int {
         buffer.withUnsafeMutableBytes { bytes in
             fd == control ? recv(fd, bytes.baseAddress, bytes.count, Int32(MSG_DONTWAIT)) : read(fd, bytes.baseAddress, bytes.count)
         }
@@ -108,9 +110,8 @@ final class DriverhostInput {
     private func exited() {
         if let token = tokens.removeValue(forKey: process.pidfd) { watcher?.unwatch(token) }
         for fd in [control, stderr] where fd >= 0 {
-            var buffer = [UInt8](repeating: 0, count: 4096)
             while !killed {
-                let count = readNow(fd, &buffer)
+                let count = readNow(fd)
                 guard count > 0 else { break }
                 take(buffer[..<count], from: fd)
             }

@@ -1,6 +1,7 @@
 import FoundationEssentials
 import Glibc
 import DrvHostProtocol
+import DrvHostSystem
 
 /// What hostd keeps in its runtime state directory about each running
 /// driverhost, so that the next hostd (after a crash or kill -9 of this one)
@@ -54,10 +55,26 @@ struct DriverhostRecordStore {
                                                 attributes: [.posixPermissions: 0o700])
     }
 
+    /// Written whole to a temporary file renamed over the old record, so a
+    /// reader (the next hostd) sees the old record or the new. Without
+    /// fsync: a record is written at every driverhost start (every restart),
+    /// only has to outlive hostd, which the page cache does, and means
+    /// nothing after a reboot (the runtime directory is emptied then).
     func save(_ record: DriverhostRecord) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
-        try encoder.encode(record).write(to: URL(fileURLWithPath: path(record.instance)), options: .atomic)
+        let bytes = try encoder.encode(record)
+        let final = path(record.instance)
+        let temporary = final + ".new"
+        let file = try Descriptor.open(temporary, flags: O_WRONLY | O_CREAT | O_TRUNC)
+        try bytes.withUnsafeBytes { buffer in
+            var done = 0
+            while done < buffer.count {
+                done += try file.write(UnsafeRawBufferPointer(rebasing: buffer[done...]))
+            }
+        }
+        file.close()
+        _ = try systemCall("rename") { rename(temporary, final) }
     }
 
     func remove(_ instance: String) {

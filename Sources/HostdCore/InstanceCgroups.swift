@@ -83,10 +83,19 @@ final class InstanceCgroups {
         return base + "/instance-" + safe
     }
 
+    /// The limits each instance's cgroup was given (by directory), so that
+    /// a restart, which reuses the cgroup, does not write them again.
+    private var limitsSet: [String: InstanceResources] = [:]
+
     /// Makes (or keeps) the instance's cgroup with its limits, and opens its
     /// cgroup.procs for the next child to move into. The caller closes it.
     func prepare(_ instance: String) throws(CgroupError) -> Int32 {
         let dir = directory(of: instance)
+        if limitsSet[dir] == resources {
+            let fd = open("\(dir)/cgroup.procs", O_WRONLY | O_CLOEXEC)
+            if fd >= 0 { return fd }
+            limitsSet[dir] = nil  // gone meanwhile: made again below
+        }
         guard mkdir(dir, 0o755) == 0 || errno == EEXIST else {
             throw CgroupError("cannot make \(dir): \(SystemCallError.last("mkdir"))")
         }
@@ -99,6 +108,7 @@ final class InstanceCgroups {
         _ = InstanceCgroups.writeText("\(dir)/memory.swap.max", "0")
         let fd = open("\(dir)/cgroup.procs", O_WRONLY | O_CLOEXEC)
         guard fd >= 0 else { throw CgroupError("cannot open \(dir)/cgroup.procs: \(SystemCallError.last("open"))") }
+        limitsSet[dir] = resources
         return fd
     }
 
@@ -138,7 +148,9 @@ final class InstanceCgroups {
 
     /// After the last driverhost of the instance: the empty cgroup goes.
     func remove(_ instance: String) {
-        rmdir(directory(of: instance))
+        let dir = directory(of: instance)
+        limitsSet[dir] = nil
+        rmdir(dir)
     }
 
     static func readText(_ path: String) -> String? { readSmallFile(path) }

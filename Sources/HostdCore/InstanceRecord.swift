@@ -34,6 +34,8 @@ final class InstanceRecord {
     var classCounters: [ClassCounter]?
     /// The kernel's OOM kills in the instance's cgroup when it started.
     var oomKillsAtStart: UInt64 = 0
+    /// Its current driverhost's memory limit, as kernel events.
+    var memoryWatch: MemoryLimitWatch?
     /// The plugin file the current driverhost mapped.
     var pluginAtStart: PluginFileIdentity?
     /// The plugin file the standby loaded.

@@ -74,6 +74,7 @@ extension Supervisor {
         }
         record.connection = connection
         record.oomKillsAtStart = cgroups?.oomKills(record.name) ?? 0
+        watchMemoryLimit(of: record)
         record.pluginAtStart = replaced ? nil : current
         follow(connection, of: record)
         drive(record, .adopted)

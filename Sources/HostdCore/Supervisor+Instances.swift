@@ -52,13 +52,12 @@ extension Supervisor {
         .init(attachMs: Int(config.limits.maxAttachMs) + config.livenessBoundMs, livenessMs: config.livenessBoundMs,
               releaseWaitMs: config.releaseWaitMs, stopMs: Supervisor.stopBoundMs,
               memoryLimit: "memory_max_mb = \(config.resources.memoryMaxMB)",
-              sampleMs: cgroups == nil ? 0 : Supervisor.sampleMs)
+              // Never sampled: the kernel says when it is over (MemoryLimitWatch).
+              sampleMs: 0)
     }
 
     /// An orderly stop ("stop") is given this long before SIGKILL.
     static let stopBoundMs = 5000
-    /// How often a live driverhost's memory use is looked at (cgroups only).
-    static let sampleMs = 100
 
     /// Tells the instance's machine what happened and does what it answers:
     /// the one place where an instance changes state.
@@ -114,7 +113,7 @@ extension Supervisor {
         case .remove:
             break  // unload(_:) forgets the instance once all is undone
         case .checkLimits:
-            sampleMemory(of: record)
+            break  // never asked for (sampleMs 0): MemoryLimitWatch
         case .publish:
             publish(record)
         }
@@ -180,6 +179,7 @@ extension Supervisor {
         record.connection = connection
         record.classCounters = nil
         record.oomKillsAtStart = cgroups?.oomKills(record.name) ?? 0
+        watchMemoryLimit(of: record)
         record.pluginAtStart = PluginFileIdentity(path: pluginPath(record.pluginFile))
         recordDriverhost(record)
         logger.info("driverhost started", metadata: ["instance": "\(record.name)", "pid": "\(connection.process.pid)",
@@ -310,6 +310,8 @@ extension Supervisor {
             drive(record, .channelEnded)
         case .exited(let status):
             record.connection = nil
+            record.memoryWatch?.end()
+            record.memoryWatch = nil
             classDeviceUndriven(record)
             record.trace.driverhostEnded()
             for (_, call) in record.pendingCalls {
@@ -363,18 +365,23 @@ extension Supervisor {
         }
     }
 
-    /// The machine's memory sample: memory.current, read on the cgroup
-    /// worker; a sample that a newer driverhost overtook is dropped.
-    func sampleMemory(of record: InstanceRecord) {
+    /// Ends the current driverhost, with the reason, once the kernel
+    /// throttles the instance at its memory limit (cgroups only).
+    func watchMemoryLimit(of record: InstanceRecord) {
+        record.memoryWatch?.end()
+        record.memoryWatch = nil
         guard let cgroups else { return }
-        let file = cgroups.directory(of: record.name) + "/memory.current"
-        let generation = record.generation
-        let limit = config.resources.memoryBytes
-        Task {
-            guard let used = await SerialWorker.cgroups.run({ InstanceCgroups.memoryCurrent(in: file) }),
-                  used > limit, record.generation == generation else { return }
-            self.drive(record, .limitHit("used \(used >> 20) MiB, more than its memory limit (memory_max_mb = \(self.config.resources.memoryMaxMB))"))
+        let name = record.name, generation = record.generation
+        record.memoryWatch = MemoryLimitWatch(cgroup: cgroups.directory(of: name)) { used in
+            Task { await self.overMemoryLimit(name, generation, used: used) }
         }
+    }
+
+    private func overMemoryLimit(_ name: String, _ generation: Int, used: UInt64?) {
+        // A later driverhost's limit is its own watch's to tell.
+        guard let record = instances[name], record.generation == generation, record.connection != nil else { return }
+        let mib = used.map { "\($0 >> 20) MiB" } ?? "memory"
+        drive(record, .limitHit("used \(mib), more than its memory limit (memory_max_mb = \(config.resources.memoryMaxMB))"))
     }
 
     private func wakeAll(_ waiters: inout [CheckedContinuation<Void, Never>]) {

@@ -30,6 +30,22 @@ import Testing
         #expect(store.loadAll { _ in }.isEmpty)
     }
 
+    /// A restart saves the instance's record again: the new one replaces
+    /// the old whole, and nothing else is left in the directory.
+    @Test func aSavedRecordReplacesTheOldWhole() throws {
+        let store = try store()
+        defer { try? FileManager.default.removeItem(atPath: store.directory) }
+        var record = DriverhostRecord(instance: "edu@sim:edu0", pluginFile: "edu.so", plugin: "edu", device: "sim:edu0",
+                                      pid: 42, startTime: 7, socket: store.newSocketPath(), releasesAtStart: 3)
+        try store.save(record)
+        record.pid = 43
+        record.startTime = 8
+        record.releasesAtStart = nil
+        try store.save(record)
+        #expect(store.loadAll { _ in } == ["edu@sim:edu0": record])
+        #expect(try FileManager.default.contentsOfDirectory(atPath: store.directory) == ["edu@sim:edu0.json"])
+    }
+
     @Test func socketsNoRecordNamesAreRemoved() throws {
         let store = try store()
         defer { try? FileManager.default.removeItem(atPath: store.directory) }

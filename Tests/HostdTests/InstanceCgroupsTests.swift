@@ -51,6 +51,30 @@ import Testing
         #expect(cgroups.oomKills("edu@sim:edu0") == 2)
     }
 
+    /// A restart reuses the instance's cgroup: its limits are written when
+    /// they are new (first start, a reload that changed them, after the
+    /// cgroup was removed), not at every driverhost start.
+    @Test func limitsAreWrittenOnlyWhenTheyChange() throws {
+        let (root, selfFile) = try tree()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let cgroups = try InstanceCgroups.setUp(mount: root, selfCgroupFile: selfFile, resources: InstanceResources()).get()
+        let dir = cgroups.directory(of: "edu@sim:edu0")
+        close(try cgroups.prepare("edu@sim:edu0"))
+        #expect(read(dir + "/pids.max") == "\(InstanceResources().pidsMax)")
+        // A mark the kernel never writes, seen again only if nothing rewrote
+        // it (one byte: writes here do not truncate, as on a cgroup file).
+        try "x".write(toFile: dir + "/pids.max", atomically: false, encoding: .utf8)
+        close(try cgroups.prepare("edu@sim:edu0"))
+        #expect(read(dir + "/pids.max") == "x")
+        cgroups.resources.pidsMax = 16
+        close(try cgroups.prepare("edu@sim:edu0"))
+        #expect(read(dir + "/pids.max") == "16")
+        try "x".write(toFile: dir + "/pids.max", atomically: false, encoding: .utf8)
+        cgroups.remove("edu@sim:edu0")  // not empty here (plain files): the directory stays
+        close(try cgroups.prepare("edu@sim:edu0"))
+        #expect(read(dir + "/pids.max") == "16")
+    }
+
     @Test func withoutTheControllersItSaysWhich() throws {
         let (root, selfFile) = try tree(controllers: "cpuset io")
         defer { try? FileManager.default.removeItem(atPath: root) }
