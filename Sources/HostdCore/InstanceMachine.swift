@@ -102,8 +102,6 @@ struct InstanceMachine: Equatable, Sendable {
         case endClassDevice
         /// Unloaded: forget the instance (cgroup, logs, binding).
         case remove
-        /// Look at its resource use; `.limitHit` if it is over a limit.
-        case checkLimits
         case publish
     }
 
@@ -117,9 +115,6 @@ struct InstanceMachine: Equatable, Sendable {
         var stopMs: Int = 5000
         /// Where the memory limit is described in a reason.
         var memoryLimit = "memory_max_mb"
-        /// How often a live driverhost's resource use is looked at
-        /// (`.checkLimits`); 0: never.
-        var sampleMs = 0
     }
 
     let device: String
@@ -133,7 +128,6 @@ struct InstanceMachine: Equatable, Sendable {
     private(set) var endReason: String?
     private var lastAnswer: Int64 = 0
     private var lastPing: Int64 = 0
-    private var lastSample: Int64 = 0
     private var pings: UInt64 = 0
     /// A kill was asked for this driverhost: not again at every tick.
     private var killSent = false
@@ -165,24 +159,16 @@ struct InstanceMachine: Equatable, Sendable {
         }
     }
 
-    /// Its driverhost runs and is not being stopped.
-    private var isLive: Bool {
-        switch state {
-        case .starting, .adopted, .running: true
-        default: false
-        }
-    }
 
     /// When `.tick` must come next; nil: no deadline is pending.
     var nextDeadline: Int64? {
         // Killed: its exit is awaited, with no deadline (SIGKILL ends even
         // a stopped process).
         if killSent && hasDriverhost { return nil }
-        let sample = bounds.sampleMs > 0 ? lastSample + Int64(bounds.sampleMs) : Int64.max
         return switch state {
-        case .starting(let since): min(sample, since + Int64(bounds.attachMs))
-        case .adopted(let since): min(sample, since + Int64(bounds.livenessMs))
-        case .running: min(sample, lastAnswer + Int64(bounds.livenessMs), lastPing + Int64(bounds.livenessMs / 5))
+        case .starting(let since): since + Int64(bounds.attachMs)
+        case .adopted(let since): since + Int64(bounds.livenessMs)
+        case .running: min(lastAnswer + Int64(bounds.livenessMs), lastPing + Int64(bounds.livenessMs / 5))
         case .releasing(let since, _, _): since + Int64(bounds.releaseWaitMs)
         case .backoff(let until, _): until
         case .unloading(let since, _): since + Int64(bounds.stopMs)
@@ -301,7 +287,6 @@ struct InstanceMachine: Equatable, Sendable {
         killSent = false
         lastAnswer = now
         lastPing = now
-        lastSample = now
     }
 
     /// SIGHUP's new restart limits: the crash count starts afresh.
@@ -360,26 +345,21 @@ struct InstanceMachine: Equatable, Sendable {
 
     private mutating func deadlines(at now: Int64) -> [Effect] {
         guard let deadline = nextDeadline, now >= deadline else { return [] }
-        var sampled: [Effect] = []
-        if bounds.sampleMs > 0, isLive, now >= lastSample + Int64(bounds.sampleMs) {
-            lastSample = now
-            sampled = [.checkLimits]
-        }
         switch state {
         case .starting(let since):
-            guard now >= since + Int64(bounds.attachMs) else { return sampled }
-            return sampled + kill(because: "did not attach within \(bounds.attachMs) ms (stopped or hung)")
+            guard now >= since + Int64(bounds.attachMs) else { return [] }
+            return kill(because: "did not attach within \(bounds.attachMs) ms (stopped or hung)")
         case .adopted(let since):
-            guard now >= since + Int64(bounds.livenessMs) else { return sampled }
-            return sampled + kill(because: "did not answer within \(bounds.livenessMs) ms of its adoption")
+            guard now >= since + Int64(bounds.livenessMs) else { return [] }
+            return kill(because: "did not answer within \(bounds.livenessMs) ms of its adoption")
         case .running:
             if now - lastAnswer >= Int64(bounds.livenessMs) {
-                return sampled + kill(because: "answered no heartbeat for \(bounds.livenessMs) ms (stopped, or stuck outside a plugin callback)")
+                return kill(because: "answered no heartbeat for \(bounds.livenessMs) ms (stopped, or stuck outside a plugin callback)")
             }
-            guard now >= lastPing + Int64(bounds.livenessMs / 5) else { return sampled }
+            guard now >= lastPing + Int64(bounds.livenessMs / 5) else { return [] }
             lastPing = now
             pings += 1
-            return sampled + [.ping(pings)]
+            return [.ping(pings)]
         case .releasing:
             return fail("the kernel did not confirm the release of \(device) within \(bounds.releaseWaitMs) ms after \(lastExit ?? "the exit")")
         case .backoff(_, let counted):

@@ -51,9 +51,7 @@ extension Supervisor {
     var machineBounds: InstanceMachine.Bounds {
         .init(attachMs: Int(config.limits.maxAttachMs) + config.livenessBoundMs, livenessMs: config.livenessBoundMs,
               releaseWaitMs: config.releaseWaitMs, stopMs: Supervisor.stopBoundMs,
-              memoryLimit: "memory_max_mb = \(config.resources.memoryMaxMB)",
-              // Never sampled: the kernel says when it is over (MemoryLimitWatch).
-              sampleMs: 0)
+              memoryLimit: "memory_max_mb = \(config.resources.memoryMaxMB)")
     }
 
     /// An orderly stop ("stop") is given this long before SIGKILL.
@@ -112,8 +110,6 @@ extension Supervisor {
             }
         case .remove:
             break  // unload(_:) forgets the instance once all is undone
-        case .checkLimits:
-            break  // never asked for (sampleMs 0): MemoryLimitWatch
         case .publish:
             publish(record)
         }

@@ -288,19 +288,3 @@ import Testing
         #expect(b.machine.state == .running)
     }
 }
-
-extension InstanceMachineTests {
-    /// With sampling on, a live driverhost's resource use is looked at on
-    /// the same timer as its deadlines; never while it stops.
-    @Test func limitsAreCheckedWhileItLives() {
-        var b = Bench()
-        b.machine.bounds.sampleMs = 100
-        b.on(.startRequested)
-        #expect(b.machine.nextDeadline == Int64(1_100))
-        #expect(b.tickAtDeadline() == [.checkLimits])
-        b.on(.attached, after: 10)
-        #expect(b.tickAtDeadline() == [.checkLimits])
-        b.on(.unloadRequested)
-        #expect(b.machine.nextDeadline == b.now + 5_000)
-    }
-}
