@@ -9,8 +9,8 @@ import Glibc
 final class SerialWorker: @unchecked Sendable {
     /// sysfs bind, unbind and driver_override writes, in order.
     static let bindings = SerialWorker(name: "hostd-binding")
-    /// cgroup reads (memory samples, leftovers); apart from the bindings,
-    /// so a held device never delays a memory limit.
+    /// cgroup reads and kills (what a driverhost left behind); apart from
+    /// the bindings, so a held device never delays them.
     static let cgroups = SerialWorker(name: "hostd-cgroups")
 
     private var mutex = pthread_mutex_t()
