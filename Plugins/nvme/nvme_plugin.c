@@ -42,6 +42,8 @@
 #include <string.h>
 #include <time.h>
 
+static struct dh_plugin nvme_descriptor;
+
 /* The test builds name themselves (Makefile: variants). */
 #ifndef NVME_NAME
 #define NVME_NAME "nvme"
@@ -185,7 +187,7 @@ static int32_t nvme_attach(const struct dh_host *host, dh_instance *inst, void *
 	nv->irq_mode = info.irq_mode;
 	/* A host older than 1.2 reports no vector count: then it set what we asked. */
 	nv->vectors = info.irq_vectors ? info.irq_vectors :
-		      info.irq_mode == DH_IRQ_MSIX ? dh_plugin_entry.msix_vectors : 1;
+		      info.irq_mode == DH_IRQ_MSIX ? nvme_descriptor.msix_vectors : 1;
 	if (!DH_HOST_HAS(host, enable_bus_master)) {
 		nvme_log(nv, DH_LOG_ERROR, "this host cannot enable bus mastering during attach "
 			 "(dh_host.enable_bus_master): NVMe setup needs DMA before the disk can be described");
@@ -283,7 +285,12 @@ static const struct dh_insn nvme_ack[] = {
 	DH_INSN_WRITE_IMM(4, 0, NVME_REG_INTMS, 1),
 };
 
-const struct dh_plugin dh_plugin_entry = {
+/*
+ * ABI 1.1's getter instead of a const dh_plugin_entry: the MSI-X vectors
+ * wanted (one per I/O queue) depend on the CPUs, known only at run time.
+ * Vectors nobody uses would cost each restart their set-up and teardown.
+ */
+static struct dh_plugin nvme_descriptor = {
 	.abi_major = DH_ABI_MAJOR,
 	.abi_minor = DH_ABI_MINOR,
 	.struct_size = sizeof(struct dh_plugin),
@@ -292,7 +299,7 @@ const struct dh_plugin dh_plugin_entry = {
 	.matches = nvme_matches,
 	.match_count = sizeof(nvme_matches) / sizeof(nvme_matches[0]),
 	.irq_mode = DH_IRQ_MSIX,
-	.msix_vectors = DH_BLOCK_MAX_QUEUES,
+	.msix_vectors = DH_BLOCK_MAX_QUEUES,	/* lowered by dh_plugin_get */
 	.ack_len = sizeof(nvme_ack) / sizeof(nvme_ack[0]),
 	.ack_program = nvme_ack,
 	/* INTMS is undefined under MSI and MSI-X: the ACK program serves a
@@ -312,3 +319,12 @@ const struct dh_plugin dh_plugin_entry = {
 	.command_count = NVME_COMMAND_COUNT,
 	.get_extension = nvme_get_extension,
 };
+
+DH_EXPORT const struct dh_plugin *dh_plugin_get(void);
+
+/* Called once, right after loading. */
+const struct dh_plugin *dh_plugin_get(void)
+{
+	nvme_descriptor.msix_vectors = nvme_queue_limit();
+	return &nvme_descriptor;
+}
