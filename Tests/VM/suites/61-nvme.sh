@@ -166,7 +166,7 @@ if [ -n "$attached" ] && [ "$releases_after" -gt "$releases_before" ] &&
 else
 	fail nvme_release_after_sigkill_disables "attached '$attached', releases $releases_before -> $releases_after, CSTS $csts CC $cc"
 fi
-# The release program's POLLs (shutdown done, then not ready) were met:
+# The release program's POLL (not ready once disabled) was met:
 # drvproxy warns when one times out.
 if [ -z "$attached" ]; then
 	fail nvme_release_program_polls_met "driverhost did not attach"
