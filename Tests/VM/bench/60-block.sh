@@ -146,7 +146,7 @@ profile() {  # $1: kernel|ublk, $2: job name, $3: device, $4: fio arguments
 	perf record -N -q -a -g -F 1000 -e cpu-clock -o /tmp/perf.data -- \
 		fio --name=p --filename=$3 --direct=1 --ioengine=libaio --time_based --runtime=5 --size=48M $4 \
 		>/dev/null 2>/tmp/perf.err || { echo "NOTE: profile $1 $2: perf failed: $(tail -n 1 /tmp/perf.err)"; return; }
-	perf report -i /tmp/perf.data --no-children --sort comm,dso,sym --stdio -g none --percent-limit 2 2>/dev/null |
+	perf report -i /tmp/perf.data --no-children --sort comm,dso,sym --stdio -g none --percent-limit 1 2>/dev/null |
 		grep '%' | grep -v '^#' | head -n ${PROFILE_TOP:-12} |
 		sed -E "s/^ +/NOTE: profile $1 $2: /; s/ +/ /g"
 	rm -f /tmp/perf.data
@@ -176,6 +176,7 @@ fi
 T=/sys/kernel/tracing
 [ -e $T/trace ] || mount -t tracefs nodev $T 2>/dev/null
 CRASH_FUNCS="exit_mm exit_files drvproxy_flush drvproxy_release_sequence regprog_run drvproxy_irq_teardown
+	free_irq pci_free_irq_vectors synchronize_rcu
 	drvproxy_dma_release_all pci_try_reset_function pcie_flr pci_pm_reset pci_dev_wait drvproxy_open
 	io_uring_cancel_generic io_ring_exit_work ublk_ch_release ublk_uring_cmd_cancel_fn ublk_ch_open
 	ublk_ctrl_uring_cmd"
@@ -191,6 +192,11 @@ crash_trace_on() {
 	echo function_graph >$T/current_tracer
 	for o in funcgraph-abstime funcgraph-proc funcgraph-tail nofuncgraph-irqs; do echo $o >$T/trace_options 2>/dev/null; done
 	echo 1 >$T/events/sched/sched_process_exit/enable
+	echo >$T/trace
+}
+# Before each kill: an empty buffer, tracing on (crash_split stops it).
+crash_trace_clear() {
+	[ -e $T/trace ] || return 0
 	echo >$T/trace
 	echo 1 >$T/tracing_on
 }
@@ -230,24 +236,27 @@ crash_split() {
 }
 
 fio --name=c --filename=$UDEV --direct=1 --ioengine=libaio --rw=randwrite --bs=4k --iodepth=16 \
-	--size=60M --verify=crc32c --do_verify=1 --rate_iops=1000 --continue_on_error=all \
+	--size=60M --loops=3 --verify=crc32c --do_verify=1 --rate_iops=1000 --continue_on_error=all \
 	--output-format=json --output=/tmp/bench-block-crash.json >/dev/null 2>&1 &
 FIO=$!
+# Set up once: switching the tracer patches every traced call site, which
+# the TCG guest pays for in seconds.
+crash_trace_on
 kills=0
 while kill -0 $FIO 2>/dev/null && [ $kills -lt 5 ]; do
 	sleep 3  # a pause between crashes, not a synchronisation: the workload runs meanwhile
 	mark=$(($(log_lines) + 1))
 	pid=$(hostctl status $I | sed -n 's/^ *pid: *\([0-9]*\)$/\1/p')
 	now=$(cut -d' ' -f1 /proc/uptime)  # ~ the monotonic clock, in 10 ms steps
-	crash_trace_on
+	crash_trace_clear
 	[ -e $T/trace_marker ] && echo "kill $((kills + 1))" >$T/trace_marker
-	kill -KILL $pid 2>/dev/null || { crash_trace_off; continue; }
+	kill -KILL $pid 2>/dev/null || continue
 	kills=$((kills + 1))
 	echo "NOTE: bench_block: kill $kills at $now s (uptime)"
-	wait_log "instance=$I .*block class: /dev/ublkb[0-9]* recovered" 60 $mark || { crash_trace_off; break; }
+	wait_log "instance=$I .*block class: /dev/ublkb[0-9]* recovered" 60 $mark || break
 	crash_split $pid
-	crash_trace_off
 done
+crash_trace_off
 wait $FIO; fio_rc=$?
 # Where each recovery's time went, as the driverhost tells it: with the
 # kill's time above, kill to start is the kernel's release and hostd.
