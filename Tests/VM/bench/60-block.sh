@@ -138,15 +138,17 @@ echo "block_randread_qd1_lat_p50_ratio: $(ratio qd1_p50)"
 echo "block_seqwrite_mibs_ratio: $(ratio seq_kibs)"
 
 # Where the CPU goes in each job, both sides: a system-wide profile
-# (cpu-clock: TCG has no PMU) of one more, shorter run of each job, apart
+# (cpu-clock: TCG has no PMU) of one more, 3 s run of each job, apart
 # from the measured rounds so that sampling does not move their figures.
 # Top entries by command, object and symbol, as NOTE lines. Needs perf
 # in the guest (make bench-payload); skipped without it.
 profile() {  # $1: kernel|ublk, $2: job name, $3: device, $4: fio arguments
-	perf record -N -q -a -g -F 1000 -e cpu-clock -o /tmp/perf.data -- \
-		fio --name=p --filename=$3 --direct=1 --ioengine=libaio --time_based --runtime=5 --size=48M $4 \
-		>/dev/null 2>/tmp/perf.err || { echo "NOTE: profile $1 $2: perf failed: $(tail -n 1 /tmp/perf.err)"; return; }
-	perf report -i /tmp/perf.data --no-children --sort comm,dso,sym --stdio -g none --percent-limit 1 2>/dev/null |
+	# Bounded: the guest runs this script for at most 600 s, and a run
+	# whose kernel side collapses (see README) made one profile hang.
+	timeout 60 perf record -N -q -a -g -F 1000 -e cpu-clock -o /tmp/perf.data -- \
+		fio --name=p --filename=$3 --direct=1 --ioengine=libaio --time_based --runtime=3 --size=48M $4 \
+		>/dev/null 2>/tmp/perf.err || { echo "NOTE: profile $1 $2: perf failed or ran over 60 s: $(tail -n 1 /tmp/perf.err)"; rm -f /tmp/perf.data; return; }
+	timeout 60 perf report -i /tmp/perf.data --no-children --sort comm,dso,sym --stdio -g none --percent-limit 1 2>/dev/null |
 		grep '%' | grep -v '^#' | head -n ${PROFILE_TOP:-12} |
 		sed -E "s/^ +/NOTE: profile $1 $2: /; s/ +/ /g"
 	rm -f /tmp/perf.data
@@ -236,7 +238,7 @@ crash_split() {
 }
 
 fio --name=c --filename=$UDEV --direct=1 --ioengine=libaio --rw=randwrite --bs=4k --iodepth=16 \
-	--size=60M --loops=3 --verify=crc32c --do_verify=1 --rate_iops=1000 --continue_on_error=all \
+	--size=60M --loops=2 --verify=crc32c --do_verify=1 --rate_iops=1000 --continue_on_error=all \
 	--output-format=json --output=/tmp/bench-block-crash.json >/dev/null 2>&1 &
 FIO=$!
 # Set up once: switching the tracer patches every traced call site, which
