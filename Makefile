@@ -24,7 +24,7 @@ KMODS   = $(foreach v,$(KVERS),$(BUILD)/kernel/$(v)/drvproxy.ko)
 HOST_CFLAGS := -O2 -g -Wall -Wextra -Werror -IKernel -IKernel/include/uapi
 
 .PHONY: all deps kernel unit unit-build fuzz sdk-test plugins swift-test tutorial-test sdk-cost-test \
-	vm-payload guest-swift guest-plugins guest-data guest-block-tools test test-vm test-vm-judge bench bench-host \
+	vm-payload bench-payload guest-swift guest-plugins guest-data guest-block-tools test test-vm test-vm-judge bench bench-host \
 	demo demo-vm demo-sim clean
 
 all: kernel unit-build plugins vm-payload
@@ -164,6 +164,12 @@ guest-block-tools:
 
 vm-payload: $(VM_BINS) guest-swift guest-plugins guest-data guest-block-tools
 
+# Benchmarks only: perf (cpu-clock profiles of the block jobs, bench 60), in
+# an archive of its own that vm.sh adds to bench boots, so test boots do not
+# grow by its 30 MB of libraries.
+bench-payload:
+	install -D /usr/bin/perf $(BUILD)/vm/payload-bench/bin/perf
+
 # The demo: README's first command. The sub-make runs after deps, so that
 # KVERS sees the kernels deps may just have installed; two jobs, so that the
 # kernel modules and the guest's C programs build beside the Swift build.
@@ -190,7 +196,7 @@ test-vm-judge:
 # Each benchmark in the boot its figures are for (its `# bench-boot:` line;
 # the first boot otherwise): 6.1/pc, 6.12/pc (block), 6.12/q35-iommu (net),
 # two boots at a time. VM_BOOTS runs the selected ones in the boots named.
-bench: bench-host kernel vm-payload
+bench: bench-host kernel vm-payload bench-payload
 	BUILD=$(abspath $(BUILD)) Tests/VM/vm.sh bench
 	scripts/bench-plots.sh $(BUILD)/bench $(BUILD)/vm/*/console-bench.log
 

@@ -14,6 +14,8 @@ packages=(
 	# The guest's `ip` with network namespaces (busybox's has none): the net
 	# tests put the kernel's e1000e peer in a namespace of its own.
 	iproute2
+	# make bench's profiles of the block jobs (perf in the bench guest).
+	linux-perf
 	# make bench's latency plots (scripts/bench-plots.sh).
 	gnuplot-nox
 	# The guest kernels, one per series the VM boots test (Tests/VM/boots):

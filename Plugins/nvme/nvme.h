@@ -127,6 +127,8 @@ int32_t nvme_admin(struct nvme *nv, struct nvme_sqe *sqe, uint32_t *result);
 
 /* nvme_setup.c */
 int32_t nvme_setup(struct nvme *nv);
+/* I/O queue pairs worth having: DH_BLOCK_MAX_QUEUES, at most one per CPU. */
+uint32_t nvme_queue_limit(void);
 
 /* nvme_io.c */
 int32_t nvme_submit(void *context, const struct dh_block_request *req);

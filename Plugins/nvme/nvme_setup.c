@@ -8,6 +8,7 @@
 #include "nvme.h"
 
 #include <string.h>
+#include <unistd.h>
 
 static uint32_t le32_at(const uint8_t *p)
 {
@@ -116,10 +117,30 @@ static int32_t identify_namespace(struct nvme *nv)
 	return DH_OK;
 }
 
+/*
+ * At most one I/O queue pair per CPU: ublk serves no more queues than the
+ * system has CPUs, and a pair nobody submits to costs each restart its
+ * creation (two admin commands, its memory, its interrupt vector).
+ */
+uint32_t nvme_queue_limit(void)
+{
+	long cpus = sysconf(_SC_NPROCESSORS_CONF);
+
+	return cpus > 0 && (unsigned long)cpus < DH_BLOCK_MAX_QUEUES ? (uint32_t)cpus : DH_BLOCK_MAX_QUEUES;
+}
+
+/* One I/O queue pair per vector, within the limit above. */
+static uint32_t queues_wanted(const struct nvme *nv)
+{
+	uint32_t limit = nvme_queue_limit();
+
+	return nv->vectors < limit ? nv->vectors : limit;
+}
+
 /* Set Features, Number of Queues: the controller grants what it can. */
 static int32_t negotiate_queues(struct nvme *nv)
 {
-	uint32_t wanted = nv->vectors < DH_BLOCK_MAX_QUEUES ? nv->vectors : DH_BLOCK_MAX_QUEUES;
+	uint32_t wanted = queues_wanted(nv);
 	struct nvme_sqe sqe = {
 		.opcode = NVME_ADMIN_SET_FEATURES,
 		.cdw10 = NVME_FEAT_NUM_QUEUES,

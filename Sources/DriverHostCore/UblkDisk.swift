@@ -30,7 +30,9 @@ struct UblkDisk {
         while true {
             let result = attempt()
             guard result == -EBUSY, cdh_monotonic_ns() < deadline else { return result }
-            var pause = timespec(tv_sec: 0, tv_nsec: 5_000_000)
+            // 1 ms: a crash's stall waits here for the old server's exit,
+            // and each try is one cheap control command.
+            var pause = timespec(tv_sec: 0, tv_nsec: 1_000_000)
             nanosleep(&pause, nil)
         }
     }

@@ -177,6 +177,8 @@ build_common() {
 	mkdir -p "$root"/{bin,sbin,lib/modules,proc,sys,dev,tmp,run,etc}
 	cp /bin/busybox "$root/bin/busybox"
 	[ -d "$work/payload" ] && cp -a "$work/payload/." "$root/"
+	# Profiling tools only for benchmarks (make bench-payload): test boots stay small.
+	[ "$mode" = bench ] && [ -d "$work/payload-bench" ] && cp -a "$work/payload-bench/." "$root/"
 	for f in "$root"/bin/* "$root"/usr/sbin/* "$root"/plugins/*; do
 		[ -f "$f" ] && [ "$f" != "$root/bin/busybox" ] || continue
 		copy_libraries "$root" "$f"

@@ -137,26 +137,128 @@ echo "block_randread_qd32_iops_ratio: $(ratio qd32_iops)"
 echo "block_randread_qd1_lat_p50_ratio: $(ratio qd1_p50)"
 echo "block_seqwrite_mibs_ratio: $(ratio seq_kibs)"
 
+# Where the CPU goes in each job, both sides: a system-wide profile
+# (cpu-clock: TCG has no PMU) of one more, 3 s run of each job, apart
+# from the measured rounds so that sampling does not move their figures.
+# Top entries by command, object and symbol, as NOTE lines. Needs perf
+# in the guest (make bench-payload); skipped without it.
+profile() {  # $1: kernel|ublk, $2: job name, $3: device, $4: fio arguments
+	# Bounded: the guest runs this script for at most 600 s, and a run
+	# whose kernel side collapses (see README) made one profile hang.
+	timeout 60 perf record -N -q -a -g -F 1000 -e cpu-clock -o /tmp/perf.data -- \
+		fio --name=p --filename=$3 --direct=1 --ioengine=libaio --time_based --runtime=3 --size=48M $4 \
+		>/dev/null 2>/tmp/perf.err || { echo "NOTE: profile $1 $2: perf failed or ran over 60 s: $(tail -n 1 /tmp/perf.err)"; rm -f /tmp/perf.data; return; }
+	timeout 60 perf report -i /tmp/perf.data --no-children --sort comm,dso,sym --stdio -g none --percent-limit 1 2>/dev/null |
+		grep '%' | grep -v '^#' | head -n ${PROFILE_TOP:-12} |
+		sed -E "s/^ +/NOTE: profile $1 $2: /; s/ +/ /g"
+	rm -f /tmp/perf.data
+}
+if command -v perf >/dev/null 2>&1; then
+	for side in kernel:$KDEV ublk:$UDEV; do
+		profile ${side%%:*} qd32 ${side#*:} "--rw=randread --bs=4k --iodepth=32"
+		profile ${side%%:*} qd1 ${side#*:} "--rw=randread --bs=4k --iodepth=1"
+		profile ${side%%:*} write128k ${side#*:} "--rw=write --bs=128k --iodepth=8"
+	done
+else
+	echo "NOTE: bench_block: no perf in the guest (make bench-payload): no profiles"
+fi
+
 # Crashes: five SIGKILLs while fio writes and verifies, each 3 s after the
 # disk was recovered from the one before (so each stall is one crash's;
 # kills in each other's recovery are suite 63's). fio counts every I/O and
 # verify error (continue_on_error) instead of stopping at the first, and
 # reports the longest total latency, read and write.
+# Where each crash's time goes inside the kernel: tracefs's function graph
+# of the steps between the kill and the standby's open (the driverhost's
+# exit: its io_uring and ublk queues, its files, among them drvproxy's
+# release program and the function's reset; then the standby's open and
+# ublk's recovery), with a marker at each kill. Printed per crash, in ms
+# after the kill: name@end(duration), exit_start where the process's exit
+# reached its files.
+T=/sys/kernel/tracing
+[ -e $T/trace ] || mount -t tracefs nodev $T 2>/dev/null
+CRASH_FUNCS="exit_mm exit_files drvproxy_flush drvproxy_release_sequence regprog_run drvproxy_irq_teardown
+	free_irq pci_free_irq_vectors synchronize_rcu
+	drvproxy_dma_release_all pci_try_reset_function pcie_flr pci_pm_reset pci_dev_wait drvproxy_open
+	io_uring_cancel_generic io_ring_exit_work ublk_ch_release ublk_uring_cmd_cancel_fn ublk_ch_open
+	ublk_ctrl_uring_cmd"
+crash_trace_on() {
+	[ -e $T/trace ] || return 0
+	echo 0 >$T/tracing_on
+	echo nop >$T/current_tracer
+	: >$T/set_ftrace_filter
+	# One at a time: a name the kernel does not have (inlined, renamed)
+	# would make the whole write fail.
+	for f in $CRASH_FUNCS; do echo $f >>$T/set_ftrace_filter 2>/dev/null; done
+	echo 4096 >$T/buffer_size_kb
+	echo function_graph >$T/current_tracer
+	for o in funcgraph-abstime funcgraph-proc funcgraph-tail nofuncgraph-irqs; do echo $o >$T/trace_options 2>/dev/null; done
+	echo 1 >$T/events/sched/sched_process_exit/enable
+	echo >$T/trace
+}
+# Before each kill: an empty buffer, tracing on (crash_split stops it).
+crash_trace_clear() {
+	[ -e $T/trace ] || return 0
+	echo >$T/trace
+	echo 1 >$T/tracing_on
+}
+crash_trace_off() {
+	[ -e $T/trace ] || return 0
+	echo 0 >$T/tracing_on
+	echo 0 >$T/events/sched/sched_process_exit/enable
+	echo nop >$T/current_tracer
+	: >$T/set_ftrace_filter
+}
+# $1: the killed driverhost's pid. Its own exit steps, and every other
+# traced step (the release, the standby, ublk's kernel side).
+crash_split() {
+	[ -e $T/trace ] || { echo "NOTE: bench_block: no tracefs: no kernel split"; return 0; }
+	echo 0 >$T/tracing_on
+	awk -v pid=$1 '
+		function ms(t) { return sprintf("%.1f", (t - t0) * 1000) }
+		$1 ~ /^[0-9]+\.[0-9]+$/ { t = $1 } !t { next }
+		/\/\* kill [0-9]+ \*\// { t0 = t; out = ""; next }
+		!t0 { next }
+		/sched_process_exit:/ && $0 ~ "pid=" pid " " { out = out " exit_start@" ms(t); next }
+		# A function that returned: its duration (us) and its name (the
+		# tail option names it after the closing brace, stamped when it
+		# returned; a leaf, "name();", is stamped when it was called).
+		/ us +\|/ {
+			line = $0
+			if (line ~ /(exit_mm|exit_files)/ && line !~ "-" pid " ") next
+			d = line; sub(/ us +\|.*/, "", d); sub(/.*[|!#@*$+ ]/, "", d)
+			n = line; sub(/.*\} \/\* /, "", n); sub(/ \*\/.*/, "", n); sub(/.*\| +/, "", n)
+			end = t
+			if (n ~ /\(\);/) { sub(/\(\);.*/, "", n); end = t + d / 1e6 }
+			sub(/ \[.*/, "", n)
+			out = out " " n "@" ms(end) "(" sprintf("%.1f", d / 1000) ")"
+		}
+		END { if (t0) print "NOTE: bench_block: kernel split (ms after the kill):" out }' $T/trace
+	echo >$T/trace
+}
+
 fio --name=c --filename=$UDEV --direct=1 --ioengine=libaio --rw=randwrite --bs=4k --iodepth=16 \
-	--size=60M --verify=crc32c --do_verify=1 --rate_iops=1000 --continue_on_error=all \
+	--size=60M --loops=2 --verify=crc32c --do_verify=1 --rate_iops=1000 --continue_on_error=all \
 	--output-format=json --output=/tmp/bench-block-crash.json >/dev/null 2>&1 &
 FIO=$!
+# Set up once: switching the tracer patches every traced call site, which
+# the TCG guest pays for in seconds.
+crash_trace_on
 kills=0
 while kill -0 $FIO 2>/dev/null && [ $kills -lt 5 ]; do
 	sleep 3  # a pause between crashes, not a synchronisation: the workload runs meanwhile
 	mark=$(($(log_lines) + 1))
 	pid=$(hostctl status $I | sed -n 's/^ *pid: *\([0-9]*\)$/\1/p')
 	now=$(cut -d' ' -f1 /proc/uptime)  # ~ the monotonic clock, in 10 ms steps
+	crash_trace_clear
+	[ -e $T/trace_marker ] && echo "kill $((kills + 1))" >$T/trace_marker
 	kill -KILL $pid 2>/dev/null || continue
 	kills=$((kills + 1))
 	echo "NOTE: bench_block: kill $kills at $now s (uptime)"
 	wait_log "instance=$I .*block class: /dev/ublkb[0-9]* recovered" 60 $mark || break
+	crash_split $pid
 done
+crash_trace_off
 wait $FIO; fio_rc=$?
 # Where each recovery's time went, as the driverhost tells it: with the
 # kill's time above, kill to start is the kernel's release and hostd.
