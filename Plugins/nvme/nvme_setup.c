@@ -124,6 +124,9 @@ static int32_t identify_namespace(struct nvme *nv)
  */
 uint32_t nvme_queue_limit(void)
 {
+#ifdef NVME_TEST_ALL_QUEUES
+	return DH_BLOCK_MAX_QUEUES;
+#endif
 	long cpus = sysconf(_SC_NPROCESSORS_CONF);
 
 	return cpus > 0 && (unsigned long)cpus < DH_BLOCK_MAX_QUEUES ? (uint32_t)cpus : DH_BLOCK_MAX_QUEUES;
