@@ -102,6 +102,7 @@ public enum DriverHost {
             restartCount = start.restartCount
             classDevice = start.classDevice
             NetClass.handedQueues = start.handed.map { Descriptor(taking: $0) }
+            NetClass.handedCarrierGraceMs = start.carrierGraceMs
         }
 
         let openBegan = cdh_monotonic_ns()

@@ -19,6 +19,15 @@ import DrvHostProtocol
 /// the carrier on. Without handed queues (no standby, or a supervisor that
 /// restarted after the crash) the queues are attached again by name
 /// (`known`). TCP sees a pause, not a reset.
+///
+/// The carrier across a restart: the supervisor leaves it on for a grace
+/// period (hostd.toml [net] carrier_grace_ms) and hands what is left of it
+/// over with "start". A carrier that goes off makes the kernel drop what
+/// TCP sends meanwhile, and TCP's retransmission timer, not the restart,
+/// then decides when data move again. Until the grace ends a "link down"
+/// from the new plugin (a NIC just reset is often down until its link
+/// comes back) leaves the carrier on; if the link is not up by then, the
+/// carrier goes off.
 final class NetClass: DeviceClassServer {
     static let extensionID = DH_NET_EXTENSION
     static let kind = "net"
@@ -27,6 +36,8 @@ final class NetClass: DeviceClassServer {
     /// The queues the supervisor handed over with "start" (Standby), for
     /// this process's one NetClass to adopt instead of attaching anew.
     nonisolated(unsafe) static var handedQueues: [Descriptor] = []
+    /// With them: how much longer the supervisor's grace keeps the carrier.
+    nonisolated(unsafe) static var handedCarrierGraceMs: UInt32?
 
     unowned let instance: Instance
     let device: NetDeviceDescription
@@ -35,6 +46,8 @@ final class NetClass: DeviceClassServer {
     private let hostTable: UnsafeMutablePointer<dh_net_host>
     private(set) var netCounters: NetCounters
     private var linkUp = false
+    /// While the supervisor's carrier grace runs: its timer (one-shot timerfd).
+    private var carrierGrace: Descriptor?
     private var stopped = false
     private var reportedTransmitOvercount = false
     private let transmitBound: CallbackWatchdog.Bound
@@ -68,7 +81,9 @@ final class NetClass: DeviceClassServer {
         // every restart's outage: logged with the attach.
         let began = cdh_monotonic_ns()
         let handed = NetClass.handedQueues
+        let graceMs = NetClass.handedCarrierGraceMs ?? 0
         NetClass.handedQueues = []
+        NetClass.handedCarrierGraceMs = nil
         // Queues hostd kept are attached to this instance's interface (it
         // took them from its previous driverhost, which made or checked
         // it): nothing to look up or attach, and hostd turned the carrier
@@ -110,8 +125,13 @@ final class NetClass: DeviceClassServer {
             }
             // The link is down until the plugin says otherwise (attaching
             // leaves the carrier off since Linux 6.0, IFF_NO_CARRIER in
-            // tap.c; before, it turned it on).
-            if !adopting { try TAPInterface.setCarrier(taps[0], false) }
+            // tap.c; before, it turned it on), unless the supervisor's
+            // carrier grace still runs for these queues.
+            if adopting && graceMs > 0 {
+                try keepCarrier(forMs: graceMs)
+            } else {
+                try TAPInterface.setCarrier(taps[0], false)
+            }
             for queue in queues {
                 let index = Int(queue.index)
                 queue.token = try instance.loop.addClassSource(queue.tap.raw) { [unowned self] in self.transmitReadable(index) }
@@ -145,6 +165,7 @@ final class NetClass: DeviceClassServer {
     func stop() {
         guard !stopped else { return }
         stopped = true
+        endCarrierGrace()
         instance.log(.info, "net: \(deviceName): \(netCounters.text)")
         for queue in queues {
             if !queue.paused { try? instance.loop.pauseClassSource(queue.tap.raw) }
@@ -286,12 +307,45 @@ final class NetClass: DeviceClassServer {
         if up != linkUp { netCounters.linkChanges += 1 }
         linkUp = up
         netCounters.carrier = up ? 1 : 0
+        if up {
+            endCarrierGrace()
+        } else if carrierGrace != nil {
+            instance.log(.info, "net: \(deviceName): link down; the carrier stays on until the restart's grace ends")
+            return
+        }
         do {
             try TAPInterface.setCarrier(queues[0].tap, up)
             instance.log(.info, "net: \(deviceName): link \(up ? "up" : "down")")
         } catch {
             instance.log(.error, "net: \(deviceName): cannot set the carrier: \(error)")
         }
+    }
+
+    /// The carrier the supervisor kept on stays on for `ms` more, or until
+    /// the plugin says the link is up.
+    private func keepCarrier(forMs ms: UInt32) throws(SystemCallError) {
+        let timer = Descriptor(taking: try systemCall("timerfd_create") { cdh_timerfd_create() })
+        _ = try systemCall("timerfd_settime") { cdh_timerfd_set(timer.raw, UInt64(ms) * 1_000_000, 0) }
+        try instance.loop.addClassSource(timer.raw, readable: { [unowned self] in self.carrierGraceEnded() })
+        carrierGrace = timer
+    }
+
+    private func carrierGraceEnded() {
+        endCarrierGrace()
+        guard !linkUp, !stopped else { return }
+        do {
+            try TAPInterface.setCarrier(queues[0].tap, false)
+            instance.log(.warning, "net: \(deviceName): the link did not come up within the restart's carrier grace: carrier off")
+        } catch {
+            instance.log(.error, "net: \(deviceName): cannot set the carrier: \(error)")
+        }
+    }
+
+    private func endCarrierGrace() {
+        guard let timer = carrierGrace else { return }
+        carrierGrace = nil
+        instance.loop.removeClassSource(timer.raw)
+        timer.close()
     }
 
     func transmitReady(_ queue: UInt32) {

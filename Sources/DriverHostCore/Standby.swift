@@ -26,6 +26,9 @@ enum Standby {
         var classDevice: ClassDevice?
         /// Descriptors that came with the line (the class device's queues).
         var handed: [Int32] = []
+        /// How much longer a handed-over interface keeps its carrier unless
+        /// the plugin says the link is up (nil: the supervisor kept no carrier).
+        var carrierGraceMs: UInt32? = nil
     }
 
     /// When the start came (monotonic ns), nil if this driverhost was no
@@ -60,9 +63,9 @@ enum Standby {
             let parsed = SupervisorMessage.parse(String(decoding: line, as: UTF8.self))
             line.removeAll()
             switch parsed {
-            case .message(.start(let restarts, let device)):
+            case .message(.start(let restarts, let device, let grace)):
                 startedNs = cdh_monotonic_ns()
-                return Start(restartCount: restarts, classDevice: device, handed: handed)
+                return Start(restartCount: restarts, classDevice: device, handed: handed, carrierGraceMs: grace)
             case .message(.stop):
                 handed.forEach { _ = close($0) }
                 return nil

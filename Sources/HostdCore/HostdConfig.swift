@@ -43,6 +43,8 @@ import DrvHostProtocol
 ///
 ///   [net]
 ///   interface_name = "dh-{plugin}-{pci}"    # a net device's interface: {plugin}, {pci} = p<bus>s<slot>
+///   carrier_grace_ms = 1000                 # how long an interface nobody drives keeps its
+///                                           # carrier: a restart within it is no link change
 ///
 ///   [devices]
 ///   claim  = ["0000:00:05.0"]               # may be taken from their kernel driver
@@ -76,6 +78,10 @@ public struct HostdConfig: Equatable, Sendable {
     /// How driverhost names a net device's new interface (--net-name);
     /// nil: driverhost's default, NetInterfaceName.defaultPattern.
     public var netInterfaceName: String? = nil
+    /// How long a net interface keeps its carrier while nobody drives it
+    /// (its driverhost restarting): a carrier that goes off makes the kernel
+    /// drop what TCP sends, and TCP then waits out its retransmission timer.
+    public var carrierGraceMs = 1000
     /// How long a driverhost may leave heartbeats unanswered (nil: the
     /// longest callback the caps allow, plus 5 s of slack).
     public var livenessMs: Int? = nil
@@ -199,6 +205,7 @@ public struct HostdConfig: Equatable, Sendable {
                 let pattern = try string()
                 if let problem = NetInterfaceName.patternProblem(pattern) { throw fail(problem) }
                 netInterfaceName = pattern
+            case "net.carrier_grace_ms": carrierGraceMs = try milliseconds(0...60_000)
             case "limits.liveness_ms": livenessMs = try milliseconds(100...3_600_000)
             case "instance.memory_max_mb": resources.memoryMaxMB = try milliseconds(16...1_048_576)
             case "instance.pids_max": resources.pidsMax = try milliseconds(8...1_000_000)

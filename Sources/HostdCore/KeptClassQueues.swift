@@ -9,11 +9,19 @@ import DrvHostSystem
 ///
 /// They are the driverhost's own open files, taken with pidfd_getfd when it
 /// says "queues"; hostd never reads them. It hands them to the next
-/// driverhost with its "start", turns the carrier off when a driverhost
-/// ends (the plugin turns it on again), and lets them go before the class
-/// device is ended or a driverhost is started that will attach by name.
+/// driverhost with its "start", turns the carrier off once nobody has
+/// driven the interface for the carrier grace (Supervisor.classDeviceUndriven),
+/// and lets them go before the class device is ended or a driverhost is
+/// started that will attach by name.
 final class KeptClassQueues {
     private(set) var descriptors: [Int32] = []
+    /// Since when (the supervisor's ms) no driverhost's plugin has said the
+    /// link is up; nil while one does.
+    var undrivenSinceMs: Int64?
+    /// The watcher's timer that ends the carrier grace, while it runs.
+    var graceTimer: UInt64?
+    /// hostd turned the carrier off, and no driverhost has had them since.
+    var carrierTurnedOff = false
 
     deinit { release() }
 
@@ -31,12 +39,13 @@ final class KeptClassQueues {
             }
             taken.append(copy)
         }
-        release()
+        closeAll()
         descriptors = taken
     }
 
-    /// Nobody drives the device now: carrier off (until the next plugin's
-    /// set_link). A failure is returned for the log; nothing else depends on it.
+    /// Nobody has driven the device for the grace: carrier off (until the
+    /// next plugin's set_link). A failure is returned for the log; nothing
+    /// else depends on it.
     func carrierOff() -> String? {
         guard let first = descriptors.first else { return nil }
         let result = chd_tap_set_carrier(first, 0)
@@ -44,6 +53,12 @@ final class KeptClassQueues {
     }
 
     func release() {
+        closeAll()
+        undrivenSinceMs = nil
+        carrierTurnedOff = false
+    }
+
+    private func closeAll() {
         descriptors.forEach { _ = close($0) }
         descriptors.removeAll()
     }

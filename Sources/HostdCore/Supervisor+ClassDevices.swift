@@ -46,13 +46,64 @@ extension Supervisor {
         }
     }
 
-    /// The instance's driverhost is gone (or going): nobody drives its class
-    /// device until the next one, so the TAP carrier goes off now, before
-    /// the restart, as the kernel did when the queues went with the process.
+    /// The instance's driverhost is gone (or going): nobody drives its TAP
+    /// interface until the next one. The carrier stays on for the grace
+    /// (hostd.toml [net] carrier_grace_ms), counted from when a plugin last
+    /// said the link is up: a restart within it is no link change for the
+    /// interface's users. A carrier that went off would make the kernel drop
+    /// what TCP sends meanwhile, and TCP would then wait out its
+    /// retransmission timer (hundreds of ms, doubling) after the restart.
     func classDeviceUndriven(_ record: InstanceRecord) {
+        let kept = record.keptQueues
+        // Called at the channel's end and at the exit: the first decides.
+        guard !kept.descriptors.isEmpty, kept.graceTimer == nil, !kept.carrierTurnedOff else { return }
+        let since = kept.undrivenSinceMs ?? nowMs
+        kept.undrivenSinceMs = since
+        let deadline = since + Int64(config.carrierGraceMs)
+        guard deadline > nowMs else { return carrierGraceEnded(record) }
+        kept.graceTimer = ChildWatcher.shared.at(epoch + .milliseconds(deadline),
+                                                 Supervisor.carrierGraceTick(self, record.name, record.generation))
+    }
+
+    /// Made outside the actor: it runs on the watcher's thread.
+    private nonisolated static func carrierGraceTick(_ supervisor: Supervisor, _ name: String, _ generation: Int) -> () -> Void {
+        { Task { await supervisor.carrierGraceTick(name, generation) } }
+    }
+
+    /// A driverhost started since took the grace over with its "start".
+    private func carrierGraceTick(_ name: String, _ generation: Int) {
+        guard let record = instances[name], record.generation == generation, record.keptQueues.graceTimer != nil,
+              !record.keptQueues.descriptors.isEmpty else { return }
+        record.keptQueues.graceTimer = nil
+        carrierGraceEnded(record)
+    }
+
+    private func carrierGraceEnded(_ record: InstanceRecord) {
+        let metadata: Logger.Metadata = ["instance": "\(record.name)"]
+        record.keptQueues.carrierTurnedOff = true
         if let why = record.keptQueues.carrierOff() {
-            logger.warning("cannot turn the carrier off: \(why)", metadata: ["instance": "\(record.name)"])
+            logger.warning("cannot turn the carrier off: \(why)", metadata: metadata)
+        } else {
+            logger.info("the carrier grace (\(config.carrierGraceMs) ms) ended with nobody driving the interface: carrier off", metadata: metadata)
         }
+    }
+
+    /// What is left of the carrier grace for the driverhost being started
+    /// with the kept queues (SupervisorMessage "start"); hostd's own timer
+    /// stops: from now on only that driverhost sets the carrier.
+    func handCarrierGraceOver(_ record: InstanceRecord) -> UInt32? {
+        let kept = record.keptQueues
+        if let timer = kept.graceTimer { ChildWatcher.shared.cancelTimer(timer) }
+        kept.graceTimer = nil
+        kept.carrierTurnedOff = false
+        guard !kept.descriptors.isEmpty, let since = kept.undrivenSinceMs else { return nil }
+        return UInt32(clamping: max(0, since + Int64(config.carrierGraceMs) - nowMs))
+    }
+
+    /// A driverhost's counters say its plugin has the link up: the grace
+    /// starts afresh at its end.
+    func noteCarrier(_ counters: [ClassCounter], of record: InstanceRecord) {
+        if counters.contains(where: { $0.name == "carrier" && $0.value == 1 }) { record.keptQueues.undrivenSinceMs = nil }
     }
 }
 

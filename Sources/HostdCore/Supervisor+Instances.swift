@@ -152,8 +152,9 @@ extension Supervisor {
         }
         let connection: DriverhostConnection
         let warm: Bool
+        let carrierGrace = handCarrierGraceOver(record)
         if let standby = record.standby, standby.requestStart(restartCount: record.restarts, classDevice: record.classDevice,
-                                                                     queues: record.keptQueues.descriptors) {
+                                                                     queues: record.keptQueues.descriptors, carrierGraceMs: carrierGrace) {
             record.standby = nil
             connection = standby
             warm = true
@@ -283,7 +284,9 @@ extension Supervisor {
         case .classQueues(let kind, let fds):
             keepClassQueues(kind, fds, of: record, from: connection)
         case .classCounters(let kind, let counters):
-            if record.classDevice?.kind == kind { record.classCounters = counters }
+            guard record.classDevice?.kind == kind else { break }
+            record.classCounters = counters
+            noteCarrier(counters, of: record)
         case .pong:
             drive(record, .heartbeatAnswered)
         case .failed(let message):

@@ -40,6 +40,8 @@ import Testing
     static let fromSupervisor: [SupervisorMessage] = [
         .start(restartCount: 0, classDevice: nil),
         .start(restartCount: 3, classDevice: ClassDevice(kind: "net", name: "dh-edu-p0s5")),
+        .start(restartCount: 4, classDevice: ClassDevice(kind: "net", name: "dh-edu-p0s5"), carrierGraceMs: 0),
+        .start(restartCount: 4, classDevice: ClassDevice(kind: "net", name: "dh-edu-p0s5"), carrierGraceMs: 873),
         .stop,
         .ping(17),
         .call(id: "1", command: "factorial", arguments: ["10", "a b", "100%", ""]),
@@ -86,7 +88,8 @@ import Testing
     }
 
     @Test(arguments: ["", "stop now", "ping", "ping x", "ping -1", "ping 1 2", "trace", "trace maybe",
-                      "start", "start x", "start 1 net", "start 1 net bad%2", "adopt me", "call", "call bad%2 x"])
+                      "start", "start x", "start 1 net", "start 1 net bad%2", "start 1 net x -5", "start 1 net x 1.5",
+                      "start 1 net x 4294967296", "start 1 net x 5 6", "adopt me", "call", "call bad%2 x"])
     func aMalformedSupervisorLineIsIgnored(_ line: String) {
         #expect(SupervisorMessage.parse(line) == .unknown, "\(line)")
     }

@@ -27,6 +27,7 @@ struct loop {
 	uint32_t length[RING];
 	uint32_t used;
 	int ring_was_full;
+	uint32_t links_said;		/* set_link calls made */
 };
 
 static const struct dh_net_host *net_host(struct loop *loop)
@@ -64,8 +65,15 @@ static void timer(void *context, uint32_t id)
 	uint32_t i;
 
 	if (id == 1) {
-		/* The first callback after attach: the host's half is there. */
+		/* The first callback after attach: the host's half is there.
+		 * Built as net-loop-cold, the link is down after attach, as a
+		 * NIC's just reset, until the set_link command. */
+#ifdef NET_LOOP_COLD
+		net_host(loop)->set_link(loop->inst, 0);
+#else
 		net_host(loop)->set_link(loop->inst, 1);
+#endif
+		loop->links_said++;
 		return;
 	}
 	for (i = 0; i < loop->used; i++) {
@@ -126,6 +134,12 @@ static void set_link(void *context, uint32_t up)
 	struct loop *loop = context;
 
 	net_host(loop)->set_link(loop->inst, up);
+	loop->links_said++;
+}
+
+static uint32_t links_said(void *context)
+{
+	return ((struct loop *)context)->links_said;
 }
 
 /* Zero length, short, oversized, and on a queue the device lacks: all four
@@ -147,6 +161,7 @@ static uint32_t receive_malformed(void *context)
 static const struct dh_command commands[] = {
 	{ "set_link", "void(u32)", (dh_command_fn)set_link, "link up (1) or down (0)" },
 	{ "receive_malformed", "u32()", (dh_command_fn)receive_malformed, "hand over four malformed frames" },
+	{ "links_said", "u32()", (dh_command_fn)links_said, "how often this instance called set_link" },
 };
 
 const struct dh_plugin dh_plugin_entry = {

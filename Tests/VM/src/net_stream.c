@@ -14,18 +14,20 @@
  *       of what was sent, ms, or error=... (a reset is error=Connection
  *       reset by peer)
  *   net_stream outage IFACE PID TIMEOUT_MS
- *       SIGSEGV to PID, then the milliseconds until IFACE's carrier is on
- *       again after it went off: ms=..., or error=... when it did not come
- *       back within the timeout. The carrier is looked at whenever the
- *       kernel announces a link change (rtnetlink) and every 2 ms besides:
- *       a tighter poll would take the single vCPU from the restart it
- *       measures (every 200 us took about a third of it).
+ *       SIGSEGV to PID (IFACE's driverhost, while traffic flows), then the
+ *       milliseconds until frames come in through IFACE again: the first
+ *       received frame (rx_packets, what a driverhost writes to the TAP)
+ *       after PID's exit, with the carrier on: ms=..., or error=... when
+ *       none came within the timeout. The interface is looked at whenever
+ *       the kernel announces a link change (rtnetlink) and every 2 ms
+ *       besides: a tighter poll would take the single vCPU from the
+ *       restart it measures (every 200 us took about a third of it).
  *   net_stream outage IFACE PID TIMEOUT_MS LOG NAME=TEXT...
  *       the same, and where the time went, on the same line: exit= (the
- *       process is gone, the kernel's release done), off= (carrier off),
- *       and NAME= for the first line of LOG written after the signal that
- *       holds TEXT (- if none came before the carrier); LOG's lines go to
- *       stderr, stamped.
+ *       process is gone, the kernel's release done), off= (carrier off, -1
+ *       if it stayed on), and NAME= for the first line of LOG written after
+ *       the signal that holds TEXT (- if none came before the frames);
+ *       LOG's lines go to stderr, stamped.
  *
  * Exit status 0 unless an error was printed.
  */
@@ -203,6 +205,21 @@ static int carrier(const char *iface)
 	return c == '1' ? 1 : c == '0' ? 0 : -1;
 }
 
+static long long rx_packets(const char *iface)
+{
+	char path[128], text[32] = "";
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/sys/class/net/%s/statistics/rx_packets", iface);
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return -1;
+	n = read(fd, text, sizeof(text) - 1);
+	close(fd);
+	return n > 0 ? atoll(text) : -1;
+}
+
 /* A socket that becomes readable at every link change (RTMGRP_LINK). */
 static int link_changes(void)
 {
@@ -282,6 +299,7 @@ static int do_outage(const char *iface, pid_t pid, uint64_t timeout_ms, const ch
 {
 	struct split s = { .log = -1, .pidfd = -1, .exit_ms = -1, .off_ms = -1 };
 	uint64_t start, deadline;
+	long long rx_at_exit = -1;
 	int c, nl, i;
 	char drain[8192];
 
@@ -323,7 +341,7 @@ static int do_outage(const char *iface, pid_t pid, uint64_t timeout_ms, const ch
 		c = carrier(iface);
 		if (c == 0 && s.off_ms < 0)
 			s.off_ms = since(start);
-		if (c == 1 && s.off_ms >= 0) {
+		if (c == 1 && rx_at_exit >= 0 && rx_packets(iface) > rx_at_exit) {
 			double ms = since(start);
 
 			if (s.log >= 0)
@@ -338,14 +356,16 @@ static int do_outage(const char *iface, pid_t pid, uint64_t timeout_ms, const ch
 		if (poll(p, s.exit_ms < 0 ? 2 : 1, 2) > 0) {
 			while (recv(nl, drain, sizeof(drain), 0) > 0)
 				;
-			if (s.exit_ms < 0 && (p[1].revents & POLLIN))
+			if (s.exit_ms < 0 && (p[1].revents & POLLIN)) {
 				s.exit_ms = since(start);
+				rx_at_exit = rx_packets(iface);
+			}
 		}
 		if (s.log >= 0)
 			read_log(&s, start);
 	}
 	close(nl);
-	printf("error=carrier %s within %llu ms", s.off_ms >= 0 ? "not back" : "never went off",
+	printf("error=no frame came in %s within %llu ms", s.exit_ms >= 0 ? "after the exit" : "(no exit)",
 	       (unsigned long long)timeout_ms);
 	print_split(&s);
 	printf("\n");
