@@ -110,6 +110,21 @@ rtt_split() {
 rtt_split $IF "drvproxy[$A]-0 drvproxy[$A]-1" $NET.2 drvhost
 rtt_split $IF_C "$IF_C-rx-0" $BASE.2 kernel
 
+# Where a round trip's CPU goes, both sides: a system-wide profile
+# (cpu-clock: TCG has no PMU) of 300 more pings each, apart from the
+# measured ones. Needs perf in the guest (make bench-payload).
+ping_profile() {  # $1: drvhost|kernel, $2: address
+	timeout 60 perf record -N -q -a -g -F 2000 -e cpu-clock -o /tmp/perf.data -- 		ping -c 300 -i 0.01 -W 2 $2 >/dev/null 2>/tmp/perf.err ||
+		{ echo "NOTE: profile ping $1: perf failed: $(tail -n 1 /tmp/perf.err)"; rm -f /tmp/perf.data; return; }
+	timeout 60 perf report -i /tmp/perf.data --no-children --sort comm,dso,sym --stdio -g none --percent-limit 0.15 2>/dev/null |
+		grep "%" | grep -v "^#\|safe_halt" | head -n ${PROFILE_TOP:-40} | sed -E "s/^ +/NOTE: profile ping $1: /; s/ +/ /g"
+	rm -f /tmp/perf.data
+}
+if command -v perf >/dev/null 2>&1; then
+	ping_profile drvhost $NET.2
+	ping_profile kernel $BASE.2
+fi
+
 # Five SIGSEGVs during one long transfer: each timed from the signal to the
 # first frame in through the interface from the restarted driverhost (net_stream
 # outage), each restart waited for.
@@ -168,6 +183,7 @@ resets=$(cat /tmp/recv.out /tmp/send.out | grep -c "error=")
 same_data "$(grep -v listening /tmp/recv.out; cat /tmp/send.out)" || echo "NOTE: net crash transfer: $(cat /tmp/recv.out /tmp/send.out | tr '\n' ' ')"
 echo "NOTE: net crashes, signal to frames in again (ms):$all, longest $max; $A resets by: $(cat $(sysdev $A)/reset_method 2>/dev/null || echo none)"
 echo "net_crash_tcp_resets: $resets"
+echo "NOTE: net crash transfer's gaps over 50 ms: $(sed -n 's/.*gaps_ms=\([0-9,-]*\).*/\1/p' /tmp/recv.out)"
 echo "net_crash_outage_ms_max: $(field "$(cat /tmp/recv.out)" max_gap_ms)"
 # Each step's median over the crashes, from the signal on.
 for step in exit off seen started open attach tap link; do

@@ -5,8 +5,9 @@
  *
  *   net_stream recv PORT TIMEOUT_S
  *       accept one TCP connection, read it to its end; prints bytes, hash
- *       (FNV-1a 64 of the data), ms (first byte to end), mbit_s and
- *       max_gap_ms (the longest wait between two reads), or error=...
+ *       (FNV-1a 64 of the data), ms (first byte to end), mbit_s,
+ *       max_gap_ms (the longest wait between two reads) and gaps_ms (each
+ *       wait over 50 ms, in order, at most 16), or error=...
  *   net_stream send ADDR PORT BYTES TIMEOUT_S
  *       connect (retrying while the receiver is not listening yet, within
  *       the timeout), send BYTES of a fixed pseudo-random stream, close the
@@ -101,7 +102,8 @@ static int do_recv(int port, int timeout_s)
 	struct sockaddr_in addr = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
 	static uint8_t buf[CHUNK];
 	uint64_t hash = FNV_START, bytes = 0, first = 0, last = 0, gap = 0, t;
-	int one = 1, lfd, fd;
+	uint64_t gaps[16];
+	int one = 1, lfd, fd, long_gaps = 0, i;
 	ssize_t n;
 
 	lfd = socket(AF_INET, SOCK_STREAM, 0);
@@ -121,8 +123,13 @@ static int do_recv(int port, int timeout_s)
 		t = now_ns();
 		if (!first)
 			first = t;
-		else if (t - last > gap)
-			gap = t - last;
+		else {
+			if (t - last > gap)
+				gap = t - last;
+			/* Each crash's own gap, beside the longest. */
+			if (t - last > 50000000ull && long_gaps < 16)
+				gaps[long_gaps++] = t - last;
+		}
 		last = t;
 		hash = fnv1a(hash, buf, (size_t)n);
 		bytes += (uint64_t)n;
@@ -130,9 +137,12 @@ static int do_recv(int port, int timeout_s)
 	if (n < 0)
 		return fail("read");
 	t = last > first ? last - first : 1;
-	printf("bytes=%llu hash=%016llx ms=%llu mbit_s=%.2f max_gap_ms=%llu\n", (unsigned long long)bytes,
+	printf("bytes=%llu hash=%016llx ms=%llu mbit_s=%.2f max_gap_ms=%llu gaps_ms=", (unsigned long long)bytes,
 	       (unsigned long long)hash, (unsigned long long)(t / 1000000), (double)bytes * 8e3 / (double)t,
 	       (unsigned long long)(gap / 1000000));
+	for (i = 0; i < long_gaps; i++)
+		printf("%s%llu", i ? "," : "", (unsigned long long)(gaps[i] / 1000000));
+	printf("%s\n", long_gaps ? "" : "-");
 	close(fd);
 	return 0;
 }
