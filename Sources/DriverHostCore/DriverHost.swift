@@ -93,6 +93,9 @@ public enum DriverHost {
             // The standby runs what a restart runs first once while it
             // waits, not first after a crash (StandbyWarmUp).
             StandbyWarmUp.deviceOpen(bdf: options.bdf)
+            // Which class a plugin serves is known only after its attach:
+            // any plugin that may serve one warms the frame path (a block
+            // plugin too; it costs the idle standby a few ms).
             if descriptor.raw.get_extension != nil { StandbyWarmUp.netFramePath() }
             log(.debug, "standby: plugin \(descriptor.name) \(descriptor.version) validated, waiting for start")
             guard let start = try Standby.awaitStart(control: controlFD, signals: signals.raw) else {

@@ -53,6 +53,7 @@ enum StandbyWarmUp {
             _ = try? queue.fill(maxFrame: maxFrame, oversized: &dropped)
             _ = queue.consume(queue.pending)
         }
+        // The attach's own timing line formats this.
         _ = Log.milliseconds(since: cdh_monotonic_ns())
     }
 }

@@ -137,20 +137,11 @@ import TestSupport
         defer { try? FileManager.default.removeItem(atPath: w.plugins) }
         try await w.supervisor.start()
         _ = try await w.supervisor.load(plugin: "edu.so", device: "sim:edu0")
-        // Written through a hard link elsewhere, so that the directory
-        // watcher (which would restart the instance on the new file anyway)
-        // stays out of it: only the crash path decides.
-        let file = w.plugins + "/edu.so", link = w.plugins + ".edu-link.so"
-        try FileManager.default.linkItem(atPath: file, toPath: link)
-        defer { try? FileManager.default.removeItem(atPath: link) }
+        let overwriter = try InPlaceOverwriter(w.plugins + "/edu.so")
         for round in 1...4 {
             let before = try await w.supervisor.status("edu@sim:edu0")
             let changes = await w.supervisor.observe()
-            // cp over the file: same inode, new contents (the same bytes).
-            let bytes = try Data(contentsOf: URL(fileURLWithPath: file))
-            let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: link))
-            try handle.write(contentsOf: bytes)
-            try handle.close()
+            try overwriter.overwrite()
             kill(try #require(before.pid), SIGBUS)  // what touching the changed mapping does
             let seen = try await within(10, waitingFor: "edu@sim:edu0 back after overwrite \(round)") {
                 await HostdTests.changes(changes, until: .running, of: "edu@sim:edu0")

@@ -57,16 +57,9 @@ import Testing
         _ = try await w.supervisor.load(plugin: "edu.so", device: "sim:edu0")
         let before = try await w.supervisor.status("edu@sim:edu0")
         let standby = try #require(before.standbyPid)
-        // Rewritten in place through a hard link elsewhere, so that the
-        // directory watcher (which would upgrade it) stays out of it: only
-        // the crash path decides. The same bytes: nothing crashes by it.
-        let file = w.plugins + "/edu.so", link = w.plugins + ".edu-link.so"
-        try FileManager.default.linkItem(atPath: file, toPath: link)
-        defer { try? FileManager.default.removeItem(atPath: link) }
-        let bytes = try Data(contentsOf: URL(fileURLWithPath: file))
-        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: link))
-        try handle.write(contentsOf: bytes)
-        try handle.close()
+        // The same bytes: nothing crashes by it.
+        let overwriter = try InPlaceOverwriter(w.plugins + "/edu.so")
+        try overwriter.overwrite()
         let changes = await w.supervisor.observe()
         let supervisor = w.supervisor
         kill(try #require(before.pid), SIGKILL)
@@ -82,6 +75,30 @@ import Testing
 }
 
 /// Copies the file beside itself and renames the copy over it: a new inode.
+/// A plugin file rewritten in place (cp over it: same inode, here the same
+/// bytes) through a hard link outside the plugin directory, so that the
+/// directory watcher (which would upgrade the instance) stays out of it:
+/// only the crash path decides.
+final class InPlaceOverwriter {
+    let file: String
+    let link: String
+
+    init(_ file: String) throws {
+        self.file = file
+        link = (file as NSString).deletingLastPathComponent + ".\((file as NSString).lastPathComponent)-link"
+        try FileManager.default.linkItem(atPath: file, toPath: link)
+    }
+
+    deinit { try? FileManager.default.removeItem(atPath: link) }
+
+    func overwrite() throws {
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: file))
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: link))
+        try handle.write(contentsOf: bytes)
+        try handle.close()
+    }
+}
+
 func replaceByRename(_ file: String) throws {
     let copy = (file as NSString).deletingLastPathComponent + "/.upgrade-\(UUID().uuidString)"
     try FileManager.default.copyItem(atPath: file, toPath: copy)
