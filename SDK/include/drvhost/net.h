@@ -18,10 +18,11 @@
  * the plugin hands over every frame the device has received at once.
  *
  * Crash: the interface outlives the driverhost (addresses, routes and open
- * sockets stay). While nobody drives it, its carrier is off and frames sent
- * to it are dropped, as on a cable pulled out; TCP retransmits them once
- * the next driverhost of the instance attached. The interface takes the MAC
- * address of the first attach.
+ * sockets stay). While the instance restarts, its carrier stays on for a
+ * grace (hostd.toml [net] carrier_grace_ms) and frames sent to it wait in
+ * its queue for the next driverhost; past the grace, the carrier goes off
+ * and frames are dropped, as on a cable pulled out. The interface takes
+ * the MAC address of the first attach.
  */
 #ifndef DRVHOST_NET_H
 #define DRVHOST_NET_H
@@ -84,7 +85,9 @@ struct dh_net_host {
 			    const struct dh_net_frame *frames, uint32_t count);
 
 	/* The link came up (up = 1) or went down (0): the interface's
-	 * carrier follows. Until the first call the carrier is off. */
+	 * carrier follows. Until the first call the carrier is off, except
+	 * after a crash: then the carrier hostd kept on stays on until the
+	 * link is up or the restart's grace ends. */
 	void (*set_link)(dh_instance *inst, uint32_t up);
 
 	/* The transmit ring of `queue` has room again after a transmit that
