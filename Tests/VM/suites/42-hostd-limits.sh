@@ -12,11 +12,13 @@ shift
 OTHERS="$*"
 bind_uio $A >/dev/null || { fail hostd_limits_setup "cannot bind $A to uio_pci_generic"; exit 0; }
 mkdir -p $PLUGINS && cp /plugins/hog.so $PLUGINS/hog.so
-start_hostd "autoload = false" "[restart]" "backoff_initial_ms = 20" "warm_standby = false" \
-	"[limits]" "max_callback_ms = 10000" "liveness_ms = 10100" \
-	"[instance]" "memory_max_mb = 48" "pids_max = 16" "cpu_weight = 50" \
-	"[devices]" "claim = $(toml_list $A)" "ignore = $(toml_list $OTHERS)" ||
-	{ fail hostd_limits_ready "see above"; exit 0; }
+start_limited_hostd() {
+	start_hostd "autoload = false" "[restart]" "backoff_initial_ms = 20" "warm_standby = false" \
+		"[limits]" "max_callback_ms = 10000" "liveness_ms = 10100" \
+		"[instance]" "memory_max_mb = 48" "pids_max = 16" "cpu_weight = 50" \
+		"[devices]" "claim = $(toml_list $A)" "ignore = $(toml_list $OTHERS)"
+}
+start_limited_hostd || { fail hostd_limits_ready "see above"; exit 0; }
 I=misbehave@$A
 
 pid_of() { hostctl status $I | sed -n 's/^  pid: *\([0-9]*\)$/\1/p'; }
@@ -60,6 +62,33 @@ if wait_log "instance=$I .*instance attached" 60 $mark && [ "$(restarts_of)" = $
 else
 	fail hostd_stopped_driverhost_restarted "pid $pid, restarts $before -> $(restarts_of): $(tail -n 5 $LOG | tr '\n' ' ')"
 fi
+
+# A new hostd (the old one killed) adopts the driverhost and watches its
+# memory limit as its own: past it, ended with the reason and restarted.
+mark=$(($(log_lines) + 1))
+kill -9 $HOSTD_PID
+wait $SD_PID
+HOSTD_PID=
+why=
+if ! start_limited_hostd; then
+	why="the second hostd did not start"
+elif ! wait_log "instance=$I .*driverhost adopted" 60 $mark; then
+	why="not adopted: $(tail -n 5 $LOG | tr '\n' ' ')"
+else
+	before=$(restarts_of)
+	mark=$(($(log_lines) + 1))
+	got=$(hostctl call $I hog 1000 2>&1)
+	if ! wait_log "instance=$I .*instance attached" 60 $mark || [ "$(restarts_of)" != $((before + 1)) ]; then
+		why="not restarted (call '$got', restarts $before -> $(restarts_of)): $(tail -n 5 $LOG | tr '\n' ' ')"
+	else
+		case "$(last_exit_of)" in
+		*"killed by hostd: it used "*" MiB, more than its memory limit (memory_max_mb = 48)") ;;
+		*) why="call '$got', last exit '$(last_exit_of)'" ;;
+		esac
+	fi
+fi
+[ -z "$why" ] && pass hostd_adopted_driverhost_keeps_its_memory_limit || fail hostd_adopted_driverhost_keeps_its_memory_limit "$why"
+[ -n "$HOSTD_PID" ] || exit 0
 
 # Unload: the instance's cgroup goes with it.
 hostctl unload $I >/dev/null 2>&1
