@@ -156,6 +156,12 @@ quiet_ticks=$(cpu_ticks $HOSTD_PID) quiet_cs=$(uptime_cs)
 sleep 3   # a window to measure over, not a wait for anything
 quiet_ticks=$(($(cpu_ticks $HOSTD_PID) - quiet_ticks)) quiet_cs=$(($(uptime_cs) - quiet_cs))
 echo "NOTE: net transfer without crashes: hostd used $((quiet_ticks * 100000 / HZ / quiet_cs)) ms of CPU per second"
+# How TCP got over each crash, from the sender's side (the root namespace):
+# retransmission timeouts (TCPTimeouts: a gap of its own, 200 ms or more)
+# and segments sent again; and frames the TAP queue dropped while nobody
+# read it.
+tcp_counter() { awk -v name=$1 '$1 ~ /^Tcp(Ext)?:$/ { if (!($1 in keys)) { keys[$1] = $0; next } n = split(keys[$1], k); split($0, v); for (i = 2; i <= n; i++) if (k[i] == name) print v[i] }' /proc/net/netstat /proc/net/snmp; }
+timeouts=$(tcp_counter TCPTimeouts) retrans=$(tcp_counter RetransSegs) tap_drops=$(stat_of tx_dropped)
 hostd_ticks=$(cpu_ticks $HOSTD_PID) crash_cs=$(uptime_cs)
 for round in 1 2 3 4 5; do
 	base=$(stat_of tx_bytes)
@@ -176,6 +182,7 @@ $out"
 	wait_log "instance=e1000e@$A .*restart=$round .*instance attached" 30 $mark || { echo "FAIL: bench_net: no restart $round"; break; }
 done
 hostd_ticks=$(($(cpu_ticks $HOSTD_PID) - hostd_ticks)) crash_cs=$(($(uptime_cs) - crash_cs))
+echo "NOTE: net crashes, the sender's TCP: $(($(tcp_counter TCPTimeouts) - timeouts)) retransmission timeouts, $(($(tcp_counter RetransSegs) - retrans)) segments sent again; the TAP queue dropped $(($(stat_of tx_dropped) - tap_drops)) frames"
 echo "NOTE: net crashes: hostd used $((hostd_ticks * 1000 / HZ / 5)) ms of CPU per crash, $((hostd_ticks * 100000 / HZ / crash_cs)) ms per second over the $((crash_cs / 100)) s of five crashes and restarts"
 wait $send_pid
 wait $recv_pid
