@@ -7,7 +7,8 @@
  *       accept one TCP connection, read it to its end; prints bytes, hash
  *       (FNV-1a 64 of the data), ms (first byte to end), mbit_s,
  *       max_gap_ms (the longest wait between two reads) and gaps_ms (each
- *       wait over 50 ms, in order, at most 16), or error=...
+ *       wait over 50 ms, in order, at most 16, as MS@END: END the moment
+ *       it ended, CLOCK_MONOTONIC in ms), or error=...
  *   net_stream send ADDR PORT BYTES TIMEOUT_S
  *       connect (retrying while the receiver is not listening yet, within
  *       the timeout), send BYTES of a fixed pseudo-random stream, close the
@@ -24,7 +25,8 @@
  *       besides: a tighter poll would take the single vCPU from the
  *       restart it measures (every 200 us took about a third of it).
  *   net_stream outage IFACE PID TIMEOUT_MS LOG NAME=TEXT...
- *       the same, and where the time went, on the same line: exit= (the
+ *       the same, and where the time went, on the same line: at= (the
+ *       signal, CLOCK_MONOTONIC in ms), exit= (the
  *       process is gone, the kernel's release done), off= (carrier off, -1
  *       if it stayed on), and NAME= for the first line of LOG written after
  *       the signal that holds TEXT (- if none came before the frames);
@@ -102,7 +104,7 @@ static int do_recv(int port, int timeout_s)
 	struct sockaddr_in addr = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
 	static uint8_t buf[CHUNK];
 	uint64_t hash = FNV_START, bytes = 0, first = 0, last = 0, gap = 0, t;
-	uint64_t gaps[16];
+	uint64_t gaps[16], gap_ends[16];
 	int one = 1, lfd, fd, long_gaps = 0, i;
 	ssize_t n;
 
@@ -126,9 +128,12 @@ static int do_recv(int port, int timeout_s)
 		else {
 			if (t - last > gap)
 				gap = t - last;
-			/* Each crash's own gap, beside the longest. */
-			if (t - last > 50000000ull && long_gaps < 16)
+			/* Each crash's own gap, beside the longest (the caller
+			 * tells a crash's from another's by the time). */
+			if (t - last > 50000000ull && long_gaps < 16) {
+				gap_ends[long_gaps] = t;
 				gaps[long_gaps++] = t - last;
+			}
 		}
 		last = t;
 		hash = fnv1a(hash, buf, (size_t)n);
@@ -141,7 +146,8 @@ static int do_recv(int port, int timeout_s)
 	       (unsigned long long)hash, (unsigned long long)(t / 1000000), (double)bytes * 8e3 / (double)t,
 	       (unsigned long long)(gap / 1000000));
 	for (i = 0; i < long_gaps; i++)
-		printf("%s%llu", i ? "," : "", (unsigned long long)(gaps[i] / 1000000));
+		printf("%s%llu@%llu", i ? "," : "", (unsigned long long)(gaps[i] / 1000000),
+		       (unsigned long long)(gap_ends[i] / 1000000));
 	printf("%s\n", long_gaps ? "" : "-");
 	close(fd);
 	return 0;
@@ -258,6 +264,7 @@ struct stage {
 
 struct split {
 	int log, pidfd;
+	uint64_t start_ns;
 	double exit_ms, off_ms;
 	struct stage stages[MAX_STAGES];
 	int count;
@@ -297,7 +304,7 @@ static void print_split(const struct split *s)
 {
 	int i;
 
-	printf(" exit=%.1f off=%.1f", s->exit_ms, s->off_ms);
+	printf(" at=%llu exit=%.1f off=%.1f", (unsigned long long)(s->start_ns / 1000000), s->exit_ms, s->off_ms);
 	for (i = 0; i < s->count; i++)
 		if (s->stages[i].ms >= 0)
 			printf(" %s=%.1f", s->stages[i].name, s->stages[i].ms);
@@ -343,7 +350,7 @@ static int do_outage(const char *iface, pid_t pid, uint64_t timeout_ms, const ch
 	nl = link_changes();
 	if (nl < 0)
 		return fail("rtnetlink");
-	start = now_ns();
+	start = s.start_ns = now_ns();
 	deadline = start + timeout_ms * 1000000ull;
 	if (kill(pid, SIGSEGV))
 		return fail("kill");
