@@ -54,8 +54,14 @@ final class KeptClassQueues {
 
     func release() {
         closeAll()
+        stopGraceTimer()
         undrivenSinceMs = nil
         carrierTurnedOff = false
+    }
+
+    func stopGraceTimer() {
+        if let graceTimer { ChildWatcher.shared.cancelTimer(graceTimer) }
+        graceTimer = nil
     }
 
     private func closeAll() {

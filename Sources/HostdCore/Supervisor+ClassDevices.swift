@@ -93,8 +93,7 @@ extension Supervisor {
     /// stops: from now on only that driverhost sets the carrier.
     func handCarrierGraceOver(_ record: InstanceRecord) -> UInt32? {
         let kept = record.keptQueues
-        if let timer = kept.graceTimer { ChildWatcher.shared.cancelTimer(timer) }
-        kept.graceTimer = nil
+        kept.stopGraceTimer()
         kept.carrierTurnedOff = false
         guard !kept.descriptors.isEmpty, let since = kept.undrivenSinceMs else { return nil }
         return UInt32(clamping: max(0, since + Int64(config.carrierGraceMs) - nowMs))
