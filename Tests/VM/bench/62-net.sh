@@ -133,7 +133,7 @@ rm -f /tmp/recv.out
 $N net_stream recv $PORT 300 >/tmp/recv.out &
 recv_pid=$!
 wait_until 10 grep -q listening /tmp/recv.out
-net_stream send $NET.2 $PORT 268435456 300 >/tmp/send.out &
+net_stream send $NET.2 $PORT 536870912 300 >/tmp/send.out &
 send_pid=$!
 max=0 all= splits=
 # Where each outage went (net_stream outage): exit= the process gone and
@@ -149,6 +149,7 @@ outage() {
 # hostd's CPU time (user + system) across the crashes, against the same
 # transfer without crashes: its share of the single vCPU that the restart
 # also needs.
+minor_faults() { awk '{ print $10 }' /proc/$1/stat 2>/dev/null || echo 0; }
 cpu_ticks() { awk '{ print $14 + $15 }' /proc/$1/stat 2>/dev/null || echo 0; }
 uptime_cs() { awk '{ printf "%d\n", $1 * 100 }' /proc/uptime; }
 HZ=$(getconf CLK_TCK 2>/dev/null || echo 100)
@@ -168,6 +169,9 @@ for round in 1 2 3 4 5; do
 	base=$(stat_of tx_bytes)
 	wait_until 60 moved_since tx_bytes $base 262144 || { echo "FAIL: bench_net: no traffic before crash $round"; break; }
 	mark=$(log_lines)
+	# The standby's page faults from here to its attach: the restart path's.
+	standby=$(hostctl status e1000e@$A | sed -n 's/^ *standby: *//p')
+	faults=$(minor_faults $standby)
 	out=$(outage $(instance_pid e1000e) 2>/tmp/outage.log)
 	ms=$(field "$out" ms)
 	[ -n "$ms" ] || { echo "FAIL: bench_net: crash $round: $out"; break; }
@@ -183,6 +187,7 @@ $out"
 	crashes="$crashes$(field "$out" at) $ms
 "
 	wait_log "instance=e1000e@$A .*restart=$round .*instance attached" 30 $mark || { echo "FAIL: bench_net: no restart $round"; break; }
+	echo "NOTE: net crash $round: the standby took $(($(minor_faults $standby) - faults)) page faults from the signal to its attach"
 done
 hostd_ticks=$(($(cpu_ticks $HOSTD_PID) - hostd_ticks)) crash_cs=$(($(uptime_cs) - crash_cs))
 echo "NOTE: net crashes, the sender's TCP: $(($(tcp_counter TCPTimeouts) - timeouts)) retransmission timeouts, $(($(tcp_counter RetransSegs) - retrans)) segments sent again; the TAP queue dropped $(($(stat_of tx_dropped) - tap_drops)) frames"
