@@ -169,20 +169,21 @@ fi
 # verify error (continue_on_error) instead of stopping at the first, and
 # reports the longest total latency, read and write.
 # Where each crash's time goes inside the kernel: tracefs's function graph
-# of the steps between the kill and the standby's open (the driverhost's
-# exit: its io_uring and ublk queues, its files, among them drvproxy's
-# release program and the function's reset; then the standby's open and
-# ublk's recovery), with a marker at each kill. Printed per crash, in ms
-# after the kill: name@end(duration), exit_start where the process's exit
-# reached its files, exit_seen where its end was told to hostd (SIGCHLD
-# with the pidfd's wake-up), start where the standby read
-# "start" (its log says when, on the monotonic clock: the trace runs on
-# that clock too).
+# of the steps between the kill and the standby's recovery (the
+# driverhost's exit: its io_uring and ublk queues, its files, among them
+# drvproxy's release program and the function's reset; then the standby's
+# open, interrupts and DMA memory, and ublk's recovery), with a marker at
+# each kill. Printed per crash, in ms after the kill: name@end(duration),
+# exit_start where the process's exit reached its files, do_notify_parent
+# where its end was told (hostd's pidfd wakes), __x64_sys_waitid where
+# hostd reaped it, start where the standby read "start" (its log says when, on the monotonic clock: the
+# trace runs on that clock too).
 T=/sys/kernel/tracing
 [ -e $T/trace ] || mount -t tracefs nodev $T 2>/dev/null
 CRASH_FUNCS="exit_mm exit_files drvproxy_flush drvproxy_release_sequence regprog_run drvproxy_irq_teardown
 	free_irq pci_free_irq_vectors synchronize_rcu
 	drvproxy_dma_release_all pci_try_reset_function pcie_flr pci_pm_reset pci_dev_wait drvproxy_open
+	drvproxy_set_irq pci_alloc_irq_vectors_affinity drvproxy_dma_alloc do_notify_parent __x64_sys_waitid
 	io_uring_cancel_generic io_ring_exit_work ublk_ch_release ublk_uring_cmd_cancel_fn ublk_ch_open
 	ublk_ctrl_uring_cmd"
 crash_trace_on() {
@@ -198,8 +199,6 @@ crash_trace_on() {
 	echo function_graph >$T/current_tracer
 	for o in funcgraph-abstime funcgraph-proc funcgraph-tail nofuncgraph-irqs; do echo $o >$T/trace_options 2>/dev/null; done
 	echo 1 >$T/events/sched/sched_process_exit/enable
-	echo 'sig == 17' >$T/events/signal/signal_generate/filter 2>/dev/null &&
-		echo 1 >$T/events/signal/signal_generate/enable
 	echo >$T/trace
 }
 # Before each kill: an empty buffer, tracing on (crash_split stops it).
@@ -212,7 +211,6 @@ crash_trace_off() {
 	[ -e $T/trace ] || return 0
 	echo 0 >$T/tracing_on
 	echo 0 >$T/events/sched/sched_process_exit/enable
-	echo 0 >$T/events/signal/signal_generate/enable 2>/dev/null
 	echo nop >$T/current_tracer
 	: >$T/set_ftrace_filter
 	echo local >$T/trace_clock 2>/dev/null
@@ -239,13 +237,15 @@ crash_split() {
 		}
 		!t0 { next }
 		/sched_process_exit:/ && $0 ~ "pid=" pid " " { add(" exit_start@" ms(t), t); next }
-		/signal_generate:/ && /comm=hostd / { add(" exit_seen@" ms(t), t); next }
 		# A function that returned: its duration (us) and its name (the
 		# tail option names it after the closing brace, stamped when it
 		# returned; a leaf, "name();", is stamped when it was called).
 		/ us +\|/ {
 			line = $0
 			if (line ~ /(exit_mm|exit_files)/ && line !~ "-" pid " ") next
+			# The exit told (pidfd) and reaped: the driverhost's and hostd's only.
+			if (line ~ /do_notify_parent/ && line !~ /driverh/) next
+			if (line ~ /sys_waitid/ && line !~ /hostd/) next
 			d = line; sub(/ us +\|.*/, "", d); sub(/.*[|!#@*$+ ]/, "", d)
 			n = line; sub(/.*\} \/\* /, "", n); sub(/ \*\/.*/, "", n); sub(/.*\| +/, "", n)
 			end = t
