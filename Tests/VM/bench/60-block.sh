@@ -243,7 +243,7 @@ crash_split() {
 		/ us +\|/ {
 			line = $0
 			if (line ~ /(exit_mm|exit_files)/ && line !~ "-" pid " ") next
-			# The exit told (pidfd) and reaped: the driverhost's and hostd's only.
+			# The exit told (pidfd) and reaped: only the driverhost and hostd.
 			if (line ~ /do_notify_parent/ && line !~ /driverh/) next
 			if (line ~ /sys_waitid/ && line !~ /hostd/) next
 			d = line; sub(/ us +\|.*/, "", d); sub(/.*[|!#@*$+ ]/, "", d)
