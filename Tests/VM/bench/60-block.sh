@@ -176,15 +176,14 @@ fi
 # each kill. Printed per crash, in ms after the kill: name@end(duration),
 # exit_start where the process's exit reached its files, do_notify_parent
 # where its end was told (hostd's pidfd wakes), __x64_sys_waitid where
-# hostd reaped it, __x64_sys_sendto where hostd sent a line (the start
-# among them), start where the standby read "start" (its log says when,
-# on the monotonic clock: the trace runs on that clock too).
+# hostd reaped it, start where the standby read "start" (its log says when, on the monotonic clock: the
+# trace runs on that clock too).
 T=/sys/kernel/tracing
 [ -e $T/trace ] || mount -t tracefs nodev $T 2>/dev/null
 CRASH_FUNCS="exit_mm exit_files drvproxy_flush drvproxy_release_sequence regprog_run drvproxy_irq_teardown
 	free_irq pci_free_irq_vectors synchronize_rcu
 	drvproxy_dma_release_all pci_try_reset_function pcie_flr pci_pm_reset pci_dev_wait drvproxy_open
-	drvproxy_set_irq pci_alloc_irq_vectors_affinity drvproxy_dma_alloc do_notify_parent __x64_sys_waitid __x64_sys_sendto
+	drvproxy_set_irq pci_alloc_irq_vectors_affinity drvproxy_dma_alloc do_notify_parent __x64_sys_waitid
 	io_uring_cancel_generic io_ring_exit_work ublk_ch_release ublk_uring_cmd_cancel_fn ublk_ch_open
 	ublk_ctrl_uring_cmd"
 crash_trace_on() {
@@ -246,7 +245,7 @@ crash_split() {
 			if (line ~ /(exit_mm|exit_files)/ && line !~ "-" pid " ") next
 			# The exit told (pidfd) and reaped: only the driverhost and hostd.
 			if (line ~ /do_notify_parent/ && line !~ /driverh/) next
-			if (line ~ /sys_(waitid|sendto)/ && line !~ /hostd/) next
+			if (line ~ /sys_waitid/ && line !~ /hostd/) next
 			d = line; sub(/ us +\|.*/, "", d); sub(/.*[|!#@*$+ ]/, "", d)
 			n = line; sub(/.*\} \/\* /, "", n); sub(/ \*\/.*/, "", n); sub(/.*\| +/, "", n)
 			end = t
