@@ -169,17 +169,21 @@ fi
 # verify error (continue_on_error) instead of stopping at the first, and
 # reports the longest total latency, read and write.
 # Where each crash's time goes inside the kernel: tracefs's function graph
-# of the steps between the kill and the standby's open (the driverhost's
-# exit: its io_uring and ublk queues, its files, among them drvproxy's
-# release program and the function's reset; then the standby's open and
-# ublk's recovery), with a marker at each kill. Printed per crash, in ms
-# after the kill: name@end(duration), exit_start where the process's exit
-# reached its files.
+# of the steps between the kill and the standby's recovery (the
+# driverhost's exit: its io_uring and ublk queues, its files, among them
+# drvproxy's release program and the function's reset; then the standby's
+# open, interrupts and DMA memory, and ublk's recovery), with a marker at
+# each kill. Printed per crash, in ms after the kill: name@end(duration),
+# exit_start where the process's exit reached its files, do_notify_parent
+# where its end was told (hostd's pidfd wakes), __x64_sys_waitid where
+# hostd reaped it, start where the standby read "start" (its log says when, on the monotonic clock: the
+# trace runs on that clock too).
 T=/sys/kernel/tracing
 [ -e $T/trace ] || mount -t tracefs nodev $T 2>/dev/null
 CRASH_FUNCS="exit_mm exit_files drvproxy_flush drvproxy_release_sequence regprog_run drvproxy_irq_teardown
 	free_irq pci_free_irq_vectors synchronize_rcu
 	drvproxy_dma_release_all pci_try_reset_function pcie_flr pci_pm_reset pci_dev_wait drvproxy_open
+	drvproxy_set_irq pci_alloc_irq_vectors_affinity drvproxy_dma_alloc do_notify_parent __x64_sys_waitid
 	io_uring_cancel_generic io_ring_exit_work ublk_ch_release ublk_uring_cmd_cancel_fn ublk_ch_open
 	ublk_ctrl_uring_cmd"
 crash_trace_on() {
@@ -191,6 +195,7 @@ crash_trace_on() {
 	# would make the whole write fail.
 	for f in $CRASH_FUNCS; do echo $f >>$T/set_ftrace_filter 2>/dev/null; done
 	echo 4096 >$T/buffer_size_kb
+	echo mono >$T/trace_clock 2>/dev/null
 	echo function_graph >$T/current_tracer
 	for o in funcgraph-abstime funcgraph-proc funcgraph-tail nofuncgraph-irqs; do echo $o >$T/trace_options 2>/dev/null; done
 	echo 1 >$T/events/sched/sched_process_exit/enable
@@ -208,30 +213,45 @@ crash_trace_off() {
 	echo 0 >$T/events/sched/sched_process_exit/enable
 	echo nop >$T/current_tracer
 	: >$T/set_ftrace_filter
+	echo local >$T/trace_clock 2>/dev/null
 }
-# $1: the killed driverhost's pid. Its own exit steps, and every other
-# traced step (the release, the standby, ublk's kernel side).
+# $1: the killed driverhost's pid, $2: the log line where its crash
+# began. Its own exit steps, and every other traced step (the release,
+# the standby, ublk's kernel side).
 crash_split() {
 	[ -e $T/trace ] || { echo "NOTE: bench_block: no tracefs: no kernel split"; return 0; }
 	echo 0 >$T/tracing_on
-	awk -v pid=$1 '
+	local start_ms=0
+	grep -q '\[mono\]' $T/trace_clock 2>/dev/null &&
+		start_ms=$(tail -n +$2 $LOG | sed -n 's/.* recovered .*, at \([0-9]*\) ms on the monotonic clock.*/\1/p' | head -n 1)
+	awk -v pid=$1 -v start_ms=${start_ms:-0} '
 		function ms(t) { return sprintf("%.1f", (t - t0) * 1000) }
+		# In time order: the start goes before the first step that ended after it.
+		function add(text, end) {
+			if (start_ms > 0 && !started && end * 1000 > start_ms) { out = out " start@" ms(start_ms / 1000); started = 1 }
+			out = out text
+		}
 		$1 ~ /^[0-9]+\.[0-9]+$/ { t = $1 } !t { next }
-		/\/\* kill [0-9]+ \*\// { t0 = t; out = ""; next }
+		/\/\* kill [0-9]+ \*\// {
+			t0 = t; out = ""; next
+		}
 		!t0 { next }
-		/sched_process_exit:/ && $0 ~ "pid=" pid " " { out = out " exit_start@" ms(t); next }
+		/sched_process_exit:/ && $0 ~ "pid=" pid " " { add(" exit_start@" ms(t), t); next }
 		# A function that returned: its duration (us) and its name (the
 		# tail option names it after the closing brace, stamped when it
 		# returned; a leaf, "name();", is stamped when it was called).
 		/ us +\|/ {
 			line = $0
 			if (line ~ /(exit_mm|exit_files)/ && line !~ "-" pid " ") next
+			# The exit told (pidfd) and reaped: only the driverhost and hostd.
+			if (line ~ /do_notify_parent/ && line !~ /driverh/) next
+			if (line ~ /sys_waitid/ && line !~ /hostd/) next
 			d = line; sub(/ us +\|.*/, "", d); sub(/.*[|!#@*$+ ]/, "", d)
 			n = line; sub(/.*\} \/\* /, "", n); sub(/ \*\/.*/, "", n); sub(/.*\| +/, "", n)
 			end = t
 			if (n ~ /\(\);/) { sub(/\(\);.*/, "", n); end = t + d / 1e6 }
 			sub(/ \[.*/, "", n)
-			out = out " " n "@" ms(end) "(" sprintf("%.1f", d / 1000) ")"
+			add(" " n "@" ms(end) "(" sprintf("%.1f", d / 1000) ")", end)
 		}
 		END { if (t0) print "NOTE: bench_block: kernel split (ms after the kill):" out }' $T/trace
 	echo >$T/trace
@@ -256,13 +276,14 @@ while kill -0 $FIO 2>/dev/null && [ $kills -lt 5 ]; do
 	kills=$((kills + 1))
 	echo "NOTE: bench_block: kill $kills at $now s (uptime)"
 	wait_log "instance=$I .*block class: /dev/ublkb[0-9]* recovered" 60 $mark || break
-	crash_split $pid
+	crash_split $pid $mark
 done
 crash_trace_off
 wait $FIO; fio_rc=$?
 # Where each recovery's time went, as the driverhost tells it: with the
 # kill's time above, kill to start is the kernel's release and hostd.
-grep -E "block class: /dev/ublkb[0-9]* recovered|attached in [0-9]+ us" $LOG | sed -E 's/^.*(block class: |attached in )/NOTE: bench_block: \1/'
+grep -E "block class: /dev/ublkb[0-9]* recovered|attached in [0-9]+ us|attached \(set-up .* after the start came" $LOG |
+	sed -E 's/^.*(block class: |attached in |attached \(set-up)/NOTE: bench_block: \1/'
 # total_err counts I/O and verify errors; a fio that failed otherwise counts as one.
 errors=$(sed -n 's/.*"total_err" *: *\([0-9]*\).*/\1/p' /tmp/bench-block-crash.json | head -n 1)
 [ $fio_rc = 0 ] || [ "${errors:-0}" -gt 0 ] || errors=1
