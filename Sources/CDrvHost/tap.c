@@ -76,22 +76,39 @@ int cdh_tap_set_mac(int fd, const uint8_t mac[6])
 	return ioctl(fd, SIOCSIFHWADDR, &ifr);
 }
 
-int cdh_netif_set_mtu(const char *name, uint32_t mtu)
+/* An interface ioctl that needs a socket, not the tun descriptor. */
+static int netif_ioctl(unsigned long request, struct ifreq *ifr)
 {
-	struct ifreq ifr;
 	int sock, result, saved;
 
-	if (name_to_ifreq(name, &ifr) != 0)
-		return -1;
-	ifr.ifr_mtu = (int)mtu;
 	sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (sock < 0)
 		return -1;
-	result = ioctl(sock, SIOCSIFMTU, &ifr);
+	result = ioctl(sock, request, ifr);
 	saved = errno;
 	close(sock);
 	errno = saved;
 	return result;
+}
+
+int cdh_netif_set_mtu(const char *name, uint32_t mtu)
+{
+	struct ifreq ifr;
+
+	if (name_to_ifreq(name, &ifr) != 0)
+		return -1;
+	ifr.ifr_mtu = (int)mtu;
+	return netif_ioctl(SIOCSIFMTU, &ifr);
+}
+
+int cdh_netif_set_tx_queue_len(const char *name, uint32_t frames)
+{
+	struct ifreq ifr;
+
+	if (name_to_ifreq(name, &ifr) != 0)
+		return -1;
+	ifr.ifr_qlen = (int)frames;
+	return netif_ioctl(SIOCSIFTXQLEN, &ifr);
 }
 
 int cdh_tap_flag_multi_queue(void)

@@ -122,6 +122,7 @@ final class NetClass: DeviceClassServer {
                 try TAPInterface.setPersistent(taps[0], true)
                 try TAPInterface.setMAC(taps[0], device.mac)
                 try TAPInterface.setMTU(name, device.mtu)
+                try TAPInterface.setTransmitQueueLength(name, TAPInterface.transmitQueueFrames)
             }
             // The link is down until the plugin says otherwise (attaching
             // leaves the carrier off since Linux 6.0, IFF_NO_CARRIER in

@@ -69,6 +69,7 @@ struct NetClassProcessTests {
         // The process is gone; the interface stays, with the plugin's MAC.
         #expect(attribute(name, "address") == "02:00:00:00:00:01")
         #expect(attribute(name, "mtu") == "1500")
+        #expect(attribute(name, "tx_queue_len") == "\(TAPInterface.transmitQueueFrames)")
 
         // A first attach never takes over an interface that exists.
         let stranger = try runDriverhost(["--simulate", "--plugin", loop, "--net-name", "dhta{pci}"])

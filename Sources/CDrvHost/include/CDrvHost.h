@@ -144,6 +144,9 @@ int cdh_tap_set_persist(int fd, int persist);
 int cdh_tap_set_carrier(int fd, int up);
 int cdh_tap_set_mac(int fd, const uint8_t mac[6]);
 int cdh_netif_set_mtu(const char *name, uint32_t mtu);
+/* The interface's transmit queue length in frames (for a TAP: how many
+ * frames the kernel queues for its reader). */
+int cdh_netif_set_tx_queue_len(const char *name, uint32_t frames);
 /* The flag bits /sys/class/net/<name>/tun_flags reports. */
 int cdh_tap_flag_multi_queue(void);
 int cdh_tap_flag_tap(void);
