@@ -65,9 +65,9 @@ enum TAPInterface {
     /// driverhost (tun's default is 500). The queue holds what is sent while
     /// a driverhost restarts, and what a crash lost is sent again behind
     /// it: a shorter queue bounds that wait, which is most of a crash's gap
-    /// in a TCP transfer beyond the restart itself (VM bench 62: crash gaps
-    /// of 307-372 ms with 500 frames, 194-212 with 256, on a quiet host; 100
-    /// frames cost a third of the throughput).
+    /// in a TCP transfer beyond the restart itself (VM bench 62 on a quiet
+    /// host, longest crash gap: 307-372 ms with 500 frames, 154-255 with
+    /// 256; 100 frames cost a third of the throughput).
     static let transmitQueueFrames: UInt32 = 256
 
     static func setTransmitQueueLength(_ name: String, _ frames: UInt32) throws(SystemCallError) {
