@@ -181,8 +181,7 @@ final class DriverhostConnection: @unchecked Sendable {
     /// kept, for it to adopt.
     func requestStart(restartCount: UInt32, classDevice: ClassDevice? = nil, queues: [Int32] = [],
                       carrierGraceMs: UInt32? = nil) -> Bool {
-        let line = SupervisorMessage.start(restartCount: restartCount, classDevice: classDevice,
-                                           carrierGraceMs: classDevice == nil ? nil : carrierGraceMs).line
+        let line = SupervisorMessage.start(restartCount: restartCount, classDevice: classDevice, carrierGraceMs: carrierGraceMs).line
         guard !queues.isEmpty else { return send(line) }
         let bytes = Array((line + "\n").utf8)
         return chd_send_with_fds(control, bytes, bytes.count, queues, Int32(queues.count)) == 0

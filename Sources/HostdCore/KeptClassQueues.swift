@@ -18,10 +18,16 @@ final class KeptClassQueues {
     /// Since when (the supervisor's ms) no driverhost's plugin has said the
     /// link is up; nil while one does.
     var undrivenSinceMs: Int64?
-    /// The watcher's timer that ends the carrier grace, while it runs.
-    var graceTimer: UInt64?
-    /// hostd turned the carrier off, and no driverhost has had them since.
-    var carrierTurnedOff = false
+    /// hostd's part of the carrier grace since the last driverhost had them.
+    var grace = Grace.none
+
+    enum Grace: Equatable {
+        case none
+        /// The watcher's timer that ends it.
+        case running(timer: UInt64)
+        /// It ended: hostd turned the carrier off.
+        case ended
+    }
 
     deinit { release() }
 
@@ -54,14 +60,14 @@ final class KeptClassQueues {
 
     func release() {
         closeAll()
-        stopGraceTimer()
+        forgetGrace()
         undrivenSinceMs = nil
-        carrierTurnedOff = false
     }
 
-    func stopGraceTimer() {
-        if let graceTimer { ChildWatcher.shared.cancelTimer(graceTimer) }
-        graceTimer = nil
+    /// A driverhost has them now, or nobody will: hostd's timer stops.
+    func forgetGrace() {
+        if case .running(let timer) = grace { ChildWatcher.shared.cancelTimer(timer) }
+        grace = .none
     }
 
     private func closeAll() {

@@ -56,13 +56,13 @@ extension Supervisor {
     func classDeviceUndriven(_ record: InstanceRecord) {
         let kept = record.keptQueues
         // Called at the channel's end and at the exit: the first decides.
-        guard !kept.descriptors.isEmpty, kept.graceTimer == nil, !kept.carrierTurnedOff else { return }
+        guard !kept.descriptors.isEmpty, kept.grace == .none else { return }
         let since = kept.undrivenSinceMs ?? nowMs
         kept.undrivenSinceMs = since
         let deadline = since + Int64(config.carrierGraceMs)
         guard deadline > nowMs else { return carrierGraceEnded(record) }
-        kept.graceTimer = ChildWatcher.shared.at(epoch + .milliseconds(deadline),
-                                                 Supervisor.carrierGraceTick(self, record.name, record.generation))
+        kept.grace = .running(timer: ChildWatcher.shared.at(epoch + .milliseconds(deadline),
+                                                            Supervisor.carrierGraceTick(self, record.name, record.generation)))
     }
 
     /// Made outside the actor: it runs on the watcher's thread.
@@ -72,15 +72,14 @@ extension Supervisor {
 
     /// A driverhost started since took the grace over with its "start".
     private func carrierGraceTick(_ name: String, _ generation: Int) {
-        guard let record = instances[name], record.generation == generation, record.keptQueues.graceTimer != nil,
+        guard let record = instances[name], record.generation == generation, case .running = record.keptQueues.grace,
               !record.keptQueues.descriptors.isEmpty else { return }
-        record.keptQueues.graceTimer = nil
         carrierGraceEnded(record)
     }
 
     private func carrierGraceEnded(_ record: InstanceRecord) {
         let metadata: Logger.Metadata = ["instance": "\(record.name)"]
-        record.keptQueues.carrierTurnedOff = true
+        record.keptQueues.grace = .ended
         if let why = record.keptQueues.carrierOff() {
             logger.warning("cannot turn the carrier off: \(why)", metadata: metadata)
         } else {
@@ -93,8 +92,7 @@ extension Supervisor {
     /// stops: from now on only that driverhost sets the carrier.
     func handCarrierGraceOver(_ record: InstanceRecord) -> UInt32? {
         let kept = record.keptQueues
-        kept.stopGraceTimer()
-        kept.carrierTurnedOff = false
+        kept.forgetGrace()
         guard !kept.descriptors.isEmpty, let since = kept.undrivenSinceMs else { return nil }
         return UInt32(clamping: max(0, since + Int64(config.carrierGraceMs) - nowMs))
     }
