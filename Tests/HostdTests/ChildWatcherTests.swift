@@ -7,25 +7,24 @@ import TestSupport
 /// hostd's one watcher: children's exits, bounded waits and attribute
 /// notifications as events of one thread, not a thread per child or wait.
 @Suite struct ChildWatcherTests {
-    static func threadCount() -> Int {
-        (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task").count) ?? -1
-    }
-
-    @Test func manyDriverhostsCostNoThreadEach() async throws {
-        func standby() throws -> DriverhostConnection {
-            try DriverhostConnection(driverhost: RepoPaths.binary("driverhost"),
-                                     arguments: ["--simulate", "--plugin", RepoPaths.testPlugin("good"), "--standby"])
+    /// Counted in a hostd process of its own: tests running alongside in
+    /// this process start threads of their own at any moment.
+    @Test func manyDriverhostsCostHostdNoThreadEach() async throws {
+        func hostdThreads(runningDevices count: Int) async throws -> Int {
+            let devsim = try DevSimProcess((0..<count).map { "edu\($0)=edu" })
+            let paths = try HostdProcess.Paths.make(plugins: ["good.so": RepoPaths.testPlugin("good")])
+            defer { try? FileManager.default.removeItem(atPath: paths.root) }
+            let hostd = try HostdProcess(paths, devsim: devsim)
+            _ = try await hostd.running(count, within: 60)
+            let threads = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(hostd.pid)/task").count) ?? -1
+            #expect(hostd.terminate() == 0)
+            return threads
         }
-        // The first one starts the shared watcher (one thread, once).
-        let first = try standby()
-        let before = Self.threadCount()
-        let more = try (0..<16).map { _ in try standby() }
-        let after = Self.threadCount()
-        // A thread per child (the old watcher) would add 16 here; tests
-        // running alongside start a few threads of their own meanwhile.
-        #expect(after - before < 8, "\(before) threads before 16 more driverhosts, \(after) after")
-        for connection in [first] + more { connection.requestStop() }
-        for connection in [first] + more { #expect(await connection.waitForExit() == .exited(0)) }
+        let withOne = try await hostdThreads(runningDevices: 1)
+        let withSeventeen = try await hostdThreads(runningDevices: 17)
+        // A thread per child (the old watcher) would add 16 here.
+        #expect(withOne > 0 && withSeventeen - withOne < 8,
+                "hostd has \(withOne) threads with 1 driverhost, \(withSeventeen) with 17")
     }
 
     @Test func anExitWaitIsBoundedAndThenSeesTheExit() async throws {
