@@ -41,7 +41,7 @@ recovery() { # NAME STANDBY: 60 crashes; prints NAME_samples, NAME_ms_p50, NAME_
 	ticks=$(cpu_ticks $HOSTD_PID)
 	started=$(now_ms)
 	while [ $i -lt $crashes ]; do
-		mark=$(log_lines)
+		mark=$(log_mark)
 		hostctl call misbehave@$A crash 0 >/dev/null 2>&1
 		wait_log "recovered_ns=" 30 $mark || { echo "FAIL: bench_$1: crash $i not recovered"; break; }
 		i=$((i + 1))

@@ -30,7 +30,7 @@ done
 for d in $DEVS; do
 	eval "q_$(key $d)='$(quiet $d)' pid_$(key $d)=$(cat $(sysdev $d)/drvproxy/owner_pid)"
 done
-mark=$(log_lines)
+mark=$(log_mark)
 kill -9 $HOSTD_PID
 wait $SD_PID
 HOSTD_PID=

@@ -267,7 +267,7 @@ crash_trace_on
 kills=0
 while kill -0 $FIO 2>/dev/null && [ $kills -lt 5 ]; do
 	sleep 3  # a pause between crashes, not a synchronisation: the workload runs meanwhile
-	mark=$(($(log_lines) + 1))
+	mark=$(log_mark)
 	pid=$(hostctl status $I | sed -n 's/^ *pid: *\([0-9]*\)$/\1/p')
 	now=$(cut -d' ' -f1 /proc/uptime)  # ~ the monotonic clock, in 10 ms steps
 	crash_trace_clear

@@ -168,7 +168,7 @@ hostd_ticks=$(cpu_ticks $HOSTD_PID) crash_cs=$(uptime_cs)
 for round in 1 2 3 4 5; do
 	base=$(stat_of tx_bytes)
 	wait_until 60 moved_since tx_bytes $base 262144 || { echo "FAIL: bench_net: no traffic before crash $round"; break; }
-	mark=$(log_lines)
+	mark=$(log_mark)
 	# The standby's page faults from here to its attach: the restart path's.
 	standby=$(hostctl status e1000e@$A | sed -n 's/^ *standby: *//p')
 	faults=$(minor_faults $standby)

@@ -27,7 +27,7 @@ start_hostd "autoload = true" "[restart]" "max_crashes = 3" "window_ms = 20000" 
 pass hostd_ready_over_notify_socket
 
 # Autoload: edu.so copied in is loaded onto both devices (and no other).
-mark=$(log_lines)
+mark=$(log_mark)
 cp /plugins/edu.so $PLUGINS/edu.so
 if wait_log "instance=edu@$A .*instance attached" 60 $mark && wait_log "instance=edu@$B .*instance attached" 60 $mark; then
 	n=$(hostctl list | grep -c "edu@")
@@ -86,13 +86,13 @@ fi
 # after the first attach: it has waited, device untouched, and owns the
 # device now. hostctl load takes the devices back from uio_pci_generic.
 rm $PLUGINS/edu.so
-mark=$(log_lines)
+mark=$(log_mark)
 cp /plugins/crash-magic.so $PLUGINS/crash-magic.so
 wait_log "instance=misbehave@$A .*instance attached" 60 $mark || fail hostd_crash_restart "crash-magic not loaded"
 rel=$(releases $A)
 standby=$(hostctl status misbehave@$A | sed -n 's/^ *standby: *//p')
 owner=$(owner_pid $A)
-mark=$(log_lines)
+mark=$(log_mark)
 hostctl call misbehave@$A crash 0 >/tmp/crash.out 2>&1
 if wait_log "instance=misbehave@$A .*restart=1 .*instance attached" 30 $mark; then
 	launched=$(tail -n +$mark $LOG | grep "instance=misbehave@$A" | grep "driverhost started" | grep -o 'releases=[0-9]*' | tail -n 1)
@@ -117,7 +117,7 @@ else
 fi
 
 # Removing the file unloads its instances.
-mark=$(log_lines)
+mark=$(log_mark)
 rm $PLUGINS/crash-magic.so
 # (hostd unloads them one after the other, in no set order: wait for both.)
 if wait_log "instance=misbehave@$A .*instance unloaded" 30 $mark && wait_log "instance=misbehave@$B .*instance unloaded" 30 $mark &&
@@ -128,7 +128,7 @@ else
 fi
 
 # A crash loop (attach fails every time) ends in failed, with the reason.
-mark=$(log_lines)
+mark=$(log_mark)
 cp /plugins/attach-fails.so $PLUGINS/attach-fails.so
 if wait_log "instance=misbehave@$A .*instance failed" 60 $mark; then
 	status=$(hostctl status misbehave@$A)
@@ -142,7 +142,7 @@ fi
 rm $PLUGINS/attach-fails.so
 
 # A plugin whose constructor crashes is refused; hostd stays up.
-mark=$(log_lines)
+mark=$(log_mark)
 cp /plugins/ctor-crash.so $PLUGINS/ctor-crash.so
 if wait_log "file=ctor-crash.so .*plugin refused" 30 $mark; then
 	line=$(hostctl list | grep ctor-crash.so)
@@ -157,11 +157,12 @@ fi
 rm $PLUGINS/ctor-crash.so
 
 # Replacing a plugin (atomic rename) restarts its instances on the new file.
-mark=$(log_lines)
+mark=$(log_mark)
 cp /plugins/edu.so $PLUGINS/edu.so
+wait_log "instance=edu@$A .*instance attached" 60 $mark
 wait_log "instance=edu@$B .*instance attached" 60 $mark
 old=$(hostctl status edu@$A | grep -o 'pid[^0-9]*[0-9]*' | grep -o '[0-9]*$')
-mark=$(log_lines)
+mark=$(log_mark)
 cp /plugins/edu.so $PLUGINS/.edu.so.new && mv $PLUGINS/.edu.so.new $PLUGINS/edu.so
 if wait_log "instance=edu@$A .*instance attached" 60 $mark; then
 	new=$(hostctl status edu@$A | grep -o 'pid[^0-9]*[0-9]*' | grep -o '[0-9]*$')

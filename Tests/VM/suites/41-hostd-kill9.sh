@@ -43,7 +43,7 @@ for d in $A $B $C; do
 done
 var() { eval echo \$${1}_$(echo $2 | tr :. __); }
 
-mark=$(log_lines)
+mark=$(log_mark)
 kill -9 $HOSTD_PID
 wait $SD_PID
 HOSTD_PID=
@@ -73,7 +73,7 @@ done
 
 # Again, and meanwhile A's driverhost is killed and B's record is made to
 # name a live process that is not its driverhost (a reused pid).
-mark=$(log_lines)
+mark=$(log_mark)
 kill -9 $HOSTD_PID
 wait $SD_PID
 HOSTD_PID=

@@ -38,7 +38,7 @@ else
 fi
 
 # Past its memory limit: ended by hostd, with the reason, and restarted.
-mark=$(($(log_lines) + 1))
+mark=$(log_mark)
 got=$(hostctl call $I hog 1000 2>&1)
 if wait_log "instance=$I .*instance attached" 60 $mark; then
 	case "$(last_exit_of)" in
@@ -52,7 +52,7 @@ fi
 # Stopped: no heartbeat answered, killed, restarted.
 pid=$(pid_of)
 before=$(restarts_of)
-mark=$(($(log_lines) + 1))
+mark=$(log_mark)
 kill -STOP $pid
 if wait_log "instance=$I .*instance attached" 60 $mark && [ "$(restarts_of)" = $((before + 1)) ]; then
 	case "$(last_exit_of)" in
@@ -65,7 +65,7 @@ fi
 
 # A new hostd (the old one killed) adopts the driverhost and watches its
 # memory limit as its own: past it, ended with the reason and restarted.
-mark=$(($(log_lines) + 1))
+mark=$(log_mark)
 kill -9 $HOSTD_PID
 wait $SD_PID
 HOSTD_PID=
@@ -76,7 +76,7 @@ elif ! wait_log "instance=$I .*driverhost adopted" 60 $mark; then
 	why="not adopted: $(tail -n 5 $LOG | tr '\n' ' ')"
 else
 	before=$(restarts_of)
-	mark=$(($(log_lines) + 1))
+	mark=$(log_mark)
 	got=$(hostctl call $I hog 1000 2>&1)
 	if ! wait_log "instance=$I .*instance attached" 60 $mark || [ "$(restarts_of)" != $((before + 1)) ]; then
 		why="not restarted (call '$got', restarts $before -> $(restarts_of)): $(tail -n 5 $LOG | tr '\n' ' ')"
@@ -120,7 +120,7 @@ probe_control() {
 	echo "$calls $slowest $failures" >$1
 }
 # (It is plugin "misbehave" too: hog.so goes first.)
-mark=$(($(log_lines) + 1))
+mark=$(log_mark)
 rm $PLUGINS/hog.so
 wait_log "file=hog.so .*plugin removed" 30 $mark
 cp /plugins/escape-hold.so $PLUGINS/escape-hold.so
@@ -128,10 +128,10 @@ wait_log "file=escape-hold.so .*plugin available" 30 $mark
 rm -f $H/probe.stop $H/probe.out
 probe_control $H/probe.out &
 prober=$!
-mark=$(($(log_lines) + 1))
+mark=$(log_mark)
 loaded=$(hostctl load escape-hold.so --device $A 2>&1)
 holder=$(holder_after $mark) pid=$(pid_of)
-mark=$(($(log_lines) + 1))
+mark=$(log_mark)
 kill -SEGV $pid
 exit_names_holder() { case "$(last_exit_of)" in *"signal"*"; hostd killed what it left in its cgroup (pid $holder)") true ;; *) false ;; esac; }
 if [ -n "$holder" ] && wait_log "instance=$I .*instance attached" 60 $mark && wait_until 5 gone $holder; then

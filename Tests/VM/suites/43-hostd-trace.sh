@@ -25,7 +25,7 @@ trace_out=/tmp/trace.out
 has() { grep -q -E "$1" $trace_out; }
 
 # factorial 5 through a real interrupt, traced.
-mark=$(($(log_lines) + 1))
+mark=$(log_mark)
 hostctl trace $I >$trace_out 2>/tmp/trace.err &
 trace_pid=$!
 if wait_log "instance=$I .*tracing on" 30 $mark; then
@@ -57,7 +57,7 @@ else
 fi
 
 # The client goes: the driverhost stops tracing.
-mark=$(($(log_lines) + 1))
+mark=$(log_mark)
 kill $trace_pid 2>/dev/null
 wait $trace_pid 2>/dev/null
 if wait_log "instance=$I .*tracing off" 30 $mark; then pass hostd_trace_ends_with_its_client
@@ -68,7 +68,7 @@ else fail hostd_trace_ends_with_its_client "no 'tracing off': $(tail -n 5 $LOG |
 # killed for its trace, and once the client reads it is told what it lost.
 rm -f /tmp/trace.fifo && mkfifo /tmp/trace.fifo
 exec 5<>/tmp/trace.fifo
-mark=$(($(log_lines) + 1))
+mark=$(log_mark)
 hostctl trace $I >/tmp/trace.fifo 2>/tmp/trace.err &
 trace_pid=$!
 wait_log "instance=$I .*tracing on" 30 $mark

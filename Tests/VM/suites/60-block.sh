@@ -122,7 +122,7 @@ start_hostd "autoload = false" "[restart]" "max_crashes = 10" "window_ms = 12000
 	"[devices]" "claim = $(toml_list $A)" "ignore = $(toml_list $OTHERS)" ||
 	{ fail block_hostd_ready "see above"; exit 0; }
 I=ramblock@$A
-mark=$(log_lines)
+mark=$(log_mark)
 hostctl load ramblock.so >/dev/null 2>&1
 wait_log "instance=$I .*instance attached" 60 $mark || { fail block_hostd_load "not attached: $(tail -n 5 $LOG | tr '\n' ' ')"; stop_hostd; exit 0; }
 NAME=$(served $I)
@@ -225,7 +225,7 @@ fio --name=unload --filename=$DEV --rw=randread --bs=4k --size=48M --ioengine=li
 	--direct=1 --time_based --runtime=120 --output=/tmp/blk-fio-unload.log >/dev/null 2>&1 &
 FIO=$!
 wait_until 20 sh -c "[ \$(hostctl call $I submitted 0 2>/dev/null || echo 0) -gt 50 ]"
-mark=$(log_lines)
+mark=$(log_mark)
 hostctl unload $I >/dev/null 2>&1; unload_rc=$?
 if wait_until 30 sh -c "! kill -0 $FIO 2>/dev/null"; then
 	wait $FIO; fio_rc=$?
@@ -243,7 +243,7 @@ fi
 # A plugin whose geometry changed since its disk was made: the next
 # driverhost refuses to recover the disk and ends it; the instance fails.
 rm -f $IMG
-mark=$(log_lines)
+mark=$(log_mark)
 hostctl load ramblock.so >/dev/null 2>&1
 if wait_log "instance=$I .*instance attached" 60 $mark && NAME=$(served $I) && wait_until 20 [ -b /dev/$NAME ]; then
 	truncate -s 80M $IMG

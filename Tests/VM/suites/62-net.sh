@@ -112,7 +112,7 @@ for round in 1 2 3; do
 	wait_until 60 moved_since tx_bytes $base 262144 || { why="no traffic before crash $round"; break; }
 	kill -0 $send_pid 2>/dev/null || { why="the transfer ended before crash $round"; break; }
 	pid=$(instance_pid e1000e)
-	mark=$(log_lines)
+	mark=$(log_mark)
 	kill -SEGV $pid
 	if wait_log "instance=e1000e@$A .*restart=$round .*instance attached" 30 $mark; then
 		crashes=$round
@@ -142,16 +142,16 @@ index=$(cat /sys/class/net/$IF/ifindex)
 changes=$(cat /sys/class/net/$IF/carrier_changes)
 kept=$(tun_files_of $HOSTD_PID)
 pid=$(instance_pid e1000e)
-mark=$(log_lines)
+mark=$(log_mark)
 kill -SEGV $pid
 restarted=no
 wait_log "instance=e1000e@$A .*restart=4 .*instance attached" 30 $mark && restarted=yes
-wait_log ": $IF: link up" 10 $((mark + 1))
+wait_log ": $IF: link up" 10 $mark
 new_pid=$(instance_pid e1000e)
 if [ $restarted = yes ] && [ "$kept" = 2 ] && [ "$(tun_files_of $HOSTD_PID)" = 2 ] &&
 	[ "$(tun_files_of $new_pid)" = 2 ] && [ "$(cat /sys/class/net/$IF/ifindex)" = "$index" ] &&
 	[ "$(cat /sys/class/net/$IF/carrier_changes)" = $changes ] && carrier 1 &&
-	tail -n +$((mark + 1)) $LOG | grep -q "took over the 2 queue(s) of interface $IF" &&
+	tail -n +$mark $LOG | grep -q "took over the 2 queue(s) of interface $IF" &&
 	ping -c 2 -W 5 $NET.2 >/dev/null 2>&1; then
 	pass net_crash_keeps_tap_queues
 else
@@ -160,7 +160,7 @@ fi
 
 # hostd's kill -9 and a new hostd: the adopted driverhost says its queues
 # again, the new hostd keeps them, and hands them over at the next crash.
-mark=$(log_lines)
+mark=$(log_mark)
 kill -9 $HOSTD_PID
 wait $SD_PID
 HOSTD_PID=
@@ -173,7 +173,7 @@ elif ! wait_log "instance=e1000e@$A .*driverhost adopted" 60 $mark || ! wait_unt
 	why="not adopted, or its queues not kept: hostd has $(tun_files_of $HOSTD_PID)"
 else
 	pid=$(instance_pid e1000e)
-	mark=$(log_lines)
+	mark=$(log_mark)
 	kill -SEGV $pid
 	wait_log "took over the 2 queue.s. of interface $IF" 30 $mark && wait_until 20 carrier 1 &&
 		ping -c 2 -W 5 $NET.2 >/dev/null 2>&1 || why="no take-over after the crash: $(tail -n 3 $LOG | tr '\n' ' ')"
@@ -221,7 +221,7 @@ $N ping -i 0.01 -W 1 $NET.1 >/dev/null 2>&1 &
 flood=$!
 base=$(stat_of rx_packets)
 wait_until 30 moved_since rx_packets $base 100 || fail net_unload_under_traffic_removes_interface "no flood"
-mark=$(log_lines)
+mark=$(log_mark)
 hostctl unload e1000e >/dev/null 2>&1
 if wait_log "instance=e1000e@$A .*instance unloaded" 30 $mark && wait_until 20 iface_gone; then
 	pass net_unload_under_traffic_removes_interface

@@ -85,7 +85,7 @@ stop_hostd
 # The disk, under a hostd that restarts through the many crashes below.
 start_hostd "autoload = false" "[restart]" "max_crashes = 40" "window_ms = 120000" "backoff_initial_ms = 20" "backoff_max_ms = 200" \
 	"[devices]" "ignore = $(toml_list $others)" || { fail block_nvme_hostd_ready "see above"; exit 0; }
-mark=$(($(log_lines) + 1))
+mark=$(log_mark)
 hostctl load nvme.so --device $NVME_BDF >/dev/null 2>&1
 NAME=$(served $I)
 DEV=/dev/$NAME
@@ -160,7 +160,7 @@ kills=0
 victim=$(pid_of $I)
 for delay in 0 0.05 0.1 0.15 0.2 0.3 0.4 0.5 0.6 0.8 1.0 1.2 1.5; do
 	kill -0 $FIO 2>/dev/null || break
-	mark=$(($(log_lines) + 1))
+	mark=$(log_mark)
 	kill -KILL $victim 2>/dev/null || break
 	kills=$((kills + 1))
 	wait_log "instance=$I .*\] driverhost started" 30 $mark || break

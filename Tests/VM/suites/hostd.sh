@@ -58,7 +58,9 @@ wait_log() {
 	return $rc
 }
 
-log_lines() { wc -l <$LOG; }
+# The number the next line of hostd's log will have: a wait or a tail from
+# it sees only what comes after, never the last line already there.
+log_mark() { echo $(($(wc -l <$LOG) + 1)); }
 
 # For conditions nothing announces (a process reparented away from us
 # ending): checks $2... every 50 ms for at most $1 seconds.

@@ -55,7 +55,7 @@ moved_since() { [ $(($(stat_of $1) - $2)) -ge $3 ]; }
 # Loads plugin $1 onto A through hostd and configures its interface: sets
 # IF; on failure prints why.
 load_and_configure() {
-	mark=$(log_lines)
+	mark=$(log_mark)
 	out=$(hostctl load $1 --device $A 2>&1) || { echo "hostctl load: $out"; return 1; }
 	wait_log "instance=$1@$A .*instance attached" 60 $mark || { echo "not attached: $(tail -n 3 $LOG | tr '\n' ' ')"; return 1; }
 	IF=$(hostctl status $1@$A | sed -n 's/^ *serves: *net //p')
