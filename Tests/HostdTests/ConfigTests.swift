@@ -86,6 +86,21 @@ import DrvHostProtocol
         var config = HostdConfig()
         try config.apply(file: "hostd.toml", text: text)
         #expect(config.limits == HostdConfig().limits)
+        #expect(config.carrierGraceMs == HostdConfig().carrierGraceMs)
+    }
+
+    /// 0 turns the carrier off at once; a minute is the most an interface
+    /// may look up with nobody behind it.
+    @Test func theCarrierGraceIsBounded() throws {
+        var config = HostdConfig()
+        try config.apply(file: "hostd.toml", text: "[net]\ncarrier_grace_ms = 0")
+        #expect(config.carrierGraceMs == 0)
+        try config.apply(file: "hostd.toml", text: "[net]\ncarrier_grace_ms = 60_000")
+        #expect(config.carrierGraceMs == 60_000)
+        for bad in ["-1", "60001", "\"1000\"", "1.5", "true"] {
+            #expect(error("[net]\ncarrier_grace_ms = \(bad)")?.description
+                == "f.toml:2: net.carrier_grace_ms must be an integer from 0 to 60000", "\(bad)")
+        }
     }
 
     @Test func netInterfaceNamesComeFromAPatternThatIsChecked() throws {
