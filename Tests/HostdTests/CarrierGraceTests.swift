@@ -118,7 +118,7 @@ struct CarrierGraceTests {
     /// the carrier goes off while nobody drives the interface, and the
     /// restarted plugin's link turns it on again.
     @Test func aRestartLaterThanTheGraceTurnsTheCarrierOff() async throws {
-        let (w, interface) = try await loaded("net-loop", graceMs: 100, initialBackoffMs: 3_000, prefix: "dhcb")
+        let (w, interface) = try await loaded("net-loop", graceMs: 100, initialBackoffMs: 6_000, prefix: "dhcb")
         _ = try await crash(w)  // the first crash restarts at once
         let supervisor = w.supervisor
         try await waitUntil("the new plugin's link up") {
@@ -140,7 +140,7 @@ struct CarrierGraceTests {
     /// carrier stays on until the grace ends, then goes off; its link up
     /// turns it on again.
     @Test func aLinkStillDownWhenTheGraceEndsTurnsTheCarrierOff() async throws {
-        let (w, interface) = try await loaded("net-loop-cold", graceMs: 3_000, prefix: "dhcc")
+        let (w, interface) = try await loaded("net-loop-cold", graceMs: 8_000, prefix: "dhcc")
         let supervisor = w.supervisor
         _ = try await crash(w)
         try await waitUntil("the new plugin's link down") {
