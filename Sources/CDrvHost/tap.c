@@ -76,15 +76,23 @@ int cdh_tap_set_mac(int fd, const uint8_t mac[6])
 	return ioctl(fd, SIOCSIFHWADDR, &ifr);
 }
 
-/* An interface ioctl that needs a socket, not the tun descriptor. */
-static int netif_ioctl(unsigned long request, struct ifreq *ifr)
+/*
+ * Sets one int of the named interface (its MTU, its transmit queue length)
+ * with an ioctl on a socket, not the tun descriptor. ifr_mtu and ifr_qlen
+ * are both that int of ifr_ifru.
+ */
+static int netif_set_int(const char *name, unsigned long request, uint32_t value)
 {
+	struct ifreq ifr;
 	int sock, result, saved;
 
+	if (name_to_ifreq(name, &ifr) != 0)
+		return -1;
+	ifr.ifr_ifru.ifru_ivalue = (int)value;
 	sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (sock < 0)
 		return -1;
-	result = ioctl(sock, request, ifr);
+	result = ioctl(sock, request, &ifr);
 	saved = errno;
 	close(sock);
 	errno = saved;
@@ -93,22 +101,12 @@ static int netif_ioctl(unsigned long request, struct ifreq *ifr)
 
 int cdh_netif_set_mtu(const char *name, uint32_t mtu)
 {
-	struct ifreq ifr;
-
-	if (name_to_ifreq(name, &ifr) != 0)
-		return -1;
-	ifr.ifr_mtu = (int)mtu;
-	return netif_ioctl(SIOCSIFMTU, &ifr);
+	return netif_set_int(name, SIOCSIFMTU, mtu);
 }
 
 int cdh_netif_set_tx_queue_len(const char *name, uint32_t frames)
 {
-	struct ifreq ifr;
-
-	if (name_to_ifreq(name, &ifr) != 0)
-		return -1;
-	ifr.ifr_qlen = (int)frames;
-	return netif_ioctl(SIOCSIFTXQLEN, &ifr);
+	return netif_set_int(name, SIOCSIFTXQLEN, frames);
 }
 
 int cdh_tap_flag_multi_queue(void)

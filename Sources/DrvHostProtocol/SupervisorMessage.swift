@@ -24,9 +24,8 @@ public enum SupervisorMessage: Equatable, Sendable {
     public var line: String {
         switch self {
         case .start(let restarts, nil, _): "start \(restarts)"
-        case .start(let restarts, let device?, nil): "start \(restarts) \(device.kind) \(LineEscaping.escape(device.name))"
-        case .start(let restarts, let device?, let grace?):
-            "start \(restarts) \(device.kind) \(LineEscaping.escape(device.name)) \(grace)"
+        case .start(let restarts, let device?, let grace):
+            "start \(restarts) \(device.kind) \(LineEscaping.escape(device.name))" + (grace.map { " \($0)" } ?? "")
         case .stop: "stop"
         case .ping(let n): "ping \(n)"
         case .call(let id, let command, let arguments):
